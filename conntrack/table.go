@@ -1,0 +1,454 @@
+package conntrack
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// State is the state of a tracked flow. The zero value, StateNone, marks a
+// free slot and is never reported for a live entry.
+type State uint8
+
+const (
+	StateNone      State = iota
+	TCPSynSent           // the opening SYN was seen
+	TCPSynReceived       // the SYN-ACK answering it was seen
+	TCPEstablished       // the handshake completed (or the flow was picked up mid-stream)
+	TCPClosing           // one side sent FIN
+	TCPClosed            // RST seen, or both sides sent FIN
+	UDPSingle            // UDP in one direction, or a single request and response
+	UDPStream            // UDP with more than one request-response exchange
+	ICMPQuery            // an ICMP query awaiting or past its reply
+	OtherFlow            // any other protocol, tracked by addresses and protocol
+	numStates
+)
+
+var stateNames = [numStates]string{"none", "tcp-syn-sent", "tcp-syn-received", "tcp-established",
+	"tcp-closing", "tcp-closed", "udp", "udp-stream", "icmp", "other"}
+
+func (s State) String() string {
+	if s < numStates {
+		return stateNames[s]
+	}
+	return "invalid"
+}
+
+// Conn describes a tracked flow, as of the packet just handled.
+type Conn struct {
+	State    State
+	Origin   Dir    // direction of the packet that opened it
+	Tag      uint32 // what the caller gave Track: for example the admitting rule
+	Created  int64  // Unix nanoseconds of the opening packet
+	LastSeen int64  // Unix nanoseconds of the latest packet
+	Timeout  time.Duration
+}
+
+// Result says what [Table.Track] did.
+type Result uint8
+
+const (
+	Created      Result = iota + 1 // a new entry was made
+	NotStartable                   // the packet cannot open a flow (TCP non-SYN, ICMP reply or error)
+	Full                           // the table is full: the packet must be dropped
+)
+
+// Stats are a table's counters.
+type Stats struct {
+	Entries  int    // live entries (some may have expired but not yet been dropped)
+	Peak     int    // most entries live at once
+	Created  uint64 // entries made
+	Expired  uint64 // entries dropped for idleness
+	Exceeded uint64 // packets refused because the table was full (AWS's conntrack_allowance_exceeded)
+}
+
+type entry struct {
+	key        Key
+	tag        uint32
+	prev, next uint32 // per-state list ordered by last use; slab index+1, 0 = none
+	state      State
+	origin     Dir
+	aux        uint8 // UDP: direction turns seen; ICMP: request type; TCP: FIN bits
+	lastDir    Dir
+	lastSeen   int64
+	created    int64
+}
+
+type list struct{ head, tail uint32 }
+
+// Table is a connection-tracking table. Create one with [New].
+type Table struct {
+	cfg      Config
+	timeouts [numStates]int64
+
+	index []uint32 // open addressing, linear probing; slab index+1, 0 = empty
+	mask  uint64
+	slab  []entry
+	free  uint32 // free-list head through entry.next; slab index+1
+	used  int    // slab entries ever handed out
+	lists [numStates]list
+	seed  uint64
+	sweep State // next list the incremental reaper looks at
+
+	stats Stats
+}
+
+// New returns an empty table, or an error if cfg is invalid.
+func New(cfg Config) (*Table, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	t := &Table{seed: rand.Uint64()}
+	t.setConfig(cfg)
+	t.index = make([]uint32, 64)
+	t.mask = 63
+	return t, nil
+}
+
+// Config returns the table's configuration.
+func (t *Table) Config() Config { return t.cfg }
+
+// SetConfig changes timeouts and capacity; live entries take the new
+// timeouts at once. Lowering MaxEntries below the live count refuses new
+// entries until enough expire.
+func (t *Table) SetConfig(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	t.setConfig(cfg)
+	return nil
+}
+
+func (t *Table) setConfig(cfg Config) {
+	t.cfg = cfg
+	t.timeouts = [numStates]int64{
+		TCPSynSent:     int64(cfg.TCPHandshake),
+		TCPSynReceived: int64(cfg.TCPHandshake),
+		TCPEstablished: int64(cfg.TCPEstablished),
+		TCPClosing:     int64(cfg.TCPClosing),
+		TCPClosed:      int64(cfg.TCPClosed),
+		UDPSingle:      int64(cfg.UDP),
+		UDPStream:      int64(cfg.UDPStream),
+		ICMPQuery:      int64(cfg.ICMP),
+		OtherFlow:      int64(cfg.Other),
+	}
+}
+
+// Len returns the number of live entries.
+func (t *Table) Len() int { return t.stats.Entries }
+
+// Stats returns the table's counters.
+func (t *Table) Stats() Stats { return t.stats }
+
+// Available returns how many more entries fit, like AWS's
+// conntrack_allowance_available.
+func (t *Table) Available() int {
+	if n := t.cfg.MaxEntries - t.stats.Entries; n > 0 {
+		return n
+	}
+	return 0
+}
+
+// Lookup finds the tracked flow a packet belongs to, advances its state
+// and refreshes its idle timer. It reports false when the packet belongs
+// to no live entry and must be judged by the rules.
+func (t *Table) Lookup(p *Packet, now int64) (Conn, bool) {
+	t.reap(now, 2)
+	k, ok := p.key()
+	if !ok {
+		return Conn{}, false
+	}
+	slot, i := t.find(&k)
+	if i == 0 {
+		return Conn{}, false
+	}
+	e := &t.slab[i-1]
+	if t.expired(e, now) {
+		t.stats.Expired++
+		t.removeAt(slot, i)
+		return Conn{}, false
+	}
+	fromOrigin := p.Dir == e.origin
+	was := e.state
+	switch p.Proto {
+	case protoTCP:
+		if e.state == TCPClosed && p.TCPFlags&(SYN|ACK) == SYN {
+			t.removeAt(slot, i) // a new connection on an old 5-tuple
+			return Conn{}, false
+		}
+		e.state, e.aux = tcpNext(e.state, e.aux, p.TCPFlags, fromOrigin)
+	case protoUDP:
+		if p.Dir != e.lastDir {
+			e.lastDir = p.Dir
+			if e.aux < 255 {
+				e.aux++
+			}
+			// Request, response, request, response: the second exchange
+			// makes it a stream.
+			if e.aux >= 3 {
+				e.state = UDPStream
+			}
+		}
+	case protoICMP, protoICMPv6:
+		req, _, other := icmpQuery(p.Proto, p.ICMPType)
+		if (req && p.ICMPType != e.aux) || (!req && other != e.aux) {
+			return Conn{}, false
+		}
+	}
+	t.touch(i, e, was, now)
+	return t.conn(e), true
+}
+
+// tcpNext is the TCP state machine: loose, as AWS documents no sequence
+// checks, but enough to tell handshakes, established and closing flows apart.
+func tcpNext(s State, fins, flags uint8, fromOrigin bool) (State, uint8) {
+	const finOrigin, finReply = 1, 2
+	if flags&RST != 0 {
+		return TCPClosed, fins
+	}
+	if flags&FIN != 0 {
+		if fromOrigin {
+			fins |= finOrigin
+		} else {
+			fins |= finReply
+		}
+		if fins == finOrigin|finReply {
+			return TCPClosed, fins
+		}
+		return TCPClosing, fins
+	}
+	switch s {
+	case TCPSynSent:
+		if !fromOrigin && flags&(SYN|ACK) == SYN|ACK {
+			return TCPSynReceived, fins
+		}
+	case TCPSynReceived:
+		if fromOrigin && flags&(SYN|ACK) == ACK {
+			return TCPEstablished, fins
+		}
+	}
+	return s, fins
+}
+
+// Track opens an entry for a packet the rules admitted. tag is kept with
+// the entry and returned in [Conn.Tag]. It returns [NotStartable] for a
+// packet that cannot open a flow, and [Full] (counting the packet) when the
+// table has no room.
+func (t *Table) Track(p *Packet, tag uint32, now int64) (Conn, Result) {
+	k, ok := p.key()
+	if !ok {
+		return Conn{}, NotStartable
+	}
+	var state State
+	var aux uint8
+	switch p.Proto {
+	case protoTCP:
+		switch {
+		case p.TCPFlags&(SYN|ACK|RST) == SYN:
+			state = TCPSynSent
+		case t.cfg.TCPPickup && p.TCPFlags&RST == 0:
+			state = TCPEstablished
+		default:
+			return Conn{}, NotStartable
+		}
+	case protoUDP:
+		state = UDPSingle
+	case protoICMP, protoICMPv6:
+		if req, _, _ := icmpQuery(p.Proto, p.ICMPType); !req {
+			return Conn{}, NotStartable
+		}
+		state, aux = ICMPQuery, p.ICMPType
+	default:
+		state = OtherFlow
+	}
+	if slot, i := t.find(&k); i != 0 {
+		t.removeAt(slot, i) // a stale entry of a different shape on the same key
+	}
+	if t.stats.Entries >= t.cfg.MaxEntries {
+		t.reap(now, t.stats.Entries)
+		if t.stats.Entries >= t.cfg.MaxEntries {
+			t.stats.Exceeded++
+			return Conn{}, Full
+		}
+	}
+	i := t.alloc()
+	e := &t.slab[i-1]
+	*e = entry{key: k, tag: tag, state: state, origin: p.Dir, lastDir: p.Dir, aux: aux, created: now, lastSeen: now}
+	t.insert(&k, i)
+	t.push(i, e)
+	t.stats.Entries++
+	t.stats.Created++
+	if t.stats.Entries > t.stats.Peak {
+		t.stats.Peak = t.stats.Entries
+	}
+	t.reap(now, 2)
+	return t.conn(e), Created
+}
+
+func (t *Table) conn(e *entry) Conn {
+	return Conn{State: e.state, Origin: e.origin, Tag: e.tag, Created: e.created, LastSeen: e.lastSeen,
+		Timeout: time.Duration(t.timeouts[e.state])}
+}
+
+func (t *Table) expired(e *entry, now int64) bool {
+	return now-e.lastSeen >= t.timeouts[e.state]
+}
+
+// Expire drops every entry idle for its timeout as of now. Callers that
+// report live entries call it first; the hot path never needs it.
+func (t *Table) Expire(now int64) {
+	for s := State(1); s < numStates; s++ {
+		for h := t.lists[s].head; h != 0; {
+			e := &t.slab[h-1]
+			next := e.next
+			if t.expired(e, now) {
+				t.stats.Expired++
+				t.remove(h)
+			}
+			h = next
+		}
+	}
+}
+
+// reap drops up to budget expired entries from the heads of the per-state
+// lists, which are ordered by last use.
+func (t *Table) reap(now int64, budget int) {
+	for n := State(1); n < numStates && budget > 0; n++ {
+		s := t.sweep
+		t.sweep++
+		if t.sweep >= numStates {
+			t.sweep = 1
+		}
+		if s == StateNone {
+			continue
+		}
+		for budget > 0 {
+			h := t.lists[s].head
+			if h == 0 || !t.expired(&t.slab[h-1], now) {
+				break
+			}
+			t.stats.Expired++
+			t.remove(h)
+			budget--
+		}
+	}
+}
+
+// touch records a packet on an entry and moves it from the list of its
+// previous state to the tail of its current state's list.
+func (t *Table) touch(i uint32, e *entry, was State, now int64) {
+	if now > e.lastSeen {
+		e.lastSeen = now
+	}
+	t.unlink(i, e, was)
+	t.push(i, e)
+}
+
+func (t *Table) push(i uint32, e *entry) {
+	l := &t.lists[e.state]
+	e.prev, e.next = l.tail, 0
+	if l.tail != 0 {
+		t.slab[l.tail-1].next = i
+	} else {
+		l.head = i
+	}
+	l.tail = i
+}
+
+// unlink removes an entry from the list of state s.
+func (t *Table) unlink(i uint32, e *entry, s State) {
+	l := &t.lists[s]
+	if e.prev != 0 {
+		t.slab[e.prev-1].next = e.next
+	} else {
+		l.head = e.next
+	}
+	if e.next != 0 {
+		t.slab[e.next-1].prev = e.prev
+	} else {
+		l.tail = e.prev
+	}
+	e.prev, e.next = 0, 0
+}
+
+func (t *Table) find(k *Key) (slot uint64, i uint32) {
+	s := k.hash(t.seed) & t.mask
+	for {
+		v := t.index[s]
+		if v == 0 || t.slab[v-1].key == *k {
+			return s, v
+		}
+		s = (s + 1) & t.mask
+	}
+}
+
+func (t *Table) insert(k *Key, i uint32) {
+	if uint64(t.stats.Entries+1)*4 > uint64(len(t.index))*3 {
+		t.grow()
+	}
+	s, _ := t.find(k)
+	t.index[s] = i
+}
+
+// grow doubles the index and reinserts every live entry.
+func (t *Table) grow() {
+	t.index = make([]uint32, len(t.index)*2)
+	t.mask = uint64(len(t.index) - 1)
+	for j := range t.slab[:t.used] {
+		e := &t.slab[j]
+		if e.state == StateNone {
+			continue
+		}
+		s, _ := t.find(&e.key)
+		t.index[s] = uint32(j + 1)
+	}
+}
+
+// alloc returns a free slab entry, growing the slab (never past
+// MaxEntries, so memory stays bounded) when none is free.
+func (t *Table) alloc() uint32 {
+	if t.free != 0 {
+		i := t.free
+		t.free = t.slab[i-1].next
+		return i
+	}
+	if t.used == len(t.slab) {
+		n := max(64, 2*len(t.slab))
+		n = min(n, t.cfg.MaxEntries)
+		n = max(n, t.used+1)
+		slab := make([]entry, n)
+		copy(slab, t.slab)
+		t.slab = slab
+	}
+	t.used++
+	return uint32(t.used)
+}
+
+func (t *Table) remove(i uint32) {
+	slot, j := t.find(&t.slab[i-1].key)
+	if j != i {
+		panic("conntrack: index and slab disagree") // a bug, never bad input
+	}
+	t.removeAt(slot, i)
+}
+
+// removeAt deletes entry i found at index slot, shifting later entries of
+// the probe run back so no tombstones are needed.
+func (t *Table) removeAt(slot uint64, i uint32) {
+	e := &t.slab[i-1]
+	t.unlink(i, e, e.state)
+	*e = entry{next: t.free}
+	t.free = i
+	t.stats.Entries--
+
+	hole := slot
+	for j := (slot + 1) & t.mask; t.index[j] != 0; j = (j + 1) & t.mask {
+		home := t.slab[t.index[j]-1].key.hash(t.seed) & t.mask
+		// Move the entry at j into the hole unless its home lies cyclically
+		// in (hole, j].
+		if (j > hole && (home <= hole || home > j)) || (j < hole && home <= hole && home > j) {
+			t.index[hole] = t.index[j]
+			hole = j
+		}
+	}
+	t.index[hole] = 0
+}

@@ -1,0 +1,339 @@
+package conntrack_test
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	ct "github.com/sgsim/sgsim/conntrack"
+)
+
+var (
+	local  = netip.MustParseAddr("10.0.1.10")
+	remote = netip.MustParseAddr("203.0.113.5")
+)
+
+const sec = int64(time.Second)
+
+func newTable(t testing.TB, mod func(*ct.Config)) *ct.Table {
+	t.Helper()
+	cfg := ct.DefaultConfig()
+	if mod != nil {
+		mod(&cfg)
+	}
+	tab, err := ct.New(cfg)
+	require.NoError(t, err)
+	return tab
+}
+
+func tcpPkt(dir ct.Dir, flags uint8) *ct.Packet {
+	return &ct.Packet{Proto: 6, Dir: dir, Local: local, Remote: remote, LocalPort: 22, RemotePort: 50000, TCPFlags: flags}
+}
+
+func udpPkt(dir ct.Dir) *ct.Packet {
+	return &ct.Packet{Proto: 17, Dir: dir, Local: local, Remote: remote, LocalPort: 53, RemotePort: 40000}
+}
+
+func TestTCPLifecycle(t *testing.T) {
+	tab := newTable(t, nil)
+	_, ok := tab.Lookup(tcpPkt(ct.Inbound, ct.SYN), 0)
+	require.False(t, ok)
+	c, res := tab.Track(tcpPkt(ct.Inbound, ct.SYN), 7, 0)
+	require.Equal(t, ct.Created, res)
+	assert.Equal(t, ct.TCPSynSent, c.State)
+	assert.Equal(t, uint32(7), c.Tag)
+	assert.Equal(t, ct.Inbound, c.Origin)
+
+	steps := []struct {
+		dir   ct.Dir
+		flags uint8
+		want  ct.State
+	}{
+		{ct.Outbound, ct.SYN | ct.ACK, ct.TCPSynReceived},
+		{ct.Inbound, ct.ACK, ct.TCPEstablished},
+		{ct.Outbound, ct.ACK, ct.TCPEstablished},
+		{ct.Inbound, ct.FIN | ct.ACK, ct.TCPClosing},
+		{ct.Outbound, ct.FIN | ct.ACK, ct.TCPClosed},
+		{ct.Inbound, ct.ACK, ct.TCPClosed},
+	}
+	for i, s := range steps {
+		c, ok := tab.Lookup(tcpPkt(s.dir, s.flags), int64(i+1)*sec)
+		require.True(t, ok, "step %d", i)
+		assert.Equal(t, s.want, c.State, "step %d", i)
+	}
+	// A new SYN on the closed 5-tuple is a new connection for the rules to judge.
+	_, ok = tab.Lookup(tcpPkt(ct.Inbound, ct.SYN), 8*sec)
+	assert.False(t, ok)
+	assert.Equal(t, 0, tab.Len())
+}
+
+func TestTCPTimeouts(t *testing.T) {
+	tab := newTable(t, func(c *ct.Config) { c.TCPEstablished = 60 * time.Second })
+	tab.Track(tcpPkt(ct.Outbound, ct.SYN), 0, 0)
+	_, ok := tab.Lookup(tcpPkt(ct.Inbound, ct.SYN|ct.ACK), 119*sec)
+	require.True(t, ok, "handshake timeout is 120 s")
+	_, ok = tab.Lookup(tcpPkt(ct.Outbound, ct.ACK), 120*sec)
+	require.True(t, ok)
+	_, ok = tab.Lookup(tcpPkt(ct.Inbound, ct.ACK), 179*sec)
+	require.True(t, ok, "59 s idle with a 60 s established timeout")
+	_, ok = tab.Lookup(tcpPkt(ct.Inbound, ct.ACK), 239*sec)
+	assert.False(t, ok, "60 s idle: gone")
+	assert.Equal(t, uint64(1), tab.Stats().Expired)
+
+	tab.Track(tcpPkt(ct.Outbound, ct.SYN), 0, 0)
+	_, ok = tab.Lookup(tcpPkt(ct.Inbound, ct.SYN|ct.ACK), 120*sec)
+	assert.False(t, ok, "an unanswered handshake expires after 120 s")
+
+	tab.Track(tcpPkt(ct.Outbound, ct.SYN), 0, 0)
+	tab.Lookup(tcpPkt(ct.Inbound, ct.RST), 1*sec)
+	_, ok = tab.Lookup(tcpPkt(ct.Outbound, ct.ACK), 10*sec)
+	assert.True(t, ok, "a reset flow lingers 10 s")
+	tab.Lookup(tcpPkt(ct.Inbound, ct.RST), 10*sec)
+	_, ok = tab.Lookup(tcpPkt(ct.Outbound, ct.ACK), 21*sec)
+	assert.False(t, ok)
+}
+
+func TestTCPStartRules(t *testing.T) {
+	tab := newTable(t, nil)
+	for _, flags := range []uint8{ct.ACK, ct.SYN | ct.ACK, ct.FIN, ct.RST, ct.SYN | ct.RST} {
+		_, res := tab.Track(tcpPkt(ct.Inbound, flags), 0, 0)
+		assert.Equal(t, ct.NotStartable, res, "flags %#x", flags)
+	}
+	pick := newTable(t, func(c *ct.Config) { c.TCPPickup = true })
+	c, res := pick.Track(tcpPkt(ct.Inbound, ct.ACK), 0, 0)
+	assert.Equal(t, ct.Created, res)
+	assert.Equal(t, ct.TCPEstablished, c.State)
+	_, res = pick.Track(tcpPkt(ct.Inbound, ct.RST), 0, 0)
+	assert.Equal(t, ct.NotStartable, res)
+}
+
+func TestUDPSingleAndStream(t *testing.T) {
+	tab := newTable(t, nil)
+	tab.Track(udpPkt(ct.Inbound), 0, 0)
+	c, ok := tab.Lookup(udpPkt(ct.Outbound), 1*sec)
+	require.True(t, ok)
+	assert.Equal(t, ct.UDPSingle, c.State)
+	assert.Equal(t, 30*time.Second, c.Timeout)
+	_, ok = tab.Lookup(udpPkt(ct.Inbound), 32*sec)
+	assert.False(t, ok, "one request and one reply, then 31 s idle: gone (UdpTimeout 30 s)")
+
+	tab.Track(udpPkt(ct.Inbound), 0, 100*sec)
+	for i, dir := range []ct.Dir{ct.Outbound, ct.Inbound, ct.Outbound} {
+		c, ok = tab.Lookup(udpPkt(dir), int64(101+i)*sec)
+		require.True(t, ok)
+	}
+	assert.Equal(t, ct.UDPStream, c.State, "two exchanges make a stream")
+	_, ok = tab.Lookup(udpPkt(ct.Inbound), 282*sec)
+	assert.True(t, ok, "179 s idle: a stream lives 180 s")
+	_, ok = tab.Lookup(udpPkt(ct.Inbound), 462*sec)
+	assert.False(t, ok)
+
+	tab.Track(udpPkt(ct.Outbound), 0, 1000*sec)
+	for i := 0; i < 5; i++ {
+		c, _ = tab.Lookup(udpPkt(ct.Outbound), int64(1001+i)*sec)
+	}
+	assert.Equal(t, ct.UDPSingle, c.State, "traffic in one direction only is not a stream")
+}
+
+func TestICMP(t *testing.T) {
+	tab := newTable(t, nil)
+	echo := &ct.Packet{Proto: 1, Dir: ct.Outbound, Local: local, Remote: remote, ICMPType: 8, ICMPID: 77}
+	reply := &ct.Packet{Proto: 1, Dir: ct.Inbound, Local: local, Remote: remote, ICMPType: 0, ICMPID: 77}
+	_, res := tab.Track(echo, 0, 0)
+	require.Equal(t, ct.Created, res)
+	_, ok := tab.Lookup(reply, sec)
+	assert.True(t, ok)
+	other := *reply
+	other.ICMPID = 78
+	_, ok = tab.Lookup(&other, sec)
+	assert.False(t, ok, "another identifier")
+	theirs := &ct.Packet{Proto: 1, Dir: ct.Inbound, Local: local, Remote: remote, ICMPType: 8, ICMPID: 77}
+	_, ok = tab.Lookup(theirs, sec)
+	assert.False(t, ok, "their echo request with our identifier is another flow")
+	unreach := &ct.Packet{Proto: 1, Dir: ct.Inbound, Local: local, Remote: remote, ICMPType: 3}
+	_, ok = tab.Lookup(unreach, sec)
+	assert.False(t, ok, "ICMP errors are not let through by tracking")
+	_, res = tab.Track(unreach, 0, sec)
+	assert.Equal(t, ct.NotStartable, res)
+	_, ok = tab.Lookup(reply, 31*sec)
+	assert.False(t, ok, "ICMP entries live 30 s")
+
+	v6 := &ct.Packet{Proto: 58, Dir: ct.Inbound, Local: netip.MustParseAddr("2001:db8::1"),
+		Remote: netip.MustParseAddr("2001:db8::2"), ICMPType: 128, ICMPID: 1}
+	_, res = tab.Track(v6, 0, 0)
+	require.Equal(t, ct.Created, res)
+	v6r := *v6
+	v6r.Dir, v6r.ICMPType = ct.Outbound, 129
+	_, ok = tab.Lookup(&v6r, sec)
+	assert.True(t, ok)
+}
+
+func TestOtherProtocolWindow(t *testing.T) {
+	tab := newTable(t, nil)
+	gre := func(dir ct.Dir) *ct.Packet {
+		return &ct.Packet{Proto: 47, Dir: dir, Local: local, Remote: netip.MustParseAddr("198.51.100.9")}
+	}
+	_, res := tab.Track(gre(ct.Outbound), 0, 0)
+	require.Equal(t, ct.Created, res)
+	_, ok := tab.Lookup(gre(ct.Inbound), 300*sec)
+	assert.True(t, ok, "GRE back after 300 s")
+	_, ok = tab.Lookup(gre(ct.Inbound), 900*sec)
+	assert.False(t, ok, "after 600 s of silence")
+}
+
+func TestCapacity(t *testing.T) {
+	tab := newTable(t, func(c *ct.Config) { c.MaxEntries = 2 })
+	pkt := func(port uint16) *ct.Packet {
+		return &ct.Packet{Proto: 17, Dir: ct.Outbound, Local: local, Remote: remote, LocalPort: port, RemotePort: 53}
+	}
+	_, r1 := tab.Track(pkt(1), 0, 0)
+	_, r2 := tab.Track(pkt(2), 0, 0)
+	_, r3 := tab.Track(pkt(3), 0, sec)
+	assert.Equal(t, []ct.Result{ct.Created, ct.Created, ct.Full}, []ct.Result{r1, r2, r3})
+	assert.Equal(t, uint64(1), tab.Stats().Exceeded)
+	assert.Equal(t, 0, tab.Available())
+	_, ok := tab.Lookup(pkt(1), sec)
+	assert.True(t, ok, "tracked flows keep working when the table is full")
+	_, r4 := tab.Track(pkt(3), 0, 31*sec)
+	assert.Equal(t, ct.Created, r4, "flow 2 expired, making room")
+	assert.Equal(t, 2, tab.Stats().Peak)
+}
+
+func TestConfigValidate(t *testing.T) {
+	def := ct.DefaultConfig()
+	require.NoError(t, def.Validate())
+	tests := []struct {
+		name             string
+		tcp, udp, udpStr int
+		field            string
+	}{
+		{"tcp 59", 59, 0, 0, "TcpEstablishedTimeout"},
+		{"tcp 432001", 432001, 0, 0, "TcpEstablishedTimeout"},
+		{"udp 61", 0, 61, 0, "UdpTimeout"},
+		{"udp 29", 0, 29, 0, "UdpTimeout"},
+		{"stream 59", 0, 0, 59, "UdpStreamTimeout"},
+		{"stream 181", 0, 0, 181, "UdpStreamTimeout"},
+	}
+	for _, tt := range tests {
+		_, err := def.WithAWSTimeouts(tt.tcp, tt.udp, tt.udpStr)
+		var ce *ct.ConfigError
+		require.ErrorAs(t, err, &ce, tt.name)
+		assert.Equal(t, tt.field, ce.Field, tt.name)
+		assert.Contains(t, err.Error(), tt.field)
+	}
+	c, err := def.WithAWSTimeouts(60, 60, 60)
+	require.NoError(t, err)
+	assert.Equal(t, 60*time.Second, c.TCPEstablished)
+	bad := def
+	bad.ICMP = 0
+	assert.Error(t, bad.Validate())
+	bad = def
+	bad.MaxEntries = 0
+	assert.Error(t, bad.Validate())
+}
+
+// TestAgainstModel drives the table with random flows and checks every
+// answer against a plain map, exercising growth and backward-shift deletion.
+func TestAgainstModel(t *testing.T) {
+	const window = 600 * sec
+	tab := newTable(t, func(c *ct.Config) { c.MaxEntries = 300 })
+	model := map[uint16]int64{} // remote port → last seen
+	rng := rand.New(rand.NewPCG(3, 4))
+	now := int64(0)
+	for step := 0; step < 200000; step++ {
+		now += int64(rng.IntN(20)) * sec / 4
+		port := uint16(rng.IntN(400))
+		p := &ct.Packet{Proto: 50, Dir: ct.Dir(rng.IntN(2)), Local: local,
+			Remote: netip.AddrFrom4([4]byte{198, 51, byte(port >> 8), byte(port)})}
+		last, known := model[port]
+		alive := known && now-last < window
+		if known && !alive {
+			delete(model, port)
+		}
+		_, ok := tab.Lookup(p, now)
+		require.Equal(t, alive, ok, "step %d port %d", step, port)
+		if ok {
+			model[port] = now
+			continue
+		}
+		// Expire the model as the table does before deciding it is full.
+		for k, v := range model {
+			if now-v >= window {
+				delete(model, k)
+			}
+		}
+		_, res := tab.Track(p, 0, now)
+		if len(model) >= 300 {
+			require.Equal(t, ct.Full, res, "step %d", step)
+			continue
+		}
+		require.Equal(t, ct.Created, res, "step %d", step)
+		model[port] = now
+	}
+	tab.Expire(now)
+	assert.Equal(t, len(model), tab.Len())
+}
+
+func TestNoAllocs(t *testing.T) {
+	tab := newTable(t, func(c *ct.Config) { c.MaxEntries = 1 << 12 })
+	pkts := make([]ct.Packet, 1<<12)
+	for i := range pkts {
+		pkts[i] = ct.Packet{Proto: 17, Dir: ct.Outbound, Local: local, Remote: remote, LocalPort: uint16(i), RemotePort: 53}
+	}
+	for i := range pkts { // warm up: the table reaches its full size
+		tab.Track(&pkts[i], 0, 0)
+	}
+	now := int64(100 * sec) // everything has expired
+	i := 0
+	allocs := testing.AllocsPerRun(2000, func() {
+		p := &pkts[i%len(pkts)]
+		if _, ok := tab.Lookup(p, now); !ok {
+			tab.Track(p, 0, now)
+		}
+		i++
+		now += sec / 100
+	})
+	assert.Zero(t, allocs, "lookup and insert after warm-up")
+}
+
+func BenchmarkLookupHit(b *testing.B) {
+	tab := newTable(b, nil)
+	p := tcpPkt(ct.Inbound, ct.SYN)
+	tab.Track(p, 0, 0)
+	q := tcpPkt(ct.Outbound, ct.ACK)
+	b.ReportAllocs()
+	now := int64(0)
+	for b.Loop() {
+		now++
+		tab.Lookup(q, now)
+	}
+}
+
+// BenchmarkMemoryPerFlow fills a table with 1,000,000 live flows and
+// reports the heap it takes per flow.
+func BenchmarkMemoryPerFlow(b *testing.B) {
+	const flows = 1_000_000
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		tab := newTable(b, func(c *ct.Config) { c.MaxEntries = flows })
+		p := ct.Packet{Proto: 17, Dir: ct.Outbound, Local: local}
+		for i := 0; i < flows; i++ {
+			p.Remote = netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+			p.LocalPort = uint16(i)
+			if _, res := tab.Track(&p, 0, 0); res != ct.Created {
+				b.Fatalf("flow %d: %v", i, res)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/flows, "bytes/flow")
+		runtime.KeepAlive(tab)
+	}
+}

@@ -163,10 +163,10 @@ type entry struct {
 }
 
 // Compile builds the ruleset for an interface with the given groups
-// attached, in attachment order. A group that does not exist is an error; a
-// stale group reference (deleted peering, or a group outside the model)
-// matches nothing.
-func (r *Registry) Compile(groupIDs []string, members Members) (*Ruleset, error) {
+// attached, in attachment order. A group that no longer exists contributes
+// no rules, and a stale group reference (deleted peering, or a group outside
+// the model) matches nothing.
+func (r *Registry) Compile(groupIDs []string, members Members) *Ruleset {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	rs := &Ruleset{gen: r.gen.Load()}
@@ -185,7 +185,7 @@ func (r *Registry) Compile(groupIDs []string, members Members) (*Ruleset, error)
 		seen[id] = true
 		g := r.groups[id]
 		if g == nil {
-			return nil, &Error{Code: ErrInvalidGroup, Value: id}
+			continue
 		}
 		for d, list := range g.rules {
 			for _, rec := range list {
@@ -221,7 +221,7 @@ func (r *Registry) Compile(groupIDs []string, members Members) (*Ruleset, error)
 			rs.tables[d][f].build(build[d][f])
 		}
 	}
-	return rs, nil
+	return rs
 }
 
 // expand returns the prefixes a peer stands for now.

@@ -83,8 +83,19 @@ type Registry struct {
 	lists       map[string]*PrefixList
 	rules       []*ruleRecord // RuleRef-1 → record; never shrinks
 	nextGroupID uint64
+	inUse       func(groupID string) string
 
 	gen atomic.Uint64
+}
+
+// SetInUseCheck installs a function that names what still uses a group
+// (for example "eni-0abc"), or returns "" when nothing does; DeleteGroup
+// refuses to delete a group in use. It is called with the registry locked
+// and must not call back into it.
+func (r *Registry) SetInUseCheck(f func(groupID string) string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.inUse = f
 }
 
 // NewRegistry returns an empty registry with AWS's default quotas.
@@ -185,11 +196,13 @@ func (r *Registry) create(spec GroupSpec, isDefault bool, egress []Rule, ingress
 	r.groups[spec.ID] = g
 	r.order = append(r.order, g)
 	for _, rule := range egress {
-		r.store(g, Egress, rule)
+		n, _ := rule.normalize(spec.ID) // AWS's own defaults: always valid
+		r.store(g, Egress, n)
 	}
 	if ingress != nil {
 		for _, rule := range ingress(spec.ID) {
-			r.store(g, Ingress, rule)
+			n, _ := rule.normalize(spec.ID)
+			r.store(g, Ingress, n)
 		}
 	}
 	r.gen.Add(1)
@@ -197,8 +210,8 @@ func (r *Registry) create(spec GroupSpec, isDefault bool, egress []Rule, ingress
 }
 
 // DeleteGroup deletes a group. The default group cannot be deleted, nor a
-// group that a rule of another group references. Callers that attach groups
-// to interfaces check attachments first.
+// group that a rule of another group references, nor one the in-use check
+// (see [Registry.SetInUseCheck]) reports as attached.
 func (r *Registry) DeleteGroup(id string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -208,6 +221,11 @@ func (r *Registry) DeleteGroup(id string) error {
 	}
 	if g.isDefault {
 		return &Error{Code: ErrCannotDelete, Group: id}
+	}
+	if r.inUse != nil {
+		if user := r.inUse(id); user != "" {
+			return errorf(ErrDependencyViolation, id, "", "%s uses it", user)
+		}
 	}
 	for _, other := range r.order {
 		if other == g {

@@ -1,0 +1,221 @@
+package eni
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+)
+
+// Decoder turns frames into [Packet] summaries with gopacket's
+// DecodingLayerParser over layers it owns, so decoding allocates nothing.
+// A Decoder is not safe for concurrent use; give each goroutine its own.
+type Decoder struct {
+	eth     layers.Ethernet
+	dot1q   layers.Dot1Q
+	ip4     layers.IPv4
+	ip6     layers.IPv6
+	tcp     layers.TCP
+	udp     layers.UDP
+	icmp4   layers.ICMPv4
+	icmp6   layers.ICMPv6
+	fromEth *gopacket.DecodingLayerParser
+	fromIP4 *gopacket.DecodingLayerParser
+	fromIP6 *gopacket.DecodingLayerParser
+	decoded []gopacket.LayerType
+}
+
+// NewDecoder returns a decoder for Ethernet frames (with 802.1Q tags) and
+// raw IPv4 and IPv6 packets.
+func NewDecoder() *Decoder {
+	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 8)}
+	all := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.ip4, &d.ip6, &d.tcp, &d.udp, &d.icmp4, &d.icmp6}
+	mk := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
+		p := gopacket.NewDecodingLayerParser(first)
+		p.SetDecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
+		for _, l := range all {
+			p.AddDecodingLayer(l)
+		}
+		// Transport layers guess an application layer from the port; we
+		// have no use for it.
+		p.IgnoreUnsupported = true
+		return p
+	}
+	d.fromEth = mk(layers.LayerTypeEthernet)
+	d.fromIP4 = mk(layers.LayerTypeIPv4)
+	d.fromIP6 = mk(layers.LayerTypeIPv6)
+	return d
+}
+
+// DecodeEthernet decodes an Ethernet frame into p.
+func (d *Decoder) DecodeEthernet(frame []byte, p *Packet) {
+	d.decode(d.fromEth, frame, p)
+}
+
+// DecodeIP decodes a raw IPv4 or IPv6 packet (no link header) into p.
+func (d *Decoder) DecodeIP(data []byte, p *Packet) {
+	if len(data) == 0 {
+		*p = Packet{Status: Malformed}
+		return
+	}
+	switch data[0] >> 4 {
+	case 4:
+		d.decode(d.fromIP4, data, p)
+	case 6:
+		d.decode(d.fromIP6, data, p)
+	default:
+		*p = Packet{Status: NotIP}
+	}
+}
+
+func (d *Decoder) decode(parser *gopacket.DecodingLayerParser, data []byte, p *Packet) {
+	*p = Packet{}
+	err := parser.DecodeLayers(data, &d.decoded)
+	var l3 gopacket.LayerType
+	for _, t := range d.decoded {
+		if t == layers.LayerTypeIPv4 || t == layers.LayerTypeIPv6 {
+			l3 = t
+			break
+		}
+	}
+	var l4 []byte
+	switch l3 {
+	case layers.LayerTypeIPv4:
+		ip := &d.ip4
+		p.Src = addr(ip.SrcIP)
+		p.Dst = addr(ip.DstIP)
+		p.Proto = uint8(ip.Protocol)
+		p.Length = uint32(ip.Length)
+		p.FragID = uint32(ip.Id)
+		switch {
+		case ip.FragOffset != 0:
+			p.Fragment = LaterFragment
+		case ip.Flags&layers.IPv4MoreFragments != 0:
+			p.Fragment = FirstFragment
+		}
+		l4 = ip.Payload
+	case layers.LayerTypeIPv6:
+		ip := &d.ip6
+		p.Src = addr(ip.SrcIP)
+		p.Dst = addr(ip.DstIP)
+		p.Length = uint32(ip.Length) + 40
+		next := ip.NextHeader
+		if ip.HopByHop != nil { // gopacket has skipped it already
+			next = ip.HopByHop.NextHeader
+		}
+		var ok bool
+		p.Proto, l4, ok = skipExtensions(uint8(next), ip.Payload, p)
+		if !ok {
+			p.Status = Malformed
+			return
+		}
+	default:
+		if err != nil {
+			p.Status = Malformed
+		} else {
+			p.Status = NotIP
+		}
+		return
+	}
+	if !p.Src.IsValid() || !p.Dst.IsValid() {
+		p.Status = Malformed
+		return
+	}
+	if p.Fragment == LaterFragment {
+		return // no transport header here
+	}
+	// The parser decoded the transport layer of plain packets; fragments and
+	// IPv6 extension headers stop it, so decode those from the payload.
+	last := d.decoded[len(d.decoded)-1]
+	if last == l3 || err != nil {
+		if !d.decodeTransport(p.Proto, l4) {
+			p.Status = Malformed
+			return
+		}
+	}
+	d.fill(p)
+}
+
+// decodeTransport decodes a transport header from b into the decoder's
+// layers, reporting false if the header is cut short or invalid.
+func (d *Decoder) decodeTransport(proto uint8, b []byte) bool {
+	var l gopacket.DecodingLayer
+	switch proto {
+	case 6:
+		l = &d.tcp
+	case 17:
+		l = &d.udp
+	case 1:
+		l = &d.icmp4
+	case 58:
+		l = &d.icmp6
+	default:
+		return true
+	}
+	return l.DecodeFromBytes(b, gopacket.NilDecodeFeedback) == nil
+}
+
+// fill copies the transport fields of p.Proto from the decoded layer.
+func (d *Decoder) fill(p *Packet) {
+	switch p.Proto {
+	case 6:
+		t := &d.tcp
+		p.SrcPort, p.DstPort = uint16(t.SrcPort), uint16(t.DstPort)
+		var f uint8
+		for _, b := range [...]struct {
+			on  bool
+			bit uint8
+		}{{t.FIN, FIN}, {t.SYN, SYN}, {t.RST, RST}, {t.PSH, PSH}, {t.ACK, ACK}, {t.URG, 0x20}, {t.ECE, 0x40}, {t.CWR, 0x80}} {
+			if b.on {
+				f |= b.bit
+			}
+		}
+		p.TCPFlags = f
+	case 17:
+		p.SrcPort, p.DstPort = uint16(d.udp.SrcPort), uint16(d.udp.DstPort)
+	case 1:
+		p.ICMPType, p.ICMPCode = d.icmp4.TypeCode.Type(), d.icmp4.TypeCode.Code()
+		p.ICMPID = d.icmp4.Id
+	case 58:
+		p.ICMPType, p.ICMPCode = d.icmp6.TypeCode.Type(), d.icmp6.TypeCode.Code()
+		if len(d.icmp6.Payload) >= 2 {
+			p.ICMPID = binary.BigEndian.Uint16(d.icmp6.Payload)
+		}
+	}
+}
+
+// skipExtensions walks IPv6 extension headers to the upper-layer protocol,
+// noting fragment headers in p.
+func skipExtensions(next uint8, b []byte, p *Packet) (uint8, []byte, bool) {
+	for i := 0; i < 16; i++ {
+		switch next {
+		case 0, 43, 60: // hop-by-hop, routing, destination options
+			if len(b) < 8 || len(b) < (int(b[1])+1)*8 {
+				return 0, nil, false
+			}
+			next, b = b[0], b[(int(b[1])+1)*8:]
+		case 44: // fragment
+			if len(b) < 8 {
+				return 0, nil, false
+			}
+			off := binary.BigEndian.Uint16(b[2:4])
+			p.FragID = binary.BigEndian.Uint32(b[4:8])
+			switch {
+			case off>>3 != 0:
+				p.Fragment = LaterFragment
+			case off&1 != 0:
+				p.Fragment = FirstFragment
+			}
+			next, b = b[0], b[8:]
+		default:
+			return next, b, true
+		}
+	}
+	return 0, nil, false
+}
+
+func addr(b []byte) netip.Addr {
+	a, _ := netip.AddrFromSlice(b)
+	return a.Unmap()
+}

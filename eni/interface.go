@@ -1,0 +1,372 @@
+package eni
+
+import (
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
+	"github.com/sgsim/sgsim/conntrack"
+	"github.com/sgsim/sgsim/sg"
+)
+
+// Direction is a packet's direction at an interface. Its values equal
+// [sg.Ingress]/[sg.Egress] and [conntrack.Inbound]/[conntrack.Outbound].
+type Direction uint8
+
+const (
+	Inbound  Direction = iota // arriving at the interface
+	Outbound                  // leaving the interface
+)
+
+func (d Direction) String() string {
+	if d == Outbound {
+		return "outbound"
+	}
+	return "inbound"
+}
+
+// InterfaceType is EC2's InterfaceType of a network interface.
+type InterfaceType string
+
+// Interface types, as EC2 spells them.
+const (
+	TypeInterface                   InterfaceType = "interface"
+	TypeNATGateway                  InterfaceType = "natGateway"
+	TypeNetworkLoadBalancer         InterfaceType = "network_load_balancer"
+	TypeLoadBalancer                InterfaceType = "load_balancer"
+	TypeGatewayLoadBalancer         InterfaceType = "gateway_load_balancer"
+	TypeGatewayLoadBalancerEndpoint InterfaceType = "gateway_load_balancer_endpoint"
+	TypeVPCEndpoint                 InterfaceType = "vpc_endpoint"
+	TypeTransitGateway              InterfaceType = "transit_gateway"
+	TypeLambda                      InterfaceType = "lambda"
+	TypeGlobalAccelerator           InterfaceType = "global_accelerator_managed"
+	TypeEFA                         InterfaceType = "efa"
+	TypeTrunk                       InterfaceType = "trunk"
+	TypeBranch                      InterfaceType = "branch"
+)
+
+// AutoTracked reports whether AWS tracks every flow of this interface
+// type, whatever the rules say. AWS's 2023 and current lists differ; this
+// is their union: NAT gateways, Network and Gateway Load Balancers, GWLB
+// endpoints, interface VPC endpoints (PrivateLink), transit gateway
+// attachments, Lambda Hyperplane interfaces and Global Accelerator.
+func (t InterfaceType) AutoTracked() bool {
+	switch t {
+	case TypeNATGateway, TypeNetworkLoadBalancer, TypeGatewayLoadBalancer, TypeGatewayLoadBalancerEndpoint,
+		TypeVPCEndpoint, TypeTransitGateway, TypeLambda, TypeGlobalAccelerator:
+		return true
+	}
+	return false
+}
+
+// InterfaceSpec describes a network interface to create.
+type InterfaceSpec struct {
+	ID          string
+	OwnerID     string
+	SubnetID    string
+	Type        InterfaceType // TypeInterface when empty
+	Description string
+	// PrivateIPv4 lists the private IPv4 addresses; the first is primary.
+	PrivateIPv4 []netip.Addr
+	IPv6        []netip.Addr
+	// Groups are the attached security groups: 1 to the per-interface
+	// quota (5 by default), all in the interface's VPC.
+	Groups []string
+	// DisableSourceDestCheck turns EC2's source/destination check off, as
+	// for NAT instances and appliances. The check is on by default.
+	DisableSourceDestCheck bool
+	// ConnTrack sets the connection-tracking table; nil means AWS's
+	// defaults (see [conntrack.DefaultConfig]).
+	ConnTrack *conntrack.Config
+}
+
+// Interface is a network interface: its addresses and groups, its
+// connection-tracking table and its counters. Evaluating packets is safe
+// from several goroutines; one interface evaluates one packet at a time.
+type Interface struct {
+	net   *Network
+	spec  InterfaceSpec // guarded by net.mu
+	vpcID string
+
+	mu       sync.Mutex // guards what follows
+	table    *conntrack.Table
+	dec      *Decoder
+	compiled *compiled
+	frags    fragCache
+	stats    Stats
+}
+
+// Stats are an interface's counters.
+type Stats struct {
+	Allowed  [2]uint64 // by Direction
+	Denied   [2]uint64
+	ByReason [NumReasons]uint64
+	Tracking conntrack.Stats
+}
+
+// ID returns the interface ID.
+func (i *Interface) ID() string { return i.spec.ID }
+
+// Spec returns a snapshot of the interface's settings.
+func (i *Interface) Spec() InterfaceSpec {
+	i.net.mu.RLock()
+	s := i.spec
+	s.PrivateIPv4 = slices.Clone(s.PrivateIPv4)
+	s.IPv6 = slices.Clone(s.IPv6)
+	s.Groups = slices.Clone(s.Groups)
+	i.net.mu.RUnlock()
+	// Lock order is i.mu before net.mu (evaluation compiles under i.mu), so
+	// net.mu is released before the table is read.
+	cfg := i.ConnTrackConfig()
+	s.ConnTrack = &cfg
+	return s
+}
+
+// VpcID returns the interface's VPC.
+func (i *Interface) VpcID() string { return i.vpcID }
+
+// Groups returns the attached security groups.
+func (i *Interface) Groups() []string {
+	i.net.mu.RLock()
+	defer i.net.mu.RUnlock()
+	return slices.Clone(i.spec.Groups)
+}
+
+// addrs returns every address of the interface. Called with net.mu held.
+func (i *Interface) addrs() []netip.Addr {
+	out := make([]netip.Addr, 0, len(i.spec.PrivateIPv4)+len(i.spec.IPv6))
+	for _, a := range i.spec.PrivateIPv4 {
+		out = append(out, a.Unmap())
+	}
+	return append(out, i.spec.IPv6...)
+}
+
+// Addrs returns the interface's private IPv4 and IPv6 addresses.
+func (i *Interface) Addrs() []netip.Addr {
+	i.net.mu.RLock()
+	defer i.net.mu.RUnlock()
+	return i.addrs()
+}
+
+// Stats returns the interface's counters.
+func (i *Interface) Stats() Stats {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	s := i.stats
+	s.Tracking = i.table.Stats()
+	return s
+}
+
+// ConnTrackConfig returns the connection-tracking settings in force.
+func (i *Interface) ConnTrackConfig() conntrack.Config {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.table.Config()
+}
+
+// SetConnTrackConfig changes the interface's timeouts and capacity, as
+// ModifyNetworkInterfaceAttribute --connection-tracking-specification does
+// for the three AWS timeouts. Values outside AWS's ranges are refused.
+func (i *Interface) SetConnTrackConfig(cfg conntrack.Config) error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if err := i.table.SetConfig(cfg); err != nil {
+		return &Error{Code: ErrConnTrack, Resource: i.spec.ID, Field: "ConnectionTrackingSpecification", Msg: err.Error()}
+	}
+	return nil
+}
+
+// compiled is everything evaluation reads, frozen at one generation of the
+// network and the registry.
+type compiled struct {
+	regGen, netGen uint64
+	rules          *sg.Ruleset
+	addrs          []netip.Addr
+	vpcCIDRs       []netip.Prefix
+	services       serviceAddrs
+	sdCheck        bool
+	autoTracked    bool
+	port25         bool
+}
+
+// current returns the compiled state, rebuilding it if the network or the
+// registry changed since. Called with i.mu held.
+func (i *Interface) current() *compiled {
+	n := i.net
+	rg, ng := n.groups.Generation(), n.gen.Load()
+	if c := i.compiled; c != nil && c.regGen == rg && c.netGen == ng {
+		return c
+	}
+	n.mu.RLock()
+	c := &compiled{netGen: n.gen.Load(), addrs: i.addrs(), sdCheck: !i.spec.DisableSourceDestCheck,
+		autoTracked: i.spec.Type.AutoTracked(), port25: n.port25 && i.spec.Type == TypeInterface}
+	groups := slices.Clone(i.spec.Groups)
+	if v := n.vpcs[i.vpcID]; v != nil {
+		c.vpcCIDRs = slices.Clone(v.CIDRs)
+		if p, ok := v.primary4(); ok {
+			c.services.dns = offset(p, 2)
+		}
+	}
+	if s := n.subnets[i.spec.SubnetID]; s != nil {
+		if s.CIDR.IsValid() {
+			c.services.router4 = offset(s.CIDR, 1)
+		}
+		if s.IPv6CIDR.IsValid() {
+			c.services.router6 = offset(s.IPv6CIDR, 1)
+		}
+	}
+	m := n.membership.Load()
+	n.mu.RUnlock()
+	c.rules = n.groups.Compile(groups, func(g string) []netip.Addr { return m.addrs[g] })
+	c.regGen = c.rules.Generation()
+	i.compiled = c
+	return c
+}
+
+func (c *compiled) owns(a netip.Addr) bool {
+	for _, x := range c.addrs {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *compiled) inVPC(a netip.Addr) bool {
+	for _, p := range c.vpcCIDRs {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Evaluate judges a decoded packet crossing the interface in direction
+// dir at time ts (the packet's timestamp: connection tracking runs on it).
+// It allocates nothing.
+func (i *Interface) Evaluate(dir Direction, p *Packet, ts time.Time) Verdict {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.evaluate(dir, p, ts.UnixNano())
+}
+
+// EvaluateFrame decodes an Ethernet frame (802.1Q tags allowed) and judges
+// it; see [Interface.Evaluate]. It allocates nothing.
+func (i *Interface) EvaluateFrame(dir Direction, frame []byte, ts time.Time) Verdict {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	var p Packet
+	i.dec.DecodeEthernet(frame, &p)
+	return i.evaluate(dir, &p, ts.UnixNano())
+}
+
+// EvaluatePacket judges a gopacket.Packet, taking its time from the
+// packet's metadata. Packets whose first layer is IPv4 or IPv6 are read as
+// raw IP; anything else as Ethernet.
+func (i *Interface) EvaluatePacket(dir Direction, pkt gopacket.Packet) Verdict {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	var p Packet
+	ls := pkt.Layers()
+	if len(ls) > 0 && (ls[0].LayerType() == layers.LayerTypeIPv4 || ls[0].LayerType() == layers.LayerTypeIPv6) {
+		i.dec.DecodeIP(pkt.Data(), &p)
+	} else {
+		i.dec.DecodeEthernet(pkt.Data(), &p)
+	}
+	return i.evaluate(dir, &p, pkt.Metadata().Timestamp.UnixNano())
+}
+
+// evaluate runs the stages of the interface's check. Called with i.mu held.
+func (i *Interface) evaluate(dir Direction, p *Packet, now int64) Verdict {
+	v := Verdict{Interface: i, Direction: dir, Packet: *p, Time: now}
+	v.Action, v.Reason = i.judge(dir, p, now, &v)
+	if v.Action == Allow {
+		i.stats.Allowed[dir&1]++
+	} else {
+		i.stats.Denied[dir&1]++
+	}
+	i.stats.ByReason[v.Reason]++
+	return v
+}
+
+func (i *Interface) judge(dir Direction, p *Packet, now int64, v *Verdict) (Action, Reason) {
+	switch {
+	case p.Status == NotIP:
+		return Deny, ReasonNotIP
+	case p.Status != Decoded || !p.Src.IsValid() || !p.Dst.IsValid():
+		return Deny, ReasonMalformed
+	}
+	c := i.current()
+	local, remote := p.Dst, p.Src
+	if dir == Outbound {
+		local, remote = p.Src, p.Dst
+	}
+	if svc := c.services.service(p, remote); svc != NoService {
+		v.Service = svc
+		return Allow, ReasonService
+	}
+	if c.sdCheck && !c.owns(local) {
+		return Deny, ReasonSourceDestCheck
+	}
+	if dir == Outbound && c.port25 && p.Proto == 6 && p.DstPort == 25 && !c.inVPC(remote) {
+		return Deny, ReasonPort25
+	}
+	if p.Fragment == LaterFragment {
+		if i.frags.allowed(dir, p, now) {
+			return Allow, ReasonFragment
+		}
+		return Deny, ReasonFragmentUnmatched
+	}
+
+	ctp := conntrack.Packet{Local: local, Remote: remote, Proto: p.Proto, Dir: conntrack.Dir(dir),
+		TCPFlags: p.TCPFlags, ICMPType: p.ICMPType, ICMPID: p.ICMPID}
+	if dir == Inbound {
+		ctp.LocalPort, ctp.RemotePort = p.DstPort, p.SrcPort
+	} else {
+		ctp.LocalPort, ctp.RemotePort = p.SrcPort, p.DstPort
+	}
+	if conn, ok := i.table.Lookup(&ctp, now); ok {
+		v.Conn, v.Tracked, v.Rule = conn, true, sg.RuleRef(conn.Tag)
+		i.frags.note(dir, p, now)
+		return Allow, ReasonTracked
+	}
+
+	m := c.rules.Lookup(sg.Direction(dir), p.Proto, sg.Key(p.Proto, p.DstPort, p.ICMPType, p.ICMPCode), remote)
+	if !m.OK() {
+		return Deny, ReasonNoRule
+	}
+	v.Rule = c.rules.Ref(m)
+	// AWS §2.2: a TCP or UDP flow is untracked when the rule admitting it is
+	// open to the world and the other direction is open to the world on
+	// every port, unless the interface type is always tracked.
+	if !c.autoTracked && (p.Proto == 6 || p.Proto == 17) && m.World &&
+		c.rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6()) {
+		c.rules.Count(m, false)
+		v.Untracked = true
+		i.frags.note(dir, p, now)
+		return Allow, ReasonRule
+	}
+	conn, res := i.table.Track(&ctp, uint32(v.Rule), now)
+	switch res {
+	case conntrack.Full:
+		return Deny, ReasonConnTrackFull
+	case conntrack.Created:
+		v.Conn, v.Tracked, v.NewConn = conn, true, true
+	}
+	c.rules.Count(m, res == conntrack.Created)
+	i.frags.note(dir, p, now)
+	return Allow, ReasonRule
+}
+
+// ExpireConnections drops every tracked connection idle for its timeout as
+// of ts. Evaluation expires entries on its own; call this before reading
+// [Interface.Stats] or [Interface.Connections] at the end of a replay.
+func (i *Interface) ExpireConnections(ts time.Time) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.table.Expire(ts.UnixNano())
+}

@@ -1,0 +1,501 @@
+package eni
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sgsim/sgsim/conntrack"
+	"github.com/sgsim/sgsim/sg"
+)
+
+// VPCSpec describes a VPC to add.
+type VPCSpec struct {
+	ID      string
+	OwnerID string
+	// CIDRs are the VPC's IPv4 and IPv6 blocks; the first IPv4 block is the
+	// primary one, whose base+2 address is Amazon DNS.
+	CIDRs []netip.Prefix
+	// DefaultGroupID names the VPC's default security group, which is
+	// created with AWS's default rules; one is generated when empty.
+	DefaultGroupID string
+	// NoDefaultGroup skips creating the default group, for callers that
+	// load an existing one with its current rules.
+	NoDefaultGroup bool
+}
+
+// VPC is a snapshot of a VPC.
+type VPC struct {
+	VPCSpec
+}
+
+// HasIPv6 reports whether the VPC has an IPv6 block.
+func (v VPC) HasIPv6() bool {
+	return slices.ContainsFunc(v.CIDRs, func(p netip.Prefix) bool { return p.Addr().Is6() })
+}
+
+func (v VPC) primary4() (netip.Prefix, bool) {
+	for _, p := range v.CIDRs {
+		if p.Addr().Is4() {
+			return p, true
+		}
+	}
+	return netip.Prefix{}, false
+}
+
+// Contains reports whether a is inside one of the VPC's blocks.
+func (v VPC) Contains(a netip.Addr) bool {
+	return slices.ContainsFunc(v.CIDRs, func(p netip.Prefix) bool { return p.Contains(a) })
+}
+
+// SubnetSpec describes a subnet to add.
+type SubnetSpec struct {
+	ID       string
+	VpcID    string
+	CIDR     netip.Prefix // IPv4 block, /16 to /28; may be invalid for an IPv6-only subnet
+	IPv6CIDR netip.Prefix // optional IPv6 /64 (AWS allows /44 to /64)
+}
+
+// Subnet is a snapshot of a subnet.
+type Subnet struct {
+	SubnetSpec
+}
+
+// Network is the model of a region's VPCs, subnets, security groups and
+// network interfaces. Its methods are safe for concurrent use, including
+// while interfaces evaluate packets; every change applies to the next
+// packet.
+type Network struct {
+	mu      sync.RWMutex
+	groups  *sg.Registry
+	vpcs    map[string]*VPC
+	subnets map[string]*Subnet
+	ifaces  map[string]*Interface
+	order   []*Interface
+	byAddr  map[netip.Addr]*Interface
+	port25  bool
+
+	gen        atomic.Uint64
+	membership atomic.Pointer[membership]
+}
+
+// membership is an immutable snapshot of which interfaces carry which
+// group, read without locks by compilation and by the group registry.
+type membership struct {
+	addrs map[string][]netip.Addr
+	users map[string]string // group → first interface using it
+}
+
+// NewNetwork returns an empty network with its own security group registry
+// and AWS's default quotas. Outbound TCP to port 25 outside the VPC is
+// blocked, as EC2 does by default.
+func NewNetwork() *Network {
+	n := &Network{
+		groups:  sg.NewRegistry(),
+		vpcs:    map[string]*VPC{},
+		subnets: map[string]*Subnet{},
+		ifaces:  map[string]*Interface{},
+		byAddr:  map[netip.Addr]*Interface{},
+		port25:  true,
+	}
+	n.membership.Store(&membership{})
+	n.groups.SetInUseCheck(func(id string) string { return n.membership.Load().users[id] })
+	return n
+}
+
+// Groups returns the network's security group registry: create groups and
+// authorize or revoke rules there.
+func (n *Network) Groups() *sg.Registry { return n.groups }
+
+// SetPort25Restricted turns EC2's default block of outbound TCP port 25 to
+// addresses outside the VPC on or off (AWS lifts it on request).
+func (n *Network) SetPort25Restricted(on bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.port25 = on
+	n.gen.Add(1)
+}
+
+// AddVPC adds a VPC and, unless told not to, its default security group.
+func (n *Network) AddVPC(spec VPCSpec) (VPC, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.vpcs[spec.ID] != nil {
+		return VPC{}, &Error{Code: ErrVPCExists, Resource: spec.ID}
+	}
+	spec.CIDRs = slices.Clone(spec.CIDRs)
+	for i, p := range spec.CIDRs {
+		if !p.IsValid() || p.Addr().Is4In6() {
+			return VPC{}, &Error{Code: ErrInvalidCIDR, Resource: spec.ID, Field: fmt.Sprintf("CIDRs[%d]", i), Value: p.String()}
+		}
+		spec.CIDRs[i] = p.Masked()
+	}
+	v := &VPC{VPCSpec: spec}
+	if !spec.NoDefaultGroup {
+		id, err := n.groups.CreateDefaultGroup(sg.GroupSpec{ID: spec.DefaultGroupID, VpcID: spec.ID, OwnerID: spec.OwnerID}, v.HasIPv6())
+		if err != nil {
+			return VPC{}, err
+		}
+		v.DefaultGroupID = id
+	}
+	n.vpcs[spec.ID] = v
+	n.gen.Add(1)
+	return *v, nil
+}
+
+// VPC returns a snapshot of a VPC.
+func (n *Network) VPC(id string) (VPC, bool) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if v := n.vpcs[id]; v != nil {
+		return *v, true
+	}
+	return VPC{}, false
+}
+
+// AddSubnet adds a subnet to a VPC. Its blocks must lie inside the VPC's.
+func (n *Network) AddSubnet(spec SubnetSpec) (Subnet, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	v := n.vpcs[spec.VpcID]
+	if v == nil {
+		return Subnet{}, &Error{Code: ErrVPCNotFound, Resource: spec.ID, Field: "VpcId", Value: spec.VpcID}
+	}
+	if n.subnets[spec.ID] != nil {
+		return Subnet{}, &Error{Code: ErrSubnetExists, Resource: spec.ID}
+	}
+	check := func(field string, p netip.Prefix, is6 bool, minBits, maxBits int) error {
+		if !p.IsValid() {
+			return nil
+		}
+		if p.Addr().Is6() != is6 || p.Bits() < minBits || p.Bits() > maxBits || !v.Contains(p.Addr()) {
+			return &Error{Code: ErrSubnetRange, Resource: spec.ID, Field: field, Value: p.String(),
+				Msg: fmt.Sprintf("must be a /%d to /%d inside a block of %s", minBits, maxBits, v.ID)}
+		}
+		return nil
+	}
+	if err := check("CidrBlock", spec.CIDR, false, 16, 28); err != nil {
+		return Subnet{}, err
+	}
+	if err := check("Ipv6CidrBlock", spec.IPv6CIDR, true, 44, 64); err != nil {
+		return Subnet{}, err
+	}
+	if !spec.CIDR.IsValid() && !spec.IPv6CIDR.IsValid() {
+		return Subnet{}, &Error{Code: ErrSubnetRange, Resource: spec.ID, Field: "CidrBlock", Msg: "a subnet needs an IPv4 or IPv6 block"}
+	}
+	spec.CIDR, spec.IPv6CIDR = spec.CIDR.Masked(), spec.IPv6CIDR.Masked()
+	s := &Subnet{SubnetSpec: spec}
+	n.subnets[spec.ID] = s
+	n.gen.Add(1)
+	return *s, nil
+}
+
+// Subnet returns a snapshot of a subnet.
+func (n *Network) Subnet(id string) (Subnet, bool) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if s := n.subnets[id]; s != nil {
+		return *s, true
+	}
+	return Subnet{}, false
+}
+
+// AddInterface creates a network interface in a subnet with its addresses,
+// groups and connection-tracking settings.
+func (n *Network) AddInterface(spec InterfaceSpec) (*Interface, error) {
+	cfg := conntrack.DefaultConfig()
+	if spec.ConnTrack != nil {
+		cfg = *spec.ConnTrack
+	}
+	table, err := conntrack.New(cfg)
+	if err != nil {
+		return nil, &Error{Code: ErrConnTrack, Resource: spec.ID, Field: "ConnectionTrackingSpecification", Msg: err.Error()}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ifaces[spec.ID] != nil {
+		return nil, &Error{Code: ErrInterfaceExists, Resource: spec.ID}
+	}
+	sub := n.subnets[spec.SubnetID]
+	if sub == nil {
+		return nil, &Error{Code: ErrSubnetNotFound, Resource: spec.ID, Field: "SubnetId", Value: spec.SubnetID}
+	}
+	if spec.Type == "" {
+		spec.Type = TypeInterface
+	}
+	spec.PrivateIPv4 = slices.Clone(spec.PrivateIPv4)
+	spec.IPv6 = slices.Clone(spec.IPv6)
+	spec.Groups = slices.Clone(spec.Groups)
+	spec.ConnTrack = nil
+	if err := n.checkAddrs(spec.ID, sub, nil, spec.PrivateIPv4, spec.IPv6); err != nil {
+		return nil, err
+	}
+	if err := n.checkGroups(spec.ID, sub.VpcID, spec.Groups); err != nil {
+		return nil, err
+	}
+	i := &Interface{net: n, spec: spec, vpcID: sub.VpcID, table: table, dec: NewDecoder()}
+	n.ifaces[spec.ID] = i
+	n.order = append(n.order, i)
+	for _, a := range i.addrs() {
+		n.byAddr[a] = i
+	}
+	n.changedMembership()
+	return i, nil
+}
+
+// DeleteInterface removes an interface; the groups it carried stop
+// matching its addresses.
+func (n *Network) DeleteInterface(id string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	i := n.ifaces[id]
+	if i == nil {
+		return &Error{Code: ErrInterfaceNotFound, Resource: id}
+	}
+	for _, a := range i.addrs() {
+		delete(n.byAddr, a)
+	}
+	delete(n.ifaces, id)
+	n.order = slices.DeleteFunc(n.order, func(x *Interface) bool { return x == i })
+	n.changedMembership()
+	return nil
+}
+
+// Interface returns the interface with the given ID, or nil.
+func (n *Network) Interface(id string) *Interface {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.ifaces[id]
+}
+
+// Interfaces returns every interface, in the order they were added.
+func (n *Network) Interfaces() []*Interface {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return slices.Clone(n.order)
+}
+
+// InterfaceByAddr returns the interface that owns a private address, or nil.
+func (n *Network) InterfaceByAddr(a netip.Addr) *Interface {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.byAddr[a.Unmap()]
+}
+
+// SetGroups replaces an interface's security groups, as
+// ModifyNetworkInterfaceAttribute --groups does: at least one, at most the
+// quota, all in the interface's VPC.
+func (n *Network) SetGroups(id string, groups ...string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	i := n.ifaces[id]
+	if i == nil {
+		return &Error{Code: ErrInterfaceNotFound, Resource: id}
+	}
+	if err := n.checkGroups(id, i.vpcID, groups); err != nil {
+		return err
+	}
+	i.spec.Groups = slices.Clone(groups)
+	n.changedMembership()
+	return nil
+}
+
+// AttachGroup adds one group to an interface's set.
+func (n *Network) AttachGroup(id, group string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	i := n.ifaces[id]
+	if i == nil {
+		return &Error{Code: ErrInterfaceNotFound, Resource: id}
+	}
+	if slices.Contains(i.spec.Groups, group) {
+		return nil
+	}
+	groups := append(slices.Clone(i.spec.Groups), group)
+	if err := n.checkGroups(id, i.vpcID, groups); err != nil {
+		return err
+	}
+	i.spec.Groups = groups
+	n.changedMembership()
+	return nil
+}
+
+// DetachGroup removes one group from an interface's set; removing the last
+// one is an error, as every interface carries at least one group.
+func (n *Network) DetachGroup(id, group string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	i := n.ifaces[id]
+	if i == nil {
+		return &Error{Code: ErrInterfaceNotFound, Resource: id}
+	}
+	if !slices.Contains(i.spec.Groups, group) {
+		return &Error{Code: ErrNotAttached, Resource: id, Field: "Groups", Value: group}
+	}
+	groups := slices.DeleteFunc(slices.Clone(i.spec.Groups), func(g string) bool { return g == group })
+	if len(groups) == 0 {
+		return &Error{Code: ErrNoGroups, Resource: id, Field: "Groups", Value: group,
+			Msg: "it is the interface's last group; attach another first"}
+	}
+	i.spec.Groups = groups
+	n.changedMembership()
+	return nil
+}
+
+// AssignAddresses adds secondary private IPv4 or IPv6 addresses to an
+// interface. Rules that reference its groups match them at once.
+func (n *Network) AssignAddresses(id string, addrs ...netip.Addr) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	i := n.ifaces[id]
+	if i == nil {
+		return &Error{Code: ErrInterfaceNotFound, Resource: id}
+	}
+	var v4, v6 []netip.Addr
+	for _, a := range addrs {
+		if a = a.Unmap(); a.Is4() {
+			v4 = append(v4, a)
+		} else {
+			v6 = append(v6, a)
+		}
+	}
+	if err := n.checkAddrs(id, n.subnets[i.spec.SubnetID], i, v4, v6); err != nil {
+		return err
+	}
+	i.spec.PrivateIPv4 = append(slices.Clone(i.spec.PrivateIPv4), v4...)
+	i.spec.IPv6 = append(slices.Clone(i.spec.IPv6), v6...)
+	for _, a := range addrs {
+		n.byAddr[a.Unmap()] = i
+	}
+	n.changedMembership()
+	return nil
+}
+
+// UnassignAddresses removes secondary addresses from an interface. The
+// primary private IPv4 address cannot be removed.
+func (n *Network) UnassignAddresses(id string, addrs ...netip.Addr) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	i := n.ifaces[id]
+	if i == nil {
+		return &Error{Code: ErrInterfaceNotFound, Resource: id}
+	}
+	for _, a := range addrs {
+		a = a.Unmap()
+		if len(i.spec.PrivateIPv4) > 0 && a == i.spec.PrivateIPv4[0] {
+			return &Error{Code: ErrAddressRange, Resource: id, Field: "PrivateIpAddress", Value: a.String(),
+				Msg: "the primary private IPv4 address cannot be unassigned"}
+		}
+		if !slices.Contains(i.spec.PrivateIPv4, a) && !slices.Contains(i.spec.IPv6, a) {
+			return &Error{Code: ErrAddressRange, Resource: id, Field: "PrivateIpAddresses", Value: a.String(),
+				Msg: "not assigned to this interface"}
+		}
+	}
+	drop := func(x netip.Addr) bool { return slices.Contains(addrs, x) }
+	i.spec.PrivateIPv4 = slices.DeleteFunc(slices.Clone(i.spec.PrivateIPv4), drop)
+	i.spec.IPv6 = slices.DeleteFunc(slices.Clone(i.spec.IPv6), drop)
+	for _, a := range addrs {
+		delete(n.byAddr, a.Unmap())
+	}
+	n.changedMembership()
+	return nil
+}
+
+// checkAddrs validates addresses for an interface in subnet sub: inside
+// the subnet, not one of AWS's five reserved IPv4 addresses, not in use by
+// another interface.
+func (n *Network) checkAddrs(id string, sub *Subnet, self *Interface, v4, v6 []netip.Addr) error {
+	seen := map[netip.Addr]bool{}
+	if self != nil {
+		for _, a := range self.addrs() {
+			seen[a] = true
+		}
+	}
+	check := func(field string, a netip.Addr, block netip.Prefix) error {
+		a = a.Unmap()
+		bad := func(msg string) error {
+			return &Error{Code: ErrAddressRange, Resource: id, Field: field, Value: a.String(), Msg: msg}
+		}
+		switch {
+		case !a.IsValid():
+			return bad("not an address")
+		case !block.IsValid():
+			return bad(fmt.Sprintf("subnet %s has no block of this family", sub.ID))
+		case !block.Contains(a):
+			return bad(fmt.Sprintf("outside subnet %s (%s)", sub.ID, block))
+		case a.Is4() && reserved4(block, a):
+			return bad(fmt.Sprintf("AWS reserves the first four and the last address of %s", block))
+		case seen[a]:
+			return bad("listed twice")
+		}
+		if other := n.byAddr[a]; other != nil && other != self {
+			return &Error{Code: ErrAddressInUse, Resource: id, Field: field, Value: a.String(),
+				Msg: "assigned to " + other.spec.ID}
+		}
+		seen[a] = true
+		return nil
+	}
+	for k, a := range v4 {
+		if err := check(fmt.Sprintf("PrivateIpAddresses[%d]", k), a, sub.CIDR); err != nil {
+			return err
+		}
+	}
+	for k, a := range v6 {
+		if err := check(fmt.Sprintf("Ipv6Addresses[%d]", k), a, sub.IPv6CIDR); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func reserved4(block netip.Prefix, a netip.Addr) bool {
+	base := block.Masked().Addr().As4()
+	b := a.As4()
+	host := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	first := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+	last := first | (1<<(32-block.Bits()) - 1)
+	return host-first < 4 || host == last
+}
+
+func (n *Network) checkGroups(id, vpcID string, groups []string) error {
+	if len(groups) == 0 {
+		return &Error{Code: ErrNoGroups, Resource: id, Field: "Groups"}
+	}
+	if max := n.groups.Quotas().GroupsPerInterface; len(groups) > max {
+		return &Error{Code: ErrTooManyGroups, Resource: id, Field: "Groups", Value: fmt.Sprint(len(groups)),
+			Msg: fmt.Sprintf("the quota is %d groups per interface", max)}
+	}
+	for k, g := range groups {
+		vpc, ok := n.groups.GroupVPC(g)
+		field := fmt.Sprintf("Groups[%d]", k)
+		switch {
+		case !ok:
+			return &Error{Code: ErrGroupNotFound, Resource: id, Field: field, Value: g}
+		case vpc != vpcID:
+			return &Error{Code: ErrGroupVPC, Resource: id, Field: field, Value: g,
+				Msg: fmt.Sprintf("the group is in %s, the interface in %s", vpc, vpcID)}
+		case slices.Contains(groups[:k], g):
+			return &Error{Code: ErrGroupNotFound, Resource: id, Field: field, Value: g, Msg: "listed twice"}
+		}
+	}
+	return nil
+}
+
+// changedMembership rebuilds the group membership snapshot and marks every
+// compiled interface stale. Called with n.mu held.
+func (n *Network) changedMembership() {
+	m := &membership{addrs: map[string][]netip.Addr{}, users: map[string]string{}}
+	for _, i := range n.order {
+		addrs := i.addrs()
+		for _, g := range i.spec.Groups {
+			m.addrs[g] = append(m.addrs[g], addrs...)
+			if m.users[g] == "" {
+				m.users[g] = i.spec.ID
+			}
+		}
+	}
+	n.membership.Store(m)
+	n.gen.Add(1)
+}

@@ -1,0 +1,188 @@
+package eni
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sgsim/sgsim/conntrack"
+	"github.com/sgsim/sgsim/sg"
+)
+
+// Action is ALLOW or DENY. The zero value is Deny: nothing passes unless a
+// stage lets it.
+type Action uint8
+
+const (
+	Deny Action = iota
+	Allow
+)
+
+func (a Action) String() string {
+	if a == Allow {
+		return "ALLOW"
+	}
+	return "DENY"
+}
+
+// Reason says which stage decided a verdict. Reasons that refuse reuse AWS
+// Reachability Analyzer's explanation codes where one fits.
+type Reason uint8
+
+const (
+	ReasonNone              Reason = iota
+	ReasonRule                     // a security group rule allowed it
+	ReasonTracked                  // it belongs to a tracked connection
+	ReasonService                  // traffic security groups never filter
+	ReasonFragment                 // a later fragment of an allowed datagram
+	ReasonNoRule                   // ENI_SG_RULES_MISMATCH: no rule allows it
+	ReasonConnTrackFull            // the tracking table is full (conntrack_allowance_exceeded)
+	ReasonSourceDestCheck          // neither source nor destination is the interface's address
+	ReasonPort25                   // EC2 blocks outbound TCP 25 by default
+	ReasonFragmentUnmatched        // a later fragment whose first fragment was not allowed
+	ReasonNotIP                    // the frame carries no IP packet
+	ReasonMalformed                // the packet's headers do not decode
+	NumReasons
+)
+
+var reasonCodes = [NumReasons]string{"", "SG_RULE_MATCH", "TRACKED_CONNECTION", "NEVER_FILTERED_SERVICE",
+	"FRAGMENT_OF_ALLOWED_PACKET", "ENI_SG_RULES_MISMATCH", "CONNTRACK_ALLOWANCE_EXCEEDED",
+	"ENI_SOURCE_DEST_CHECK", "EC2_PORT_25_RESTRICTION", "FRAGMENT_WITHOUT_FIRST", "NOT_IP", "MALFORMED_PACKET"}
+
+// String returns the reason's code, e.g. "ENI_SG_RULES_MISMATCH".
+func (r Reason) String() string {
+	if r < NumReasons {
+		return reasonCodes[r]
+	}
+	return "INVALID"
+}
+
+// Verdict is what an interface decided about one packet, with everything
+// needed to explain it. Building one costs nothing beyond copying; the text
+// is made only when [Verdict.String] or [Verdict.Explain] is called.
+type Verdict struct {
+	Interface *Interface
+	Direction Direction
+	Action    Action
+	Reason    Reason
+	// Rule is the rule that allowed the packet (ReasonRule), or the rule
+	// that opened its tracked connection (ReasonTracked).
+	Rule sg.RuleRef
+	// Conn is the tracked connection the packet belongs to or opened.
+	Conn      conntrack.Conn
+	Tracked   bool // the packet belongs to, or opened, a tracked connection
+	NewConn   bool // the packet opened a tracked connection
+	Untracked bool // allowed by rules open to the world both ways: AWS tracks nothing
+	Service   Service
+	Packet    Packet
+	Time      int64 // the packet's time, Unix nanoseconds
+}
+
+// Allowed reports whether the packet passes.
+func (v Verdict) Allowed() bool { return v.Action == Allow }
+
+// String returns the verdict and its explanation on one line.
+func (v Verdict) String() string {
+	id := "?"
+	if v.Interface != nil {
+		id = v.Interface.ID()
+	}
+	return fmt.Sprintf("%s %s %s %s: %s", v.Action, v.Direction, id, v.Packet, v.Explain())
+}
+
+// Explain says why, in a sentence: which group and rule, which tracked
+// connection or service let the packet through, or which stage refused it.
+func (v Verdict) Explain() string {
+	switch v.Reason {
+	case ReasonRule:
+		s := "allowed by " + v.ruleText()
+		switch {
+		case v.Untracked:
+			s += "; untracked flow (rules open to the world both ways), so replies are judged by rules"
+		case v.NewConn:
+			s += "; new tracked connection"
+		case v.Packet.Proto == 6:
+			s += "; not a SYN, so no connection is tracked"
+		}
+		return s
+	case ReasonTracked:
+		return fmt.Sprintf("tracked connection (%s, opened %s %s ago by %s)", v.Conn.State, v.Conn.Origin,
+			time.Duration(v.Time-v.Conn.Created).Round(time.Millisecond), v.ruleText())
+	case ReasonService:
+		return v.Service.String() + ": security groups never filter this traffic"
+	case ReasonFragment:
+		return "a later fragment of a datagram whose first fragment was allowed"
+	case ReasonNoRule:
+		remote, word := v.Packet.Src, "from"
+		if v.Direction == Outbound {
+			remote, word = v.Packet.Dst, "to"
+		}
+		groups := "its security groups"
+		if v.Interface != nil {
+			groups = strings.Join(v.Interface.Groups(), ", ")
+		}
+		return fmt.Sprintf("%s: no %s rule of %s allows %s %s %s", v.Reason, dirRules(v.Direction),
+			groups, v.trafficText(), word, remote)
+	case ReasonConnTrackFull:
+		return fmt.Sprintf("%s: the rules allow it (%s) but the connection-tracking table is full", v.Reason, v.ruleText())
+	case ReasonSourceDestCheck:
+		return fmt.Sprintf("%s: the interface is not the packet's %s and its source/destination check is on",
+			v.Reason, map[Direction]string{Inbound: "destination", Outbound: "source"}[v.Direction])
+	case ReasonPort25:
+		return fmt.Sprintf("%s: EC2 blocks outbound TCP port 25 to addresses outside the VPC by default", v.Reason)
+	case ReasonFragmentUnmatched:
+		return fmt.Sprintf("%s: a later fragment (no ports) with no allowed first fragment seen", v.Reason)
+	case ReasonNotIP:
+		return fmt.Sprintf("%s: the frame carries no IPv4 or IPv6 packet", v.Reason)
+	case ReasonMalformed:
+		return fmt.Sprintf("%s: the packet's headers do not decode", v.Reason)
+	}
+	return "no decision"
+}
+
+func dirRules(d Direction) string {
+	if d == Outbound {
+		return "outbound"
+	}
+	return "inbound"
+}
+
+func (v Verdict) trafficText() string {
+	p := v.Packet
+	switch p.Proto {
+	case 6, 17:
+		return fmt.Sprintf("%s port %d", ProtoName(p.Proto), p.DstPort)
+	case 1, 58:
+		return fmt.Sprintf("%s type %d code %d", ProtoName(p.Proto), p.ICMPType, p.ICMPCode)
+	}
+	return ProtoName(p.Proto)
+}
+
+// ruleText names the rule behind the verdict: "sg-web rule sgr-... (tcp
+// 443 from 0.0.0.0/0)".
+func (v Verdict) ruleText() string {
+	if v.Interface == nil || v.Rule == 0 {
+		return "a rule"
+	}
+	ri, ok := v.Interface.net.groups.Rule(v.Rule)
+	if !ok {
+		return "a rule"
+	}
+	s := fmt.Sprintf("%s rule %s (%s)", ri.GroupID, ri.ID, ruleDescription(ri))
+	if ri.Revoked {
+		s += " [since revoked]"
+	}
+	return s
+}
+
+func ruleDescription(ri sg.RuleInfo) string {
+	s := ri.String()
+	// RuleInfo.String starts with the group and rule IDs; keep the rest.
+	if k := strings.Index(s, ri.Direction.String()+" "); k >= 0 {
+		s = s[k+len(ri.Direction.String())+1:]
+	}
+	if ri.Rule.Description != "" {
+		s += ", " + ri.Rule.Description
+	}
+	return s
+}

@@ -176,11 +176,7 @@ func (v Verdict) ruleText() string {
 }
 
 func ruleDescription(ri sg.RuleInfo) string {
-	s := ri.String()
-	// RuleInfo.String starts with the group and rule IDs; keep the rest.
-	if k := strings.Index(s, ri.Direction.String()+" "); k >= 0 {
-		s = s[k+len(ri.Direction.String())+1:]
-	}
+	s := ri.Rule.Describe(ri.Direction)
 	if ri.Rule.Description != "" {
 		s += ", " + ri.Rule.Description
 	}

@@ -161,8 +161,12 @@ func (r Rule) keyRange() (lo, hi uint16) {
 	return 0, 0xffff
 }
 
-// String describes the rule in one line, e.g. "tcp 22 from 10.0.0.0/8".
+// String describes the rule as an inbound rule, e.g. "tcp 22 from 10.0.0.0/8".
 func (r Rule) String() string { return r.describe(Ingress) }
+
+// Describe describes the rule for direction d: "... from peer" for
+// ingress, "... to peer" for egress.
+func (r Rule) Describe(d Direction) string { return r.describe(d) }
 
 func (r Rule) describe(d Direction) string {
 	var b strings.Builder

@@ -1,0 +1,37 @@
+package eni_test
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/sg"
+)
+
+// A web server's group admits HTTPS from anywhere and SSH from one
+// address; packets are judged as they arrive, with their own timestamps.
+func ExampleNetwork() {
+	n := eni.NewNetwork()
+	n.AddVPC(eni.VPCSpec{ID: "vpc-1", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}})
+	n.AddSubnet(eni.SubnetSpec{ID: "subnet-1", VpcID: "vpc-1", CIDR: netip.MustParsePrefix("10.0.1.0/24")})
+	web, _ := n.Groups().CreateGroup(sg.GroupSpec{ID: "sg-web", Name: "web", VpcID: "vpc-1"})
+	n.Groups().AuthorizeIngress(web,
+		sg.Rule{Protocol: sg.TCP, FromPort: 443, ToPort: 443, Peer: sg.MustParsePeer("0.0.0.0/0")},
+		sg.Rule{Protocol: sg.TCP, FromPort: 22, ToPort: 22, Peer: sg.MustParsePeer("203.0.113.7/32")})
+	server, _ := n.AddInterface(eni.InterfaceSpec{ID: "eni-web", SubnetID: "subnet-1",
+		PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.1.10")}, Groups: []string{web}})
+
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for _, p := range []eni.Packet{
+		eni.TCP(netip.MustParseAddrPort("198.51.100.1:50000"), netip.MustParseAddrPort("10.0.1.10:443"), eni.SYN),
+		eni.TCP(netip.MustParseAddrPort("203.0.113.7:50001"), netip.MustParseAddrPort("10.0.1.10:22"), eni.SYN),
+		eni.TCP(netip.MustParseAddrPort("198.51.100.1:50002"), netip.MustParseAddrPort("10.0.1.10:22"), eni.SYN),
+	} {
+		fmt.Println(server.Evaluate(eni.Inbound, &p, now))
+	}
+	// Output:
+	// ALLOW inbound eni-web tcp 198.51.100.1:50000 → 10.0.1.10:443 [SYN]: allowed by sg-web rule sgr-00000000000000004 (tcp 443 from 0.0.0.0/0); untracked flow (rules open to the world both ways), so replies are judged by rules
+	// ALLOW inbound eni-web tcp 203.0.113.7:50001 → 10.0.1.10:22 [SYN]: allowed by sg-web rule sgr-00000000000000005 (tcp 22 from 203.0.113.7/32); new tracked connection
+	// DENY inbound eni-web tcp 198.51.100.1:50002 → 10.0.1.10:22 [SYN]: ENI_SG_RULES_MISMATCH: no inbound rule of sg-web allows tcp port 22 from 198.51.100.1
+}

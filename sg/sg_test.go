@@ -180,6 +180,20 @@ func TestDefaultGroups(t *testing.T) {
 	assert.Empty(t, g.Egress)
 }
 
+// Edge 14: a group in another account of a peered VPC may be referenced as
+// account/sg-id even though it is outside the model; an unknown group of
+// the same account may not.
+func TestCrossAccountReference(t *testing.T) {
+	reg := sg.NewRegistry()
+	id := newGroup(t, reg, "db")
+	_, err := reg.AuthorizeIngress(id, tcp(5432, 5432, "444455556666/sg-0cc3333333333333c"))
+	assert.NoError(t, err)
+	_, err = reg.AuthorizeIngress(id, tcp(5432, 5432, "111122223333/sg-0dd"))
+	assert.ErrorIs(t, err, sg.ErrInvalidGroup, "same account, unknown group")
+	g, _ := reg.Group(id)
+	assert.Equal(t, "444455556666/sg-0cc3333333333333c", g.Ingress[0].Rule.Peer.String())
+}
+
 func TestDeleteReferencedGroup(t *testing.T) {
 	reg := sg.NewRegistry()
 	app := newGroup(t, reg, "app")

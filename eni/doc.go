@@ -1,0 +1,46 @@
+// Package eni models VPC network interfaces, the VPCs and subnets they live
+// in, and the check AWS applies to every packet that crosses one.
+//
+// A [Network] holds VPCs, subnets, interfaces and the security group
+// [sg.Registry]. Interfaces carry 1 to 5 groups (the quota goes to 16);
+// a rule that references a group matches the private addresses of every
+// interface carrying it, so attaching, detaching or re-addressing an
+// interface changes what those rules match at the next packet.
+//
+// # The check at one interface
+//
+//	frame ──► decode ──► never-filtered service? ──► source/dest check ──► EC2 port 25
+//	                          │ yes: ALLOW                                     │
+//	                          ▼                                                ▼
+//	                                            tracked connection? ──yes──► ALLOW
+//	                                                   │ no
+//	                                                   ▼
+//	                               union of the attached groups' rules ──none──► DENY
+//	                                                   │ match
+//	                                                   ▼
+//	             untracked (open to the world both ways)? ──yes──► ALLOW, no entry
+//	                                                   │ no
+//	                                                   ▼
+//	                            open a tracked connection ──table full──► DENY
+//	                                                   │
+//	                                                   ▼
+//	                                                 ALLOW
+//
+// Each [Verdict] records the stage that decided it, the rule
+// ([sg.RuleRef]) or tracked connection ([conntrack.Conn]) involved, and
+// can explain itself in a sentence; the text is built only on request, so
+// judging a packet allocates nothing.
+//
+// # Choices where AWS documents nothing
+//
+//   - Later fragments carry no ports; they share the verdict of their
+//     datagram's first fragment for 30 seconds, and are refused when no
+//     allowed first fragment was seen.
+//   - The source/destination check refuses inbound packets not addressed to
+//     the interface and outbound packets not sent from it.
+//   - EC2's port 25 restriction applies to interfaces of type "interface",
+//     to destinations outside the VPC's CIDR blocks.
+//   - Amazon DNS is the primary VPC CIDR's base+2 (and 169.254.169.253,
+//     fd00:ec2::253); the VPC router is each subnet's base+1 (and
+//     fe80:ec2::1). DHCP is recognised by its UDP ports.
+package eni

@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/gaissmai/bart"
+
+	"github.com/sgsim/sgsim/internal/interval"
 )
 
 // Members resolves a security group ID to the private addresses of the
@@ -86,17 +88,7 @@ func (rs *Ruleset) Lookup(dir Direction, proto uint8, key uint16, remote netip.A
 		return Match{}
 	}
 	m := &t.matchers[t.proto[proto]]
-	// Last interval whose start is <= key.
-	lo, hi := 0, len(m.starts)
-	for hi-lo > 1 {
-		mid := int(uint(lo+hi) >> 1)
-		if m.starts[mid] <= key {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	s := &m.sets[lo]
+	s := &m.sets[interval.Find(m.starts, key)]
 	if s.big != nil {
 		if idx, ok := s.big.Lookup(remote); ok {
 			return Match{idx: idx, World: s.world}
@@ -270,30 +262,10 @@ func (t *table) build(byProto map[int16][]entry) {
 }
 
 func buildMatcher(es []entry) matcher {
-	bounds := []uint16{0}
-	for _, e := range es {
-		bounds = append(bounds, e.lo)
-		if e.hi < 0xffff {
-			bounds = append(bounds, e.hi+1)
-		}
-	}
-	slices.Sort(bounds)
-	bounds = slices.Compact(bounds)
-	var m matcher
-	var prev []int
-	for _, b := range bounds {
-		var cur []int
-		for i, e := range es {
-			if e.lo <= b && b <= e.hi {
-				cur = append(cur, i)
-			}
-		}
-		if len(m.starts) > 0 && slices.Equal(prev, cur) {
-			continue
-		}
-		m.starts = append(m.starts, b)
+	starts, members := interval.Partition(len(es), func(i int) (uint16, uint16) { return es[i].lo, es[i].hi })
+	m := matcher{starts: starts}
+	for _, cur := range members {
 		m.sets = append(m.sets, buildSet(es, cur))
-		prev = cur
 	}
 	return m
 }

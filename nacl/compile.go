@@ -1,0 +1,160 @@
+package nacl
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/sgsim/sgsim/internal/interval"
+)
+
+// Result is the outcome of judging a packet: the action and the number of
+// the entry that decided (DenyAllIPv4 or DenyAllIPv6 for the "*" entry).
+type Result struct {
+	Action     Action
+	RuleNumber int
+}
+
+// Allowed reports whether the ACL lets the packet through.
+func (r Result) Allowed() bool { return r.Action == Allow }
+
+type compiled struct {
+	tables [2][2]table // [egress][family]
+}
+
+type table struct {
+	proto    [256]uint8 // matcher index; 0 = protocols without entries of their own
+	matchers []matcher
+}
+
+type matcher struct {
+	starts []uint16
+	sets   [][]centry // per interval, in rule-number order
+}
+
+type centry struct {
+	pfx    netip.Prefix
+	number int32
+	action Action
+}
+
+type span struct {
+	lo, hi uint16
+	e      centry
+}
+
+// Evaluate judges a packet: egress for traffic leaving the subnet, the
+// protocol, the destination port (TCP, UDP) or ICMP type and code, and the
+// remote address (the source of inbound traffic, the destination of
+// outbound). It allocates nothing.
+func (a *ACL) Evaluate(egress bool, proto uint8, dstPort uint16, icmpType, icmpCode uint8, remote netip.Addr) Result {
+	c := a.snap.Load()
+	f := 0
+	star := DenyAllIPv4
+	if remote.Is6() {
+		f, star = 1, DenyAllIPv6
+	}
+	t := &c.tables[dirIndex(egress)][f]
+	if len(t.matchers) == 0 {
+		return Result{Action: Deny, RuleNumber: star}
+	}
+	key := uint16(0)
+	switch proto {
+	case 6, 17:
+		key = dstPort
+	case 1, 58:
+		key = uint16(icmpType)<<8 | uint16(icmpCode)
+	}
+	m := &t.matchers[t.proto[proto]]
+	for _, e := range m.sets[interval.Find(m.starts, key)] {
+		if e.pfx.Contains(remote) {
+			return Result{Action: e.action, RuleNumber: int(e.number)}
+		}
+	}
+	return Result{Action: Deny, RuleNumber: star}
+}
+
+// Entry returns the entry with this direction and rule number, the "*"
+// entries included.
+func (a *ACL) Entry(egress bool, ruleNumber int) (Entry, bool) {
+	for _, e := range a.Entries() {
+		if e.Egress == egress && e.RuleNumber == ruleNumber {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// rebuild compiles the entries into a new snapshot. Called with a.mu held.
+func (a *ACL) rebuild() {
+	var byProto [2][2]map[int16][]span
+	for _, e := range a.entries {
+		d, f := dirIndex(e.Egress), 0
+		if e.CIDR.Addr().Is6() {
+			f = 1
+		}
+		if byProto[d][f] == nil {
+			byProto[d][f] = map[int16][]span{}
+		}
+		ce := centry{pfx: e.CIDR, number: int32(e.RuleNumber), action: e.Action}
+		add := func(p int16, lo, hi uint16) { byProto[d][f][p] = append(byProto[d][f][p], span{lo, hi, ce}) }
+		switch {
+		case e.Protocol == 6 || e.Protocol == 17:
+			add(e.Protocol, uint16(e.FromPort), uint16(e.ToPort))
+		case e.icmpFields():
+			lo, hi := uint16(0), uint16(0xffff)
+			if e.ICMPType >= 0 {
+				lo, hi = uint16(e.ICMPType)<<8, uint16(e.ICMPType)<<8|0xff
+				if e.ICMPCode >= 0 {
+					lo = uint16(e.ICMPType)<<8 | uint16(e.ICMPCode)
+					hi = lo
+				}
+			}
+			add(e.Protocol, lo, hi)
+		case e.Protocol == 58: // with an IPv4 CIDR: all ICMP
+			add(1, 0, 0xffff)
+			add(58, 0, 0xffff)
+		default:
+			add(e.Protocol, 0, 0xffff)
+		}
+	}
+	c := &compiled{}
+	for d := range byProto {
+		for f := range byProto[d] {
+			c.tables[d][f].build(byProto[d][f])
+		}
+	}
+	a.snap.Store(c)
+}
+
+func (t *table) build(byProto map[int16][]span) {
+	if len(byProto) == 0 {
+		return
+	}
+	all := byProto[-1]
+	t.matchers = append(t.matchers, buildMatcher(all))
+	protos := make([]int16, 0, len(byProto))
+	for p := range byProto {
+		if p >= 0 {
+			protos = append(protos, p)
+		}
+	}
+	slices.Sort(protos)
+	for _, p := range protos {
+		t.proto[p] = uint8(len(t.matchers))
+		t.matchers = append(t.matchers, buildMatcher(append(slices.Clone(byProto[p]), all...)))
+	}
+}
+
+func buildMatcher(spans []span) matcher {
+	starts, members := interval.Partition(len(spans), func(i int) (uint16, uint16) { return spans[i].lo, spans[i].hi })
+	m := matcher{starts: starts}
+	for _, cur := range members {
+		set := make([]centry, len(cur))
+		for k, i := range cur {
+			set[k] = spans[i].e
+		}
+		slices.SortStableFunc(set, func(x, y centry) int { return int(x.number - y.number) })
+		m.sets = append(m.sets, set)
+	}
+	return m
+}

@@ -198,6 +198,55 @@ func (t *Table) Lookup(p *Packet, now int64) (Conn, bool) {
 	return t.conn(e), true
 }
 
+// Peek reports whether a packet belongs to a live entry, as Lookup would,
+// without changing anything: for "what if" questions about a packet that
+// never arrives.
+func (t *Table) Peek(p *Packet, now int64) (Conn, bool) {
+	k, ok := p.key()
+	if !ok {
+		return Conn{}, false
+	}
+	_, i := t.find(&k)
+	if i == 0 {
+		return Conn{}, false
+	}
+	e := &t.slab[i-1]
+	switch {
+	case t.expired(e, now):
+		return Conn{}, false
+	case p.Proto == protoTCP && e.state == TCPClosed && p.TCPFlags&(SYN|ACK) == SYN:
+		return Conn{}, false
+	case p.Proto == protoICMP || p.Proto == protoICMPv6:
+		req, _, other := icmpQuery(p.Proto, p.ICMPType)
+		if (req && p.ICMPType != e.aux) || (!req && other != e.aux) {
+			return Conn{}, false
+		}
+	}
+	return t.conn(e), true
+}
+
+// CanTrack reports what Track would return for the packet, without
+// changing anything.
+func (t *Table) CanTrack(p *Packet) Result {
+	if _, ok := p.key(); !ok {
+		return NotStartable
+	}
+	switch p.Proto {
+	case protoTCP:
+		if p.TCPFlags&(SYN|ACK|RST) != SYN && !(t.cfg.TCPPickup && p.TCPFlags&RST == 0) {
+			return NotStartable
+		}
+	case protoICMP, protoICMPv6:
+		if req, _, _ := icmpQuery(p.Proto, p.ICMPType); !req {
+			return NotStartable
+		}
+	}
+	if t.stats.Entries >= t.cfg.MaxEntries {
+		return Full
+	}
+	return Created
+}
+
 // tcpNext is the TCP state machine: loose, as AWS documents no sequence
 // checks, but enough to tell handshakes, established and closing flows apart.
 func tcpNext(s State, fins, flags uint8, fromOrigin bool) (State, uint8) {

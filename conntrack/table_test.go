@@ -72,6 +72,26 @@ func TestTCPLifecycle(t *testing.T) {
 	assert.Equal(t, 0, tab.Len())
 }
 
+func TestPeekAndCanTrack(t *testing.T) {
+	tab := newTable(t, func(c *ct.Config) { c.MaxEntries = 1 })
+	syn := tcpPkt(ct.Inbound, ct.SYN)
+	assert.Equal(t, ct.Created, tab.CanTrack(syn))
+	assert.Equal(t, ct.NotStartable, tab.CanTrack(tcpPkt(ct.Inbound, ct.ACK)))
+	tab.Track(syn, 0, 0)
+	other := tcpPkt(ct.Inbound, ct.SYN)
+	other.RemotePort = 1
+	assert.Equal(t, ct.Full, tab.CanTrack(other))
+	synack := tcpPkt(ct.Outbound, ct.SYN|ct.ACK)
+	c, ok := tab.Peek(synack, sec)
+	require.True(t, ok)
+	assert.Equal(t, ct.TCPSynSent, c.State, "Peek changes nothing")
+	c, _ = tab.Lookup(synack, sec)
+	assert.Equal(t, ct.TCPSynReceived, c.State)
+	_, ok = tab.Peek(synack, 1000*sec)
+	assert.False(t, ok, "expired")
+	assert.Equal(t, 1, tab.Len(), "Peek does not remove")
+}
+
 func TestTCPTimeouts(t *testing.T) {
 	tab := newTable(t, func(c *ct.Config) { c.TCPEstablished = 60 * time.Second })
 	tab.Track(tcpPkt(ct.Outbound, ct.SYN), 0, 0)

@@ -28,6 +28,10 @@ var (
 	ErrGroupVPC          = &Code{"InvalidParameterValue", "the security group belongs to another VPC"}
 	ErrNotAttached       = &Code{"InvalidGroup.NotFound", "the security group is not attached to the interface"}
 	ErrConnTrack         = &Code{"InvalidParameterValue", "invalid connection tracking setting"}
+	ErrACLNotFound       = &Code{"InvalidNetworkAclID.NotFound", "the network ACL does not exist"}
+	ErrACLExists         = &Code{"InvalidNetworkAclID.Duplicate", "a network ACL with this ID exists"}
+	ErrACLVPC            = &Code{"InvalidParameterValue", "the network ACL belongs to another VPC"}
+	ErrACLInUse          = &Code{"DependencyViolation", "the network ACL is the VPC's default or is associated with subnets"}
 )
 
 // Error is a rejected request. It names the resource, the field and the

@@ -14,10 +14,11 @@ import (
 )
 
 var (
-	mustAddr = netip.MustParseAddr
-	mustAP   = netip.MustParseAddrPort
-	peer     = sg.MustParsePeer
-	t0       = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	mustAddr   = netip.MustParseAddr
+	mustAP     = netip.MustParseAddrPort
+	mustPrefix = netip.MustParsePrefix
+	peer       = sg.MustParsePeer
+	t0         = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 )
 
 func at(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.Second))) }

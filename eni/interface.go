@@ -251,7 +251,16 @@ func (c *compiled) inVPC(a netip.Addr) bool {
 func (i *Interface) Evaluate(dir Direction, p *Packet, ts time.Time) Verdict {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return i.evaluate(dir, p, ts.UnixNano())
+	return i.evaluate(dir, p, ts.UnixNano(), true)
+}
+
+// Check judges a packet as [Interface.Evaluate] would, changing nothing:
+// no connection is tracked or advanced and no counter moves. It answers
+// "what if this packet arrived now".
+func (i *Interface) Check(dir Direction, p *Packet, ts time.Time) Verdict {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.evaluate(dir, p, ts.UnixNano(), false)
 }
 
 // EvaluateFrame decodes an Ethernet frame (802.1Q tags allowed) and judges
@@ -261,7 +270,7 @@ func (i *Interface) EvaluateFrame(dir Direction, frame []byte, ts time.Time) Ver
 	defer i.mu.Unlock()
 	var p Packet
 	i.dec.DecodeEthernet(frame, &p)
-	return i.evaluate(dir, &p, ts.UnixNano())
+	return i.evaluate(dir, &p, ts.UnixNano(), true)
 }
 
 // EvaluatePacket judges a gopacket.Packet, taking its time from the
@@ -277,13 +286,17 @@ func (i *Interface) EvaluatePacket(dir Direction, pkt gopacket.Packet) Verdict {
 	} else {
 		i.dec.DecodeEthernet(pkt.Data(), &p)
 	}
-	return i.evaluate(dir, &p, pkt.Metadata().Timestamp.UnixNano())
+	return i.evaluate(dir, &p, pkt.Metadata().Timestamp.UnixNano(), true)
 }
 
-// evaluate runs the stages of the interface's check. Called with i.mu held.
-func (i *Interface) evaluate(dir Direction, p *Packet, now int64) Verdict {
+// evaluate runs the stages of the interface's check; with commit false it
+// changes no state. Called with i.mu held.
+func (i *Interface) evaluate(dir Direction, p *Packet, now int64, commit bool) Verdict {
 	v := Verdict{Interface: i, Direction: dir, Packet: *p, Time: now}
-	v.Action, v.Reason = i.judge(dir, p, now, &v)
+	v.Action, v.Reason = i.judge(dir, p, now, commit, &v)
+	if !commit {
+		return v
+	}
 	if v.Action == Allow {
 		i.stats.Allowed[dir&1]++
 	} else {
@@ -293,7 +306,7 @@ func (i *Interface) evaluate(dir Direction, p *Packet, now int64) Verdict {
 	return v
 }
 
-func (i *Interface) judge(dir Direction, p *Packet, now int64, v *Verdict) (Action, Reason) {
+func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *Verdict) (Action, Reason) {
 	switch {
 	case p.Status == NotIP:
 		return Deny, ReasonNotIP
@@ -329,9 +342,18 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, v *Verdict) (Acti
 	} else {
 		ctp.LocalPort, ctp.RemotePort = p.SrcPort, p.DstPort
 	}
-	if conn, ok := i.table.Lookup(&ctp, now); ok {
+	var conn conntrack.Conn
+	var ok bool
+	if commit {
+		conn, ok = i.table.Lookup(&ctp, now)
+	} else {
+		conn, ok = i.table.Peek(&ctp, now)
+	}
+	if ok {
 		v.Conn, v.Tracked, v.Rule = conn, true, sg.RuleRef(conn.Tag)
-		i.frags.note(dir, p, now)
+		if commit {
+			i.frags.note(dir, p, now)
+		}
 		return Allow, ReasonTracked
 	}
 
@@ -345,9 +367,20 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, v *Verdict) (Acti
 	// every port, unless the interface type is always tracked.
 	if !c.autoTracked && (p.Proto == 6 || p.Proto == 17) && m.World &&
 		c.rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6()) {
-		c.rules.Count(m, false)
 		v.Untracked = true
-		i.frags.note(dir, p, now)
+		if commit {
+			c.rules.Count(m, false)
+			i.frags.note(dir, p, now)
+		}
+		return Allow, ReasonRule
+	}
+	if !commit {
+		switch i.table.CanTrack(&ctp) {
+		case conntrack.Full:
+			return Deny, ReasonConnTrackFull
+		case conntrack.Created:
+			v.Tracked, v.NewConn = true, true
+		}
 		return Allow, ReasonRule
 	}
 	conn, res := i.table.Track(&ctp, uint32(v.Rule), now)

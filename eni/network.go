@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sgsim/sgsim/conntrack"
+	"github.com/sgsim/sgsim/nacl"
 	"github.com/sgsim/sgsim/sg"
 )
 
@@ -24,6 +25,12 @@ type VPCSpec struct {
 	// NoDefaultGroup skips creating the default group, for callers that
 	// load an existing one with its current rules.
 	NoDefaultGroup bool
+	// DefaultACLID names the VPC's default network ACL (allow all in and
+	// out), which new subnets use; one is generated when empty.
+	DefaultACLID string
+	// NoDefaultACL skips creating the default ACL; the caller adds one with
+	// [Network.AddACL] and marks it default.
+	NoDefaultACL bool
 }
 
 // VPC is a snapshot of a VPC.
@@ -61,6 +68,7 @@ type SubnetSpec struct {
 // Subnet is a snapshot of a subnet.
 type Subnet struct {
 	SubnetSpec
+	ACLID string // the network ACL associated with the subnet
 }
 
 // Network is the model of a region's VPCs, subnets, security groups and
@@ -75,10 +83,12 @@ type Network struct {
 	ifaces  map[string]*Interface
 	order   []*Interface
 	byAddr  map[netip.Addr]*Interface
+	acls    map[string]*nacl.ACL
 	port25  bool
 
 	gen        atomic.Uint64
 	membership atomic.Pointer[membership]
+	routes     atomic.Pointer[routes]
 }
 
 // membership is an immutable snapshot of which interfaces carry which
@@ -98,9 +108,11 @@ func NewNetwork() *Network {
 		subnets: map[string]*Subnet{},
 		ifaces:  map[string]*Interface{},
 		byAddr:  map[netip.Addr]*Interface{},
+		acls:    map[string]*nacl.ACL{},
 		port25:  true,
 	}
 	n.membership.Store(&membership{})
+	n.routes.Store(&routes{})
 	n.groups.SetInUseCheck(func(id string) string { return n.membership.Load().users[id] })
 	return n
 }
@@ -140,8 +152,17 @@ func (n *Network) AddVPC(spec VPCSpec) (VPC, error) {
 		}
 		v.DefaultGroupID = id
 	}
+	if !spec.NoDefaultACL {
+		if v.DefaultACLID == "" {
+			v.DefaultACLID = fmt.Sprintf("acl-%017x", len(n.acls)+1)
+		}
+		if n.acls[v.DefaultACLID] != nil {
+			return VPC{}, &Error{Code: ErrACLExists, Resource: spec.ID, Field: "DefaultACLID", Value: v.DefaultACLID}
+		}
+		n.acls[v.DefaultACLID] = nacl.NewDefault(v.DefaultACLID, spec.ID, v.HasIPv6())
+	}
 	n.vpcs[spec.ID] = v
-	n.gen.Add(1)
+	n.changed()
 	return *v, nil
 }
 
@@ -186,9 +207,9 @@ func (n *Network) AddSubnet(spec SubnetSpec) (Subnet, error) {
 		return Subnet{}, &Error{Code: ErrSubnetRange, Resource: spec.ID, Field: "CidrBlock", Msg: "a subnet needs an IPv4 or IPv6 block"}
 	}
 	spec.CIDR, spec.IPv6CIDR = spec.CIDR.Masked(), spec.IPv6CIDR.Masked()
-	s := &Subnet{SubnetSpec: spec}
+	s := &Subnet{SubnetSpec: spec, ACLID: v.DefaultACLID}
 	n.subnets[spec.ID] = s
-	n.gen.Add(1)
+	n.changed()
 	return *s, nil
 }
 
@@ -483,8 +504,8 @@ func (n *Network) checkGroups(id, vpcID string, groups []string) error {
 	return nil
 }
 
-// changedMembership rebuilds the group membership snapshot and marks every
-// compiled interface stale. Called with n.mu held.
+// changedMembership rebuilds the group membership and routing snapshots
+// and marks every compiled interface stale. Called with n.mu held.
 func (n *Network) changedMembership() {
 	m := &membership{addrs: map[string][]netip.Addr{}, users: map[string]string{}}
 	for _, i := range n.order {
@@ -497,5 +518,30 @@ func (n *Network) changedMembership() {
 		}
 	}
 	n.membership.Store(m)
+	n.changed()
+}
+
+// changed rebuilds the routing snapshot and marks every compiled interface
+// stale. Called with n.mu held.
+func (n *Network) changed() {
+	r := &routes{byAddr: make(map[netip.Addr]*Interface, len(n.byAddr))}
+	for a, i := range n.byAddr {
+		r.byAddr[a] = i
+	}
+	ids := make([]string, 0, len(n.subnets))
+	for id := range n.subnets {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		s := n.subnets[id]
+		sr := &subnetRoute{id: id, acl: n.acls[s.ACLID]}
+		for _, p := range []netip.Prefix{s.CIDR, s.IPv6CIDR} {
+			if p.IsValid() {
+				r.subnets.Insert(p, sr)
+			}
+		}
+	}
+	n.routes.Store(r)
 	n.gen.Add(1)
 }

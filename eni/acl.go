@@ -1,0 +1,162 @@
+package eni
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/gaissmai/bart"
+
+	"github.com/sgsim/sgsim/nacl"
+)
+
+// routes is an immutable snapshot of where addresses live: which
+// interface owns an address, and which subnet (and so which network ACL)
+// holds it. Path evaluation reads it without locks.
+type routes struct {
+	byAddr  map[netip.Addr]*Interface
+	subnets bart.Table[*subnetRoute]
+}
+
+type subnetRoute struct {
+	id  string
+	acl *nacl.ACL
+}
+
+// CreateACL creates a custom network ACL in a VPC, as CreateNetworkAcl
+// does: it denies everything until entries are added, and serves no subnet
+// until associated.
+func (n *Network) CreateACL(id, vpcID string) (*nacl.ACL, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	v := n.vpcs[vpcID]
+	if v == nil {
+		return nil, &Error{Code: ErrVPCNotFound, Resource: id, Field: "VpcId", Value: vpcID}
+	}
+	if id == "" {
+		id = fmt.Sprintf("acl-%017x", len(n.acls)+1)
+	}
+	if n.acls[id] != nil {
+		return nil, &Error{Code: ErrACLExists, Resource: id}
+	}
+	a := nacl.New(id, vpcID, v.HasIPv6())
+	n.acls[id] = a
+	return a, nil
+}
+
+// AddACL adds an ACL built elsewhere (for example loaded from
+// describe-network-acls). A default ACL becomes its VPC's default.
+func (n *Network) AddACL(a *nacl.ACL) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	v := n.vpcs[a.VpcID]
+	if v == nil {
+		return &Error{Code: ErrVPCNotFound, Resource: a.ID, Field: "VpcId", Value: a.VpcID}
+	}
+	if n.acls[a.ID] != nil {
+		return &Error{Code: ErrACLExists, Resource: a.ID}
+	}
+	n.acls[a.ID] = a
+	if a.IsDefault {
+		v.DefaultACLID = a.ID
+		for _, s := range n.subnets {
+			if s.VpcID == v.ID && s.ACLID == "" {
+				s.ACLID = a.ID
+			}
+		}
+		n.changed()
+	}
+	return nil
+}
+
+// ACL returns the network ACL with this ID, or nil. Changes to its entries
+// apply to the next packet.
+func (n *Network) ACL(id string) *nacl.ACL {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.acls[id]
+}
+
+// ACLs returns every network ACL, sorted by ID.
+func (n *Network) ACLs() []*nacl.ACL {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]*nacl.ACL, 0, len(n.acls))
+	for _, a := range n.acls {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(x, y *nacl.ACL) int {
+		if x.ID < y.ID {
+			return -1
+		}
+		if x.ID > y.ID {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// AssociateACL makes an ACL the subnet's one, replacing the previous
+// association (a subnet has exactly one ACL).
+func (n *Network) AssociateACL(subnetID, aclID string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s := n.subnets[subnetID]
+	if s == nil {
+		return &Error{Code: ErrSubnetNotFound, Resource: subnetID}
+	}
+	a := n.acls[aclID]
+	switch {
+	case a == nil:
+		return &Error{Code: ErrACLNotFound, Resource: subnetID, Field: "NetworkAclId", Value: aclID}
+	case a.VpcID != s.VpcID:
+		return &Error{Code: ErrACLVPC, Resource: subnetID, Field: "NetworkAclId", Value: aclID,
+			Msg: fmt.Sprintf("the ACL is in %s, the subnet in %s", a.VpcID, s.VpcID)}
+	}
+	s.ACLID = aclID
+	n.changed()
+	return nil
+}
+
+// DisassociateACL returns a subnet to its VPC's default ACL.
+func (n *Network) DisassociateACL(subnetID string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s := n.subnets[subnetID]
+	if s == nil {
+		return &Error{Code: ErrSubnetNotFound, Resource: subnetID}
+	}
+	s.ACLID = n.vpcs[s.VpcID].DefaultACLID
+	n.changed()
+	return nil
+}
+
+// DeleteACL deletes a custom ACL that no subnet uses.
+func (n *Network) DeleteACL(id string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	a := n.acls[id]
+	if a == nil {
+		return &Error{Code: ErrACLNotFound, Resource: id}
+	}
+	if a.IsDefault || n.vpcs[a.VpcID].DefaultACLID == id {
+		return &Error{Code: ErrACLInUse, Resource: id, Msg: "the default network ACL cannot be deleted"}
+	}
+	for _, s := range n.subnets {
+		if s.ACLID == id {
+			return &Error{Code: ErrACLInUse, Resource: id, Msg: "associated with " + s.ID}
+		}
+	}
+	delete(n.acls, id)
+	return nil
+}
+
+// SubnetOf returns the subnet whose block holds the address.
+func (n *Network) SubnetOf(a netip.Addr) (Subnet, bool) {
+	sr, ok := n.routes.Load().subnets.Lookup(a.Unmap())
+	if !ok {
+		return Subnet{}, false
+	}
+	return n.Subnet(sr.id)
+}

@@ -1,0 +1,230 @@
+package eni
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sgsim/sgsim/nacl"
+)
+
+// StageKind names a stage of a packet's path through the VPC.
+type StageKind uint8
+
+const (
+	StageSourceGroups StageKind = iota // the source interface's security groups, outbound
+	StageSourceACL                     // the source subnet's network ACL, outbound
+	StageDestACL                       // the destination subnet's network ACL, inbound
+	StageDestGroups                    // the destination interface's security groups, inbound
+)
+
+var stageNames = [...]string{"source security groups", "source subnet ACL", "destination subnet ACL", "destination security groups"}
+
+func (k StageKind) String() string {
+	if int(k) < len(stageNames) {
+		return stageNames[k]
+	}
+	return "invalid"
+}
+
+// Stage is one check on a packet's path and its outcome.
+type Stage struct {
+	Kind    StageKind
+	Allowed bool
+	// Hypothetical marks a stage the packet never reached because an
+	// earlier stage refused it: judged all the same, without effect, so a
+	// refusal names every setting to change.
+	Hypothetical bool
+	// Verdict is the interface's verdict, for security group stages.
+	Verdict Verdict
+	// ACL, Subnet and ACLResult describe a network ACL stage.
+	ACL       *nacl.ACL
+	Subnet    string
+	ACLResult nacl.Result
+}
+
+// ReasonSubnetACL is the Reachability Analyzer code for a refusal by a
+// subnet's network ACL.
+const ReasonSubnetACL = "SUBNET_ACL_RESTRICTION"
+
+// Path is the verdict on a packet's whole path: source interface, subnet
+// ACLs, destination interface, as AWS applies them. Stages lists only the
+// stages that apply: ACLs only when the packet leaves or enters a subnet,
+// interfaces only where an address belongs to a modelled one.
+type Path struct {
+	Action  Action
+	Packet  Packet
+	Service Service // traffic security groups and ACLs never filter
+	Src     *Interface
+	Dst     *Interface
+	stages  [4]Stage
+	n       int
+}
+
+// Stages returns the stages that applied, in path order. The slice aliases
+// the Path.
+func (p *Path) Stages() []Stage { return p.stages[:p.n] }
+
+// Allowed reports whether the packet reaches its destination.
+func (p Path) Allowed() bool { return p.Action == Allow }
+
+// Skip reports whether no stage applied: neither end is a modelled
+// interface nor in a modelled subnet, or the packet is not IP.
+func (p *Path) Skip() bool { return p.n == 0 && p.Service == NoService }
+
+// Refusals returns every stage that refused the packet, the hypothetical
+// ones included.
+func (p *Path) Refusals() []Stage {
+	var out []Stage
+	for _, s := range p.Stages() {
+		if !s.Allowed {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Judge follows a packet from its source to its destination at time ts;
+// see [Network.JudgeInto].
+func (n *Network) Judge(p *Packet, ts time.Time) Path {
+	var out Path
+	n.JudgeInto(p, ts, &out)
+	return out
+}
+
+// JudgeInto follows a packet along its path and writes the outcome to out:
+//
+//  1. if the source address belongs to a modelled interface, its outbound
+//     check (a tracked connection, or the security groups' rules);
+//  2. if the packet leaves a modelled subnet, that subnet's ACL outbound;
+//  3. if it enters a modelled subnet, that subnet's ACL inbound;
+//  4. if the destination belongs to a modelled interface, its inbound check.
+//
+// ACLs apply only between subnets, never inside one. Connection tracking
+// sees the packet at the source if it leaves the source, and at the
+// destination only if every earlier stage let it through; stages after a
+// refusal are judged without effect. Traffic that security groups never
+// filter (Amazon DNS, IMDS, ...) skips ACLs too. It allocates nothing.
+func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
+	*out = Path{Packet: *p, Action: Deny}
+	if p.Status != Decoded || !p.Src.IsValid() || !p.Dst.IsValid() {
+		return
+	}
+	r := n.routes.Load()
+	src, dst := r.byAddr[p.Src], r.byAddr[p.Dst]
+	out.Src, out.Dst = src, dst
+	now := ts.UnixNano()
+	ok := true
+	if src != nil {
+		s := out.add(StageSourceGroups)
+		src.mu.Lock()
+		s.Verdict = src.evaluate(Outbound, p, now, true)
+		src.mu.Unlock()
+		s.Allowed = s.Verdict.Allowed()
+		if s.Verdict.Reason == ReasonService {
+			out.service(s.Verdict.Service)
+			return
+		}
+		ok = s.Allowed
+	}
+	srcNet, _ := r.subnets.Lookup(p.Src)
+	dstNet, _ := r.subnets.Lookup(p.Dst)
+	if srcNet != dstNet {
+		if srcNet != nil && srcNet.acl != nil {
+			s := out.add(StageSourceACL)
+			s.ACL, s.Subnet = srcNet.acl, srcNet.id
+			s.ACLResult = srcNet.acl.Evaluate(true, p.Proto, p.DstPort, p.ICMPType, p.ICMPCode, p.Dst)
+			s.Allowed, s.Hypothetical = s.ACLResult.Allowed(), !ok
+			ok = ok && s.Allowed
+		}
+		if dstNet != nil && dstNet.acl != nil {
+			s := out.add(StageDestACL)
+			s.ACL, s.Subnet = dstNet.acl, dstNet.id
+			s.ACLResult = dstNet.acl.Evaluate(false, p.Proto, p.DstPort, p.ICMPType, p.ICMPCode, p.Src)
+			s.Allowed, s.Hypothetical = s.ACLResult.Allowed(), !ok
+			ok = ok && s.Allowed
+		}
+	}
+	if dst != nil {
+		s := out.add(StageDestGroups)
+		dst.mu.Lock()
+		s.Verdict = dst.evaluate(Inbound, p, now, ok)
+		dst.mu.Unlock()
+		s.Allowed, s.Hypothetical = s.Verdict.Allowed(), !ok
+		if s.Verdict.Reason == ReasonService {
+			out.service(s.Verdict.Service)
+			return
+		}
+		ok = ok && s.Allowed
+	}
+	if out.n > 0 && ok {
+		out.Action = Allow
+	}
+}
+
+func (p *Path) add(k StageKind) *Stage {
+	s := &p.stages[p.n]
+	s.Kind = k
+	p.n++
+	return s
+}
+
+// service marks the path as never-filtered traffic: only the interface
+// stages that said so remain.
+func (p *Path) service(svc Service) {
+	p.Service, p.Action = svc, Allow
+	k := 0
+	for _, s := range p.stages[:p.n] {
+		if s.Kind == StageSourceGroups || s.Kind == StageDestGroups {
+			s.Allowed, s.Hypothetical = true, false
+			p.stages[k] = s
+			k++
+		}
+	}
+	p.n = k
+}
+
+// Explain describes the stage's outcome in a sentence.
+func (s Stage) Explain() string {
+	switch s.Kind {
+	case StageSourceACL, StageDestACL:
+		dir := "outbound"
+		if s.Kind == StageDestACL {
+			dir = "inbound"
+		}
+		e, _ := s.ACL.Entry(s.Kind == StageSourceACL, s.ACLResult.RuleNumber)
+		if s.Allowed {
+			return fmt.Sprintf("%s (%s) %s: entry %s", s.ACL.ID, s.Subnet, dir, e)
+		}
+		return fmt.Sprintf("%s: %s (%s) %s: entry %s", ReasonSubnetACL, s.ACL.ID, s.Subnet, dir, e)
+	}
+	id := "?"
+	if s.Verdict.Interface != nil {
+		id = s.Verdict.Interface.ID()
+	}
+	return fmt.Sprintf("%s %s: %s", id, s.Verdict.Direction, s.Verdict.Explain())
+}
+
+// String describes the path on several lines: the verdict, then each stage.
+func (p Path) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", p.Action, p.Packet)
+	switch {
+	case p.Service != NoService:
+		fmt.Fprintf(&b, " (%s: never filtered)", p.Service)
+	case p.n == 0:
+		b.WriteString(" (no modelled interface or subnet on its path)")
+	}
+	for k, s := range p.Stages() {
+		mark := s.Verdict.Action.String()
+		if s.Kind == StageSourceACL || s.Kind == StageDestACL {
+			mark = map[bool]string{true: "ALLOW", false: "DENY"}[s.Allowed]
+		}
+		note := ""
+		if s.Hypothetical {
+			note = " (not reached; judged as if it were)"
+		}
+		fmt.Fprintf(&b, "\n  %d. %-5s %s%s", k+1, mark, s.Explain(), note)
+	}
+	return b.String()
+}

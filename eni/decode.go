@@ -69,6 +69,53 @@ func (d *Decoder) DecodeIP(data []byte, p *Packet) {
 	}
 }
 
+// DecodeLinuxSLL decodes a Linux cooked capture (v1) frame into p.
+func (d *Decoder) DecodeLinuxSLL(frame []byte, p *Packet) {
+	if len(frame) < 16 {
+		*p = Packet{Status: Malformed}
+		return
+	}
+	d.decodeEtherType(binary.BigEndian.Uint16(frame[14:16]), frame[16:], p)
+}
+
+// DecodeLinuxSLL2 decodes a Linux cooked capture v2 frame into p.
+func (d *Decoder) DecodeLinuxSLL2(frame []byte, p *Packet) {
+	if len(frame) < 20 {
+		*p = Packet{Status: Malformed}
+		return
+	}
+	d.decodeEtherType(binary.BigEndian.Uint16(frame[0:2]), frame[20:], p)
+}
+
+func (d *Decoder) decodeEtherType(t uint16, payload []byte, p *Packet) {
+	switch t {
+	case 0x0800, 0x86dd:
+		d.DecodeIP(payload, p)
+	default:
+		*p = Packet{Status: NotIP}
+	}
+}
+
+// VXLANPort is the UDP port of VXLAN, which VPC Traffic Mirroring uses.
+const VXLANPort = 4789
+
+// DecodeVXLAN decodes an Ethernet frame and, if it is a VXLAN packet (UDP
+// to port 4789, as VPC Traffic Mirroring sends), the Ethernet frame inside
+// it, reporting whether it did. A frame that is not VXLAN is decoded as is.
+func (d *Decoder) DecodeVXLAN(frame []byte, p *Packet) bool {
+	d.DecodeEthernet(frame, p)
+	if p.Status != Decoded || p.Proto != 17 || p.DstPort != VXLANPort || p.Fragment != Whole {
+		return false
+	}
+	inner := d.udp.Payload
+	if len(inner) < 8 || inner[0]&0x08 == 0 { // the I flag: a valid VNI follows
+		*p = Packet{Status: Malformed}
+		return true
+	}
+	d.DecodeEthernet(inner[8:], p)
+	return true
+}
+
 func (d *Decoder) decode(parser *gopacket.DecodingLayerParser, data []byte, p *Packet) {
 	*p = Packet{}
 	err := parser.DecodeLayers(data, &d.decoded)

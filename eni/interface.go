@@ -76,6 +76,10 @@ type InterfaceSpec struct {
 	// Groups are the attached security groups: 1 to the per-interface
 	// quota (5 by default), all in the interface's VPC.
 	Groups []string
+	// RequesterManaged marks an interface an AWS service created. Such an
+	// interface may have no groups at all (a NAT gateway's has none): then
+	// nothing filters its traffic.
+	RequesterManaged bool
 	// DisableSourceDestCheck turns EC2's source/destination check off, as
 	// for NAT instances and appliances. The check is on by default.
 	DisableSourceDestCheck bool
@@ -191,6 +195,7 @@ type compiled struct {
 	sdCheck        bool
 	autoTracked    bool
 	port25         bool
+	unfiltered     bool // a requester-managed interface without groups
 }
 
 // current returns the compiled state, rebuilding it if the network or the
@@ -205,6 +210,7 @@ func (i *Interface) current() *compiled {
 	c := &compiled{netGen: n.gen.Load(), addrs: i.addrs(), sdCheck: !i.spec.DisableSourceDestCheck,
 		autoTracked: i.spec.Type.AutoTracked(), port25: n.port25 && i.spec.Type == TypeInterface}
 	groups := slices.Clone(i.spec.Groups)
+	c.unfiltered = len(groups) == 0
 	if v := n.vpcs[i.vpcID]; v != nil {
 		c.vpcCIDRs = slices.Clone(v.CIDRs)
 		if p, ok := v.primary4(); ok {
@@ -327,6 +333,9 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 	}
 	if dir == Outbound && c.port25 && p.Proto == 6 && p.DstPort == 25 && !c.inVPC(remote) {
 		return Deny, ReasonPort25
+	}
+	if c.unfiltered {
+		return Allow, ReasonNoGroups
 	}
 	if p.Fragment == LaterFragment {
 		if i.frags.allowed(dir, p, now) {

@@ -253,8 +253,10 @@ func (n *Network) AddInterface(spec InterfaceSpec) (*Interface, error) {
 	if err := n.checkAddrs(spec.ID, sub, nil, spec.PrivateIPv4, spec.IPv6); err != nil {
 		return nil, err
 	}
-	if err := n.checkGroups(spec.ID, sub.VpcID, spec.Groups); err != nil {
-		return nil, err
+	if len(spec.Groups) > 0 || !spec.RequesterManaged {
+		if err := n.checkGroups(spec.ID, sub.VpcID, spec.Groups); err != nil {
+			return nil, err
+		}
 	}
 	i := &Interface{net: n, spec: spec, vpcID: sub.VpcID, table: table, dec: NewDecoder()}
 	n.ifaces[spec.ID] = i

@@ -35,6 +35,7 @@ const (
 	ReasonTracked                  // it belongs to a tracked connection
 	ReasonService                  // traffic security groups never filter
 	ReasonFragment                 // a later fragment of an allowed datagram
+	ReasonNoGroups                 // a requester-managed interface with no security groups
 	ReasonNoRule                   // ENI_SG_RULES_MISMATCH: no rule allows it
 	ReasonConnTrackFull            // the tracking table is full (conntrack_allowance_exceeded)
 	ReasonSourceDestCheck          // neither source nor destination is the interface's address
@@ -46,7 +47,7 @@ const (
 )
 
 var reasonCodes = [NumReasons]string{"", "SG_RULE_MATCH", "TRACKED_CONNECTION", "NEVER_FILTERED_SERVICE",
-	"FRAGMENT_OF_ALLOWED_PACKET", "ENI_SG_RULES_MISMATCH", "CONNTRACK_ALLOWANCE_EXCEEDED",
+	"FRAGMENT_OF_ALLOWED_PACKET", "NO_SECURITY_GROUPS", "ENI_SG_RULES_MISMATCH", "CONNTRACK_ALLOWANCE_EXCEEDED",
 	"ENI_SOURCE_DEST_CHECK", "EC2_PORT_25_RESTRICTION", "FRAGMENT_WITHOUT_FIRST", "NOT_IP", "MALFORMED_PACKET"}
 
 // String returns the reason's code, e.g. "ENI_SG_RULES_MISMATCH".
@@ -112,6 +113,8 @@ func (v Verdict) Explain() string {
 		return v.Service.String() + ": security groups never filter this traffic"
 	case ReasonFragment:
 		return "a later fragment of a datagram whose first fragment was allowed"
+	case ReasonNoGroups:
+		return "the interface has no security groups (requester-managed), so nothing filters it"
 	case ReasonNoRule:
 		remote, word := v.Packet.Src, "from"
 		if v.Direction == Outbound {

@@ -1,0 +1,199 @@
+package capture_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sgsim/sgsim/capture"
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/internal/capgen"
+)
+
+var (
+	t0   = time.Date(2026, 3, 4, 5, 6, 7, 123456789, time.UTC)
+	pkts = []eni.Packet{
+		eni.TCP(netip.MustParseAddrPort("198.51.100.1:40000"), netip.MustParseAddrPort("10.0.1.10:443"), eni.SYN),
+		eni.UDP(netip.MustParseAddrPort("[2001:db8::1]:5353"), netip.MustParseAddrPort("[2001:db8::2]:53")),
+		eni.ICMP(netip.MustParseAddr("10.0.1.10"), netip.MustParseAddr("10.0.0.9"), 8, 0, 77),
+	}
+)
+
+func pcapFile(t *testing.T, link uint32, nanos bool, wrap func([]byte) []byte) []byte {
+	var buf bytes.Buffer
+	w, err := capgen.NewPcap(&buf, link, nanos)
+	require.NoError(t, err)
+	for k, p := range pkts {
+		require.NoError(t, w.WriteFrame(t0.Add(time.Duration(k)*time.Millisecond), wrap(capgen.IP(p, 10))))
+	}
+	return buf.Bytes()
+}
+
+func readAll(t *testing.T, data []byte, vxlan bool) ([]eni.Packet, []capture.Frame, error) {
+	r, err := capture.NewReader(bytes.NewReader(data))
+	require.NoError(t, err)
+	d := eni.NewDecoder()
+	var out []eni.Packet
+	var frames []capture.Frame
+	for {
+		f, err := r.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, frames, nil
+			}
+			return out, frames, err
+		}
+		var p eni.Packet
+		capture.Decode(d, &f, vxlan, &p)
+		out = append(out, p)
+		f.Data = nil
+		frames = append(frames, f)
+	}
+}
+
+func TestFormatsAndLinkTypes(t *testing.T) {
+	eth := func(b []byte) []byte { return capgen.Ethernet(b, 0) }
+	vlan := func(b []byte) []byte { return capgen.Ethernet(b, 42) }
+	raw := func(b []byte) []byte { return b }
+	var ng bytes.Buffer
+	w, err := capgen.NewPcapng(&ng)
+	require.NoError(t, err)
+	for k, p := range pkts {
+		require.NoError(t, w.WriteFrame(t0.Add(time.Duration(k)*time.Millisecond), capgen.Ethernet(capgen.IP(p, 10), 7)))
+	}
+	require.NoError(t, w.Flush())
+
+	tests := []struct {
+		name   string
+		data   []byte
+		format string
+		link   capture.Link
+		nanos  bool
+	}{
+		{"pcap ethernet µs", pcapFile(t, 1, false, eth), "pcap", capture.LinkEthernet, false},
+		{"pcap ethernet ns", pcapFile(t, 1, true, eth), "pcap", capture.LinkEthernet, true},
+		{"pcap vlan", pcapFile(t, 1, false, vlan), "pcap", capture.LinkEthernet, false},
+		{"pcap raw", pcapFile(t, 101, false, raw), "pcap", capture.LinkRaw, false},
+		{"pcap linux cooked", pcapFile(t, 113, false, capgen.LinuxSLL), "pcap", capture.LinkLinuxSLL, false},
+		{"pcap linux cooked v2", pcapFile(t, 276, true, capgen.LinuxSLL2), "pcap", capture.LinkLinuxSLL2, true},
+		{"pcapng vlan", ng.Bytes(), "pcapng", capture.LinkEthernet, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := capture.NewReader(bytes.NewReader(tt.data))
+			require.NoError(t, err)
+			assert.Equal(t, tt.format, r.Format())
+			got, frames, err := readAll(t, tt.data, false)
+			require.NoError(t, err)
+			require.Len(t, got, len(pkts))
+			for k, p := range pkts {
+				assert.Equal(t, eni.Decoded, got[k].Status)
+				assert.Equal(t, p.Src, got[k].Src)
+				assert.Equal(t, p.Dst, got[k].Dst)
+				assert.Equal(t, p.DstPort, got[k].DstPort)
+				assert.Equal(t, k+1, frames[k].Number)
+				assert.Equal(t, tt.link, frames[k].Link)
+				want := t0.Add(time.Duration(k) * time.Millisecond)
+				if !tt.nanos {
+					want = want.Truncate(time.Microsecond)
+				}
+				assert.Equal(t, want, frames[k].Time, "timestamp resolution")
+			}
+		})
+	}
+}
+
+func TestVXLAN(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := capgen.NewPcap(&buf, 1, false)
+	require.NoError(t, err)
+	inner := capgen.Ethernet(capgen.IP(pkts[0], 10), 0)
+	require.NoError(t, w.WriteFrame(t0, capgen.VXLAN(netip.MustParseAddr("10.0.1.10"), netip.MustParseAddr("10.0.9.9"), 1234, inner)))
+	got, _, err := readAll(t, buf.Bytes(), true)
+	require.NoError(t, err)
+	assert.Equal(t, pkts[0].Src, got[0].Src, "the mirrored frame is judged")
+	assert.Equal(t, uint16(443), got[0].DstPort)
+	got, _, err = readAll(t, buf.Bytes(), false)
+	require.NoError(t, err)
+	assert.Equal(t, uint16(eni.VXLANPort), got[0].DstPort, "without --vxlan the outer packet is judged")
+}
+
+func TestTruncated(t *testing.T) {
+	data := pcapFile(t, 1, false, func(b []byte) []byte { return capgen.Ethernet(b, 0) })
+	for _, cut := range []int{len(data) - 5, len(data) - 60} {
+		got, _, err := readAll(t, data[:cut], false)
+		var te *capture.TruncatedError
+		require.ErrorAs(t, err, &te, "cut at %d", cut)
+		assert.Equal(t, 3, te.Frame)
+		assert.Len(t, got, 2, "every complete frame is still read")
+	}
+}
+
+func TestBadFiles(t *testing.T) {
+	_, err := capture.NewReader(bytes.NewReader([]byte("hello world, not a capture")))
+	assert.ErrorContains(t, err, "unknown magic")
+	_, err = capture.NewReader(bytes.NewReader([]byte{1, 2}))
+	assert.ErrorContains(t, err, "shorter than a capture header")
+	var buf bytes.Buffer
+	_, err = capgen.NewPcap(&buf, 105, false) // 802.11
+	require.NoError(t, err)
+	_, err = capture.NewReader(&buf)
+	var ue *capture.UnsupportedLinkError
+	require.ErrorAs(t, err, &ue)
+	assert.ErrorContains(t, err, "link type 105 is not supported")
+}
+
+func TestReadNoAllocs(t *testing.T) {
+	data := pcapFile(t, 1, false, func(b []byte) []byte { return capgen.Ethernet(b, 0) })
+	big := append([]byte(nil), data...)
+	rec := data[24:]
+	for k := 0; k < 2000; k++ {
+		big = append(big, rec...)
+	}
+	r, err := capture.NewReader(bytes.NewReader(big))
+	require.NoError(t, err)
+	d := eni.NewDecoder()
+	var p eni.Packet
+	_, _ = r.Next()
+	allocs := testing.AllocsPerRun(1000, func() {
+		f, err := r.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		capture.Decode(d, &f, false, &p)
+	})
+	assert.Zero(t, allocs)
+}
+
+func FuzzReader(f *testing.F) {
+	t := &testing.T{}
+	f.Add(pcapFile(t, 1, false, func(b []byte) []byte { return capgen.Ethernet(b, 0) }), true)
+	f.Add(pcapFile(t, 276, true, capgen.LinuxSLL2), false)
+	var ng bytes.Buffer
+	w, _ := capgen.NewPcapng(&ng)
+	_ = w.WriteFrame(t0, capgen.Ethernet(capgen.IP(pkts[1], 3), 0))
+	_ = w.Flush()
+	f.Add(ng.Bytes(), false)
+	f.Fuzz(func(t *testing.T, data []byte, vxlan bool) {
+		r, err := capture.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		d := eni.NewDecoder()
+		var p eni.Packet
+		for k := 0; k < 1000; k++ {
+			fr, err := r.Next()
+			if err != nil {
+				return
+			}
+			capture.Decode(d, &fr, vxlan, &p)
+			_ = p.String()
+		}
+	})
+}

@@ -139,6 +139,13 @@ func (r *Registry) CreateEmptyGroup(spec GroupSpec) (string, error) {
 	return r.create(spec, false, nil, nil)
 }
 
+// ImportGroup creates a group with no rules, marked as its VPC's default
+// group or not, for loading an existing configuration whose rules are then
+// authorized one by one.
+func (r *Registry) ImportGroup(spec GroupSpec, isDefault bool) (string, error) {
+	return r.create(spec, isDefault, nil, nil)
+}
+
 // CreateDefaultGroup creates a VPC's default group, named "default": all
 // inbound traffic from members of the group itself, all outbound traffic to
 // 0.0.0.0/0 and, when the VPC has IPv6, to ::/0. It cannot be deleted.

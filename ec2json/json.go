@@ -1,0 +1,261 @@
+package ec2json
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// flexInt accepts a JSON number or a string holding one: hand-edited and
+// older exports write ports as "22".
+type flexInt struct {
+	set bool
+	v   int64
+	raw string
+}
+
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "null" {
+		return nil
+	}
+	f.raw = s
+	if unq, err := strconv.Unquote(s); err == nil {
+		s = strings.TrimSpace(unq)
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%s is not a whole number", f.raw)
+	}
+	f.set, f.v = true, n
+	return nil
+}
+
+// flexString accepts a JSON string or number: IpProtocol is "tcp", "6" or 6.
+type flexString struct {
+	set bool
+	v   string
+}
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "null" {
+		return nil
+	}
+	if unq, err := strconv.Unquote(s); err == nil {
+		f.set, f.v = true, unq
+		return nil
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		f.set, f.v = true, s
+		return nil
+	}
+	return fmt.Errorf("%s is neither a string nor a number", s)
+}
+
+type securityGroup struct {
+	GroupID             string           `json:"GroupId"`
+	GroupName           string           `json:"GroupName"`
+	Description         string           `json:"Description"`
+	OwnerID             string           `json:"OwnerId"`
+	VpcID               string           `json:"VpcId"`
+	IPPermissions       []ipPermission   `json:"IpPermissions"`
+	IPPermissionsEgress []ipPermission   `json:"IpPermissionsEgress"`
+}
+
+type ipPermission struct {
+	IPProtocol flexString `json:"IpProtocol"`
+	FromPort   flexInt    `json:"FromPort"`
+	ToPort     flexInt    `json:"ToPort"`
+	IPRanges   []struct {
+		CidrIP      string `json:"CidrIp"`
+		Description string `json:"Description"`
+	} `json:"IpRanges"`
+	IPv6Ranges []struct {
+		CidrIPv6    string `json:"CidrIpv6"`
+		Description string `json:"Description"`
+	} `json:"Ipv6Ranges"`
+	PrefixListIDs []struct {
+		PrefixListID string `json:"PrefixListId"`
+		Description  string `json:"Description"`
+	} `json:"PrefixListIds"`
+	UserIDGroupPairs []groupPair `json:"UserIdGroupPairs"`
+}
+
+type groupPair struct {
+	GroupID                string `json:"GroupId"`
+	UserID                 string `json:"UserId"`
+	VpcID                  string `json:"VpcId"`
+	VpcPeeringConnectionID string `json:"VpcPeeringConnectionId"`
+	PeeringStatus          string `json:"PeeringStatus"`
+	Description            string `json:"Description"`
+}
+
+type securityGroupRule struct {
+	SecurityGroupRuleID string     `json:"SecurityGroupRuleId"`
+	GroupID             string     `json:"GroupId"`
+	GroupOwnerID        string     `json:"GroupOwnerId"`
+	IsEgress            bool       `json:"IsEgress"`
+	IPProtocol          flexString `json:"IpProtocol"`
+	FromPort            flexInt    `json:"FromPort"`
+	ToPort              flexInt    `json:"ToPort"`
+	CidrIPv4            string     `json:"CidrIpv4"`
+	CidrIPv6            string     `json:"CidrIpv6"`
+	PrefixListID        string     `json:"PrefixListId"`
+	ReferencedGroupInfo *groupPair `json:"ReferencedGroupInfo"`
+	Description         string     `json:"Description"`
+}
+
+type networkInterface struct {
+	NetworkInterfaceID string `json:"NetworkInterfaceId"`
+	InterfaceType      string `json:"InterfaceType"`
+	SubnetID           string `json:"SubnetId"`
+	VpcID              string `json:"VpcId"`
+	OwnerID            string `json:"OwnerId"`
+	Description        string `json:"Description"`
+	PrivateIPAddress   string `json:"PrivateIpAddress"`
+	PrivateIPAddresses []struct {
+		PrivateIPAddress string `json:"PrivateIpAddress"`
+		Primary          bool   `json:"Primary"`
+	} `json:"PrivateIpAddresses"`
+	IPv6Addresses []struct {
+		IPv6Address string `json:"Ipv6Address"`
+	} `json:"Ipv6Addresses"`
+	Groups []struct {
+		GroupID   string `json:"GroupId"`
+		GroupName string `json:"GroupName"`
+	} `json:"Groups"`
+	SourceDestCheck                 *bool `json:"SourceDestCheck"`
+	RequesterManaged                bool  `json:"RequesterManaged"`
+	ConnectionTrackingConfiguration *struct {
+		TCPEstablishedTimeout flexInt `json:"TcpEstablishedTimeout"`
+		UDPStreamTimeout      flexInt `json:"UdpStreamTimeout"`
+		UDPTimeout            flexInt `json:"UdpTimeout"`
+	} `json:"ConnectionTrackingConfiguration"`
+}
+
+type networkACL struct {
+	NetworkACLID string `json:"NetworkAclId"`
+	VpcID        string `json:"VpcId"`
+	IsDefault    bool   `json:"IsDefault"`
+	Associations []struct {
+		SubnetID string `json:"SubnetId"`
+	} `json:"Associations"`
+	Entries []struct {
+		RuleNumber    flexInt    `json:"RuleNumber"`
+		Protocol      flexString `json:"Protocol"`
+		RuleAction    string     `json:"RuleAction"`
+		Egress        bool       `json:"Egress"`
+		CidrBlock     string     `json:"CidrBlock"`
+		IPv6CidrBlock string     `json:"Ipv6CidrBlock"`
+		PortRange     *struct {
+			From flexInt `json:"From"`
+			To   flexInt `json:"To"`
+		} `json:"PortRange"`
+		IcmpTypeCode *struct {
+			Type flexInt `json:"Type"`
+			Code flexInt `json:"Code"`
+		} `json:"IcmpTypeCode"`
+	} `json:"Entries"`
+}
+
+type subnet struct {
+	SubnetID                    string `json:"SubnetId"`
+	VpcID                       string `json:"VpcId"`
+	CidrBlock                   string `json:"CidrBlock"`
+	IPv6CidrBlockAssociationSet []struct {
+		IPv6CidrBlock string `json:"Ipv6CidrBlock"`
+	} `json:"Ipv6CidrBlockAssociationSet"`
+}
+
+type vpc struct {
+	VpcID                   string `json:"VpcId"`
+	OwnerID                 string `json:"OwnerId"`
+	CidrBlock               string `json:"CidrBlock"`
+	CidrBlockAssociationSet []struct {
+		CidrBlock      string `json:"CidrBlock"`
+		CidrBlockState *struct {
+			State string `json:"State"`
+		} `json:"CidrBlockState"`
+	} `json:"CidrBlockAssociationSet"`
+	IPv6CidrBlockAssociationSet []struct {
+		IPv6CidrBlock      string `json:"Ipv6CidrBlock"`
+		IPv6CidrBlockState *struct {
+			State string `json:"State"`
+		} `json:"Ipv6CidrBlockState"`
+	} `json:"Ipv6CidrBlockAssociationSet"`
+}
+
+type prefixList struct {
+	PrefixListID   string  `json:"PrefixListId"`
+	AddressFamily  string  `json:"AddressFamily"`
+	PrefixListName string  `json:"PrefixListName"`
+	OwnerID        string  `json:"OwnerId"`
+	MaxEntries     flexInt `json:"MaxEntries"`
+}
+
+type prefixListEntry struct {
+	Cidr        string `json:"Cidr"`
+	Description string `json:"Description"`
+}
+
+// decodeList decodes a top-level list member object by object, so an error
+// names the object's index and, once known, its ID.
+func decodeList[T any](file, key string, raw json.RawMessage, id func(*T) string) ([]T, error) {
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, &Error{File: file, Object: key, Msg: "is not a list of objects"}
+	}
+	out := make([]T, len(items))
+	for k, item := range items {
+		dec := json.NewDecoder(bytes.NewReader(item))
+		if err := dec.Decode(&out[k]); err != nil {
+			obj := fmt.Sprintf("%s[%d]", key, k)
+			var probe struct {
+				A string `json:"GroupId"`
+				B string `json:"NetworkInterfaceId"`
+				C string `json:"NetworkAclId"`
+				D string `json:"SubnetId"`
+				E string `json:"VpcId"`
+				F string `json:"PrefixListId"`
+				G string `json:"SecurityGroupRuleId"`
+			}
+			_ = json.Unmarshal(item, &probe)
+			for _, s := range []string{probe.G, probe.B, probe.C, probe.A, probe.D, probe.F, probe.E} {
+				if s != "" {
+					obj = s
+					break
+				}
+			}
+			return nil, &Error{File: file, Object: obj, Field: jsonField(err), Msg: jsonMsg(err)}
+		}
+		if id != nil && id(&out[k]) == "" {
+			return nil, &Error{File: file, Object: fmt.Sprintf("%s[%d]", key, k), Msg: "has no ID"}
+		}
+	}
+	return out, nil
+}
+
+func jsonField(err error) string {
+	if te, ok := err.(*json.UnmarshalTypeError); ok {
+		return te.Field
+	}
+	return ""
+}
+
+func jsonMsg(err error) string {
+	switch e := err.(type) {
+	case *json.UnmarshalTypeError:
+		return fmt.Sprintf("a JSON %s where %s is expected", e.Value, e.Type)
+	case *json.SyntaxError:
+		return "JSON syntax error: " + e.Error()
+	}
+	msg := err.Error()
+	// Errors from our own UnmarshalJSON come wrapped with the field path.
+	if k := strings.LastIndex(msg, ": "); k >= 0 && strings.HasPrefix(msg, "json: cannot unmarshal") {
+		return msg[k+2:]
+	}
+	return msg
+}

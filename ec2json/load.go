@@ -1,0 +1,1043 @@
+// Package ec2json loads what the AWS CLI prints for a VPC's configuration
+// into an [eni.Network]: describe-vpcs, describe-subnets,
+// describe-security-groups, describe-security-group-rules,
+// describe-network-interfaces, describe-network-acls,
+// describe-managed-prefix-lists and get-managed-prefix-list-entries.
+//
+// Each file's kind is recognised from its top-level key (Vpcs, Subnets,
+// SecurityGroups, SecurityGroupRules, NetworkInterfaces, NetworkAcls,
+// PrefixLists, Entries); unknown keys and fields are ignored. The output
+// of get-managed-prefix-list-entries names no list, so its file is tied to
+// its list by the argument "pl-0abc=FILE", or else by the first "pl-..."
+// in the file's name (for example entries-pl-0abc.json).
+//
+// Files may leave things out. Without describe-vpcs, VPCs are inferred
+// from what references them, their blocks from their subnets; without
+// describe-subnets, each subnet is taken to be the /24 (IPv4) or /64
+// (IPv6) around its interfaces' addresses; without describe-network-acls,
+// every subnet gets an allow-all default ACL. Each such guess is reported
+// in [Result.Warnings].
+//
+// Every mistake is an [*Error] naming the file, the object and the field,
+// e.g. "sgs.json: sg-0abc: IpPermissions[2].FromPort: 70000 is not a
+// port". A reference to a group, subnet or prefix list that no file
+// defines is an error naming both ends; groups of other accounts or of
+// peered VPCs may stay outside the files.
+package ec2json
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/sgsim/sgsim/conntrack"
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/nacl"
+	"github.com/sgsim/sgsim/sg"
+)
+
+// Error is a mistake in a configuration file.
+type Error struct {
+	File   string
+	Object string // group, interface, ACL, subnet, VPC or prefix list ID
+	Field  string // e.g. "IpPermissions[2].FromPort"
+	Msg    string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	for _, part := range []string{e.File, e.Object, e.Field} {
+		if part != "" {
+			b.WriteString(part)
+			b.WriteString(": ")
+		}
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Source is one configuration file's bytes.
+type Source struct {
+	Name string
+	Data []byte
+	// PrefixList ties a get-managed-prefix-list-entries file to its list.
+	PrefixList string
+}
+
+var plInName = regexp.MustCompile(`pl-[0-9a-zA-Z]+`)
+
+// ReadFiles reads configuration files named on a command line. An argument
+// "pl-0abc=FILE" ties an entries file to its prefix list.
+func ReadFiles(args ...string) ([]Source, error) {
+	var out []Source
+	for _, a := range args {
+		src := Source{Name: a}
+		if id, path, ok := strings.Cut(a, "="); ok && strings.HasPrefix(id, "pl-") {
+			src.Name, src.PrefixList = path, id
+		}
+		data, err := os.ReadFile(src.Name)
+		if err != nil {
+			return nil, &Error{File: src.Name, Msg: "cannot read: " + unwrapPathError(err)}
+		}
+		if src.PrefixList == "" {
+			src.PrefixList = plInName.FindString(filepath.Base(src.Name))
+		}
+		src.Data = data
+		out = append(out, src)
+	}
+	return out, nil
+}
+
+func unwrapPathError(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// Result is a loaded configuration.
+type Result struct {
+	Network  *eni.Network
+	Warnings []string
+	// Files lists, for each file, what it held ("3 security groups").
+	Files []string
+}
+
+type located[T any] struct {
+	file string
+	v    T
+}
+
+type loader struct {
+	vpcs    []located[vpc]
+	subnets []located[subnet]
+	groups  []located[securityGroup]
+	rules   []located[securityGroupRule]
+	enis    []located[networkInterface]
+	acls    []located[networkACL]
+	lists   []located[prefixList]
+	entries map[string]located[[]prefixListEntry]
+
+	seen     map[string]string // object ID → file defining it
+	warnings []string
+	files    []string
+	net      *eni.Network
+}
+
+// Load builds a network from configuration files.
+func Load(sources ...Source) (*Result, error) {
+	l := &loader{entries: map[string]located[[]prefixListEntry]{}, seen: map[string]string{}, net: eni.NewNetwork()}
+	if len(sources) == 0 {
+		return nil, &Error{Msg: "no configuration files"}
+	}
+	for _, s := range sources {
+		if err := l.parse(s); err != nil {
+			return nil, err
+		}
+	}
+	steps := []func() error{l.buildVPCs, l.buildPrefixLists, l.buildGroups, l.buildACLs, l.buildInterfaces}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	return &Result{Network: l.net, Warnings: l.warnings, Files: l.files}, nil
+}
+
+func (l *loader) warn(format string, args ...any) {
+	l.warnings = append(l.warnings, fmt.Sprintf(format, args...))
+}
+
+// define records that file defines object id, refusing a second definition.
+func (l *loader) define(file, id string) error {
+	if prev, ok := l.seen[id]; ok {
+		return &Error{File: file, Object: id, Msg: "is defined twice (also in " + prev + ")"}
+	}
+	l.seen[id] = file
+	return nil
+}
+
+func (l *loader) parse(s Source) error {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(s.Data, &top); err != nil {
+		msg := "not a JSON object: " + err.Error()
+		if se, ok := err.(*json.SyntaxError); ok {
+			line := 1 + strings.Count(string(s.Data[:min(int(se.Offset), len(s.Data))]), "\n")
+			msg = fmt.Sprintf("invalid JSON at line %d: %v", line, se)
+		}
+		return &Error{File: s.Name, Msg: msg}
+	}
+	found := 0
+	count := func(n int, what string) {
+		found++
+		l.files = append(l.files, fmt.Sprintf("%s: %d %s", s.Name, n, what))
+	}
+	if raw, ok := top["Vpcs"]; ok {
+		v, err := decodeList(s.Name, "Vpcs", raw, func(x *vpc) string { return x.VpcID })
+		if err != nil {
+			return err
+		}
+		for _, x := range v {
+			if err := l.define(s.Name, x.VpcID); err != nil {
+				return err
+			}
+			l.vpcs = append(l.vpcs, located[vpc]{s.Name, x})
+		}
+		count(len(v), "VPCs")
+	}
+	if raw, ok := top["Subnets"]; ok {
+		v, err := decodeList(s.Name, "Subnets", raw, func(x *subnet) string { return x.SubnetID })
+		if err != nil {
+			return err
+		}
+		for _, x := range v {
+			if err := l.define(s.Name, x.SubnetID); err != nil {
+				return err
+			}
+			l.subnets = append(l.subnets, located[subnet]{s.Name, x})
+		}
+		count(len(v), "subnets")
+	}
+	if raw, ok := top["SecurityGroups"]; ok {
+		v, err := decodeList(s.Name, "SecurityGroups", raw, func(x *securityGroup) string { return x.GroupID })
+		if err != nil {
+			return err
+		}
+		for _, x := range v {
+			if err := l.define(s.Name, x.GroupID); err != nil {
+				return err
+			}
+			l.groups = append(l.groups, located[securityGroup]{s.Name, x})
+		}
+		count(len(v), "security groups")
+	}
+	if raw, ok := top["SecurityGroupRules"]; ok {
+		v, err := decodeList(s.Name, "SecurityGroupRules", raw, func(x *securityGroupRule) string { return x.GroupID })
+		if err != nil {
+			return err
+		}
+		for _, x := range v {
+			l.rules = append(l.rules, located[securityGroupRule]{s.Name, x})
+		}
+		count(len(v), "security group rules")
+	}
+	if raw, ok := top["NetworkInterfaces"]; ok {
+		v, err := decodeList(s.Name, "NetworkInterfaces", raw, func(x *networkInterface) string { return x.NetworkInterfaceID })
+		if err != nil {
+			return err
+		}
+		for _, x := range v {
+			if err := l.define(s.Name, x.NetworkInterfaceID); err != nil {
+				return err
+			}
+			l.enis = append(l.enis, located[networkInterface]{s.Name, x})
+		}
+		count(len(v), "network interfaces")
+	}
+	if raw, ok := top["NetworkAcls"]; ok {
+		v, err := decodeList(s.Name, "NetworkAcls", raw, func(x *networkACL) string { return x.NetworkACLID })
+		if err != nil {
+			return err
+		}
+		for _, x := range v {
+			if err := l.define(s.Name, x.NetworkACLID); err != nil {
+				return err
+			}
+			l.acls = append(l.acls, located[networkACL]{s.Name, x})
+		}
+		count(len(v), "network ACLs")
+	}
+	if raw, ok := top["PrefixLists"]; ok {
+		v, err := decodeList(s.Name, "PrefixLists", raw, func(x *prefixList) string { return x.PrefixListID })
+		if err != nil {
+			return err
+		}
+		for _, x := range v {
+			if err := l.define(s.Name, x.PrefixListID); err != nil {
+				return err
+			}
+			l.lists = append(l.lists, located[prefixList]{s.Name, x})
+		}
+		count(len(v), "prefix lists")
+	}
+	if raw, ok := top["Entries"]; ok {
+		if s.PrefixList == "" {
+			return &Error{File: s.Name, Object: "Entries",
+				Msg: "get-managed-prefix-list-entries output names no list: pass it as pl-ID=FILE or put the list ID in the file name"}
+		}
+		v, err := decodeList[prefixListEntry](s.Name, "Entries", raw, nil)
+		if err != nil {
+			return err
+		}
+		if prev, ok := l.entries[s.PrefixList]; ok {
+			return &Error{File: s.Name, Object: s.PrefixList, Msg: "entries given twice (also in " + prev.file + ")"}
+		}
+		l.entries[s.PrefixList] = located[[]prefixListEntry]{s.Name, v}
+		count(len(v), "entries of "+s.PrefixList)
+	}
+	if found == 0 {
+		keys := make([]string, 0, len(top))
+		for k := range top {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return &Error{File: s.Name, Msg: fmt.Sprintf("holds none of Vpcs, Subnets, SecurityGroups, SecurityGroupRules, "+
+			"NetworkInterfaces, NetworkAcls, PrefixLists or Entries (its keys: %s)", strings.Join(keys, ", "))}
+	}
+	return nil
+}
+
+// wrap places an error from the model packages at a file and object,
+// without repeating the object's ID.
+func wrap(file, obj, field string, err error) error {
+	var ee *eni.Error
+	var se *sg.Error
+	var ne *nacl.Error
+	switch {
+	case errors.As(err, &ee):
+		f := ee.Field
+		if field != "" {
+			f = field
+		}
+		msg := ee.Msg
+		if msg == "" {
+			msg = ee.Code.Error()
+		}
+		if ee.Value != "" {
+			msg = fmt.Sprintf("%q: %s", ee.Value, msg)
+		}
+		return &Error{File: file, Object: obj, Field: f, Msg: msg + " (" + ee.Code.Name() + ")"}
+	case errors.As(err, &se):
+		return &Error{File: file, Object: obj, Field: field, Msg: strings.TrimPrefix(se.Error(), se.Code.Name()+": "+obj+": ") + " (" + se.Code.Name() + ")"}
+	case errors.As(err, &ne):
+		msg := strings.TrimPrefix(ne.Error(), ne.Code.Name()+": "+ne.ACL+": ")
+		return &Error{File: file, Object: obj, Field: field, Msg: msg + " (" + ne.Code.Name() + ")"}
+	}
+	return wrap(file, obj, field, err)
+}
+
+func parsePrefix(file, obj, field, s string, want6 bool) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(strings.TrimSpace(s))
+	if err != nil || p.Addr().Is4In6() {
+		return netip.Prefix{}, &Error{File: file, Object: obj, Field: field, Msg: fmt.Sprintf("%q is not a CIDR block", s)}
+	}
+	if p.Addr().Is6() != want6 {
+		fam := "an IPv4"
+		if want6 {
+			fam = "an IPv6"
+		}
+		return netip.Prefix{}, &Error{File: file, Object: obj, Field: field, Msg: fmt.Sprintf("%q is not %s CIDR block", s, fam)}
+	}
+	return p.Masked(), nil
+}
+
+func parseAddr(file, obj, field, s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, &Error{File: file, Object: obj, Field: field, Msg: fmt.Sprintf("%q is not an IP address", s)}
+	}
+	return a.Unmap(), nil
+}
+
+// buildVPCs adds VPCs and subnets, inferring what the files leave out.
+func (l *loader) buildVPCs() error {
+	type vpcPlan struct {
+		spec    eni.VPCSpec
+		file    string
+		subnets []eni.SubnetSpec
+		files   []string
+	}
+	plans := map[string]*vpcPlan{}
+	var order []string
+	plan := func(id string) *vpcPlan {
+		if plans[id] == nil {
+			plans[id] = &vpcPlan{spec: eni.VPCSpec{ID: id, NoDefaultGroup: true}}
+			order = append(order, id)
+		}
+		return plans[id]
+	}
+	for _, v := range l.vpcs {
+		p := plan(v.v.VpcID)
+		p.file, p.spec.OwnerID = v.file, v.v.OwnerID
+		var blocks []string
+		if v.v.CidrBlock != "" {
+			blocks = append(blocks, v.v.CidrBlock)
+		}
+		for _, a := range v.v.CidrBlockAssociationSet {
+			if a.CidrBlockState != nil && a.CidrBlockState.State != "" && !strings.EqualFold(a.CidrBlockState.State, "associated") {
+				continue
+			}
+			if a.CidrBlock != "" && !slices.Contains(blocks, a.CidrBlock) {
+				blocks = append(blocks, a.CidrBlock)
+			}
+		}
+		for k, b := range blocks {
+			pfx, err := parsePrefix(v.file, v.v.VpcID, fmt.Sprintf("CidrBlockAssociationSet[%d].CidrBlock", k), b, false)
+			if err != nil {
+				return err
+			}
+			p.spec.CIDRs = append(p.spec.CIDRs, pfx)
+		}
+		for k, a := range v.v.IPv6CidrBlockAssociationSet {
+			if a.IPv6CidrBlockState != nil && a.IPv6CidrBlockState.State != "" && !strings.EqualFold(a.IPv6CidrBlockState.State, "associated") {
+				continue
+			}
+			pfx, err := parsePrefix(v.file, v.v.VpcID, fmt.Sprintf("Ipv6CidrBlockAssociationSet[%d].Ipv6CidrBlock", k), a.IPv6CidrBlock, true)
+			if err != nil {
+				return err
+			}
+			p.spec.CIDRs = append(p.spec.CIDRs, pfx)
+		}
+	}
+	haveVPCs, haveSubnets := len(l.vpcs) > 0, len(l.subnets) > 0
+	for _, s := range l.subnets {
+		if s.v.VpcID == "" {
+			return &Error{File: s.file, Object: s.v.SubnetID, Field: "VpcId", Msg: "missing"}
+		}
+		if haveVPCs && plans[s.v.VpcID] == nil {
+			return &Error{File: s.file, Object: s.v.SubnetID, Field: "VpcId",
+				Msg: fmt.Sprintf("%s is not defined in any --config file (VPCs come from %s)", s.v.VpcID, l.vpcs[0].file)}
+		}
+		spec := eni.SubnetSpec{ID: s.v.SubnetID, VpcID: s.v.VpcID}
+		if s.v.CidrBlock != "" {
+			p, err := parsePrefix(s.file, s.v.SubnetID, "CidrBlock", s.v.CidrBlock, false)
+			if err != nil {
+				return err
+			}
+			spec.CIDR = p
+		}
+		for k, a := range s.v.IPv6CidrBlockAssociationSet {
+			p, err := parsePrefix(s.file, s.v.SubnetID, fmt.Sprintf("Ipv6CidrBlockAssociationSet[%d].Ipv6CidrBlock", k), a.IPv6CidrBlock, true)
+			if err != nil {
+				return err
+			}
+			spec.IPv6CIDR = p
+		}
+		pl := plan(s.v.VpcID)
+		pl.subnets = append(pl.subnets, spec)
+		pl.files = append(pl.files, s.file)
+	}
+	// Subnets the interfaces use but no file describes.
+	if !haveSubnets {
+		inferred := map[string]*eni.SubnetSpec{}
+		for _, e := range l.enis {
+			x := e.v
+			if x.SubnetID == "" || x.VpcID == "" {
+				return &Error{File: e.file, Object: x.NetworkInterfaceID, Field: "SubnetId",
+					Msg: "missing; without describe-subnets output the interface's SubnetId and VpcId are needed"}
+			}
+			s := inferred[x.SubnetID]
+			if s == nil {
+				s = &eni.SubnetSpec{ID: x.SubnetID, VpcID: x.VpcID}
+				inferred[x.SubnetID] = s
+			}
+			for _, a := range interfaceAddrs(x) {
+				ad, err := netip.ParseAddr(a)
+				if err != nil {
+					continue // reported when the interface is built
+				}
+				if ad.Is4() && !s.CIDR.IsValid() {
+					s.CIDR = netip.PrefixFrom(ad, 24).Masked()
+				} else if ad.Is6() && !s.IPv6CIDR.IsValid() {
+					s.IPv6CIDR = netip.PrefixFrom(ad, 64).Masked()
+				}
+			}
+		}
+		ids := make([]string, 0, len(inferred))
+		for id := range inferred {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			s := inferred[id]
+			pl := plan(s.VpcID)
+			pl.subnets = append(pl.subnets, *s)
+			pl.files = append(pl.files, "")
+			l.warn("no describe-subnets output: %s taken to be %s (the block around its interfaces' addresses)", id, blockText(*s))
+		}
+	}
+	for _, g := range l.groups {
+		if g.v.VpcID != "" {
+			plan(g.v.VpcID)
+		}
+	}
+	for _, a := range l.acls {
+		if a.v.VpcID != "" {
+			plan(a.v.VpcID)
+		}
+	}
+	for _, id := range order {
+		p := plans[id]
+		if p.file == "" {
+			if haveVPCs {
+				return &Error{Object: id, Msg: "is referenced but not defined in any --config file with Vpcs"}
+			}
+			p.spec.CIDRs = coveringBlocks(p.subnets)
+			l.warn("no describe-vpcs output: %s taken to span %s", id, prefixesText(p.spec.CIDRs))
+		}
+		p.spec.NoDefaultACL = l.hasDefaultACL(id)
+		if !p.spec.NoDefaultACL && len(l.acls) > 0 {
+			l.warn("no network ACL of %s in the files: its subnets get an allow-all default ACL", id)
+		}
+		if _, err := l.net.AddVPC(p.spec); err != nil {
+			return wrap(p.file, id, "", err)
+		}
+		for k, s := range p.subnets {
+			if _, err := l.net.AddSubnet(s); err != nil {
+				return wrap(p.files[k], s.ID, "", err)
+			}
+		}
+	}
+	if len(l.acls) == 0 && len(order) > 0 {
+		l.warn("no describe-network-acls output: every subnet is taken to use an allow-all default ACL")
+	}
+	return nil
+}
+
+func (l *loader) hasDefaultACL(vpcID string) bool {
+	for _, a := range l.acls {
+		if a.v.VpcID == vpcID && a.v.IsDefault {
+			return true
+		}
+	}
+	return false
+}
+
+func interfaceAddrs(x networkInterface) []string {
+	var out []string
+	if x.PrivateIPAddress != "" {
+		out = append(out, x.PrivateIPAddress)
+	}
+	for _, a := range x.PrivateIPAddresses {
+		out = append(out, a.PrivateIPAddress)
+	}
+	for _, a := range x.IPv6Addresses {
+		out = append(out, a.IPv6Address)
+	}
+	return out
+}
+
+func blockText(s eni.SubnetSpec) string {
+	var parts []string
+	for _, p := range []netip.Prefix{s.CIDR, s.IPv6CIDR} {
+		if p.IsValid() {
+			parts = append(parts, p.String())
+		}
+	}
+	return strings.Join(parts, " and ")
+}
+
+func prefixesText(ps []netip.Prefix) string {
+	parts := make([]string, len(ps))
+	for k, p := range ps {
+		parts[k] = p.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// coveringBlocks returns, per family, the smallest block covering every
+// subnet (no larger than a /16 for IPv4 when it can be helped).
+func coveringBlocks(subnets []eni.SubnetSpec) []netip.Prefix {
+	var out []netip.Prefix
+	for _, six := range []bool{false, true} {
+		var cover netip.Prefix
+		for _, s := range subnets {
+			p := s.CIDR
+			if six {
+				p = s.IPv6CIDR
+			}
+			if !p.IsValid() {
+				continue
+			}
+			if !cover.IsValid() {
+				cover = p
+				continue
+			}
+			for bits := min(cover.Bits(), p.Bits()); bits >= 0; bits-- {
+				c := netip.PrefixFrom(cover.Addr(), bits).Masked()
+				if c.Contains(p.Addr()) {
+					cover = c
+					break
+				}
+			}
+		}
+		if cover.IsValid() {
+			if !six && cover.Bits() > 16 {
+				cover = netip.PrefixFrom(cover.Addr(), 16).Masked()
+			}
+			if six && cover.Bits() > 56 {
+				cover = netip.PrefixFrom(cover.Addr(), 56).Masked()
+			}
+			out = append(out, cover)
+		}
+	}
+	return out
+}
+
+// awsManagedWeights are the quota weights of AWS-managed prefix lists,
+// matched on the end of their names.
+var awsManagedWeights = []struct {
+	suffix string
+	weight int
+}{
+	{"cloudfront.origin-facing", 55}, {"cloudfront.origin-facing.ipv6", 55}, {".dynamodb", 1}, {".s3", 1},
+	{".ec2-instance-connect", 2}, {".ec2-instance-connect.ipv6", 2}, {"groundstation", 5},
+	{".route53-healthchecks", 25}, {".route53-healthchecks.ipv6", 25}, {".s3express", 6},
+	{".secretsmanager-managed-external-secrets", 20}, {".vpc-lattice", 10}, {".vpc-lattice.ipv6", 10},
+}
+
+func (l *loader) buildPrefixLists() error {
+	for _, p := range l.lists {
+		x := p.v
+		pl := sg.PrefixList{ID: x.PrefixListID, Name: x.PrefixListName, OwnerID: x.OwnerID,
+			IPv6: strings.EqualFold(x.AddressFamily, "IPv6")}
+		if x.MaxEntries.set {
+			pl.MaxEntries = int(x.MaxEntries.v)
+		}
+		if x.OwnerID == "AWS" {
+			for _, w := range awsManagedWeights {
+				if strings.HasSuffix(x.PrefixListName, w.suffix) {
+					pl.Weight = w.weight
+				}
+			}
+		}
+		es, ok := l.entries[x.PrefixListID]
+		if !ok {
+			l.warn("%s: %s: no get-managed-prefix-list-entries output: rules referencing it match nothing", p.file, x.PrefixListID)
+		}
+		for k, e := range es.v {
+			c, err := parsePrefix(es.file, x.PrefixListID, fmt.Sprintf("Entries[%d].Cidr", k), e.Cidr, pl.IPv6)
+			if err != nil {
+				return err
+			}
+			pl.Entries = append(pl.Entries, sg.PrefixListEntry{CIDR: c, Description: e.Description})
+		}
+		if err := l.net.Groups().CreatePrefixList(pl); err != nil {
+			return wrap(p.file, x.PrefixListID, "", err)
+		}
+	}
+	for id, es := range l.entries {
+		if _, ok := l.net.Groups().PrefixList(id); !ok {
+			return &Error{File: es.file, Object: id, Msg: "entries of a prefix list that no describe-managed-prefix-lists file defines"}
+		}
+	}
+	return nil
+}
+
+// permission is one security group rule with where it came from.
+type permission struct {
+	file, field string
+	dir         sg.Direction
+	rule        sg.Rule
+}
+
+func (l *loader) buildGroups() error {
+	reg := l.net.Groups()
+	byRules := map[string][]located[securityGroupRule]{}
+	for _, r := range l.rules {
+		byRules[r.v.GroupID] = append(byRules[r.v.GroupID], r)
+	}
+	perms := map[string][]permission{}
+	var maxWeight, maxGroups int
+	for _, g := range l.groups {
+		x := g.v
+		if _, err := reg.ImportGroup(sg.GroupSpec{ID: x.GroupID, Name: x.GroupName, Description: x.Description,
+			VpcID: x.VpcID, OwnerID: x.OwnerID}, x.GroupName == "default"); err != nil {
+			return wrap(g.file, x.GroupID, "", err)
+		}
+		var ps []permission
+		var err error
+		if rs, ok := byRules[x.GroupID]; ok {
+			ps, err = rulesFromSGR(rs)
+		} else {
+			ps, err = rulesFromPermissions(g.file, x)
+		}
+		if err != nil {
+			return err
+		}
+		perms[x.GroupID] = ps
+		maxWeight = max(maxWeight, len(ps))
+	}
+	for id, rs := range byRules {
+		if perms[id] == nil && !slices.ContainsFunc(l.groups, func(g located[securityGroup]) bool { return g.v.GroupID == id }) {
+			return &Error{File: rs[0].file, Object: rs[0].v.SecurityGroupRuleID, Field: "GroupId",
+				Msg: fmt.Sprintf("%s is not defined in any --config file with SecurityGroups", id)}
+		}
+	}
+	for _, e := range l.enis {
+		maxGroups = max(maxGroups, len(e.v.Groups))
+	}
+	// Loaded configurations already passed AWS's quota checks, perhaps
+	// under raised quotas: raise ours to fit, and say so.
+	q := reg.Quotas()
+	if maxWeight > q.RulesPerGroup || maxGroups > q.GroupsPerInterface {
+		q.RulesPerGroup = max(q.RulesPerGroup, maxWeight)
+		q.GroupsPerInterface = max(q.GroupsPerInterface, maxGroups)
+		if q.Validate() != nil {
+			q.GroupsPerInterface = max(1, 1000/q.RulesPerGroup)
+		}
+		if err := reg.SetQuotas(q); err == nil {
+			l.warn("the files exceed AWS's default quotas: assuming %d rules per group and %d groups per interface",
+				q.RulesPerGroup, q.GroupsPerInterface)
+		}
+	}
+	ids := make([]string, 0, len(perms))
+	for _, g := range l.groups {
+		ids = append(ids, g.v.GroupID)
+	}
+	for _, id := range ids {
+		owner := ""
+		if gi, ok := reg.Group(id); ok {
+			owner = gi.OwnerID
+		}
+		for _, p := range perms[id] {
+			if p.rule.Peer.Kind == sg.PeerGroup && !reg.HasGroup(p.rule.Peer.GroupID) {
+				foreign := p.rule.Peer.PeeringConnectionID != "" || (p.rule.Peer.UserID != "" && owner != "" && p.rule.Peer.UserID != owner)
+				if !foreign {
+					return &Error{File: p.file, Object: id, Field: p.field,
+						Msg: fmt.Sprintf("%s is not defined in any --config file", p.rule.Peer.GroupID)}
+				}
+				l.warn("%s: %s: %s: %s is in another account or a peered VPC and not in the files: the rule matches nothing",
+					p.file, id, p.field, p.rule.Peer.GroupID)
+			}
+			if p.rule.Peer.Kind == sg.PeerPrefixList {
+				if _, ok := reg.PrefixList(p.rule.Peer.PrefixListID); !ok {
+					return &Error{File: p.file, Object: id, Field: p.field,
+						Msg: fmt.Sprintf("%s is not defined in any --config file with PrefixLists", p.rule.Peer.PrefixListID)}
+				}
+			}
+			var err error
+			if p.dir == sg.Ingress {
+				_, err = reg.AuthorizeIngress(id, p.rule)
+			} else {
+				_, err = reg.AuthorizeEgress(id, p.rule)
+			}
+			if err != nil {
+				return wrap(p.file, id, p.field, err)
+			}
+		}
+	}
+	return nil
+}
+
+// ruleFields validates protocol and ports the way the fields read, so the
+// error names the field.
+func ruleFields(file, obj, field string, proto flexString, from, to flexInt) (sg.Rule, error) {
+	var r sg.Rule
+	if !proto.set {
+		return r, &Error{File: file, Object: obj, Field: field + ".IpProtocol", Msg: "missing"}
+	}
+	p, err := sg.ParseProtocol(proto.v)
+	if err != nil {
+		return r, &Error{File: file, Object: obj, Field: field + ".IpProtocol",
+			Msg: fmt.Sprintf("%q is not a protocol (tcp, udp, icmp, icmpv6, -1 or 0-255)", proto.v)}
+	}
+	r.Protocol = p
+	r.FromPort, r.ToPort = -1, -1
+	switch {
+	case p.HasPorts():
+		for _, f := range []struct {
+			name string
+			v    flexInt
+			dst  *int32
+		}{{"FromPort", from, &r.FromPort}, {"ToPort", to, &r.ToPort}} {
+			if !f.v.set {
+				return r, &Error{File: file, Object: obj, Field: field + "." + f.name, Msg: "missing; " + p.String() + " rules need ports"}
+			}
+			if f.v.v < 0 || f.v.v > 65535 {
+				return r, &Error{File: file, Object: obj, Field: field + "." + f.name, Msg: fmt.Sprintf("%d is not a port", f.v.v)}
+			}
+			*f.dst = int32(f.v.v)
+		}
+		if r.FromPort > r.ToPort {
+			return r, &Error{File: file, Object: obj, Field: field + ".FromPort",
+				Msg: fmt.Sprintf("%d is above ToPort %d", r.FromPort, r.ToPort)}
+		}
+	case p.IsICMP():
+		for _, f := range []struct {
+			name string
+			v    flexInt
+			dst  *int32
+		}{{"FromPort", from, &r.FromPort}, {"ToPort", to, &r.ToPort}} {
+			if !f.v.set {
+				continue // icmpv6 without ports: all types and codes
+			}
+			if f.v.v < -1 || f.v.v > 255 {
+				return r, &Error{File: file, Object: obj, Field: field + "." + f.name,
+					Msg: fmt.Sprintf("%d is not an ICMP type or code (-1 or 0-255)", f.v.v)}
+			}
+			*f.dst = int32(f.v.v)
+		}
+		if r.FromPort == -1 && r.ToPort != -1 {
+			return r, &Error{File: file, Object: obj, Field: field + ".ToPort",
+				Msg: fmt.Sprintf("%d with FromPort -1: all ICMP types needs all codes (-1)", r.ToPort)}
+		}
+	}
+	return r, nil
+}
+
+func rulesFromPermissions(file string, g securityGroup) ([]permission, error) {
+	var out []permission
+	for _, list := range []struct {
+		name  string
+		dir   sg.Direction
+		perms []ipPermission
+	}{{"IpPermissions", sg.Ingress, g.IPPermissions}, {"IpPermissionsEgress", sg.Egress, g.IPPermissionsEgress}} {
+		for k, p := range list.perms {
+			field := fmt.Sprintf("%s[%d]", list.name, k)
+			base, err := ruleFields(file, g.GroupID, field, p.IPProtocol, p.FromPort, p.ToPort)
+			if err != nil {
+				return nil, err
+			}
+			add := func(sub string, peer sg.Peer, desc string) {
+				r := base
+				r.Peer, r.Description = peer, desc
+				out = append(out, permission{file: file, field: field + "." + sub, dir: list.dir, rule: r})
+			}
+			for j, x := range p.IPRanges {
+				c, err := parsePrefix(file, g.GroupID, fmt.Sprintf("%s.IpRanges[%d].CidrIp", field, j), x.CidrIP, false)
+				if err != nil {
+					return nil, err
+				}
+				add(fmt.Sprintf("IpRanges[%d]", j), sg.CIDR(c), x.Description)
+			}
+			for j, x := range p.IPv6Ranges {
+				c, err := parsePrefix(file, g.GroupID, fmt.Sprintf("%s.Ipv6Ranges[%d].CidrIpv6", field, j), x.CidrIPv6, true)
+				if err != nil {
+					return nil, err
+				}
+				add(fmt.Sprintf("Ipv6Ranges[%d]", j), sg.CIDR(c), x.Description)
+			}
+			for j, x := range p.PrefixListIDs {
+				add(fmt.Sprintf("PrefixListIds[%d]", j), sg.PrefixListPeer(x.PrefixListID), x.Description)
+			}
+			for j, x := range p.UserIDGroupPairs {
+				if x.GroupID == "" {
+					return nil, &Error{File: file, Object: g.GroupID, Field: fmt.Sprintf("%s.UserIdGroupPairs[%d].GroupId", field, j), Msg: "missing"}
+				}
+				add(fmt.Sprintf("UserIdGroupPairs[%d].GroupId", j), groupPeer(x), x.Description)
+			}
+		}
+	}
+	return out, nil
+}
+
+func groupPeer(x groupPair) sg.Peer {
+	return sg.Peer{Kind: sg.PeerGroup, GroupID: x.GroupID, UserID: x.UserID, VpcID: x.VpcID,
+		PeeringConnectionID: x.VpcPeeringConnectionID, PeeringStatus: x.PeeringStatus}
+}
+
+func rulesFromSGR(rs []located[securityGroupRule]) ([]permission, error) {
+	var out []permission
+	for _, lr := range rs {
+		x, file := lr.v, lr.file
+		obj := x.GroupID
+		field := x.SecurityGroupRuleID
+		if field == "" {
+			field = "SecurityGroupRules"
+		}
+		r, err := ruleFields(file, obj, field, x.IPProtocol, x.FromPort, x.ToPort)
+		if err != nil {
+			return nil, err
+		}
+		r.ID, r.Description = x.SecurityGroupRuleID, x.Description
+		n := 0
+		if x.CidrIPv4 != "" {
+			c, err := parsePrefix(file, obj, field+".CidrIpv4", x.CidrIPv4, false)
+			if err != nil {
+				return nil, err
+			}
+			r.Peer, n = sg.CIDR(c), n+1
+		}
+		if x.CidrIPv6 != "" {
+			c, err := parsePrefix(file, obj, field+".CidrIpv6", x.CidrIPv6, true)
+			if err != nil {
+				return nil, err
+			}
+			r.Peer, n = sg.CIDR(c), n+1
+		}
+		if x.PrefixListID != "" {
+			r.Peer, n = sg.PrefixListPeer(x.PrefixListID), n+1
+		}
+		if x.ReferencedGroupInfo != nil && x.ReferencedGroupInfo.GroupID != "" {
+			r.Peer, n = groupPeer(*x.ReferencedGroupInfo), n+1
+		}
+		if n != 1 {
+			return nil, &Error{File: file, Object: obj, Field: field,
+				Msg: fmt.Sprintf("has %d peers; exactly one of CidrIpv4, CidrIpv6, PrefixListId and ReferencedGroupInfo is needed", n)}
+		}
+		dir := sg.Ingress
+		if x.IsEgress {
+			dir = sg.Egress
+		}
+		out = append(out, permission{file: file, field: field, dir: dir, rule: r})
+	}
+	return out, nil
+}
+
+func (l *loader) buildACLs() error {
+	for _, la := range l.acls {
+		x, file := la.v, la.file
+		if _, ok := l.net.VPC(x.VpcID); !ok {
+			return &Error{File: file, Object: x.NetworkACLID, Field: "VpcId", Msg: fmt.Sprintf("%s is not a known VPC", x.VpcID)}
+		}
+		v, _ := l.net.VPC(x.VpcID)
+		a := nacl.New(x.NetworkACLID, x.VpcID, v.HasIPv6())
+		a.IsDefault = x.IsDefault
+		numbered := 0
+		for _, e := range x.Entries {
+			if e.RuleNumber.v < nacl.DenyAllIPv4 {
+				numbered++
+			}
+		}
+		if numbered > nacl.DefaultEntryQuota {
+			_ = a.SetQuota(nacl.MaxEntryQuota)
+		}
+		for k, e := range x.Entries {
+			field := fmt.Sprintf("Entries[%d]", k)
+			if !e.RuleNumber.set {
+				return &Error{File: file, Object: x.NetworkACLID, Field: field + ".RuleNumber", Msg: "missing"}
+			}
+			if e.RuleNumber.v == nacl.DenyAllIPv4 || e.RuleNumber.v == nacl.DenyAllIPv6 {
+				continue // the "*" entries are implicit
+			}
+			ne := nacl.Entry{RuleNumber: int(e.RuleNumber.v), Egress: e.Egress, FromPort: -1, ToPort: -1, ICMPType: -1, ICMPCode: -1}
+			switch strings.ToLower(e.RuleAction) {
+			case "allow":
+				ne.Action = nacl.Allow
+			case "deny":
+				ne.Action = nacl.Deny
+			default:
+				return &Error{File: file, Object: x.NetworkACLID, Field: field + ".RuleAction", Msg: fmt.Sprintf("%q is neither allow nor deny", e.RuleAction)}
+			}
+			proto, err := sg.ParseProtocol(e.Protocol.v)
+			if err != nil || !e.Protocol.set {
+				return &Error{File: file, Object: x.NetworkACLID, Field: field + ".Protocol", Msg: fmt.Sprintf("%q is not a protocol number", e.Protocol.v)}
+			}
+			ne.Protocol = int16(proto)
+			switch {
+			case e.CidrBlock != "" && e.IPv6CidrBlock == "":
+				ne.CIDR, err = parsePrefix(file, x.NetworkACLID, field+".CidrBlock", e.CidrBlock, false)
+			case e.IPv6CidrBlock != "" && e.CidrBlock == "":
+				ne.CIDR, err = parsePrefix(file, x.NetworkACLID, field+".Ipv6CidrBlock", e.IPv6CidrBlock, true)
+			default:
+				err = &Error{File: file, Object: x.NetworkACLID, Field: field, Msg: "needs exactly one of CidrBlock and Ipv6CidrBlock"}
+			}
+			if err != nil {
+				return err
+			}
+			if e.PortRange != nil {
+				ne.FromPort, ne.ToPort = int32(e.PortRange.From.v), int32(e.PortRange.To.v)
+				if !e.PortRange.From.set || !e.PortRange.To.set {
+					return &Error{File: file, Object: x.NetworkACLID, Field: field + ".PortRange", Msg: "needs From and To"}
+				}
+			} else if proto == sg.TCP || proto == sg.UDP {
+				return &Error{File: file, Object: x.NetworkACLID, Field: field + ".PortRange", Msg: "missing; TCP and UDP entries need one"}
+			}
+			if e.IcmpTypeCode != nil {
+				ne.ICMPType, ne.ICMPCode = int32(e.IcmpTypeCode.Type.v), int32(e.IcmpTypeCode.Code.v)
+				if !e.IcmpTypeCode.Type.set {
+					ne.ICMPType = -1
+				}
+				if !e.IcmpTypeCode.Code.set {
+					ne.ICMPCode = -1
+				}
+			}
+			if err := a.CreateEntry(ne); err != nil {
+				return wrap(file, x.NetworkACLID, field, err)
+			}
+		}
+		if err := l.net.AddACL(a); err != nil {
+			return wrap(file, x.NetworkACLID, "", err)
+		}
+		for k, as := range x.Associations {
+			if _, ok := l.net.Subnet(as.SubnetID); !ok {
+				return &Error{File: file, Object: x.NetworkACLID, Field: fmt.Sprintf("Associations[%d].SubnetId", k),
+					Msg: fmt.Sprintf("%s is not defined in any --config file", as.SubnetID)}
+			}
+			if err := l.net.AssociateACL(as.SubnetID, x.NetworkACLID); err != nil {
+				return wrap(file, x.NetworkACLID, fmt.Sprintf("Associations[%d].SubnetId", k), err)
+			}
+		}
+	}
+	return nil
+}
+
+func (l *loader) buildInterfaces() error {
+	for _, le := range l.enis {
+		x, file := le.v, le.file
+		obj := x.NetworkInterfaceID
+		if _, ok := l.net.Subnet(x.SubnetID); !ok {
+			return &Error{File: file, Object: obj, Field: "SubnetId", Msg: fmt.Sprintf("%s is not defined in any --config file", x.SubnetID)}
+		}
+		spec := eni.InterfaceSpec{ID: obj, OwnerID: x.OwnerID, SubnetID: x.SubnetID, Type: eni.InterfaceType(x.InterfaceType),
+			Description: x.Description, RequesterManaged: x.RequesterManaged}
+		if x.SourceDestCheck != nil && !*x.SourceDestCheck {
+			spec.DisableSourceDestCheck = true
+		}
+		if x.PrivateIPAddress != "" {
+			a, err := parseAddr(file, obj, "PrivateIpAddress", x.PrivateIPAddress)
+			if err != nil {
+				return err
+			}
+			spec.PrivateIPv4 = append(spec.PrivateIPv4, a)
+		}
+		for k, p := range x.PrivateIPAddresses {
+			a, err := parseAddr(file, obj, fmt.Sprintf("PrivateIpAddresses[%d].PrivateIpAddress", k), p.PrivateIPAddress)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(spec.PrivateIPv4, a) {
+				spec.PrivateIPv4 = append(spec.PrivateIPv4, a)
+			}
+		}
+		for k, p := range x.IPv6Addresses {
+			a, err := parseAddr(file, obj, fmt.Sprintf("Ipv6Addresses[%d].Ipv6Address", k), p.IPv6Address)
+			if err != nil {
+				return err
+			}
+			spec.IPv6 = append(spec.IPv6, a)
+		}
+		for k, g := range x.Groups {
+			if !l.net.Groups().HasGroup(g.GroupID) {
+				return &Error{File: file, Object: obj, Field: fmt.Sprintf("Groups[%d].GroupId", k),
+					Msg: fmt.Sprintf("%s is not defined in any --config file with SecurityGroups", g.GroupID)}
+			}
+			spec.Groups = append(spec.Groups, g.GroupID)
+		}
+		if len(spec.Groups) == 0 && !x.RequesterManaged {
+			spec.RequesterManaged = true // AWS lets only service interfaces go without groups
+		}
+		if c := x.ConnectionTrackingConfiguration; c != nil {
+			cfg := conntrack.DefaultConfig()
+			for _, f := range []struct {
+				name string
+				v    flexInt
+			}{{"TcpEstablishedTimeout", c.TCPEstablishedTimeout}, {"UdpTimeout", c.UDPTimeout}, {"UdpStreamTimeout", c.UDPStreamTimeout}} {
+				if f.v.set && f.v.v <= 0 {
+					return &Error{File: file, Object: obj, Field: "ConnectionTrackingConfiguration." + f.name, Msg: fmt.Sprintf("%d is not a timeout", f.v.v)}
+				}
+			}
+			cfg, err := cfg.WithAWSTimeouts(int(c.TCPEstablishedTimeout.v), int(c.UDPTimeout.v), int(c.UDPStreamTimeout.v))
+			if err != nil {
+				field := "ConnectionTrackingConfiguration"
+				if ce, ok := err.(*conntrack.ConfigError); ok {
+					field += "." + ce.Field
+				}
+				return &Error{File: file, Object: obj, Field: field, Msg: strings.TrimPrefix(err.Error(), strings.TrimPrefix(field, "ConnectionTrackingConfiguration.")+": ")}
+			}
+			spec.ConnTrack = &cfg
+		}
+		if _, err := l.net.AddInterface(spec); err != nil {
+			return wrap(file, obj, "", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package ec2json_test
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sgsim/sgsim/ec2json"
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/internal/sample"
+	"github.com/sgsim/sgsim/sg"
+)
+
+func src(name, body string) ec2json.Source { return ec2json.Source{Name: name, Data: []byte(body)} }
+
+// minimal wraps objects into a security-groups + interfaces pair that loads.
+const vpcs = `{"Vpcs":[{"VpcId":"vpc-1","OwnerId":"111122223333","CidrBlock":"10.0.0.0/16"}]}`
+const subnets = `{"Subnets":[{"SubnetId":"subnet-1","VpcId":"vpc-1","CidrBlock":"10.0.1.0/24"}]}`
+
+func sgs(perms string) string {
+	return `{"SecurityGroups":[{"GroupId":"sg-web","GroupName":"web","OwnerId":"111122223333","VpcId":"vpc-1",
+		"IpPermissions":[` + perms + `],"IpPermissionsEgress":[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]}]}`
+}
+
+func enis(extra string) string {
+	return `{"NetworkInterfaces":[{"NetworkInterfaceId":"eni-1","SubnetId":"subnet-1","VpcId":"vpc-1","InterfaceType":"interface",
+		"PrivateIpAddress":"10.0.1.10","PrivateIpAddresses":[{"Primary":true,"PrivateIpAddress":"10.0.1.10"}],
+		"Groups":[{"GroupId":"sg-web"}]` + extra + `}]}`
+}
+
+func TestLoadSample(t *testing.T) {
+	r, err := ec2json.Load(sample.Configs()...)
+	require.NoError(t, err)
+	assert.Empty(t, r.Warnings)
+	n := r.Network
+	assert.Len(t, n.Interfaces(), 5)
+	g, ok := n.Groups().Group("sg-0a1b2c3d4e5f60002")
+	require.True(t, ok)
+	assert.Len(t, g.Ingress, 4, "two peers in one permission make two rules")
+	def, _ := n.Groups().Group("sg-0a1b2c3d4e5f60000")
+	assert.True(t, def.IsDefault)
+	s, ok := n.Subnet("subnet-0a1b2c3d4e5f60003")
+	require.True(t, ok)
+	assert.Equal(t, "acl-0a1b2c3d4e5f60002", s.ACLID)
+	pl, _ := n.Groups().PrefixList("pl-0a1b2c3d4e5f60001")
+	assert.Len(t, pl.Entries, 2)
+	assert.Equal(t, 5, pl.MaxEntries)
+
+	// The loaded network judges packets as the files say.
+	ssh := eni.TCP(netip.MustParseAddrPort("203.0.113.5:50000"), netip.MustParseAddrPort("10.20.2.10:22"), eni.SYN)
+	p := n.Judge(&ssh, time.Unix(0, 0))
+	assert.True(t, p.Allowed(), "%s", p)
+	nat := n.Interface("eni-0a1b2c3d4e5f60005")
+	assert.Equal(t, eni.TypeNATGateway, nat.Spec().Type)
+}
+
+func TestQuirksLoad(t *testing.T) {
+	perms := `{"IpProtocol":"6","FromPort":"22","ToPort":"22","IpRanges":[{"CidrIp":"10.1.2.3/8"},{"CidrIp":"192.0.2.0/24"}]},
+		{"IpProtocol":-1,"IpRanges":[],"Ipv6Ranges":[],"PrefixListIds":[],"UserIdGroupPairs":[{"GroupId":"sg-web","UserId":"111122223333"}]},
+		{"IpProtocol":"icmpv6","Ipv6Ranges":[{"CidrIpv6":"::/0"}]},
+		{"IpProtocol":"47","FromPort":1000,"ToPort":2000,"IpRanges":[{"CidrIp":"198.51.100.0/24"}]},
+		{"IpProtocol":"tcp","FromPort":443,"ToPort":443,"UserIdGroupPairs":[{"GroupId":"sg-0peer","UserId":"444455556666","VpcPeeringConnectionId":"pcx-1","PeeringStatus":"active"}]}`
+	r, err := ec2json.Load(src("vpcs.json", vpcs), src("subnets.json", subnets), src("sgs.json", sgs(perms)),
+		src("enis.json", enis(`,"SomethingNew":{"x":1}`)), src("empty.json", `{"NetworkAcls":[]}`))
+	require.NoError(t, err)
+	g, _ := r.Network.Groups().Group("sg-web")
+	require.Len(t, g.Ingress, 6)
+	assert.Equal(t, "tcp 22 from 10.0.0.0/8", g.Ingress[0].Rule.String())
+	assert.Equal(t, sg.AllProtocols, g.Ingress[2].Rule.Protocol)
+	assert.Equal(t, int32(-1), g.Ingress[3].Rule.FromPort, "icmpv6 without ports: all")
+	assert.Equal(t, int32(-1), g.Ingress[4].Rule.FromPort, "GRE ports ignored")
+	assert.NotEmpty(t, r.Warnings, "the peered group is outside the files")
+}
+
+func TestSecurityGroupRulesFile(t *testing.T) {
+	rules := `{"SecurityGroupRules":[
+		{"SecurityGroupRuleId":"sgr-0aaa","GroupId":"sg-web","IsEgress":false,"IpProtocol":"tcp","FromPort":443,"ToPort":443,"CidrIpv4":"0.0.0.0/0","Description":"https"},
+		{"SecurityGroupRuleId":"sgr-0bbb","GroupId":"sg-web","IsEgress":false,"IpProtocol":"-1","FromPort":-1,"ToPort":-1,"ReferencedGroupInfo":{"GroupId":"sg-web","UserId":"111122223333"}},
+		{"SecurityGroupRuleId":"sgr-0ccc","GroupId":"sg-web","IsEgress":true,"IpProtocol":"-1","FromPort":-1,"ToPort":-1,"CidrIpv6":"::/0"}]}`
+	r, err := ec2json.Load(src("vpcs.json", vpcs), src("subnets.json", subnets), src("sgs.json", sgs("")), src("rules.json", rules), src("enis.json", enis("")))
+	require.NoError(t, err)
+	g, _ := r.Network.Groups().Group("sg-web")
+	require.Len(t, g.Ingress, 2)
+	assert.Equal(t, "sgr-0aaa", g.Ingress[0].ID, "rule IDs come from the file")
+	require.Len(t, g.Egress, 1, "rules files replace the groups' IpPermissions")
+	assert.Equal(t, "sgr-0ccc", g.Egress[0].ID)
+}
+
+func TestInference(t *testing.T) {
+	r, err := ec2json.Load(src("sgs.json", sgs(`{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"IpRanges":[{"CidrIp":"10.0.0.0/8"}]}`)),
+		src("enis.json", enis("")))
+	require.NoError(t, err)
+	joined := strings.Join(r.Warnings, "\n")
+	assert.Contains(t, joined, "subnet-1 taken to be 10.0.1.0/24")
+	assert.Contains(t, joined, "vpc-1 taken to span 10.0.0.0/16")
+	assert.Contains(t, joined, "allow-all default ACL")
+	s, ok := r.Network.Subnet("subnet-1")
+	require.True(t, ok)
+	assert.Equal(t, netip.MustParsePrefix("10.0.1.0/24"), s.CIDR)
+}
+
+func TestLoadErrors(t *testing.T) {
+	okPerm := `{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"IpRanges":[{"CidrIp":"10.0.0.0/8"}]}`
+	base := func(sgsBody, enisBody string, extra ...ec2json.Source) []ec2json.Source {
+		out := []ec2json.Source{src("vpcs.json", vpcs), src("subnets.json", subnets), src("sgs.json", sgsBody), src("enis.json", enisBody)}
+		return append(out, extra...)
+	}
+	tests := []struct {
+		name    string
+		sources []ec2json.Source
+		want    string
+	}{
+		{"port out of range", base(sgs(`{"IpProtocol":"tcp","FromPort":70000,"ToPort":70000,"IpRanges":[{"CidrIp":"0.0.0.0/0"}]}`), enis("")),
+			"sgs.json: sg-web: IpPermissions[0].FromPort: 70000 is not a port"},
+		{"missing ToPort", base(sgs(`{"IpProtocol":"tcp","FromPort":22,"IpRanges":[{"CidrIp":"0.0.0.0/0"}]}`), enis("")),
+			"sgs.json: sg-web: IpPermissions[0].ToPort: missing"},
+		{"bad protocol", base(sgs(okPerm+`,{"IpProtocol":"gre","IpRanges":[{"CidrIp":"0.0.0.0/0"}]}`), enis("")),
+			`sgs.json: sg-web: IpPermissions[1].IpProtocol: "gre" is not a protocol`},
+		{"bad cidr", base(sgs(`{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"IpRanges":[{"CidrIp":"10.0.0/8"}]}`), enis("")),
+			`sgs.json: sg-web: IpPermissions[0].IpRanges[0].CidrIp: "10.0.0/8" is not a CIDR block`},
+		{"ipv6 in IpRanges", base(sgs(`{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"IpRanges":[{"CidrIp":"::/0"}]}`), enis("")),
+			`IpPermissions[0].IpRanges[0].CidrIp: "::/0" is not an IPv4 CIDR block`},
+		{"undefined group", base(sgs(`{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"UserIdGroupPairs":[{"GroupId":"sg-gone","UserId":"111122223333"}]}`), enis("")),
+			"sgs.json: sg-web: IpPermissions[0].UserIdGroupPairs[0].GroupId: sg-gone is not defined in any --config file"},
+		{"undefined prefix list", base(sgs(`{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"PrefixListIds":[{"PrefixListId":"pl-9"}]}`), enis("")),
+			"sgs.json: sg-web: IpPermissions[0].PrefixListIds[0]: pl-9 is not defined"},
+		{"undefined subnet", base(sgs(okPerm), strings.Replace(enis(""), `"SubnetId":"subnet-1"`, `"SubnetId":"subnet-9"`, 1)),
+			"enis.json: eni-1: SubnetId: subnet-9 is not defined in any --config file"},
+		{"undefined interface group", base(sgs(okPerm), strings.Replace(enis(""), `"GroupId":"sg-web"`, `"GroupId":"sg-9"`, 1)),
+			"enis.json: eni-1: Groups[0].GroupId: sg-9 is not defined"},
+		{"address outside its subnet", base(sgs(okPerm), strings.ReplaceAll(enis(""), "10.0.1.10", "10.0.2.10")),
+			`enis.json: eni-1: PrivateIpAddresses[0]: "10.0.2.10": outside subnet subnet-1 (10.0.1.0/24) (InvalidParameterValue)`},
+		{"UdpTimeout 61", base(sgs(okPerm), enis(`,"ConnectionTrackingConfiguration":{"UdpTimeout":61}`)),
+			"enis.json: eni-1: ConnectionTrackingConfiguration.UdpTimeout: 61 is outside 30-60 seconds"},
+		{"type error", base(sgs(okPerm), enis(`,"SourceDestCheck":"yes"`)),
+			"enis.json: eni-1: SourceDestCheck: a JSON string where bool is expected"},
+		{"not JSON", []ec2json.Source{src("x.json", "{\n\"SecurityGroups\": [\n}")}, "x.json: invalid JSON at line 3"},
+		{"unknown kind", []ec2json.Source{src("x.json", `{"Reservations":[]}`)}, "x.json: holds none of Vpcs"},
+		{"entries without a list", []ec2json.Source{src("x.json", `{"Entries":[]}`)}, "x.json: Entries: get-managed-prefix-list-entries output names no list"},
+		{"defined twice", base(sgs(okPerm), enis(""), src("sgs2.json", sgs(okPerm))), "sgs2.json: sg-web: is defined twice (also in sgs.json)"},
+		{"acl association to unknown subnet", base(sgs(okPerm), enis(""), src("acls.json",
+			`{"NetworkAcls":[{"NetworkAclId":"acl-1","VpcId":"vpc-1","IsDefault":true,"Associations":[{"SubnetId":"subnet-7"}],"Entries":[]}]}`)),
+			"acls.json: acl-1: Associations[0].SubnetId: subnet-7 is not defined"},
+		{"acl bad action", base(sgs(okPerm), enis(""), src("acls.json",
+			`{"NetworkAcls":[{"NetworkAclId":"acl-1","VpcId":"vpc-1","IsDefault":true,"Entries":[{"RuleNumber":100,"Protocol":"-1","RuleAction":"maybe","Egress":false,"CidrBlock":"0.0.0.0/0"}]}]}`)),
+			`acls.json: acl-1: Entries[0].RuleAction: "maybe" is neither allow nor deny`},
+		{"acl rule number", base(sgs(okPerm), enis(""), src("acls.json",
+			`{"NetworkAcls":[{"NetworkAclId":"acl-1","VpcId":"vpc-1","IsDefault":true,"Entries":[{"RuleNumber":40000,"Protocol":"-1","RuleAction":"allow","Egress":false,"CidrBlock":"0.0.0.0/0"}]}]}`)),
+			`acls.json: acl-1: Entries[0]: ingress 40000: "40000": rule numbers are 1-32766 (InvalidParameterValue)`},
+		{"acl tcp without ports", base(sgs(okPerm), enis(""), src("acls.json",
+			`{"NetworkAcls":[{"NetworkAclId":"acl-1","VpcId":"vpc-1","IsDefault":true,"Entries":[{"RuleNumber":10,"Protocol":"6","RuleAction":"allow","Egress":false,"CidrBlock":"0.0.0.0/0"}]}]}`)),
+			"acls.json: acl-1: Entries[0].PortRange: missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ec2json.Load(tt.sources...)
+			require.Error(t, err)
+			var e *ec2json.Error
+			require.ErrorAs(t, err, &e)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	for _, s := range sample.Configs() {
+		f.Add(s.Data)
+	}
+	f.Add([]byte(`{"SecurityGroups":[{"GroupId":"sg-1","IpPermissions":[{"IpProtocol":"tcp","FromPort":1e9}]}]}`))
+	f.Add([]byte(`{"NetworkAcls":[{"NetworkAclId":"acl-1","VpcId":"vpc-1","Entries":[{"RuleNumber":"x"}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sources := sample.Configs()
+		k := len(data) % len(sources)
+		sources[k].Data = data
+		r, err := ec2json.Load(sources...)
+		if err != nil {
+			if !strings.Contains(err.Error(), ":") {
+				t.Fatalf("error without context: %v", err)
+			}
+			return
+		}
+		_ = fmt.Sprint(r.Warnings)
+	})
+}

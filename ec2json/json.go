@@ -56,13 +56,13 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 }
 
 type securityGroup struct {
-	GroupID             string           `json:"GroupId"`
-	GroupName           string           `json:"GroupName"`
-	Description         string           `json:"Description"`
-	OwnerID             string           `json:"OwnerId"`
-	VpcID               string           `json:"VpcId"`
-	IPPermissions       []ipPermission   `json:"IpPermissions"`
-	IPPermissionsEgress []ipPermission   `json:"IpPermissionsEgress"`
+	GroupID             string         `json:"GroupId"`
+	GroupName           string         `json:"GroupName"`
+	Description         string         `json:"Description"`
+	OwnerID             string         `json:"OwnerId"`
+	VpcID               string         `json:"VpcId"`
+	IPPermissions       []ipPermission `json:"IpPermissions"`
+	IPPermissionsEgress []ipPermission `json:"IpPermissionsEgress"`
 }
 
 type ipPermission struct {

@@ -1,6 +1,6 @@
 module github.com/sgsim/sgsim
 
-go 1.24.0
+go 1.26.0
 
 require (
 	github.com/gaissmai/bart v0.30.0
@@ -9,7 +9,11 @@ require (
 
 require (
 	github.com/google/gopacket v1.1.19 // indirect
+	github.com/mitchellh/colorstring v0.0.0-20190213212951-d06e56a500db // indirect
+	github.com/rivo/uniseg v0.4.7 // indirect
+	github.com/schollz/progressbar/v3 v3.19.1 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/net v0.0.0-20190620200207-3b0461eec859 // indirect
-	golang.org/x/sys v0.0.0-20190412213103-97732733099d // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/term v0.47.0 // indirect
 )

@@ -648,10 +648,6 @@ func (l *loader) buildGroups() error {
 	var maxWeight, maxGroups int
 	for _, g := range l.groups {
 		x := g.v
-		if _, err := reg.ImportGroup(sg.GroupSpec{ID: x.GroupID, Name: x.GroupName, Description: x.Description,
-			VpcID: x.VpcID, OwnerID: x.OwnerID}, x.GroupName == "default"); err != nil {
-			return wrap(g.file, x.GroupID, "", err)
-		}
 		var ps []permission
 		var err error
 		if rs, ok := byRules[x.GroupID]; ok {
@@ -661,6 +657,16 @@ func (l *loader) buildGroups() error {
 		}
 		if err != nil {
 			return err
+		}
+		if x.GroupName == "" {
+			return &Error{File: g.file, Object: x.GroupID, Field: "GroupName", Msg: "missing"}
+		}
+		if x.VpcID == "" {
+			return &Error{File: g.file, Object: x.GroupID, Field: "VpcId", Msg: "missing (EC2-Classic groups are not modelled)"}
+		}
+		if _, err := reg.ImportGroup(sg.GroupSpec{ID: x.GroupID, Name: x.GroupName, Description: x.Description,
+			VpcID: x.VpcID, OwnerID: x.OwnerID}, x.GroupName == "default"); err != nil {
+			return wrap(g.file, x.GroupID, "", err)
 		}
 		perms[x.GroupID] = ps
 		maxWeight = max(maxWeight, len(ps))

@@ -139,6 +139,8 @@ func TestLoadErrors(t *testing.T) {
 			"enis.json: eni-1: ConnectionTrackingConfiguration.UdpTimeout: 61 is outside 30-60 seconds"},
 		{"type error", base(sgs(okPerm), enis(`,"SourceDestCheck":"yes"`)),
 			"enis.json: eni-1: SourceDestCheck: a JSON string where bool is expected"},
+		{"group without a name", base(strings.Replace(sgs(okPerm), `"GroupName":"web",`, "", 1), enis("")),
+			"sgs.json: sg-web: GroupName: missing"},
 		{"not JSON", []ec2json.Source{src("x.json", "{\n\"SecurityGroups\": [\n}")}, "x.json: invalid JSON at line 3"},
 		{"unknown kind", []ec2json.Source{src("x.json", `{"Reservations":[]}`)}, "x.json: holds none of Vpcs"},
 		{"entries without a list", []ec2json.Source{src("x.json", `{"Entries":[]}`)}, "x.json: Entries: get-managed-prefix-list-entries output names no list"},

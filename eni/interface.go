@@ -115,6 +115,9 @@ type Stats struct {
 // ID returns the interface ID.
 func (i *Interface) ID() string { return i.spec.ID }
 
+// Network returns the network the interface belongs to.
+func (i *Interface) Network() *Network { return i.net }
+
 // Spec returns a snapshot of the interface's settings.
 func (i *Interface) Spec() InterfaceSpec {
 	i.net.mu.RLock()

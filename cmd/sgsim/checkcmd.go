@@ -1,0 +1,169 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/sg"
+)
+
+// defaultSport is the reply's ephemeral port unless --sport says
+// otherwise: the start of Linux's range (32768-60999), the most demanding
+// on network ACLs' ephemeral-port entries.
+const defaultSport = 32768
+
+func checkCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check", stderr)
+	var configs multiFlag
+	fs.Var(&configs, "config", "configuration file (repeatable)")
+	srcArg := fs.String("src", "", "source address or interface ID")
+	dstArg := fs.String("dst", "", "destination address or interface ID")
+	protoArg := fs.String("protocol", "", "tcp, udp, icmp, icmpv6 or a protocol number")
+	port := fs.Int("port", -1, "destination port (tcp, udp)")
+	sport := fs.Int("sport", defaultSport, "source port, to which the reply returns")
+	icmpType := fs.Int("icmp-type", -1, "ICMP type (default: echo request)")
+	icmpCode := fs.Int("icmp-code", 0, "ICMP code")
+	format := fs.String("format", "text", "text or mermaid")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if len(configs) == 0 {
+		return bad("check: --config is required (the JSON that aws ec2 describe-* printed)")
+	}
+	if *format != "text" && *format != "mermaid" {
+		return bad("check: --format %q: use text or mermaid", *format)
+	}
+	if *srcArg == "" || *dstArg == "" || *protoArg == "" {
+		return bad("check: --src, --dst and --protocol are required")
+	}
+	proto, err := sg.ParseProtocol(*protoArg)
+	if err != nil || proto == sg.AllProtocols {
+		return bad("check: --protocol %q: use tcp, udp, icmp, icmpv6 or a number 0-255", *protoArg)
+	}
+	if proto.HasPorts() && (*port < 0 || *port > 65535) {
+		return bad("check: --port: %s needs a destination port 0-65535", proto)
+	}
+	if *sport < 0 || *sport > 65535 {
+		return bad("check: --sport %d is not a port", *sport)
+	}
+	res, err := loadConfig(configs, false, stderr)
+	if err != nil {
+		return err
+	}
+	n := res.Network
+	src, err := endpoint(n, "--src", *srcArg, netip.Addr{})
+	if err != nil {
+		return err
+	}
+	dst, err := endpoint(n, "--dst", *dstArg, src)
+	if err != nil {
+		return err
+	}
+	if src.Is4() != dst.Is4() {
+		if s2, err := endpoint(n, "--src", *srcArg, dst); err == nil && s2.Is4() == dst.Is4() {
+			src = s2
+		} else {
+			return bad("check: --src %s and --dst %s are of different address families", src, dst)
+		}
+	}
+	req, rep, err := packets(proto, src, dst, *port, *sport, *icmpType, *icmpCode)
+	if err != nil {
+		return err
+	}
+	now := time.Unix(0, 0).UTC()
+	reqPath := n.Judge(&req, now)
+	repPath := n.Judge(&rep, now.Add(time.Millisecond))
+	if *format == "mermaid" {
+		writeMermaid(stdout, n, &reqPath, &repPath)
+	} else {
+		writeCheck(stdout, &reqPath, &repPath)
+	}
+	if reqPath.Allowed() && repPath.Allowed() {
+		return nil
+	}
+	return &exitError{code: 1}
+}
+
+// endpoint resolves an address or interface ID; for an interface it picks
+// the primary address of the family of like (IPv4 when like is unset).
+func endpoint(n *eni.Network, flag, arg string, like netip.Addr) (netip.Addr, error) {
+	if strings.HasPrefix(arg, "eni-") {
+		i := n.Interface(arg)
+		if i == nil {
+			return netip.Addr{}, bad("check: %s %s: no such interface in the --config files", flag, arg)
+		}
+		addrs := i.Addrs()
+		for _, a := range addrs {
+			if !like.IsValid() || a.Is4() == like.Is4() {
+				return a, nil
+			}
+		}
+		if len(addrs) > 0 {
+			return addrs[0], nil
+		}
+		return netip.Addr{}, bad("check: %s %s has no address", flag, arg)
+	}
+	a, err := netip.ParseAddr(arg)
+	if err != nil {
+		return netip.Addr{}, bad("check: %s %q is neither an address nor an interface ID", flag, arg)
+	}
+	return a.Unmap(), nil
+}
+
+// packets builds the request that opens the connection and its reply.
+func packets(proto sg.Protocol, src, dst netip.Addr, port, sport, icmpType, icmpCode int) (req, rep eni.Packet, err error) {
+	sa, da := netip.AddrPortFrom(src, uint16(sport)), netip.AddrPortFrom(dst, uint16(port))
+	switch {
+	case proto == sg.TCP:
+		return eni.TCP(sa, da, eni.SYN), eni.TCP(da, sa, eni.SYN|eni.ACK), nil
+	case proto == sg.UDP:
+		return eni.UDP(sa, da), eni.UDP(da, sa), nil
+	case proto.IsICMP():
+		if (proto == sg.ICMPv6) != src.Is6() {
+			return req, rep, bad("check: --protocol %s does not go with %s addresses", proto, map[bool]string{true: "IPv6", false: "IPv4"}[src.Is6()])
+		}
+		echo, reply := 8, 0
+		if proto == sg.ICMPv6 {
+			echo, reply = 128, 129
+		}
+		if icmpType < 0 {
+			icmpType = echo
+		}
+		if icmpType > 255 || icmpCode < 0 || icmpCode > 255 {
+			return req, rep, bad("check: --icmp-type and --icmp-code are 0-255")
+		}
+		req = eni.ICMP(src, dst, uint8(icmpType), uint8(icmpCode), 1)
+		rt := reply
+		if icmpType != echo {
+			rt = icmpType // no defined reply: the same message back
+		}
+		return req, eni.ICMP(dst, src, uint8(rt), 0, 1), nil
+	}
+	return eni.IP(uint8(proto), src, dst), eni.IP(uint8(proto), dst, src), nil
+}
+
+func writeCheck(w io.Writer, req, rep *eni.Path) {
+	for _, p := range []struct {
+		name string
+		path *eni.Path
+	}{{"REQUEST", req}, {"REPLY", rep}} {
+		fmt.Fprintf(w, "%-8s %s\n", p.name, p.path.String())
+	}
+	switch {
+	case req.Allowed() && rep.Allowed():
+		fmt.Fprintln(w, "RESULT   the connection works: the request and its reply both get through")
+	case !req.Allowed():
+		fmt.Fprintln(w, "RESULT   the connection fails: the request is refused")
+	default:
+		fmt.Fprintln(w, "RESULT   the connection fails: the request gets through but its reply is refused")
+	}
+	for _, p := range []*eni.Path{req, rep} {
+		for _, s := range p.Refusals() {
+			fmt.Fprintf(w, "  change: %s\n", s.Explain())
+		}
+	}
+}

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sgsim/sgsim/internal/capgen"
+	"github.com/sgsim/sgsim/internal/sample"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// golden compares output with testdata/name.golden (rewritten with -update).
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test ./cmd/sgsim -update to create it")
+	assert.Equal(t, string(want), got)
+}
+
+func sgsim(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return o.String(), e.String(), code
+}
+
+// sampleConfig writes the sample's configuration files to a directory and
+// returns the --config arguments for them.
+func sampleConfig(t *testing.T) []string {
+	dir := t.TempDir()
+	var args []string
+	for _, s := range sample.Configs() {
+		p := filepath.Join(dir, filepath.Base(s.Name))
+		require.NoError(t, os.WriteFile(p, s.Data, 0o644))
+		args = append(args, "--config", p)
+	}
+	return args
+}
+
+func TestReplaySampleFormats(t *testing.T) {
+	for _, format := range []string{"summary", "jsonl", "flowlog"} {
+		t.Run(format, func(t *testing.T) {
+			out, errOut, code := sgsim(t, "replay", "--format", format)
+			require.Equal(t, 0, code, errOut)
+			assert.Empty(t, errOut)
+			golden(t, "replay-sample-"+format, out)
+		})
+	}
+}
+
+// captureFile writes a capture of the sample's first frames in a given
+// form and returns its path.
+func captureFile(t *testing.T, name string, write func(f *os.File, frames []sample.Frame)) string {
+	p := filepath.Join(t.TempDir(), name)
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	write(f, sample.Frames(1)[:40])
+	require.NoError(t, f.Close())
+	return p
+}
+
+// rewrap turns a sample Ethernet frame into another link type.
+func ipOf(frame []byte) []byte { return frame[14:] }
+
+func TestReplayCaptureKinds(t *testing.T) {
+	cfg := sampleConfig(t)
+	pcap := func(link uint32, nanos bool, wrap func([]byte) []byte) func(*os.File, []sample.Frame) {
+		return func(f *os.File, frames []sample.Frame) {
+			w, err := capgen.NewPcap(f, link, nanos)
+			require.NoError(t, err)
+			for _, fr := range frames {
+				require.NoError(t, w.WriteFrame(fr.Time, wrap(fr.Data)))
+			}
+		}
+	}
+	kinds := []struct {
+		name  string
+		file  string
+		write func(*os.File, []sample.Frame)
+		args  []string
+	}{
+		{"pcapng-vlan", "c.pcapng", func(f *os.File, frames []sample.Frame) {
+			w, err := capgen.NewPcapng(f)
+			require.NoError(t, err)
+			for _, fr := range frames {
+				require.NoError(t, w.WriteFrame(fr.Time, capgen.Ethernet(ipOf(fr.Data), 100)))
+			}
+			require.NoError(t, w.Flush())
+		}, nil},
+		{"linux-cooked", "c.pcap", pcap(113, false, func(b []byte) []byte { return capgen.LinuxSLL(ipOf(b)) }), nil},
+		{"linux-cooked-v2", "c.pcap", pcap(276, true, func(b []byte) []byte { return capgen.LinuxSLL2(ipOf(b)) }), nil},
+		{"raw-ip", "c.pcap", pcap(101, false, ipOf), nil},
+		{"vxlan", "c.pcap", pcap(1, false, func(b []byte) []byte {
+			return capgen.VXLAN(mustAddr("10.20.1.10"), mustAddr("10.20.9.9"), 77, b)
+		}), []string{"--vxlan"}},
+	}
+	var ref string
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			p := captureFile(t, k.file, k.write)
+			args := append(append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg...), k.args...)
+			out, errOut, code := sgsim(t, args...)
+			require.Equal(t, 0, code, errOut)
+			// Every kind of capture yields the same verdicts.
+			verdicts := verdictsOf(out)
+			if ref == "" {
+				ref = verdicts
+				golden(t, "replay-kinds-verdicts", verdicts)
+			}
+			assert.Equal(t, ref, verdicts)
+			if k.name == "vxlan" {
+				assert.Contains(t, out, `"mirrored":true`)
+			}
+		})
+	}
+}
+
+// verdictsOf keeps frame numbers, verdicts and deciding codes of JSONL output.
+func verdictsOf(jsonl string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimSpace(jsonl), "\n") {
+		frame := between(line, `"frame":`, ",")
+		verdict := between(line, `"verdict":"`, `"`)
+		code := between(between(line, `"decided_by":`, "}"), `"code":"`, `"`)
+		b.WriteString(frame + " " + verdict + " " + code + "\n")
+	}
+	return b.String()
+}
+
+func between(s, a, b string) string {
+	i := strings.Index(s, a)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(a):]
+	if j := strings.Index(s, b); j >= 0 {
+		return s[:j]
+	}
+	return s
+}
+
+func TestReplayTruncated(t *testing.T) {
+	cfg := sampleConfig(t)
+	p := filepath.Join(t.TempDir(), "cut.pcap")
+	data := sample.Capture()
+	require.NoError(t, os.WriteFile(p, data[:2000], 0o644))
+	out, errOut, code := sgsim(t, append([]string{"replay", "--pcap", p, "--format", "jsonl"}, cfg...)...)
+	assert.Equal(t, 1, code)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	assert.Len(t, lines, 6, "every complete frame is judged")
+	assert.Equal(t, "sgsim: "+p+": the capture is cut short inside frame 7; frames before it were read\n", errOut)
+	golden(t, "replay-truncated", out)
+}
+
+func TestReplayErrors(t *testing.T) {
+	cfg := sampleConfig(t)
+	dir := t.TempDir()
+	badJSON := filepath.Join(dir, "sgs.json")
+	require.NoError(t, os.WriteFile(badJSON, []byte(`{"SecurityGroups":[{"GroupId":"sg-0abc","GroupName":"web","VpcId":"vpc-1","IpPermissions":[
+		{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"IpRanges":[{"CidrIp":"0.0.0.0/0"}]},
+		{"IpProtocol":"tcp","FromPort":80,"ToPort":80,"IpRanges":[{"CidrIp":"0.0.0.0/0"}]},
+		{"IpProtocol":"tcp","FromPort":70000,"ToPort":70000,"IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]}]}`), 0o644))
+	notCapture := filepath.Join(dir, "notes.txt")
+	require.NoError(t, os.WriteFile(notCapture, []byte("this is not a capture file at all"), 0o644))
+	wifi := filepath.Join(dir, "wifi.pcap")
+	var buf bytes.Buffer
+	_, _ = capgen.NewPcap(&buf, 105, false)
+	require.NoError(t, os.WriteFile(wifi, buf.Bytes(), 0o644))
+	sampleCap := filepath.Join(dir, "sample.pcap")
+	require.NoError(t, os.WriteFile(sampleCap, sample.Capture(), 0o644))
+
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad flag", []string{"replay", "--colour"}, "sgsim: sgsim replay: flag provided but not defined: -colour (sgsim help)\n"},
+		{"bad format", []string{"replay", "--format", "xml"}, "sgsim: replay: --format \"xml\": use summary, jsonl or flowlog\n"},
+		{"config without pcap", append([]string{"replay"}, cfg...), "sgsim: replay: --config and --pcap go together (with neither, the embedded sample is replayed)\n"},
+		{"missing capture", append([]string{"replay", "--pcap", filepath.Join(dir, "nope.pcap")}, cfg...), "sgsim: " + filepath.Join(dir, "nope.pcap") + ": cannot read: no such file or directory\n"},
+		{"missing config", []string{"replay", "--pcap", sampleCap, "--config", filepath.Join(dir, "nope.json")}, "sgsim: " + filepath.Join(dir, "nope.json") + ": cannot read: no such file or directory\n"},
+		{"bad config", []string{"replay", "--pcap", sampleCap, "--config", badJSON}, "sgsim: " + badJSON + ": sg-0abc: IpPermissions[2].FromPort: 70000 is not a port\n"},
+		{"not a capture", append([]string{"replay", "--pcap", notCapture}, cfg...), "sgsim: " + notCapture + ": not a capture: unknown magic number 74 68 69 73 (expected pcap or pcapng)\n"},
+		{"unsupported link", append([]string{"replay", "--pcap", wifi}, cfg...), "sgsim: " + wifi + ": link type 105 is not supported: use Ethernet, Linux cooked capture (v1 or v2) or raw IP\n"},
+		{"unknown command", []string{"replya"}, "sgsim: unknown command \"replya\": use replay or check (sgsim help)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := sgsim(t, tt.args...)
+			assert.Equal(t, 2, code)
+			assert.Empty(t, out)
+			assert.Equal(t, tt.want, errOut)
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	cfg := sampleConfig(t)
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"web to app", []string{"--src", "eni-0a1b2c3d4e5f60001", "--dst", "eni-0a1b2c3d4e5f60002", "--protocol", "tcp", "--port", "8080"}, 0},
+		{"app to db, Linux ephemeral port", []string{"--src", "10.20.2.10", "--dst", "10.20.3.10", "--protocol", "tcp", "--port", "5432"}, 1},
+		{"app to db, port 50000", []string{"--src", "10.20.2.10", "--dst", "10.20.3.10", "--protocol", "tcp", "--port", "5432", "--sport", "50000"}, 0},
+		{"internet ssh to db", []string{"--src", "198.51.100.7", "--dst", "eni-0a1b2c3d4e5f60004", "--protocol", "tcp", "--port", "22"}, 1},
+		{"ping web", []string{"--src", "198.51.100.7", "--dst", "10.20.1.10", "--protocol", "icmp"}, 1},
+		{"https over ipv6", []string{"--src", "2001:db8:ff::1", "--dst", "eni-0a1b2c3d4e5f60001", "--protocol", "tcp", "--port", "443"}, 0},
+		{"dns", []string{"--src", "eni-0a1b2c3d4e5f60004", "--dst", "10.20.0.2", "--protocol", "udp", "--port", "53"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := sgsim(t, append(append([]string{"check"}, cfg...), tt.args...)...)
+			assert.Equal(t, tt.code, code, errOut)
+			golden(t, "check-"+strings.ReplaceAll(tt.name, " ", "-"), strings.ReplaceAll(out, filepath.Dir(cfg[1]), "CONFIG"))
+		})
+	}
+	out, _, code := sgsim(t, append(append([]string{"check"}, cfg...), "--src", "10.20.2.10", "--dst", "10.20.3.10",
+		"--protocol", "tcp", "--port", "5432", "--format", "mermaid")...)
+	assert.Equal(t, 1, code)
+	assert.True(t, strings.HasPrefix(out, "sequenceDiagram\n"))
+	assert.Contains(t, out, "-x")
+	golden(t, "check-mermaid", out)
+
+	for _, args := range [][]string{
+		{"--src", "10.20.2.10", "--dst", "10.20.3.10", "--protocol", "tcp"},
+		{"--src", "eni-nope", "--dst", "10.20.3.10", "--protocol", "udp", "--port", "1"},
+		{"--src", "10.20.2.10", "--dst", "10.20.3.10", "--protocol", "sctpx", "--port", "1"},
+		{"--src", "10.20.2.10", "--dst", "2001:db8::1", "--protocol", "udp", "--port", "1"},
+	} {
+		_, errOut, code := sgsim(t, append(append([]string{"check"}, cfg...), args...)...)
+		assert.Equal(t, 2, code, "%v", args)
+		assert.Equal(t, 1, strings.Count(errOut, "\n"), "one line: %q", errOut)
+	}
+}
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// progress shows a progress bar on stderr while a capture replays, only
+// when stderr is a terminal and only once the replay has taken more than
+// a moment, so pipes, logs and quick runs stay clean.
+type progress struct {
+	w       io.Writer
+	size    int64
+	read    *countingReader
+	start   time.Time
+	frames  int
+	bar     *progressbar.ProgressBar
+	enabled bool
+}
+
+const progressDelay = 700 * time.Millisecond
+
+func newProgress(stderr io.Writer, size int64, read *countingReader) *progress {
+	p := &progress{w: stderr, size: size, read: read, start: time.Now()}
+	if f, ok := stderr.(*os.File); ok && size > 0 && term.IsTerminal(int(f.Fd())) {
+		p.enabled = true
+	}
+	return p
+}
+
+func (p *progress) tick() {
+	if !p.enabled {
+		return
+	}
+	p.frames++
+	if p.frames&4095 != 0 {
+		return
+	}
+	if p.bar == nil {
+		if time.Since(p.start) < progressDelay {
+			return
+		}
+		p.bar = progressbar.NewOptions64(p.size,
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetDescription("replaying"),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	_ = p.bar.Set64(p.read.n)
+}
+
+func (p *progress) done() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/sgsim/sgsim/capture"
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/flowlog"
+	"github.com/sgsim/sgsim/internal/sample"
+	"github.com/sgsim/sgsim/replay"
+)
+
+func replayCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("replay", stderr)
+	var configs multiFlag
+	fs.Var(&configs, "config", "configuration file (repeatable)")
+	pcap := fs.String("pcap", "", "capture file (pcap or pcapng)")
+	format := fs.String("format", "summary", "summary, jsonl or flowlog")
+	vxlan := fs.Bool("vxlan", false, "judge the frames inside VPC Traffic Mirroring (VXLAN) copies")
+	window := fs.Duration("window", time.Minute, "flow log aggregation window")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch *format {
+	case "summary", "jsonl", "flowlog":
+	default:
+		return bad("replay: --format %q: use summary, jsonl or flowlog", *format)
+	}
+	if *window <= 0 {
+		return bad("replay: --window %v: must be positive", *window)
+	}
+	if (len(configs) == 0) != (*pcap == "") {
+		return bad("replay: --config and --pcap go together (with neither, the embedded sample is replayed)")
+	}
+
+	res, err := loadConfig(configs, true, stderr)
+	if err != nil {
+		return err
+	}
+	var in io.Reader
+	name := *pcap
+	var size int64
+	if name == "" {
+		name = sample.CaptureName
+		in = bytes.NewReader(sample.Capture())
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return bad("%s: cannot read: %v", name, unwrapPath(err))
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		in = f
+	}
+	counter := &countingReader{r: in}
+	rd, err := capture.NewReader(counter)
+	if err != nil {
+		return bad("%s: %v", name, err)
+	}
+
+	out := bufio.NewWriterSize(stdout, 1<<16)
+	defer out.Flush()
+	rp := replay.New(res.Network, replay.Options{VXLAN: *vxlan})
+	prog := newProgress(stderr, size, counter)
+	var fn func(*replay.Result) error
+	var agg *flowlog.Aggregator
+	switch *format {
+	case "jsonl":
+		enc := newJSONL(out)
+		fn = func(r *replay.Result) error { prog.tick(); return enc.write(r) }
+	case "flowlog":
+		agg = flowlog.NewAggregator(*window)
+		fn = func(r *replay.Result) error { prog.tick(); addFlowLog(agg, r); return nil }
+	default:
+		fn = func(*replay.Result) error { prog.tick(); return nil }
+	}
+	runErr := rp.Run(rd, fn)
+	prog.done()
+	var trunc *capture.TruncatedError
+	if runErr != nil && !errors.As(runErr, &trunc) {
+		out.Flush()
+		return bad("%s: %v", name, runErr)
+	}
+	switch *format {
+	case "flowlog":
+		if err := agg.Write(out); err != nil {
+			return err
+		}
+	case "summary":
+		writeSummary(out, res, name, rd.Format(), rp)
+	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	if trunc != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("%s: %v", name, trunc)}
+	}
+	return nil
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// addFlowLog records a frame as each interface on its path would log it:
+// the source interface logs what it sent (refused by its group or its
+// subnet's ACL on the way out: REJECT), the destination interface logs
+// what reached its subnet (refused by the ACL or its group: REJECT).
+// Traffic AWS never logs (Amazon DNS, IMDS, Time Sync, DHCP, Windows
+// activation, the VPC router) is left out.
+func addFlowLog(agg *flowlog.Aggregator, r *replay.Result) {
+	p := &r.Path
+	if r.Verdict == replay.Skip || (p.Service != eni.NoService && p.Service != eni.ECSTaskMetadata) {
+		return
+	}
+	srcOK, reached, dstOK := true, true, true
+	for _, s := range p.Stages() {
+		switch s.Kind {
+		case eni.StageSourceGroups, eni.StageSourceACL:
+			srcOK = srcOK && s.Allowed
+			reached = reached && s.Allowed
+		case eni.StageDestACL, eni.StageDestGroups:
+			dstOK = dstOK && s.Allowed
+		}
+	}
+	pkt := &p.Packet
+	rec := flowlog.Packet{Src: pkt.Src, Dst: pkt.Dst, SrcPort: pkt.SrcPort, DstPort: pkt.DstPort, Protocol: pkt.Proto,
+		Bytes: pkt.Length, Time: r.Frame.Time}
+	if i := p.Src; i != nil {
+		rec.AccountID, rec.InterfaceID, rec.Accept = i.Spec().OwnerID, i.ID(), srcOK
+		rec.Src = primaryFor(i, pkt.Src)
+		agg.Add(rec)
+		rec.Src = pkt.Src
+	}
+	if i := p.Dst; i != nil && reached {
+		rec.AccountID, rec.InterfaceID, rec.Accept = i.Spec().OwnerID, i.ID(), dstOK
+		rec.Dst = primaryFor(i, pkt.Dst)
+		agg.Add(rec)
+	}
+}
+
+// primaryFor returns the interface's primary private IPv4 address in
+// place of a secondary one, as flow logs report it.
+func primaryFor(i *eni.Interface, a netip.Addr) netip.Addr {
+	if !a.Is4() {
+		return a
+	}
+	s := i.Spec()
+	if len(s.PrivateIPv4) > 0 {
+		return s.PrivateIPv4[0]
+	}
+	return a
+}

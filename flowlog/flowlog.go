@@ -1,0 +1,160 @@
+// Package flowlog writes VPC Flow Logs records in AWS's default format
+// (version 2):
+//
+//	version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
+//
+// An [Aggregator] collects packets into one record per interface, per
+// direction of a flow (its 5-tuple), per action, per aggregation window,
+// as AWS does. Following AWS, a record's srcaddr (outbound) or dstaddr
+// (inbound) is the interface's primary private IPv4 address when the
+// packet used a secondary one, ICMP records carry 0 for both ports, and
+// start and end are the Unix seconds of the first and last packet in the
+// window.
+package flowlog
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// Header is the field-name line AWS writes first to S3.
+const Header = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+
+// Record is one flow log record.
+type Record struct {
+	AccountID   string
+	InterfaceID string
+	Src, Dst    netip.Addr
+	SrcPort     uint16
+	DstPort     uint16
+	Protocol    uint8
+	Packets     uint64
+	Bytes       uint64
+	Start, End  int64 // Unix seconds
+	Accept      bool
+}
+
+// String formats the record in the default format.
+func (r Record) String() string {
+	action := "REJECT"
+	if r.Accept {
+		action = "ACCEPT"
+	}
+	account := r.AccountID
+	if account == "" {
+		account = "unknown"
+	}
+	return fmt.Sprintf("2 %s %s %s %s %d %d %d %d %d %d %d %s OK", account, r.InterfaceID, r.Src, r.Dst,
+		r.SrcPort, r.DstPort, r.Protocol, r.Packets, r.Bytes, r.Start, r.End, action)
+}
+
+type key struct {
+	iface            string
+	src, dst         netip.Addr
+	srcPort, dstPort uint16
+	proto            uint8
+	accept           bool
+	window           int64
+}
+
+// Aggregator collects packets into records.
+type Aggregator struct {
+	window  int64 // nanoseconds
+	records map[key]int
+	out     []Record
+	first   []int64 // first packet time of each record, for ordering
+}
+
+// NewAggregator returns an aggregator with the given aggregation window
+// (AWS: 60 s or 600 s; Nitro instances always 60 s or less).
+func NewAggregator(window time.Duration) *Aggregator {
+	if window <= 0 {
+		window = time.Minute
+	}
+	return &Aggregator{window: int64(window), records: map[key]int{}}
+}
+
+// Packet is what a record needs of one packet seen at one interface.
+type Packet struct {
+	AccountID, InterfaceID string
+	Src, Dst               netip.Addr
+	SrcPort, DstPort       uint16
+	Protocol               uint8
+	Bytes                  uint32
+	Time                   time.Time
+	Accept                 bool
+}
+
+// Add counts a packet.
+func (a *Aggregator) Add(p Packet) {
+	if p.Protocol != 6 && p.Protocol != 17 {
+		p.SrcPort, p.DstPort = 0, 0
+	}
+	ns := p.Time.UnixNano()
+	k := key{p.InterfaceID, p.Src, p.Dst, p.SrcPort, p.DstPort, p.Protocol, p.Accept, floorDiv(ns, a.window)}
+	i, ok := a.records[k]
+	if !ok {
+		i = len(a.out)
+		a.records[k] = i
+		a.out = append(a.out, Record{AccountID: p.AccountID, InterfaceID: p.InterfaceID, Src: p.Src, Dst: p.Dst,
+			SrcPort: p.SrcPort, DstPort: p.DstPort, Protocol: p.Protocol, Start: p.Time.Unix(), Accept: p.Accept})
+		a.first = append(a.first, ns)
+	}
+	r := &a.out[i]
+	r.Packets++
+	r.Bytes += uint64(p.Bytes)
+	if s := p.Time.Unix(); s > r.End {
+		r.End = s
+	}
+	if s := p.Time.Unix(); s < r.Start {
+		r.Start = s
+	}
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// Records returns the records in the order their windows close: by
+// window, then by first packet.
+func (a *Aggregator) Records() []Record {
+	idx := make([]int, len(a.out))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(x, y int) int {
+		wx, wy := floorDiv(a.first[x], a.window), floorDiv(a.first[y], a.window)
+		if wx != wy {
+			if wx < wy {
+				return -1
+			}
+			return 1
+		}
+		return x - y
+	})
+	out := make([]Record, len(idx))
+	for k, i := range idx {
+		out[k] = a.out[i]
+	}
+	return out
+}
+
+// Write writes the header line and every record.
+func (a *Aggregator) Write(w io.Writer) error {
+	if _, err := fmt.Fprintln(w, Header); err != nil {
+		return err
+	}
+	for _, r := range a.Records() {
+		if _, err := fmt.Fprintln(w, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,267 @@
+// Package replay runs a capture through a modelled VPC, frame by frame, in
+// capture order and on the capture's clock, and keeps the figures a
+// report needs: verdicts per interface, the refused flows, connection
+// tracking peaks.
+//
+// Each frame is judged on the path AWS would take ([eni.Network.Judge]):
+// the source interface's outbound check if the source address belongs to a
+// modelled interface, the subnets' network ACLs it leaves and enters, and
+// the destination interface's inbound check. A frame with no modelled
+// interface or subnet on its path, or with no IP packet in it, is skipped.
+package replay
+
+import (
+	"errors"
+	"io"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/sgsim/sgsim/capture"
+	"github.com/sgsim/sgsim/eni"
+)
+
+// Verdict is a frame's outcome. The zero value is Skip.
+type Verdict uint8
+
+const (
+	Skip   Verdict = iota // not IP, or nothing modelled on its path
+	Accept                // it reached its destination
+	Reject                // a stage refused it
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case Accept:
+		return "ACCEPT"
+	case Reject:
+		return "REJECT"
+	}
+	return "SKIP"
+}
+
+// Result is the outcome for one frame. It is reused from frame to frame.
+type Result struct {
+	Frame     capture.Frame
+	Verdict   Verdict
+	Unwrapped bool // the frame was a VXLAN (Traffic Mirroring) copy, judged by its inner frame
+	Path      eni.Path
+}
+
+// Options tune a replay.
+type Options struct {
+	// VXLAN unwraps VPC Traffic Mirroring copies (VXLAN, UDP 4789) and
+	// judges the mirrored frame.
+	VXLAN bool
+}
+
+// Replayer replays captures through a network. It is not safe for
+// concurrent use.
+type Replayer struct {
+	net  *eni.Network
+	opts Options
+	dec  *eni.Decoder
+	res  Result
+	pkt  eni.Packet
+	sum  Summary
+	flow map[flowKey]int
+	ifc  map[*eni.Interface]int
+}
+
+// New returns a replayer for the network.
+func New(n *eni.Network, opts Options) *Replayer {
+	return &Replayer{net: n, opts: opts, dec: eni.NewDecoder(), flow: map[flowKey]int{}, ifc: map[*eni.Interface]int{}}
+}
+
+// Run judges every frame of the capture, calling fn (when not nil) with
+// each result; the result is valid only during the call. It returns fn's
+// first error, or the reader's (a *capture.TruncatedError for a capture cut
+// short, after every complete frame was judged), or nil at the end.
+func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
+	for {
+		f, err := rd.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		r.Judge(&f)
+		if fn != nil {
+			if err := fn(&r.res); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// Judge decodes and judges one frame and returns the result, which is
+// valid until the next call. It allocates nothing once the replay's tables
+// have grown.
+func (r *Replayer) Judge(f *capture.Frame) *Result {
+	res := &r.res
+	res.Frame = *f
+	res.Unwrapped = capture.Decode(r.dec, f, r.opts.VXLAN, &r.pkt)
+	r.net.JudgeInto(&r.pkt, f.Time, &res.Path)
+	switch {
+	case res.Path.Skip():
+		res.Verdict = Skip
+	case res.Path.Allowed():
+		res.Verdict = Accept
+	default:
+		res.Verdict = Reject
+	}
+	r.count(res)
+	return res
+}
+
+// Summary returns the figures so far.
+func (r *Replayer) Summary() *Summary {
+	s := &r.sum
+	s.Interfaces = s.Interfaces[:0]
+	for _, i := range r.net.Interfaces() {
+		c := InterfaceCounts{Interface: i}
+		if k, ok := r.ifc[i]; ok {
+			c = r.sum.ifaces[k]
+		}
+		st := i.Stats()
+		c.TrackedPeak, c.TableFull = st.Tracking.Peak, st.Tracking.Exceeded
+		s.Interfaces = append(s.Interfaces, c)
+	}
+	return s
+}
+
+// Summary holds a replay's figures.
+type Summary struct {
+	Frames, Accepted, Rejected, Skipped int
+	NotIP, Unwrapped                    int
+	First, Last                         time.Time
+	Interfaces                          []InterfaceCounts
+	ifaces                              []InterfaceCounts
+	flows                               []RejectedFlow
+}
+
+// InterfaceCounts are one interface's frames by direction and verdict.
+type InterfaceCounts struct {
+	Interface                *eni.Interface
+	InAccepted, InRejected   int
+	OutAccepted, OutRejected int
+	TrackedPeak              int
+	TableFull                uint64
+}
+
+// RejectedFlow is a refused flow: frames with the same addresses,
+// protocol and destination port refused at the same stage for the same
+// reason.
+type RejectedFlow struct {
+	Src, Dst    netip.Addr
+	Proto       uint8
+	DstPort     uint16
+	Stage       eni.Stage // the first refusal, as of the flow's first frame
+	Also        int       // how many later stages would refuse it too
+	Frames      int
+	First, Last time.Time
+}
+
+type flowKey struct {
+	src, dst netip.Addr
+	dport    uint16
+	proto    uint8
+	stage    eni.StageKind
+	where    string // interface or ACL ID
+	reason   eni.Reason
+	entry    int
+}
+
+func (r *Replayer) count(res *Result) {
+	s := &r.sum
+	s.Frames++
+	t := res.Frame.Time
+	if s.First.IsZero() || t.Before(s.First) {
+		s.First = t
+	}
+	if t.After(s.Last) {
+		s.Last = t
+	}
+	if res.Unwrapped {
+		s.Unwrapped++
+	}
+	switch res.Verdict {
+	case Skip:
+		s.Skipped++
+		if res.Path.Packet.Status == eni.NotIP {
+			s.NotIP++
+		}
+		return
+	case Accept:
+		s.Accepted++
+	case Reject:
+		s.Rejected++
+	}
+	accept := res.Verdict == Accept
+	for _, side := range []*eni.Interface{res.Path.Src, res.Path.Dst} {
+		if side == nil {
+			continue
+		}
+		k, ok := r.ifc[side]
+		if !ok {
+			k = len(s.ifaces)
+			r.ifc[side] = k
+			s.ifaces = append(s.ifaces, InterfaceCounts{Interface: side})
+		}
+		c := &s.ifaces[k]
+		switch {
+		case side == res.Path.Src && accept:
+			c.OutAccepted++
+		case side == res.Path.Src:
+			c.OutRejected++
+		case accept:
+			c.InAccepted++
+		default:
+			c.InRejected++
+		}
+	}
+	if accept {
+		return
+	}
+	stages := res.Path.Stages()
+	first := -1
+	also := 0
+	for k, st := range stages {
+		if !st.Allowed {
+			if first < 0 {
+				first = k
+			} else {
+				also++
+			}
+		}
+	}
+	st := stages[first]
+	p := &res.Path.Packet
+	fk := flowKey{src: p.Src, dst: p.Dst, dport: p.DstPort, proto: p.Proto, stage: st.Kind}
+	if st.ACL != nil {
+		fk.where, fk.entry = st.ACL.ID, st.ACLResult.RuleNumber
+	} else if st.Verdict.Interface != nil {
+		fk.where, fk.reason = st.Verdict.Interface.ID(), st.Verdict.Reason
+	}
+	if p.Proto != 6 && p.Proto != 17 {
+		fk.dport = uint16(p.ICMPType)<<8 | uint16(p.ICMPCode)
+	}
+	k, ok := r.flow[fk]
+	if !ok {
+		k = len(s.flows)
+		r.flow[fk] = k
+		s.flows = append(s.flows, RejectedFlow{Src: p.Src, Dst: p.Dst, Proto: p.Proto, DstPort: fk.dport, Stage: st,
+			Also: also, First: t})
+	}
+	f := &s.flows[k]
+	f.Frames++
+	f.Last = t
+}
+
+// RejectedFlows returns the refused flows, most frames first.
+func (s *Summary) RejectedFlows() []RejectedFlow {
+	out := slices.Clone(s.flows)
+	slices.SortStableFunc(out, func(a, b RejectedFlow) int { return b.Frames - a.Frames })
+	return out
+}

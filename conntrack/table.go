@@ -55,7 +55,7 @@ const (
 // Stats are a table's counters.
 type Stats struct {
 	Entries  int    // live entries (some may have expired but not yet been dropped)
-	Peak     int    // most entries live at once
+	Peak     int    // most entries held at once (idle ones go a few per packet, so this may count some just expired)
 	Created  uint64 // entries made
 	Expired  uint64 // entries dropped for idleness
 	Exceeded uint64 // packets refused because the table was full (AWS's conntrack_allowance_exceeded)
@@ -313,7 +313,7 @@ func (t *Table) Track(p *Packet, tag uint32, now int64) (Conn, Result) {
 		t.removeAt(slot, i) // a stale entry of a different shape on the same key
 	}
 	if t.stats.Entries >= t.cfg.MaxEntries {
-		t.reap(now, t.stats.Entries)
+		t.reclaim(now)
 		if t.stats.Entries >= t.cfg.MaxEntries {
 			t.stats.Exceeded++
 			return Conn{}, Full
@@ -359,9 +359,11 @@ func (t *Table) Expire(now int64) {
 }
 
 // reap drops up to budget expired entries from the heads of the per-state
-// lists, which are ordered by last use.
+// lists, which are ordered by last use. Each call looks at one list, the
+// next in turn, so the cost per packet stays small and constant; a full
+// table sweeps them all (Track).
 func (t *Table) reap(now int64, budget int) {
-	for n := State(1); n < numStates && budget > 0; n++ {
+	for tries := State(1); tries < numStates && budget > 0; tries++ {
 		s := t.sweep
 		t.sweep++
 		if t.sweep >= numStates {
@@ -370,14 +372,28 @@ func (t *Table) reap(now int64, budget int) {
 		if s == StateNone {
 			continue
 		}
-		for budget > 0 {
-			h := t.lists[s].head
-			if h == 0 || !t.expired(&t.slab[h-1], now) {
-				break
-			}
+		h := t.lists[s].head
+		if h == 0 {
+			continue // an empty list: look at the next one
+		}
+		for budget > 0 && h != 0 && t.expired(&t.slab[h-1], now) {
 			t.stats.Expired++
 			t.remove(h)
 			budget--
+			h = t.lists[s].head
+		}
+		return
+	}
+}
+
+// reclaim drops every expired entry at the head of every list: what a
+// full table does before refusing a packet, so that capacity counts live
+// entries exactly. Each entry is dropped once, so the cost is amortised.
+func (t *Table) reclaim(now int64) {
+	for s := State(1); s < numStates; s++ {
+		for h := t.lists[s].head; h != 0 && t.expired(&t.slab[h-1], now); h = t.lists[s].head {
+			t.stats.Expired++
+			t.remove(h)
 		}
 	}
 }
@@ -387,6 +403,9 @@ func (t *Table) reap(now int64, budget int) {
 func (t *Table) touch(i uint32, e *entry, was State, now int64) {
 	if now > e.lastSeen {
 		e.lastSeen = now
+	}
+	if was == e.state && t.lists[was].tail == i {
+		return // already last in its list
 	}
 	t.unlink(i, e, was)
 	t.push(i, e)

@@ -16,6 +16,28 @@ import (
 type routes struct {
 	byAddr  map[netip.Addr]*Interface
 	subnets bart.Table[*subnetRoute]
+	// few holds the subnet blocks when there are only a few: a scan beats
+	// a table lookup for the handful most VPCs have.
+	few []subnetBlock
+}
+
+type subnetBlock struct {
+	pfx netip.Prefix
+	sr  *subnetRoute
+}
+
+// subnetOf returns the subnet whose block holds a, or nil.
+func (r *routes) subnetOf(a netip.Addr) *subnetRoute {
+	if r.few != nil {
+		for k := range r.few {
+			if r.few[k].pfx.Contains(a) {
+				return r.few[k].sr
+			}
+		}
+		return nil
+	}
+	sr, _ := r.subnets.Lookup(a)
+	return sr
 }
 
 type subnetRoute struct {
@@ -154,8 +176,8 @@ func (n *Network) DeleteACL(id string) error {
 
 // SubnetOf returns the subnet whose block holds the address.
 func (n *Network) SubnetOf(a netip.Addr) (Subnet, bool) {
-	sr, ok := n.routes.Load().subnets.Lookup(a.Unmap())
-	if !ok {
+	sr := n.routes.Load().subnetOf(a.Unmap())
+	if sr == nil {
 		return Subnet{}, false
 	}
 	return n.Subnet(sr.id)

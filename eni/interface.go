@@ -95,6 +95,7 @@ type Interface struct {
 	net   *Network
 	spec  InterfaceSpec // guarded by net.mu
 	vpcID string
+	index int
 
 	mu       sync.Mutex // guards what follows
 	table    *conntrack.Table
@@ -114,6 +115,11 @@ type Stats struct {
 
 // ID returns the interface ID.
 func (i *Interface) ID() string { return i.spec.ID }
+
+// Index returns a small number unique to the interface within its
+// network (interfaces are numbered as they are added, from 0), for callers
+// that keep per-interface figures in a slice.
+func (i *Interface) Index() int { return i.index }
 
 // Network returns the network the interface belongs to.
 func (i *Interface) Network() *Network { return i.net }
@@ -301,10 +307,18 @@ func (i *Interface) EvaluatePacket(dir Direction, pkt gopacket.Packet) Verdict {
 // evaluate runs the stages of the interface's check; with commit false it
 // changes no state. Called with i.mu held.
 func (i *Interface) evaluate(dir Direction, p *Packet, now int64, commit bool) Verdict {
-	v := Verdict{Interface: i, Direction: dir, Packet: *p, Time: now}
-	v.Action, v.Reason = i.judge(dir, p, now, commit, &v)
+	var v Verdict
+	i.evaluateInto(&v, dir, p, now, commit)
+	return v
+}
+
+// evaluateInto is evaluate writing into v, which must be zero: the path
+// fills its stages in place rather than copying verdicts around.
+func (i *Interface) evaluateInto(v *Verdict, dir Direction, p *Packet, now int64, commit bool) {
+	v.Interface, v.Direction, v.Packet, v.Time = i, dir, *p, now
+	v.Action, v.Reason = i.judge(dir, p, now, commit, v)
 	if !commit {
-		return v
+		return
 	}
 	if v.Action == Allow {
 		i.stats.Allowed[dir&1]++
@@ -312,7 +326,6 @@ func (i *Interface) evaluate(dir Direction, p *Packet, now int64, commit bool) V
 		i.stats.Denied[dir&1]++
 	}
 	i.stats.ByReason[v.Reason]++
-	return v
 }
 
 func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *Verdict) (Action, Reason) {

@@ -85,6 +85,8 @@ type Network struct {
 	byAddr  map[netip.Addr]*Interface
 	acls    map[string]*nacl.ACL
 	port25  bool
+	// nextIndex numbers interfaces for Interface.Index.
+	nextIndex int
 
 	gen        atomic.Uint64
 	membership atomic.Pointer[membership]
@@ -258,7 +260,8 @@ func (n *Network) AddInterface(spec InterfaceSpec) (*Interface, error) {
 			return nil, err
 		}
 	}
-	i := &Interface{net: n, spec: spec, vpcID: sub.VpcID, table: table, dec: NewDecoder()}
+	i := &Interface{net: n, spec: spec, vpcID: sub.VpcID, table: table, dec: NewDecoder(), index: n.nextIndex}
+	n.nextIndex++
 	n.ifaces[spec.ID] = i
 	n.order = append(n.order, i)
 	for _, a := range i.addrs() {
@@ -541,8 +544,16 @@ func (n *Network) changed() {
 		for _, p := range []netip.Prefix{s.CIDR, s.IPv6CIDR} {
 			if p.IsValid() {
 				r.subnets.Insert(p, sr)
+				r.few = append(r.few, subnetBlock{p, sr})
 			}
 		}
+	}
+	// Subnets of a VPC never overlap, so the first block that contains an
+	// address is the only one.
+	if len(r.few) > 8 {
+		r.few = nil
+	} else if r.few == nil {
+		r.few = []subnetBlock{}
 	}
 	n.routes.Store(r)
 	n.gen.Add(1)

@@ -106,7 +106,9 @@ func (n *Network) Judge(p *Packet, ts time.Time) Path {
 // refusal are judged without effect. Traffic that security groups never
 // filter (Amazon DNS, IMDS, ...) skips ACLs too. It allocates nothing.
 func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
-	*out = Path{Packet: *p, Action: Deny}
+	// Reset field by field: stages are cleared as they are added, so the
+	// unused ones cost nothing.
+	out.Action, out.Packet, out.Service, out.Src, out.Dst, out.n = Deny, *p, NoService, nil, nil, 0
 	if p.Status != Decoded || !p.Src.IsValid() || !p.Dst.IsValid() {
 		return
 	}
@@ -118,7 +120,7 @@ func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
 	if src != nil {
 		s := out.add(StageSourceGroups)
 		src.mu.Lock()
-		s.Verdict = src.evaluate(Outbound, p, now, true)
+		src.evaluateInto(&s.Verdict, Outbound, p, now, true)
 		src.mu.Unlock()
 		s.Allowed = s.Verdict.Allowed()
 		if s.Verdict.Reason == ReasonService {
@@ -127,8 +129,7 @@ func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
 		}
 		ok = s.Allowed
 	}
-	srcNet, _ := r.subnets.Lookup(p.Src)
-	dstNet, _ := r.subnets.Lookup(p.Dst)
+	srcNet, dstNet := r.subnetOf(p.Src), r.subnetOf(p.Dst)
 	if srcNet != dstNet {
 		if srcNet != nil && srcNet.acl != nil {
 			s := out.add(StageSourceACL)
@@ -148,7 +149,7 @@ func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
 	if dst != nil {
 		s := out.add(StageDestGroups)
 		dst.mu.Lock()
-		s.Verdict = dst.evaluate(Inbound, p, now, ok)
+		dst.evaluateInto(&s.Verdict, Inbound, p, now, ok)
 		dst.mu.Unlock()
 		s.Allowed, s.Hypothetical = s.Verdict.Allowed(), !ok
 		if s.Verdict.Reason == ReasonService {
@@ -164,7 +165,7 @@ func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
 
 func (p *Path) add(k StageKind) *Stage {
 	s := &p.stages[p.n]
-	s.Kind = k
+	*s = Stage{Kind: k}
 	p.n++
 	return s
 }

@@ -65,12 +65,11 @@ type Replayer struct {
 	pkt  eni.Packet
 	sum  Summary
 	flow map[flowKey]int
-	ifc  map[*eni.Interface]int
 }
 
 // New returns a replayer for the network.
 func New(n *eni.Network, opts Options) *Replayer {
-	return &Replayer{net: n, opts: opts, dec: eni.NewDecoder(), flow: map[flowKey]int{}, ifc: map[*eni.Interface]int{}}
+	return &Replayer{net: n, opts: opts, dec: eni.NewDecoder(), flow: map[flowKey]int{}}
 }
 
 // Run judges every frame of the capture, calling fn (when not nil) with
@@ -121,7 +120,7 @@ func (r *Replayer) Summary() *Summary {
 	s.Interfaces = s.Interfaces[:0]
 	for _, i := range r.net.Interfaces() {
 		c := InterfaceCounts{Interface: i}
-		if k, ok := r.ifc[i]; ok {
+		if k := i.Index(); k < len(r.sum.ifaces) && r.sum.ifaces[k].Interface == i {
 			c = r.sum.ifaces[k]
 		}
 		st := i.Stats()
@@ -199,25 +198,19 @@ func (r *Replayer) count(res *Result) {
 		s.Rejected++
 	}
 	accept := res.Verdict == Accept
-	for _, side := range []*eni.Interface{res.Path.Src, res.Path.Dst} {
-		if side == nil {
-			continue
-		}
-		k, ok := r.ifc[side]
-		if !ok {
-			k = len(s.ifaces)
-			r.ifc[side] = k
-			s.ifaces = append(s.ifaces, InterfaceCounts{Interface: side})
-		}
-		c := &s.ifaces[k]
-		switch {
-		case side == res.Path.Src && accept:
+	if i := res.Path.Src; i != nil {
+		c := r.counts(i)
+		if accept {
 			c.OutAccepted++
-		case side == res.Path.Src:
+		} else {
 			c.OutRejected++
-		case accept:
+		}
+	}
+	if i := res.Path.Dst; i != nil {
+		c := r.counts(i)
+		if accept {
 			c.InAccepted++
-		default:
+		} else {
 			c.InRejected++
 		}
 	}
@@ -257,6 +250,17 @@ func (r *Replayer) count(res *Result) {
 	f := &s.flows[k]
 	f.Frames++
 	f.Last = t
+}
+
+// counts returns the interface's counters, indexed by Interface.Index.
+func (r *Replayer) counts(i *eni.Interface) *InterfaceCounts {
+	k := i.Index()
+	for len(r.sum.ifaces) <= k {
+		r.sum.ifaces = append(r.sum.ifaces, InterfaceCounts{})
+	}
+	c := &r.sum.ifaces[k]
+	c.Interface = i
+	return c
 }
 
 // RejectedFlows returns the refused flows, most frames first.

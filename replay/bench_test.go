@@ -1,0 +1,161 @@
+package replay_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
+	"github.com/sgsim/sgsim/capture"
+	"github.com/sgsim/sgsim/ec2json"
+	"github.com/sgsim/sgsim/internal/capgen"
+	"github.com/sgsim/sgsim/internal/sample"
+	"github.com/sgsim/sgsim/replay"
+)
+
+const benchFrames = 1_000_000
+
+var (
+	bigOnce    sync.Once
+	bigCapture []byte
+)
+
+// bigSample generates (once) a capture of at least a million frames of the
+// sample's traffic, kept in memory: it is not committed.
+func bigSample(tb testing.TB) []byte {
+	bigOnce.Do(func() {
+		var buf bytes.Buffer
+		w, err := capgen.NewPcap(&buf, 1, false)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, f := range sample.Frames(benchFrames) {
+			if err := w.WriteFrame(f.Time, f.Data); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		bigCapture = buf.Bytes()
+	})
+	return bigCapture
+}
+
+// decodeOnly reads and decodes every frame with a bare DecodingLayerParser
+// and nothing else: the floor a replay cannot go below.
+func decodeOnly(tb testing.TB, data []byte) int {
+	var (
+		eth   layers.Ethernet
+		ip4   layers.IPv4
+		ip6   layers.IPv6
+		tcp   layers.TCP
+		udp   layers.UDP
+		icmp4 layers.ICMPv4
+		icmp6 layers.ICMPv6
+	)
+	parser := gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet)
+	parser.SetDecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
+	for _, l := range []gopacket.DecodingLayer{&eth, &ip4, &ip6, &tcp, &udp, &icmp4, &icmp6} {
+		parser.AddDecodingLayer(l)
+	}
+	parser.IgnoreUnsupported = true
+	decoded := make([]gopacket.LayerType, 0, 8)
+	rd, err := capture.NewReader(bytes.NewReader(data))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n := 0
+	for {
+		f, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return n
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		_ = parser.DecodeLayers(f.Data, &decoded)
+		n++
+	}
+}
+
+func replayAll(tb testing.TB, data []byte) (frames int, mallocs uint64) {
+	res, err := ec2json.Load(sample.Configs()...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rd, err := capture.NewReader(bytes.NewReader(data))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rp := replay.New(res.Network, replay.Options{})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := rp.Run(rd, nil); err != nil {
+		tb.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	s := rp.Summary()
+	if s.Rejected == 0 || s.Accepted == 0 {
+		tb.Fatalf("unexpected summary: %+v", s)
+	}
+	return s.Frames, after.Mallocs - before.Mallocs
+}
+
+// BenchmarkReplayVsDecode replays a capture of a million frames through
+// the whole path and, in the same run, decodes the same frames with a bare
+// DecodingLayerParser loop. It reports both costs per frame, their ratio
+// and the replay's allocations per frame.
+func BenchmarkReplayVsDecode(b *testing.B) {
+	data := bigSample(b)
+	var decodeTime, replayTime time.Duration
+	var frames int
+	var mallocs uint64
+	for b.Loop() {
+		t0 := time.Now()
+		n := decodeOnly(b, data)
+		t1 := time.Now()
+		m, allocs := replayAll(b, data)
+		t2 := time.Now()
+		if m != n {
+			b.Fatalf("replay judged %d frames, decoding saw %d", m, n)
+		}
+		decodeTime += t1.Sub(t0)
+		replayTime += t2.Sub(t1)
+		frames += n
+		mallocs += allocs
+	}
+	b.ReportMetric(float64(decodeTime.Nanoseconds())/float64(frames), "decode-ns/frame")
+	b.ReportMetric(float64(replayTime.Nanoseconds())/float64(frames), "replay-ns/frame")
+	b.ReportMetric(float64(replayTime)/float64(decodeTime), "replay/decode")
+	b.ReportMetric(float64(mallocs)/float64(frames), "replay-allocs/frame")
+	b.ReportMetric(float64(frames/b.N), "frames")
+}
+
+// TestReplayMatchesSample checks the replay engine's totals on the
+// embedded sample, which the command's golden files show in full.
+func TestReplayMatchesSample(t *testing.T) {
+	res, err := ec2json.Load(sample.Configs()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := capture.NewReader(bytes.NewReader(sample.Capture()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := replay.New(res.Network, replay.Options{})
+	verdicts := map[replay.Verdict]int{}
+	if err := rp.Run(rd, func(r *replay.Result) error { verdicts[r.Verdict]++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	s := rp.Summary()
+	if s.Frames != 348 || s.Accepted != verdicts[replay.Accept] || s.Rejected != verdicts[replay.Reject] || s.Rejected == 0 {
+		t.Fatalf("summary %+v, verdicts %v", s, verdicts)
+	}
+	if got := len(s.RejectedFlows()); got != 7 {
+		t.Fatalf("%d rejected flows, want 7", got)
+	}
+}

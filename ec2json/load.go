@@ -179,93 +179,35 @@ func (l *loader) parse(s Source) error {
 		found++
 		l.files = append(l.files, fmt.Sprintf("%s: %d %s", s.Name, n, what))
 	}
-	if raw, ok := top["Vpcs"]; ok {
-		v, err := decodeList(s.Name, "Vpcs", raw, func(x *vpc) string { return x.VpcID })
-		if err != nil {
-			return err
-		}
-		for _, x := range v {
-			if err := l.define(s.Name, x.VpcID); err != nil {
-				return err
-			}
-			l.vpcs = append(l.vpcs, located[vpc]{s.Name, x})
-		}
-		count(len(v), "VPCs")
+	var err error
+	steps := []func() error{
+		func() error {
+			return collect(l, s.Name, top, "Vpcs", "VPCs", func(x *vpc) string { return x.VpcID }, &l.vpcs, count)
+		},
+		func() error {
+			return collect(l, s.Name, top, "Subnets", "subnets", func(x *subnet) string { return x.SubnetID }, &l.subnets, count)
+		},
+		func() error {
+			return collect(l, s.Name, top, "SecurityGroups", "security groups", func(x *securityGroup) string { return x.GroupID }, &l.groups, count)
+		},
+		func() error {
+			// Rules are not objects of their own: several share a group.
+			return collect(l, s.Name, top, "SecurityGroupRules", "security group rules", func(x *securityGroupRule) string { return x.GroupID }, &l.rules, count)
+		},
+		func() error {
+			return collect(l, s.Name, top, "NetworkInterfaces", "network interfaces", func(x *networkInterface) string { return x.NetworkInterfaceID }, &l.enis, count)
+		},
+		func() error {
+			return collect(l, s.Name, top, "NetworkAcls", "network ACLs", func(x *networkACL) string { return x.NetworkACLID }, &l.acls, count)
+		},
+		func() error {
+			return collect(l, s.Name, top, "PrefixLists", "prefix lists", func(x *prefixList) string { return x.PrefixListID }, &l.lists, count)
+		},
 	}
-	if raw, ok := top["Subnets"]; ok {
-		v, err := decodeList(s.Name, "Subnets", raw, func(x *subnet) string { return x.SubnetID })
-		if err != nil {
+	for _, step := range steps {
+		if err = step(); err != nil {
 			return err
 		}
-		for _, x := range v {
-			if err := l.define(s.Name, x.SubnetID); err != nil {
-				return err
-			}
-			l.subnets = append(l.subnets, located[subnet]{s.Name, x})
-		}
-		count(len(v), "subnets")
-	}
-	if raw, ok := top["SecurityGroups"]; ok {
-		v, err := decodeList(s.Name, "SecurityGroups", raw, func(x *securityGroup) string { return x.GroupID })
-		if err != nil {
-			return err
-		}
-		for _, x := range v {
-			if err := l.define(s.Name, x.GroupID); err != nil {
-				return err
-			}
-			l.groups = append(l.groups, located[securityGroup]{s.Name, x})
-		}
-		count(len(v), "security groups")
-	}
-	if raw, ok := top["SecurityGroupRules"]; ok {
-		v, err := decodeList(s.Name, "SecurityGroupRules", raw, func(x *securityGroupRule) string { return x.GroupID })
-		if err != nil {
-			return err
-		}
-		for _, x := range v {
-			l.rules = append(l.rules, located[securityGroupRule]{s.Name, x})
-		}
-		count(len(v), "security group rules")
-	}
-	if raw, ok := top["NetworkInterfaces"]; ok {
-		v, err := decodeList(s.Name, "NetworkInterfaces", raw, func(x *networkInterface) string { return x.NetworkInterfaceID })
-		if err != nil {
-			return err
-		}
-		for _, x := range v {
-			if err := l.define(s.Name, x.NetworkInterfaceID); err != nil {
-				return err
-			}
-			l.enis = append(l.enis, located[networkInterface]{s.Name, x})
-		}
-		count(len(v), "network interfaces")
-	}
-	if raw, ok := top["NetworkAcls"]; ok {
-		v, err := decodeList(s.Name, "NetworkAcls", raw, func(x *networkACL) string { return x.NetworkACLID })
-		if err != nil {
-			return err
-		}
-		for _, x := range v {
-			if err := l.define(s.Name, x.NetworkACLID); err != nil {
-				return err
-			}
-			l.acls = append(l.acls, located[networkACL]{s.Name, x})
-		}
-		count(len(v), "network ACLs")
-	}
-	if raw, ok := top["PrefixLists"]; ok {
-		v, err := decodeList(s.Name, "PrefixLists", raw, func(x *prefixList) string { return x.PrefixListID })
-		if err != nil {
-			return err
-		}
-		for _, x := range v {
-			if err := l.define(s.Name, x.PrefixListID); err != nil {
-				return err
-			}
-			l.lists = append(l.lists, located[prefixList]{s.Name, x})
-		}
-		count(len(v), "prefix lists")
 	}
 	if raw, ok := top["Entries"]; ok {
 		if s.PrefixList == "" {
@@ -344,6 +286,30 @@ func parseAddr(file, obj, field, s string) (netip.Addr, error) {
 		return netip.Addr{}, &Error{File: file, Object: obj, Field: field, Msg: fmt.Sprintf("%q is not an IP address", s)}
 	}
 	return a.Unmap(), nil
+}
+
+// collect decodes the list under key, if the file has one, and appends
+// its objects; objects other than rules must not be defined twice.
+func collect[T any](l *loader, file string, top map[string]json.RawMessage, key, what string, id func(*T) string,
+	into *[]located[T], count func(int, string)) error {
+	raw, ok := top[key]
+	if !ok {
+		return nil
+	}
+	v, err := decodeList(file, key, raw, id)
+	if err != nil {
+		return err
+	}
+	for k := range v {
+		if key != "SecurityGroupRules" {
+			if err := l.define(file, id(&v[k])); err != nil {
+				return err
+			}
+		}
+		*into = append(*into, located[T]{file, v[k]})
+	}
+	count(len(v), what)
+	return nil
 }
 
 // buildVPCs adds VPCs and subnets, inferring what the files leave out.

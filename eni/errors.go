@@ -1,37 +1,36 @@
 package eni
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/sgsim/sgsim/internal/awserr"
+)
 
 // Code is an EC2 API error code; each is also a sentinel for errors.Is.
-type Code struct{ name, what string }
-
-func (c *Code) Error() string { return c.name }
-
-// Name returns the AWS error code.
-func (c *Code) Name() string { return c.name }
+type Code = awserr.Code
 
 // Error codes returned by this package.
 var (
-	ErrInterfaceNotFound = &Code{"InvalidNetworkInterfaceID.NotFound", "the network interface does not exist"}
-	ErrInterfaceExists   = &Code{"InvalidNetworkInterfaceID.Duplicate", "a network interface with this ID exists"}
-	ErrVPCNotFound       = &Code{"InvalidVpcID.NotFound", "the VPC does not exist"}
-	ErrVPCExists         = &Code{"InvalidVpcID.Duplicate", "a VPC with this ID exists"}
-	ErrSubnetNotFound    = &Code{"InvalidSubnetID.NotFound", "the subnet does not exist"}
-	ErrSubnetExists      = &Code{"InvalidSubnetID.Duplicate", "a subnet with this ID exists"}
-	ErrSubnetRange       = &Code{"InvalidSubnet.Range", "the CIDR is not within the VPC's CIDRs, or is too large or small"}
-	ErrInvalidCIDR       = &Code{"InvalidParameterValue", "malformed CIDR block"}
-	ErrAddressInUse      = &Code{"InvalidIPAddress.InUse", "the address is assigned to another interface"}
-	ErrAddressRange      = &Code{"InvalidParameterValue", "the address is not usable in the interface's subnet"}
-	ErrNoGroups          = &Code{"InvalidParameterValue", "an interface needs at least one security group"}
-	ErrTooManyGroups     = &Code{"SecurityGroupsPerInterfaceLimitExceeded", "too many security groups for one interface"}
-	ErrGroupNotFound     = &Code{"InvalidGroup.NotFound", "the security group does not exist"}
-	ErrGroupVPC          = &Code{"InvalidParameterValue", "the security group belongs to another VPC"}
-	ErrNotAttached       = &Code{"InvalidGroup.NotFound", "the security group is not attached to the interface"}
-	ErrConnTrack         = &Code{"InvalidParameterValue", "invalid connection tracking setting"}
-	ErrACLNotFound       = &Code{"InvalidNetworkAclID.NotFound", "the network ACL does not exist"}
-	ErrACLExists         = &Code{"InvalidNetworkAclID.Duplicate", "a network ACL with this ID exists"}
-	ErrACLVPC            = &Code{"InvalidParameterValue", "the network ACL belongs to another VPC"}
-	ErrACLInUse          = &Code{"DependencyViolation", "the network ACL is the VPC's default or is associated with subnets"}
+	ErrInterfaceNotFound = awserr.New("InvalidNetworkInterfaceID.NotFound", "the network interface does not exist")
+	ErrInterfaceExists   = awserr.New("InvalidNetworkInterfaceID.Duplicate", "a network interface with this ID exists")
+	ErrVPCNotFound       = awserr.New("InvalidVpcID.NotFound", "the VPC does not exist")
+	ErrVPCExists         = awserr.New("InvalidVpcID.Duplicate", "a VPC with this ID exists")
+	ErrSubnetNotFound    = awserr.New("InvalidSubnetID.NotFound", "the subnet does not exist")
+	ErrSubnetExists      = awserr.New("InvalidSubnetID.Duplicate", "a subnet with this ID exists")
+	ErrSubnetRange       = awserr.New("InvalidSubnet.Range", "the CIDR is not within the VPC's CIDRs, or is too large or small")
+	ErrInvalidCIDR       = awserr.New("InvalidParameterValue", "malformed CIDR block")
+	ErrAddressInUse      = awserr.New("InvalidIPAddress.InUse", "the address is assigned to another interface")
+	ErrAddressRange      = awserr.New("InvalidParameterValue", "the address is not usable in the interface's subnet")
+	ErrNoGroups          = awserr.New("InvalidParameterValue", "an interface needs at least one security group")
+	ErrTooManyGroups     = awserr.New("SecurityGroupsPerInterfaceLimitExceeded", "too many security groups for one interface")
+	ErrGroupNotFound     = awserr.New("InvalidGroup.NotFound", "the security group does not exist")
+	ErrGroupVPC          = awserr.New("InvalidParameterValue", "the security group belongs to another VPC")
+	ErrNotAttached       = awserr.New("InvalidGroup.NotFound", "the security group is not attached to the interface")
+	ErrConnTrack         = awserr.New("InvalidParameterValue", "invalid connection tracking setting")
+	ErrACLNotFound       = awserr.New("InvalidNetworkAclID.NotFound", "the network ACL does not exist")
+	ErrACLExists         = awserr.New("InvalidNetworkAclID.Duplicate", "a network ACL with this ID exists")
+	ErrACLVPC            = awserr.New("InvalidParameterValue", "the network ACL belongs to another VPC")
+	ErrACLInUse          = awserr.New("DependencyViolation", "the network ACL is the VPC's default or is associated with subnets")
 )
 
 // Error is a rejected request. It names the resource, the field and the
@@ -45,7 +44,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := e.Code.name + ": "
+	s := e.Code.Name() + ": "
 	if e.Resource != "" {
 		s += e.Resource + ": "
 	}
@@ -54,7 +53,7 @@ func (e *Error) Error() string {
 	}
 	msg := e.Msg
 	if msg == "" {
-		msg = e.Code.what
+		msg = e.Code.Description()
 	}
 	if e.Value != "" {
 		return s + fmt.Sprintf("%q: %s", e.Value, msg)

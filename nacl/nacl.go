@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/sgsim/sgsim/internal/awserr"
 )
 
 // Action is an entry's action. The zero value is Deny.
@@ -88,24 +90,19 @@ func (e Entry) icmpFields() bool {
 }
 
 // Code is an EC2 API error code; each is also a sentinel for errors.Is.
-type Code struct{ name, what string }
-
-func (c *Code) Error() string { return c.name }
-
-// Name returns the AWS error code.
-func (c *Code) Name() string { return c.name }
+type Code = awserr.Code
 
 // Error codes.
 var (
-	ErrRuleNumber     = &Code{"InvalidParameterValue", "rule numbers are 1-32766"}
-	ErrDuplicateEntry = &Code{"NetworkAclEntryAlreadyExists", "an entry with this rule number exists in this direction"}
-	ErrEntryNotFound  = &Code{"InvalidNetworkAclEntry.NotFound", "no entry with this rule number in this direction"}
-	ErrProtocol       = &Code{"InvalidParameterValue", "protocol must be -1 or 0-255"}
-	ErrPortRange      = &Code{"InvalidParameterValue", "invalid port range"}
-	ErrICMP           = &Code{"InvalidParameterValue", "invalid ICMP type or code"}
-	ErrCIDR           = &Code{"InvalidParameterValue", "malformed CIDR block"}
-	ErrEntryLimit     = &Code{"NetworkAclEntryLimitExceeded", "too many entries in this direction and address family"}
-	ErrQuota          = &Code{"InvalidParameterValue", "entries per ACL may be 1-40"}
+	ErrRuleNumber     = awserr.New("InvalidParameterValue", "rule numbers are 1-32766")
+	ErrDuplicateEntry = awserr.New("NetworkAclEntryAlreadyExists", "an entry with this rule number exists in this direction")
+	ErrEntryNotFound  = awserr.New("InvalidNetworkAclEntry.NotFound", "no entry with this rule number in this direction")
+	ErrProtocol       = awserr.New("InvalidParameterValue", "protocol must be -1 or 0-255")
+	ErrPortRange      = awserr.New("InvalidParameterValue", "invalid port range")
+	ErrICMP           = awserr.New("InvalidParameterValue", "invalid ICMP type or code")
+	ErrCIDR           = awserr.New("InvalidParameterValue", "malformed CIDR block")
+	ErrEntryLimit     = awserr.New("NetworkAclEntryLimitExceeded", "too many entries in this direction and address family")
+	ErrQuota          = awserr.New("InvalidParameterValue", "entries per ACL may be 1-40")
 )
 
 // Error is a rejected request; it names the ACL, the entry and the value.
@@ -118,13 +115,13 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := e.Code.name + ": " + e.ACL
+	s := e.Code.Name() + ": " + e.ACL
 	if e.Entry != "" {
 		s += ": " + e.Entry
 	}
 	msg := e.Msg
 	if msg == "" {
-		msg = e.Code.what
+		msg = e.Code.Description()
 	}
 	if e.Value != "" {
 		return s + fmt.Sprintf(": %q: %s", e.Value, msg)

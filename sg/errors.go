@@ -1,40 +1,36 @@
 package sg
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/sgsim/sgsim/internal/awserr"
+)
 
 // Code is an EC2 API error code. Each Code value is also a sentinel error, so
 // callers can test with errors.Is(err, sg.ErrDuplicate). Several sentinels
 // share AWS's generic "InvalidParameterValue" code but stay distinct values.
-type Code struct {
-	name string // AWS's error code
-	what string // short description, for messages
-}
-
-func (c *Code) Error() string { return c.name }
-
-// Name returns the AWS error code, for example "InvalidPermission.Duplicate".
-func (c *Code) Name() string { return c.name }
+type Code = awserr.Code
 
 // Error codes returned by this package and by packages that build on it.
 var (
-	ErrDuplicate           = &Code{"InvalidPermission.Duplicate", "the specified rule already exists"}
-	ErrDuplicateInRequest  = &Code{"InvalidParameterValue", "the same permission must not appear multiple times"}
-	ErrNotFound            = &Code{"InvalidPermission.NotFound", "the specified rule does not exist in this security group"}
-	ErrRulesLimit          = &Code{"RulesPerSecurityGroupLimitExceeded", "the maximum number of rules per security group has been reached"}
-	ErrGroupsLimit         = &Code{"SecurityGroupLimitExceeded", "the maximum number of security groups in the region has been reached"}
-	ErrInvalidPortRange    = &Code{"InvalidParameterValue", "invalid port range"}
-	ErrInvalidProtocol     = &Code{"InvalidParameterValue", "invalid IP protocol"}
-	ErrInvalidCIDR         = &Code{"InvalidParameterValue", "malformed CIDR block"}
-	ErrInvalidGroup        = &Code{"InvalidGroup.NotFound", "the security group does not exist"}
-	ErrDuplicateGroup      = &Code{"InvalidGroup.Duplicate", "a security group with this ID or name already exists"}
-	ErrInvalidGroupName    = &Code{"InvalidParameterValue", "invalid security group name"}
-	ErrInvalidDescription  = &Code{"InvalidParameterValue", "invalid description"}
-	ErrInvalidPrefixList   = &Code{"InvalidPrefixListID.NotFound", "the prefix list does not exist"}
-	ErrPrefixListEntries   = &Code{"PrefixListMaxEntriesExceeded", "the prefix list has more entries than its MaxEntries"}
-	ErrPrefixListFamily    = &Code{"InvalidParameterValue", "CIDR of the wrong address family for this prefix list"}
-	ErrCannotDelete        = &Code{"CannotDelete", "the default security group cannot be deleted"}
-	ErrDependencyViolation = &Code{"DependencyViolation", "resource is still in use"}
-	ErrInvalidQuota        = &Code{"InvalidParameterValue", "invalid quota"}
+	ErrDuplicate           = awserr.New("InvalidPermission.Duplicate", "the specified rule already exists")
+	ErrDuplicateInRequest  = awserr.New("InvalidParameterValue", "the same permission must not appear multiple times")
+	ErrNotFound            = awserr.New("InvalidPermission.NotFound", "the specified rule does not exist in this security group")
+	ErrRulesLimit          = awserr.New("RulesPerSecurityGroupLimitExceeded", "the maximum number of rules per security group has been reached")
+	ErrGroupsLimit         = awserr.New("SecurityGroupLimitExceeded", "the maximum number of security groups in the region has been reached")
+	ErrInvalidPortRange    = awserr.New("InvalidParameterValue", "invalid port range")
+	ErrInvalidProtocol     = awserr.New("InvalidParameterValue", "invalid IP protocol")
+	ErrInvalidCIDR         = awserr.New("InvalidParameterValue", "malformed CIDR block")
+	ErrInvalidGroup        = awserr.New("InvalidGroup.NotFound", "the security group does not exist")
+	ErrDuplicateGroup      = awserr.New("InvalidGroup.Duplicate", "a security group with this ID or name already exists")
+	ErrInvalidGroupName    = awserr.New("InvalidParameterValue", "invalid security group name")
+	ErrInvalidDescription  = awserr.New("InvalidParameterValue", "invalid description")
+	ErrInvalidPrefixList   = awserr.New("InvalidPrefixListID.NotFound", "the prefix list does not exist")
+	ErrPrefixListEntries   = awserr.New("PrefixListMaxEntriesExceeded", "the prefix list has more entries than its MaxEntries")
+	ErrPrefixListFamily    = awserr.New("InvalidParameterValue", "CIDR of the wrong address family for this prefix list")
+	ErrCannotDelete        = awserr.New("CannotDelete", "the default security group cannot be deleted")
+	ErrDependencyViolation = awserr.New("DependencyViolation", "resource is still in use")
+	ErrInvalidQuota        = awserr.New("InvalidParameterValue", "invalid quota")
 )
 
 // Error is the error returned for a rejected request. It names the group (or
@@ -49,9 +45,9 @@ type Error struct {
 func (e *Error) Error() string {
 	msg := e.Msg
 	if msg == "" {
-		msg = e.Code.what
+		msg = e.Code.Description()
 	}
-	s := e.Code.name + ": "
+	s := e.Code.Name() + ": "
 	if e.Group != "" {
 		s += e.Group + ": "
 	}

@@ -6,9 +6,7 @@
 package main
 
 import (
-	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/sgsim/sgsim/eni"
@@ -17,12 +15,7 @@ import (
 	"github.com/sgsim/sgsim/sg"
 )
 
-func main() {
-	if err := lesson(os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "ruleorder:", err)
-		os.Exit(1)
-	}
-}
+func main() { teach.Main("ruleorder", lesson) }
 
 func lesson(w io.Writer) error {
 	lab, err := teach.NewLab()

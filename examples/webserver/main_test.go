@@ -1,25 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"flag"
-	"os"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
+	"github.com/sgsim/sgsim/examples/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-func TestGolden(t *testing.T) {
-	var out bytes.Buffer
-	require.NoError(t, run(&out))
-	const golden = "testdata/webserver.golden"
-	if *update {
-		require.NoError(t, os.WriteFile(golden, out.Bytes(), 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err)
-	assert.Equal(t, string(want), out.String())
-}
+func TestGolden(t *testing.T) { golden.Check(t, "webserver", run) }

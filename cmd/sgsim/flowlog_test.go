@@ -1,0 +1,61 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/internal/capgen"
+)
+
+// TestFlowLogAWSExample replays AWS's own flow-log example (a home PC pings
+// an instance; the security group lets the ping in and, being stateful,
+// the reply out; the network ACL lets the ping in but not the reply out)
+// and expects AWS's two records: ACCEPT for the pings, REJECT for the
+// replies.
+func TestFlowLogAWSExample(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return p
+	}
+	cfg := []string{
+		"--config", write("vpcs.json", `{"Vpcs":[{"VpcId":"vpc-1","OwnerId":"123456789010","CidrBlock":"172.31.0.0/16"}]}`),
+		"--config", write("subnets.json", `{"Subnets":[{"SubnetId":"subnet-1","VpcId":"vpc-1","CidrBlock":"172.31.16.0/20"}]}`),
+		"--config", write("sgs.json", `{"SecurityGroups":[{"GroupId":"sg-1","GroupName":"ping","VpcId":"vpc-1","OwnerId":"123456789010",
+			"IpPermissions":[{"IpProtocol":"icmp","FromPort":-1,"ToPort":-1,"IpRanges":[{"CidrIp":"0.0.0.0/0"}]}],"IpPermissionsEgress":[]}]}`),
+		"--config", write("acls.json", `{"NetworkAcls":[{"NetworkAclId":"acl-1","VpcId":"vpc-1","IsDefault":true,
+			"Associations":[{"SubnetId":"subnet-1"}],
+			"Entries":[{"RuleNumber":100,"Protocol":"1","RuleAction":"allow","Egress":false,"CidrBlock":"0.0.0.0/0","IcmpTypeCode":{"Type":-1,"Code":-1}},
+			           {"RuleNumber":32767,"Protocol":"-1","RuleAction":"deny","Egress":false,"CidrBlock":"0.0.0.0/0"},
+			           {"RuleNumber":32767,"Protocol":"-1","RuleAction":"deny","Egress":true,"CidrBlock":"0.0.0.0/0"}]}]}`),
+		"--config", write("enis.json", `{"NetworkInterfaces":[{"NetworkInterfaceId":"eni-1235b8ca123456789","OwnerId":"123456789010",
+			"SubnetId":"subnet-1","VpcId":"vpc-1","InterfaceType":"interface","PrivateIpAddress":"172.31.16.139",
+			"Groups":[{"GroupId":"sg-1"}]}]}`),
+	}
+	pcap := filepath.Join(dir, "ping.pcap")
+	f, err := os.Create(pcap)
+	require.NoError(t, err)
+	w, err := capgen.NewPcap(f, 1, false)
+	require.NoError(t, err)
+	home, inst := mustAddr("203.0.113.12"), mustAddr("172.31.16.139")
+	start := time.Unix(1432917027, 0)
+	for k := 0; k < 4; k++ {
+		ts := start.Add(time.Duration(k) * 30 * time.Second)
+		require.NoError(t, w.WriteFrame(ts, capgen.Ethernet(capgen.IP(eni.ICMP(home, inst, 8, 0, 1), 56), 0)))
+		require.NoError(t, w.WriteFrame(ts.Add(time.Millisecond), capgen.Ethernet(capgen.IP(eni.ICMP(inst, home, 0, 0, 1), 56), 0)))
+	}
+	require.NoError(t, f.Close())
+
+	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "flowlog", "--window", "10m", "--pcap", pcap}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"+
+		"2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917117 ACCEPT OK\n"+
+		"2 123456789010 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 0 0 1 4 336 1432917027 1432917117 REJECT OK\n", out)
+}

@@ -343,6 +343,25 @@ func (r *Registry) Rules() []RuleInfo {
 	return out
 }
 
+// RuleLoad returns what a group's rules weigh against the rule quota, by
+// direction ([Ingress], [Egress]) and address family (0 IPv4, 1 IPv6),
+// prefix lists counting their MaxEntries (or weight).
+func (r *Registry) RuleLoad(groupID string) (load [2][2]int, ok bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	g := r.groups[groupID]
+	if g == nil {
+		return load, false
+	}
+	for d, list := range g.rules {
+		for _, rec := range list {
+			f, w := r.weight(rec.rule)
+			load[d][f] += w
+		}
+	}
+	return load, true
+}
+
 // ResetCounters sets every rule's hit counters to zero.
 func (r *Registry) ResetCounters() {
 	r.mu.RLock()

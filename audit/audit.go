@@ -1,0 +1,626 @@
+// Package audit judges a modelled VPC's effective exposure and hygiene: the
+// checks AWS Security Hub runs on security groups and network ACLs, and
+// more, computed on the same compiled model that judges packets rather
+// than on the rules' text. A port range 0-1024 exposes 22; protocol -1
+// exposes everything; an IPv6 ::/0 rule counts; a network ACL entry that
+// denies the port from the internet first removes the finding.
+//
+// Exposure is judged per interface: the union of its groups' inbound
+// rules whose peer is the whole internet (0.0.0.0/0, ::/0, or a prefix
+// list holding one of them), filtered by its subnet's network ACL as an
+// arbitrary internet address would meet it (an address outside every
+// narrower ACL entry). A group attached to nothing exposes nothing; it is
+// reported as unused instead.
+package audit
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/nacl"
+	"github.com/sgsim/sgsim/sg"
+)
+
+// Severity orders findings. The zero value is Info.
+type Severity uint8
+
+const (
+	Info Severity = iota
+	Low
+	Medium
+	High
+	Critical
+)
+
+var severityNames = [...]string{"info", "low", "medium", "high", "critical"}
+
+func (s Severity) String() string {
+	if int(s) < len(severityNames) {
+		return severityNames[s]
+	}
+	return "invalid"
+}
+
+// ParseSeverity reads "info", "low", "medium", "high" or "critical" (any case).
+func ParseSeverity(s string) (Severity, error) {
+	for k, n := range severityNames {
+		if strings.EqualFold(s, n) {
+			return Severity(k), nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not a severity: use info, low, medium, high or critical", s)
+}
+
+// Check describes one kind of finding.
+type Check struct {
+	ID       string // Security Hub control ID where one exists (EC2.19), else SGSIM.*
+	Title    string
+	Severity Severity
+	Fix      string // a one-line fix
+}
+
+// Checks lists every check, in report order.
+var Checks = []Check{
+	{"EC2.2", "The VPC default security group should not allow inbound or outbound traffic", High,
+		"remove every rule of the default group and attach purpose-made groups instead"},
+	{"EC2.13", "Security groups should not allow ingress from 0.0.0.0/0 or ::/0 to port 22", High,
+		"allow SSH only from known addresses (a /32 or a prefix list), or use Session Manager"},
+	{"EC2.14", "Security groups should not allow ingress from 0.0.0.0/0 or ::/0 to port 3389", High,
+		"allow RDP only from known addresses (a /32 or a prefix list), or use Fleet Manager"},
+	{"EC2.18", "Security groups should only allow unrestricted incoming traffic for authorized ports", High,
+		"narrow the rule to the ports the service needs, or its peer to known addresses"},
+	{"EC2.19", "Security groups should not allow unrestricted access to ports with high risk", Critical,
+		"never open this port to the internet: allow it only from the groups or addresses that need it"},
+	{"SGSIM.MONGODB", "Security groups should not allow unrestricted access to MongoDB (27017)", High,
+		"allow MongoDB only from the application's security group"},
+	{"SGSIM.NETBIOS", "Security groups should not allow unrestricted access to NetBIOS (139)", High,
+		"never expose NetBIOS to the internet; allow it only inside the VPC if at all"},
+	{"EC2.21", "Network ACLs should not allow ingress from 0.0.0.0/0 to port 22 or port 3389", Medium,
+		"add a deny entry for 22 and 3389 from 0.0.0.0/0 (and ::/0) numbered before the allow entries"},
+	{"SGSIM.ALL_PROTOCOLS_IN", "Security groups should not allow all protocols from the internet", High,
+		"replace the -1 rule with rules for the protocols and ports the service needs"},
+	{"SGSIM.WIDE_RANGE", "Security group rules should not open wide port ranges", Low,
+		"list the ports the service needs instead of a range"},
+	{"SGSIM.OUTBOUND_ALL", "Security groups should restrict outbound traffic", Low,
+		"replace the allow-all egress rule with rules for the destinations and ports the instances need"},
+	{"SGSIM.REDUNDANT_RULE", "Security group rules should not repeat what a broader rule allows", Low,
+		"remove the narrower rule: the broader one already allows everything it does"},
+	{"SGSIM.SHADOWED_ACL_ENTRY", "Network ACL entries should be reachable", Low,
+		"renumber the entry before the one that hides it, or delete it"},
+	{"EC2.22", "Unused security groups should be removed", Low,
+		"delete the group, or attach it where it was meant to be"},
+	{"SGSIM.STALE_REFERENCE", "Rules should not reference groups or prefix lists that no longer exist", Medium,
+		"remove the rule, or point it at an existing group or prefix list"},
+	{"SGSIM.QUOTA", "Security groups should stay clear of the rule quota", Low,
+		"merge rules (prefix lists, wider but still tight CIDRs) or split the group"},
+	{"SGSIM.NO_DESCRIPTION", "Security groups and rules should have descriptions", Info,
+		"say what the rule is for: the next person to read it will thank you"},
+	{"SGSIM.UNUSED_RULE", "Rules that no traffic in the capture used", Info,
+		"consider removing the rule, after checking a capture long enough to see every legitimate use"},
+}
+
+func check(id string) Check {
+	for _, c := range Checks {
+		if c.ID == id {
+			return c
+		}
+	}
+	panic("audit: unknown check " + id) // a bug in this package
+}
+
+// Finding is one problem.
+type Finding struct {
+	Check
+	Severity   Severity // may differ from the check's default
+	Resource   string   // the object the finding is about: a rule, group, ACL entry or interface
+	GroupID    string
+	RuleID     string
+	ACLID      string
+	ACLEntry   int
+	Interfaces []string // where an exposure is effective
+	Message    string
+}
+
+// Options tune an audit.
+type Options struct {
+	// AllowedPorts may be open to the internet without an EC2.18 finding.
+	// Default 80 and 443.
+	AllowedPorts []uint16
+	// WideRange is the number of ports above which a TCP or UDP range is
+	// reported as wide. Default 100.
+	WideRange int
+	// Usage, when set, reports rules that no traffic used: give the
+	// capture's time span (the registry's hit counters say which rules
+	// decided packets).
+	Usage *Usage
+}
+
+// Usage describes the capture whose rule hit counts an audit reads.
+type Usage struct {
+	Capture     string
+	First, Last time.Time
+}
+
+// HighRiskPorts are the ports of Security Hub's EC2.19.
+var HighRiskPorts = []uint16{20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 3389, 4333, 5000, 5432, 5500,
+	5601, 8080, 8088, 8888, 9200, 9300}
+
+// Run audits the network and returns its findings, most severe first.
+func Run(n *eni.Network, opts Options) []Finding {
+	if opts.AllowedPorts == nil {
+		opts.AllowedPorts = []uint16{80, 443}
+	}
+	if opts.WideRange == 0 {
+		opts.WideRange = 100
+	}
+	a := &auditor{n: n, reg: n.Groups(), opts: opts}
+	a.index()
+	a.defaultGroups()
+	a.exposure()
+	a.aclChecks()
+	a.ruleChecks()
+	a.groupChecks()
+	a.unused()
+	sort.SliceStable(a.out, func(i, j int) bool {
+		if a.out[i].Severity != a.out[j].Severity {
+			return a.out[i].Severity > a.out[j].Severity
+		}
+		return a.out[i].ID < a.out[j].ID
+	})
+	return a.out
+}
+
+type auditor struct {
+	n        *eni.Network
+	reg      *sg.Registry
+	opts     Options
+	groups   []sg.GroupInfo
+	attached map[string][]*eni.Interface // group → interfaces
+	out      []Finding
+}
+
+func (a *auditor) add(id string, f Finding) {
+	c := check(id)
+	f.Check = c
+	if f.Severity == 0 {
+		f.Severity = c.Severity
+	}
+	a.out = append(a.out, f)
+}
+
+func (a *auditor) index() {
+	a.groups = a.reg.Groups()
+	a.attached = map[string][]*eni.Interface{}
+	for _, i := range a.n.Interfaces() {
+		for _, g := range i.Groups() {
+			a.attached[g] = append(a.attached[g], i)
+		}
+	}
+}
+
+func ruleResource(r sg.RuleInfo) string {
+	return fmt.Sprintf("%s %s (%s %s)", r.GroupID, r.ID, r.Direction, r.Rule.Describe(r.Direction))
+}
+
+func (a *auditor) defaultGroups() {
+	for _, g := range a.groups {
+		if g.IsDefault && len(g.Ingress)+len(g.Egress) > 0 {
+			a.add("EC2.2", Finding{Resource: g.ID, GroupID: g.ID,
+				Message: fmt.Sprintf("default group %s of %s has %d inbound and %d outbound rules", g.ID, g.VpcID, len(g.Ingress), len(g.Egress))})
+		}
+	}
+}
+
+// worldPrefixes returns the whole-internet prefixes a peer stands for.
+func (a *auditor) worldFamilies(p sg.Peer) (v4, v6 bool) {
+	switch p.Kind {
+	case sg.PeerCIDR:
+		if p.CIDR.Bits() == 0 {
+			return p.CIDR.Addr().Is4(), p.CIDR.Addr().Is6()
+		}
+	case sg.PeerPrefixList:
+		if pl, ok := a.reg.PrefixList(p.PrefixListID); ok {
+			for _, e := range pl.Entries {
+				if e.CIDR.Bits() == 0 {
+					v4, v6 = v4 || e.CIDR.Addr().Is4(), v6 || e.CIDR.Addr().Is6()
+				}
+			}
+		}
+	}
+	return v4, v6
+}
+
+// probes stand for "any internet address": the first not inside any
+// narrower entry of the ACL is what an arbitrary host would look like.
+var probes = map[bool][]netip.Addr{
+	false: {netip.MustParseAddr("45.33.32.156"), netip.MustParseAddr("151.101.1.1"), netip.MustParseAddr("1.1.1.1"), netip.MustParseAddr("223.5.5.5")},
+	true:  {netip.MustParseAddr("2a00:1450:4001::1"), netip.MustParseAddr("2600:1f18::1"), netip.MustParseAddr("2001:4860:4860::8888")},
+}
+
+func probeFor(acl *nacl.ACL, v6 bool) netip.Addr {
+	cands := probes[v6]
+outer:
+	for _, c := range cands {
+		for _, e := range acl.Entries() {
+			if e.CIDR.Bits() > 0 && e.CIDR.Contains(c) {
+				continue outer
+			}
+		}
+		return c
+	}
+	return cands[0]
+}
+
+// aclAllows reports whether the ACL lets some port in [lo, hi] of proto in
+// from an arbitrary internet address. ACL decisions change only at entry
+// boundaries, so those are the ports worth trying.
+func aclAllows(acl *nacl.ACL, v6 bool, proto uint8, lo, hi uint16) bool {
+	if acl == nil {
+		return true
+	}
+	probe := probeFor(acl, v6)
+	cands := []uint16{lo}
+	for _, e := range acl.Entries() {
+		for _, b := range []int32{e.FromPort, e.ToPort + 1} {
+			if b > int32(lo) && b <= int32(hi) {
+				cands = append(cands, uint16(b))
+			}
+		}
+	}
+	for _, port := range cands {
+		if acl.Evaluate(false, proto, port, 0, 0, probe).Allowed() {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *auditor) subnetACL(i *eni.Interface) *nacl.ACL {
+	s, ok := a.n.Subnet(i.Spec().SubnetID)
+	if !ok {
+		return nil
+	}
+	return a.n.ACL(s.ACLID)
+}
+
+// exposure runs the port checks: for every inbound rule open to the
+// internet, on every interface carrying it, what its subnet's ACL lets
+// through.
+func (a *auditor) exposure() {
+	for _, g := range a.groups {
+		ifaces := a.attached[g.ID]
+		for _, r := range g.Ingress {
+			v4, v6 := a.worldFamilies(r.Rule.Peer)
+			if !v4 && !v6 {
+				continue
+			}
+			type span struct {
+				proto  uint8
+				lo, hi uint16
+			}
+			var spans []span
+			switch p := r.Rule.Protocol; {
+			case p == sg.AllProtocols:
+				spans = []span{{6, 0, 65535}, {17, 0, 65535}}
+			case p.HasPorts():
+				spans = []span{{uint8(p), uint16(r.Rule.FromPort), uint16(r.Rule.ToPort)}}
+			}
+			// where reports the interfaces on which the ports are reachable.
+			where := func(proto uint8, lo, hi uint16) []string {
+				var out []string
+				for _, i := range ifaces {
+					acl := a.subnetACL(i)
+					if (v4 && aclAllows(acl, false, proto, lo, hi)) || (v6 && aclAllows(acl, true, proto, lo, hi)) {
+						out = append(out, i.ID())
+					}
+				}
+				return out
+			}
+			world := worldText(v4, v6)
+			if r.Rule.Protocol == sg.AllProtocols {
+				if at := where(6, 0, 65535); len(at) > 0 {
+					a.add("SGSIM.ALL_PROTOCOLS_IN", Finding{Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID, Interfaces: at,
+						Message: fmt.Sprintf("every protocol and port is open to %s on %s", world, strings.Join(at, ", "))})
+				}
+			}
+			for _, s := range spans {
+				name := eni.ProtoName(s.proto)
+				portFinding := func(id string, port uint16, what string) {
+					if port < s.lo || port > s.hi {
+						return
+					}
+					if at := where(s.proto, port, port); len(at) > 0 {
+						a.add(id, Finding{Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID, Interfaces: at,
+							Message: fmt.Sprintf("%s %d (%s) is open to %s on %s", name, port, what, world, strings.Join(at, ", "))})
+					}
+				}
+				portFinding("EC2.13", 22, "SSH")
+				portFinding("EC2.14", 3389, "RDP")
+				portFinding("SGSIM.MONGODB", 27017, "MongoDB")
+				portFinding("SGSIM.NETBIOS", 139, "NetBIOS")
+				var risky []string
+				var riskyAt []string
+				for _, port := range HighRiskPorts {
+					if port >= s.lo && port <= s.hi {
+						if at := where(s.proto, port, port); len(at) > 0 {
+							risky = append(risky, fmt.Sprint(port))
+							riskyAt = union(riskyAt, at)
+						}
+					}
+				}
+				if len(risky) > 0 {
+					a.add("EC2.19", Finding{Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID, Interfaces: riskyAt,
+						Message: fmt.Sprintf("high-risk %s port(s) %s open to %s on %s", name, strings.Join(risky, ", "), world, strings.Join(riskyAt, ", "))})
+				}
+				var other []string
+				var otherAt []string
+				for _, seg := range minus(s.lo, s.hi, a.opts.AllowedPorts) {
+					if at := where(s.proto, seg[0], seg[1]); len(at) > 0 {
+						other = append(other, portRange(seg[0], seg[1]))
+						otherAt = union(otherAt, at)
+					}
+				}
+				if len(other) > 0 {
+					a.add("EC2.18", Finding{Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID, Interfaces: otherAt,
+						Message: fmt.Sprintf("%s %s open to %s on %s (authorized: %s)", name, strings.Join(other, ", "), world,
+							strings.Join(otherAt, ", "), portList(a.opts.AllowedPorts))})
+				}
+			}
+		}
+	}
+}
+
+func worldText(v4, v6 bool) string {
+	switch {
+	case v4 && v6:
+		return "0.0.0.0/0 and ::/0"
+	case v6:
+		return "::/0"
+	}
+	return "0.0.0.0/0"
+}
+
+func union(a, b []string) []string {
+	for _, x := range b {
+		if !slices.Contains(a, x) {
+			a = append(a, x)
+		}
+	}
+	return a
+}
+
+// minus returns [lo, hi] without the allowed ports, as ranges.
+func minus(lo, hi uint16, allowed []uint16) [][2]uint16 {
+	var out [][2]uint16
+	start := int(lo)
+	for p := int(lo); p <= int(hi)+1; p++ {
+		if p == int(hi)+1 || slices.Contains(allowed, uint16(p)) {
+			if start < p {
+				out = append(out, [2]uint16{uint16(start), uint16(p - 1)})
+			}
+			start = p + 1
+		}
+	}
+	return out
+}
+
+func portRange(lo, hi uint16) string {
+	if lo == hi {
+		return fmt.Sprint(lo)
+	}
+	return fmt.Sprintf("%d-%d", lo, hi)
+}
+
+func portList(ps []uint16) string {
+	s := make([]string, len(ps))
+	for k, p := range ps {
+		s[k] = fmt.Sprint(p)
+	}
+	return strings.Join(s, ", ")
+}
+
+func (a *auditor) aclChecks() {
+	for _, acl := range a.n.ACLs() {
+		entries := acl.Entries()
+		for _, v6 := range []bool{false, true} {
+			for _, port := range []uint16{22, 3389} {
+				probe := probeFor(acl, v6)
+				r := acl.Evaluate(false, 6, port, 0, 0, probe)
+				if r.Allowed() {
+					e, _ := acl.Entry(false, r.RuleNumber)
+					a.add("EC2.21", Finding{Resource: fmt.Sprintf("%s entry %d (%s)", acl.ID, r.RuleNumber, e), ACLID: acl.ID, ACLEntry: r.RuleNumber,
+						Message: fmt.Sprintf("%s inbound entry %d admits tcp %d from %s", acl.ID, r.RuleNumber, port, worldText(!v6, v6))})
+				}
+			}
+		}
+		for k, e := range entries {
+			if e.RuleNumber >= nacl.DenyAllIPv4 {
+				continue
+			}
+			for _, f := range entries[:k] {
+				if f.Egress == e.Egress && f.CIDR.Addr().Is6() == e.CIDR.Addr().Is6() && covers(f, e) {
+					a.add("SGSIM.SHADOWED_ACL_ENTRY", Finding{Resource: fmt.Sprintf("%s entry %s", acl.ID, e), ACLID: acl.ID, ACLEntry: e.RuleNumber,
+						Message: fmt.Sprintf("%s %s entry %d can never match: entry %d (%s) comes first and matches everything it would",
+							acl.ID, dirWord(e.Egress), e.RuleNumber, f.RuleNumber, f)})
+					break
+				}
+			}
+		}
+	}
+}
+
+func dirWord(egress bool) string {
+	if egress {
+		return "outbound"
+	}
+	return "inbound"
+}
+
+// covers reports whether entry f matches every packet entry e matches.
+func covers(f, e nacl.Entry) bool {
+	if f.CIDR.Bits() > e.CIDR.Bits() || !f.CIDR.Contains(e.CIDR.Addr()) {
+		return false
+	}
+	if f.Protocol == -1 {
+		return true
+	}
+	if f.Protocol != e.Protocol {
+		return false
+	}
+	switch f.Protocol {
+	case 6, 17:
+		return f.FromPort <= e.FromPort && e.ToPort <= f.ToPort
+	case 1, 58:
+		return f.ICMPType == -1 || (f.ICMPType == e.ICMPType && (f.ICMPCode == -1 || f.ICMPCode == e.ICMPCode))
+	}
+	return true
+}
+
+func (a *auditor) ruleChecks() {
+	// Rules on one interface's union of groups: redundancy is judged where
+	// the rules meet. Each pair is reported once.
+	seen := map[[2]string]bool{}
+	for _, i := range a.n.Interfaces() {
+		var rules []sg.RuleInfo
+		for _, gid := range i.Groups() {
+			if g, ok := a.reg.Group(gid); ok {
+				rules = append(rules, g.Ingress...)
+				rules = append(rules, g.Egress...)
+			}
+		}
+		for _, r := range rules {
+			for _, b := range rules {
+				if r.Ref == b.Ref || r.Direction != b.Direction || !a.ruleCovers(b, r) {
+					continue
+				}
+				if a.ruleCovers(r, b) && r.Ref < b.Ref {
+					continue // identical: report the later one only
+				}
+				key := [2]string{r.ID, b.ID}
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				a.add("SGSIM.REDUNDANT_RULE", Finding{Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID, Interfaces: []string{i.ID()},
+					Message: fmt.Sprintf("%s adds nothing on %s: %s already allows it", ruleResource(r), i.ID(), ruleResource(b))})
+				break
+			}
+		}
+	}
+	for _, g := range a.groups {
+		for _, r := range append(slices.Clone(g.Ingress), g.Egress...) {
+			rule := r.Rule
+			if rule.Protocol.HasPorts() && int(rule.ToPort-rule.FromPort)+1 > a.opts.WideRange && !(rule.FromPort == 0 && rule.ToPort == 65535 && r.Direction == sg.Egress) {
+				sev := Low
+				if v4, v6 := a.worldFamilies(rule.Peer); (v4 || v6) && r.Direction == sg.Ingress {
+					sev = Medium
+				}
+				a.add("SGSIM.WIDE_RANGE", Finding{Severity: sev, Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID,
+					Message: fmt.Sprintf("%s opens %d ports", ruleResource(r), rule.ToPort-rule.FromPort+1)})
+			}
+			if r.Direction == sg.Egress && rule.Protocol == sg.AllProtocols {
+				if v4, v6 := a.worldFamilies(rule.Peer); v4 || v6 {
+					a.add("SGSIM.OUTBOUND_ALL", Finding{Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID,
+						Message: fmt.Sprintf("%s lets the group's members reach anything", ruleResource(r))})
+				}
+			}
+			if p := rule.Peer; p.Kind == sg.PeerGroup && (!a.reg.HasGroup(p.GroupID) || (p.PeeringStatus != "" && p.PeeringStatus != "active")) {
+				a.add("SGSIM.STALE_REFERENCE", Finding{Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID,
+					Message: fmt.Sprintf("%s references %s, which is not in the configuration (deleted, or its peering is gone): it matches nothing", ruleResource(r), p.GroupID)})
+			}
+			if p := rule.Peer; p.Kind == sg.PeerPrefixList {
+				if _, ok := a.reg.PrefixList(p.PrefixListID); !ok {
+					a.add("SGSIM.STALE_REFERENCE", Finding{Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID,
+						Message: fmt.Sprintf("%s references prefix list %s, which does not exist", ruleResource(r), p.PrefixListID)})
+				}
+			}
+			if rule.Description == "" {
+				a.add("SGSIM.NO_DESCRIPTION", Finding{Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID,
+					Message: fmt.Sprintf("%s has no description", ruleResource(r))})
+			}
+		}
+	}
+}
+
+// ruleCovers reports whether rule b allows everything rule r allows.
+func (a *auditor) ruleCovers(b, r sg.RuleInfo) bool {
+	br, rr := b.Rule, r.Rule
+	if br.Protocol != sg.AllProtocols {
+		if br.Protocol != rr.Protocol {
+			return false
+		}
+		switch {
+		case br.Protocol.HasPorts():
+			if br.FromPort > rr.FromPort || rr.ToPort > br.ToPort {
+				return false
+			}
+		case br.Protocol.IsICMP():
+			if br.FromPort != -1 && (br.FromPort != rr.FromPort || (br.ToPort != -1 && br.ToPort != rr.ToPort)) {
+				return false
+			}
+		}
+	}
+	bp, rp := br.Peer, rr.Peer
+	switch {
+	case bp.Kind == sg.PeerGroup && rp.Kind == sg.PeerGroup:
+		return bp.GroupID == rp.GroupID
+	case bp.Kind == sg.PeerPrefixList && rp.Kind == sg.PeerPrefixList:
+		return bp.PrefixListID == rp.PrefixListID
+	case bp.Kind == sg.PeerCIDR && rp.Kind == sg.PeerCIDR:
+		return bp.CIDR.Addr().Is4() == rp.CIDR.Addr().Is4() && bp.CIDR.Bits() <= rp.CIDR.Bits() && bp.CIDR.Contains(rp.CIDR.Addr())
+	case bp.Kind == sg.PeerCIDR && rp.Kind == sg.PeerPrefixList:
+		pl, ok := a.reg.PrefixList(rp.PrefixListID)
+		if !ok || len(pl.Entries) == 0 {
+			return false
+		}
+		for _, e := range pl.Entries {
+			if bp.CIDR.Addr().Is4() != e.CIDR.Addr().Is4() || bp.CIDR.Bits() > e.CIDR.Bits() || !bp.CIDR.Contains(e.CIDR.Addr()) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func (a *auditor) groupChecks() {
+	q := a.reg.Quotas()
+	for _, g := range a.groups {
+		if !g.IsDefault && len(a.attached[g.ID]) == 0 {
+			a.add("EC2.22", Finding{Resource: g.ID, GroupID: g.ID,
+				Message: fmt.Sprintf("%s (%s) is attached to no network interface", g.ID, g.Name)})
+		}
+		if g.Description == "" {
+			a.add("SGSIM.NO_DESCRIPTION", Finding{Resource: g.ID, GroupID: g.ID, Message: fmt.Sprintf("group %s (%s) has no description", g.ID, g.Name)})
+		}
+		load, _ := a.reg.RuleLoad(g.ID)
+		for d, dir := range []string{"inbound", "outbound"} {
+			for f, fam := range []string{"IPv4", "IPv6"} {
+				if load[d][f]*10 >= q.RulesPerGroup*9 {
+					a.add("SGSIM.QUOTA", Finding{Resource: g.ID, GroupID: g.ID,
+						Message: fmt.Sprintf("%s's %s %s rules weigh %d of the quota's %d", g.ID, dir, fam, load[d][f], q.RulesPerGroup)})
+				}
+			}
+		}
+	}
+}
+
+func (a *auditor) unused() {
+	u := a.opts.Usage
+	if u == nil {
+		return
+	}
+	span := u.Last.Sub(u.First).Round(time.Second)
+	for _, r := range a.reg.Rules() {
+		if r.Packets == 0 && len(a.attached[r.GroupID]) > 0 {
+			a.add("SGSIM.UNUSED_RULE", Finding{Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID,
+				Message: fmt.Sprintf("no frame of %s (%s, %s to %s) used %s", u.Capture, span,
+					u.First.UTC().Format(time.RFC3339), u.Last.UTC().Format(time.RFC3339), ruleResource(r))})
+		}
+	}
+}

@@ -1,0 +1,224 @@
+package audit_test
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sgsim/sgsim/audit"
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/nacl"
+	"github.com/sgsim/sgsim/sg"
+)
+
+// lab is a VPC with one subnet (default allow-all ACL) and one interface
+// carrying group sg-x, whose inbound rules each test sets.
+type lab struct {
+	t   *testing.T
+	net *eni.Network
+}
+
+func newLab(t *testing.T, ingress ...sg.Rule) *lab {
+	n := eni.NewNetwork()
+	_, err := n.AddVPC(eni.VPCSpec{ID: "vpc-1", DefaultGroupID: "sg-default", DefaultACLID: "acl-default",
+		CIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16"), netip.MustParsePrefix("2001:db8::/56")}})
+	require.NoError(t, err)
+	_, err = n.AddSubnet(eni.SubnetSpec{ID: "subnet-1", VpcID: "vpc-1", CIDR: netip.MustParsePrefix("10.0.1.0/24"),
+		IPv6CIDR: netip.MustParsePrefix("2001:db8::/64")})
+	require.NoError(t, err)
+	_, err = n.Groups().CreateEmptyGroup(sg.GroupSpec{ID: "sg-x", Name: "x", Description: "under test", VpcID: "vpc-1"})
+	require.NoError(t, err)
+	if len(ingress) > 0 {
+		_, err = n.Groups().AuthorizeIngress("sg-x", ingress...)
+		require.NoError(t, err)
+	}
+	_, err = n.AddInterface(eni.InterfaceSpec{ID: "eni-1", SubnetID: "subnet-1",
+		PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.1.10")}, Groups: []string{"sg-x"}})
+	require.NoError(t, err)
+	return &lab{t: t, net: n}
+}
+
+func rule(proto sg.Protocol, from, to int32, peer string) sg.Rule {
+	return sg.Rule{Protocol: proto, FromPort: from, ToPort: to, Peer: sg.MustParsePeer(peer), Description: "test"}
+}
+
+func (l *lab) findings(opts audit.Options) map[string][]audit.Finding {
+	out := map[string][]audit.Finding{}
+	for _, f := range audit.Run(l.net, opts) {
+		out[f.ID] = append(out[f.ID], f)
+	}
+	return out
+}
+
+// denyACL gives the subnet an ACL that denies port from the internet
+// first and allows everything after.
+func (l *lab) denyACL(port int32) {
+	a, err := l.net.CreateACL("acl-deny", "vpc-1")
+	require.NoError(l.t, err)
+	for _, e := range []nacl.Entry{
+		{RuleNumber: 50, Protocol: 6, Action: nacl.Deny, CIDR: netip.MustParsePrefix("0.0.0.0/0"), FromPort: port, ToPort: port},
+		{RuleNumber: 51, Protocol: 6, Action: nacl.Deny, CIDR: netip.MustParsePrefix("::/0"), FromPort: port, ToPort: port},
+		{RuleNumber: 100, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0")},
+		{RuleNumber: 101, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("::/0")},
+	} {
+		require.NoError(l.t, a.CreateEntry(e))
+	}
+	require.NoError(l.t, l.net.AssociateACL("subnet-1", "acl-deny"))
+}
+
+// TestExposureChecks: each check fires on a configuration written to
+// trigger it and stays quiet on its near misses.
+func TestExposureChecks(t *testing.T) {
+	tests := []struct {
+		name   string
+		rules  []sg.Rule
+		acl    int32 // deny this port from the internet in the ACL
+		check  string
+		fires  bool
+		detail string
+	}{
+		{"ssh from the world", []sg.Rule{rule(sg.TCP, 22, 22, "0.0.0.0/0")}, 0, "EC2.13", true, "tcp 22 (SSH) is open to 0.0.0.0/0 on eni-1"},
+		{"ssh from ::/0", []sg.Rule{rule(sg.TCP, 22, 22, "::/0")}, 0, "EC2.13", true, "open to ::/0"},
+		{"a range containing 22", []sg.Rule{rule(sg.TCP, 0, 1024, "0.0.0.0/0")}, 0, "EC2.13", true, ""},
+		{"protocol -1", []sg.Rule{{Protocol: sg.AllProtocols, Peer: sg.MustParsePeer("0.0.0.0/0")}}, 0, "EC2.13", true, ""},
+		{"near miss: ssh from a /32", []sg.Rule{rule(sg.TCP, 22, 22, "203.0.113.7/32")}, 0, "EC2.13", false, ""},
+		{"near miss: a range stopping at 21", []sg.Rule{rule(sg.TCP, 0, 21, "0.0.0.0/0")}, 0, "EC2.13", false, ""},
+		{"near miss: udp 22", []sg.Rule{rule(sg.UDP, 22, 22, "10.0.0.0/8")}, 0, "EC2.13", false, ""},
+		{"near miss: the ACL denies 22 first", []sg.Rule{rule(sg.TCP, 22, 22, "0.0.0.0/0")}, 22, "EC2.13", false, ""},
+		{"rdp", []sg.Rule{rule(sg.TCP, 3389, 3389, "0.0.0.0/0")}, 0, "EC2.14", true, "RDP"},
+		{"near miss: rdp from a /24", []sg.Rule{rule(sg.TCP, 3389, 3389, "198.51.100.0/24")}, 0, "EC2.14", false, ""},
+		{"high-risk ports in a range", []sg.Rule{rule(sg.TCP, 3000, 6000, "0.0.0.0/0")}, 0, "EC2.19", true, "3000, 3306, 3389, 4333, 5000, 5432, 5500, 5601"},
+		{"near miss: https only", []sg.Rule{rule(sg.TCP, 443, 443, "0.0.0.0/0")}, 0, "EC2.19", false, ""},
+		{"unauthorized port", []sg.Rule{rule(sg.TCP, 8443, 8443, "0.0.0.0/0")}, 0, "EC2.18", true, "tcp 8443 open to 0.0.0.0/0"},
+		{"range around authorized ports", []sg.Rule{rule(sg.TCP, 79, 81, "0.0.0.0/0")}, 0, "EC2.18", true, "tcp 79, 81 open"},
+		{"near miss: 80 and 443", []sg.Rule{rule(sg.TCP, 80, 80, "0.0.0.0/0"), rule(sg.TCP, 443, 443, "::/0")}, 0, "EC2.18", false, ""},
+		{"mongodb", []sg.Rule{rule(sg.TCP, 27017, 27017, "0.0.0.0/0")}, 0, "SGSIM.MONGODB", true, ""},
+		{"netbios over udp in a range", []sg.Rule{rule(sg.UDP, 137, 139, "0.0.0.0/0")}, 0, "SGSIM.NETBIOS", true, "udp 139"},
+		{"near miss: netbios inside the VPC", []sg.Rule{rule(sg.TCP, 139, 139, "10.0.0.0/16")}, 0, "SGSIM.NETBIOS", false, ""},
+		{"all protocols in", []sg.Rule{{Protocol: sg.AllProtocols, Peer: sg.MustParsePeer("::/0")}}, 0, "SGSIM.ALL_PROTOCOLS_IN", true, ""},
+		{"near miss: all protocols from the VPC", []sg.Rule{{Protocol: sg.AllProtocols, Peer: sg.MustParsePeer("10.0.0.0/16")}}, 0, "SGSIM.ALL_PROTOCOLS_IN", false, ""},
+		{"wide range", []sg.Rule{rule(sg.TCP, 1000, 2000, "10.0.0.0/16")}, 0, "SGSIM.WIDE_RANGE", true, "opens 1001 ports"},
+		{"near miss: 100 ports", []sg.Rule{rule(sg.TCP, 1000, 1099, "10.0.0.0/16")}, 0, "SGSIM.WIDE_RANGE", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLab(t, tt.rules...)
+			if tt.acl != 0 {
+				l.denyACL(tt.acl)
+			}
+			got := l.findings(audit.Options{})[tt.check]
+			if !tt.fires {
+				assert.Empty(t, got)
+				return
+			}
+			require.NotEmpty(t, got)
+			assert.Contains(t, got[0].Message, tt.detail)
+			assert.Equal(t, "sg-x", got[0].GroupID)
+			assert.NotEmpty(t, got[0].Fix)
+		})
+	}
+}
+
+func TestHygieneChecks(t *testing.T) {
+	l := newLab(t,
+		rule(sg.TCP, 22, 22, "203.0.113.7/32"), // redundant: the /24 below covers it
+		rule(sg.TCP, 22, 22, "203.0.113.0/24"),
+		sg.Rule{Protocol: sg.TCP, FromPort: 443, ToPort: 443, Peer: sg.MustParsePeer("10.0.0.0/8")}, // no description
+		sg.Rule{Protocol: sg.TCP, FromPort: 5432, ToPort: 5432, Description: "old peer",
+			Peer: sg.Peer{Kind: sg.PeerGroup, GroupID: "sg-gone", PeeringConnectionID: "pcx-1", PeeringStatus: "deleted"}},
+	)
+	_, err := l.net.Groups().CreateEmptyGroup(sg.GroupSpec{ID: "sg-unused", Name: "unused", Description: "nothing", VpcID: "vpc-1"})
+	require.NoError(t, err)
+	require.NoError(t, l.net.Groups().SetQuotas(sg.Quotas{RulesPerGroup: 4, GroupsPerInterface: 5, GroupsPerRegion: 100}))
+	f := l.findings(audit.Options{})
+
+	require.Len(t, f["SGSIM.REDUNDANT_RULE"], 1)
+	assert.Contains(t, f["SGSIM.REDUNDANT_RULE"][0].Message, "203.0.113.7/32")
+	assert.Contains(t, f["SGSIM.REDUNDANT_RULE"][0].Message, "already allows it")
+	require.Len(t, f["EC2.22"], 1)
+	assert.Equal(t, "sg-unused", f["EC2.22"][0].GroupID)
+	require.Len(t, f["SGSIM.STALE_REFERENCE"], 1)
+	assert.Contains(t, f["SGSIM.STALE_REFERENCE"][0].Message, "sg-gone")
+	require.NotEmpty(t, f["SGSIM.QUOTA"], "4 inbound IPv4 rules with a quota of 4")
+	assert.Contains(t, f["SGSIM.QUOTA"][0].Message, "weigh 4 of the quota's 4")
+	var mine []audit.Finding
+	for _, x := range f["SGSIM.NO_DESCRIPTION"] {
+		if x.GroupID == "sg-x" {
+			mine = append(mine, x)
+		}
+	}
+	require.Len(t, mine, 1, "the default group's rules lack descriptions too, as AWS creates them")
+	assert.Contains(t, mine[0].Message, "tcp 443 from 10.0.0.0/8")
+	require.Len(t, f["EC2.2"], 1, "the VPC's default group keeps AWS's rules")
+	assert.Empty(t, f["EC2.13"], "the SSH rules are narrow")
+}
+
+func TestACLChecks(t *testing.T) {
+	l := newLab(t)
+	a, err := l.net.CreateACL("acl-2", "vpc-1")
+	require.NoError(t, err)
+	for _, e := range []nacl.Entry{
+		{RuleNumber: 100, Protocol: 6, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0"), FromPort: 0, ToPort: 1024},
+		{RuleNumber: 110, Protocol: 6, Action: nacl.Deny, CIDR: netip.MustParsePrefix("198.51.100.0/24"), FromPort: 22, ToPort: 22},
+		{RuleNumber: 120, Protocol: 6, Action: nacl.Allow, CIDR: netip.MustParsePrefix("10.0.0.0/8"), FromPort: 3389, ToPort: 3389},
+	} {
+		require.NoError(t, a.CreateEntry(e))
+	}
+	f := l.findings(audit.Options{})
+	var acl2 []audit.Finding
+	for _, x := range f["EC2.21"] {
+		if x.ACLID == "acl-2" {
+			acl2 = append(acl2, x)
+		}
+	}
+	require.Len(t, acl2, 1, "22 admitted by entry 100; 3389 only from 10/8")
+	assert.Equal(t, 100, acl2[0].ACLEntry)
+	require.Len(t, f["SGSIM.SHADOWED_ACL_ENTRY"], 1)
+	assert.Contains(t, f["SGSIM.SHADOWED_ACL_ENTRY"][0].Message, "entry 110 can never match: entry 100")
+
+	// Near miss: a deny before the allow, and no shadowing.
+	b, err := l.net.CreateACL("acl-3", "vpc-1")
+	require.NoError(t, err)
+	require.NoError(t, b.CreateEntry(nacl.Entry{RuleNumber: 90, Protocol: 6, Action: nacl.Deny, CIDR: netip.MustParsePrefix("0.0.0.0/0"), FromPort: 22, ToPort: 22}))
+	require.NoError(t, b.CreateEntry(nacl.Entry{RuleNumber: 91, Protocol: 6, Action: nacl.Deny, CIDR: netip.MustParsePrefix("0.0.0.0/0"), FromPort: 3389, ToPort: 3389}))
+	require.NoError(t, b.CreateEntry(nacl.Entry{RuleNumber: 100, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0")}))
+	for _, x := range l.findings(audit.Options{})["EC2.21"] {
+		assert.NotEqual(t, "acl-3", x.ACLID, "%s", x.Message)
+	}
+}
+
+func TestUnusedRules(t *testing.T) {
+	l := newLab(t, rule(sg.TCP, 443, 443, "10.0.0.0/8"), rule(sg.TCP, 22, 22, "10.0.0.0/8"))
+	p := eni.TCP(netip.MustParseAddrPort("10.0.2.5:5000"), netip.MustParseAddrPort("10.0.1.10:443"), eni.SYN)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l.net.Interface("eni-1").Evaluate(eni.Inbound, &p, start)
+	f := l.findings(audit.Options{Usage: &audit.Usage{Capture: "c.pcap", First: start, Last: start.Add(90 * time.Second)}})
+	var msgs []string
+	for _, x := range f["SGSIM.UNUSED_RULE"] {
+		msgs = append(msgs, x.Message)
+	}
+	joined := strings.Join(msgs, "\n")
+	assert.Contains(t, joined, "tcp 22 from 10.0.0.0/8")
+	assert.NotContains(t, joined, "tcp 443")
+	assert.Contains(t, joined, "c.pcap (1m30s, 2026-01-01T00:00:00Z to 2026-01-01T00:01:30Z)")
+	assert.Empty(t, l.findings(audit.Options{})["SGSIM.UNUSED_RULE"], "no capture, no claim")
+}
+
+func TestSeverityOrder(t *testing.T) {
+	l := newLab(t, rule(sg.TCP, 0, 65535, "0.0.0.0/0"))
+	fs := audit.Run(l.net, audit.Options{})
+	for k := 1; k < len(fs); k++ {
+		assert.GreaterOrEqual(t, fs[k-1].Severity, fs[k].Severity, fmt.Sprint(k))
+	}
+	assert.Equal(t, audit.Critical, fs[0].Severity)
+	s, err := audit.ParseSeverity("HIGH")
+	require.NoError(t, err)
+	assert.Equal(t, audit.High, s)
+	_, err = audit.ParseSeverity("severe")
+	assert.Error(t, err)
+}

@@ -108,6 +108,25 @@ type Result struct {
 	Warnings []string
 	// Files lists, for each file, what it held ("3 security groups").
 	Files []string
+
+	origins map[string]string // object ID → file
+	data    map[string][]byte // file → bytes
+}
+
+// Origin returns the file that defined an object (a group, interface,
+// ACL, subnet, VPC or prefix list) and the line where its ID first
+// appears, for tools that point at the source, such as SARIF reports.
+func (r *Result) Origin(id string) (file string, line int, ok bool) {
+	file, ok = r.origins[id]
+	if !ok {
+		return "", 0, false
+	}
+	data := r.data[file]
+	k := strings.Index(string(data), `"`+id+`"`)
+	if k < 0 {
+		return file, 1, true
+	}
+	return file, 1 + strings.Count(string(data[:k]), "\n"), true
 }
 
 type located[T any] struct {
@@ -148,7 +167,11 @@ func Load(sources ...Source) (*Result, error) {
 			return nil, err
 		}
 	}
-	return &Result{Network: l.net, Warnings: l.warnings, Files: l.files}, nil
+	data := map[string][]byte{}
+	for _, s := range sources {
+		data[s.Name] = s.Data
+	}
+	return &Result{Network: l.net, Warnings: l.warnings, Files: l.files, origins: l.seen, data: data}, nil
 }
 
 func (l *loader) warn(format string, args ...any) {

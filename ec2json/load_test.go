@@ -55,6 +55,10 @@ func TestLoadSample(t *testing.T) {
 	ssh := eni.TCP(netip.MustParseAddrPort("203.0.113.5:50000"), netip.MustParseAddrPort("10.20.2.10:22"), eni.SYN)
 	p := n.Judge(&ssh, time.Unix(0, 0))
 	assert.True(t, p.Allowed(), "%s", p)
+	file, line, ok := r.Origin("sg-0a1b2c3d4e5f60002")
+	assert.True(t, ok)
+	assert.Equal(t, "sample/security-groups.json", file)
+	assert.Equal(t, 106, line)
 	nat := n.Interface("eni-0a1b2c3d4e5f60005")
 	assert.Equal(t, eni.TypeNATGateway, nat.Spec().Type)
 }

@@ -4,10 +4,13 @@
 //
 //	sgsim replay [--config FILE]... [--pcap FILE] [--format summary|jsonl|flowlog] [--vxlan] [--window 60s]
 //	sgsim check --config FILE... --src ADDR|ENI --dst ADDR|ENI --protocol P [--port N] [--format text|mermaid]
+//	sgsim audit --config FILE... [--pcap FILE] [--format table|json|sarif] [--fail-on SEVERITY]
+//	sgsim diff --config FILE... --against FILE... --pcap FILE
 //
 // With neither --config nor --pcap, replay runs an embedded three-tier
 // sample. Exit status: 0 when all is well; 1 when check finds the
-// connection refused, or a capture was cut short; 2 for bad input.
+// connection refused, audit finds something at --fail-on or worse, or a
+// capture was cut short; 2 for bad input.
 package main
 
 import (
@@ -32,6 +35,9 @@ Usage:
   sgsim replay [--config FILE]... [--pcap FILE] [--format summary|jsonl|flowlog] [--vxlan] [--window DURATION]
   sgsim check  --config FILE... --src ADDR|ENI-ID --dst ADDR|ENI-ID --protocol tcp|udp|icmp|icmpv6|NUMBER
                [--port N] [--sport N] [--icmp-type T] [--icmp-code C] [--format text|mermaid]
+  sgsim audit  --config FILE... [--pcap FILE] [--format table|json|sarif] [--fail-on SEVERITY]
+               [--allowed-ports 80,443]
+  sgsim diff   --config FILE... --against FILE... --pcap FILE
 
 --config takes the JSON that aws ec2 describe-vpcs, describe-subnets, describe-security-groups,
 describe-security-group-rules, describe-network-interfaces, describe-network-acls,
@@ -62,11 +68,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = replayCmd(args[1:], stdout, stderr)
 	case "check":
 		err = checkCmd(args[1:], stdout, stderr)
+	case "audit":
+		err = auditCmd(args[1:], stdout, stderr)
+	case "diff":
+		err = diffCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		err = bad("unknown command %q: use replay or check (sgsim help)", args[0])
+		err = bad("unknown command %q: use replay, check, audit or diff (sgsim help)", args[0])
 	}
 	if err == nil {
 		return 0

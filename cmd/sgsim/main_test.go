@@ -195,7 +195,7 @@ func TestReplayErrors(t *testing.T) {
 		{"bad config", []string{"replay", "--pcap", sampleCap, "--config", badJSON}, "sgsim: " + badJSON + ": sg-0abc: IpPermissions[2].FromPort: 70000 is not a port\n"},
 		{"not a capture", append([]string{"replay", "--pcap", notCapture}, cfg...), "sgsim: " + notCapture + ": not a capture: unknown magic number 74 68 69 73 (expected pcap or pcapng)\n"},
 		{"unsupported link", append([]string{"replay", "--pcap", wifi}, cfg...), "sgsim: " + wifi + ": link type 105 is not supported: use Ethernet, Linux cooked capture (v1 or v2) or raw IP\n"},
-		{"unknown command", []string{"replya"}, "sgsim: unknown command \"replya\": use replay or check (sgsim help)\n"},
+		{"unknown command", []string{"replya"}, "sgsim: unknown command \"replya\": use replay, check, audit or diff (sgsim help)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/sgsim/sgsim/capture"
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/replay"
+)
+
+// diffCmd replays one capture against two configurations and lists every
+// flow whose verdict changes.
+func diffCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("diff", stderr)
+	var before, after multiFlag
+	fs.Var(&before, "config", "configuration file of today (repeatable)")
+	fs.Var(&after, "against", "configuration file of the proposal (repeatable)")
+	pcap := fs.String("pcap", "", "capture to replay against both")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if len(before) == 0 || len(after) == 0 || *pcap == "" {
+		return bad("diff: --config, --against and --pcap are required")
+	}
+	resA, err := loadConfig(before, false, stderr)
+	if err != nil {
+		return err
+	}
+	resB, err := loadConfig(after, false, stderr)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(*pcap)
+	if err != nil {
+		return bad("%s: cannot read: %v", *pcap, unwrapPath(err))
+	}
+	ra, err := capture.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return bad("%s: %v", *pcap, err)
+	}
+	rb, _ := capture.NewReader(bytes.NewReader(data))
+	pa, pb := replay.New(resA.Network, replay.Options{}), replay.New(resB.Network, replay.Options{})
+
+	type key struct {
+		flow          string
+		before, after string
+		beforeVerdict replay.Verdict
+		afterVerdict  replay.Verdict
+	}
+	groups := map[key]*struct{ frames, first int }{}
+	var order []key
+	frames, changed := 0, 0
+	var readErr error
+	for {
+		fa, err := ra.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = err
+			}
+			break
+		}
+		a := pa.Judge(&fa)
+		va, da := a.Verdict, decision(a)
+		flow := pathFlow(&a.Path)
+		fb, _ := rb.Next()
+		b := pb.Judge(&fb)
+		frames++
+		if va == b.Verdict {
+			continue
+		}
+		changed++
+		k := key{flow: flow, before: da, after: decision(b), beforeVerdict: va, afterVerdict: b.Verdict}
+		g := groups[k]
+		if g == nil {
+			g = &struct{ frames, first int }{first: fa.Number}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.frames++
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].before < order[j].before })
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	fmt.Fprintf(out, "%d of %d frames change verdict, in %d flows\n", changed, frames, len(order))
+	if len(order) > 0 {
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "\nframes\tfirst\tflow\tbefore\tafter")
+		for _, k := range order {
+			g := groups[k]
+			fmt.Fprintf(tw, "%d\t%d\t%s\t%s %s\t%s %s\n", g.frames, g.first, k.flow, k.beforeVerdict, k.before, k.afterVerdict, k.after)
+		}
+		tw.Flush()
+	}
+	if readErr != nil {
+		out.Flush()
+		var trunc *capture.TruncatedError
+		if errors.As(readErr, &trunc) {
+			return &exitError{code: 1, msg: fmt.Sprintf("%s: %v", *pcap, trunc)}
+		}
+		return bad("%s: %v", *pcap, readErr)
+	}
+	return nil
+}
+
+func pathFlow(p *eni.Path) string {
+	pk := &p.Packet
+	if pk.Status != eni.Decoded {
+		return pk.String()
+	}
+	switch pk.Proto {
+	case 6, 17:
+		return fmt.Sprintf("%s %s → %s:%d", eni.ProtoName(pk.Proto), pk.Src, pk.Dst, pk.DstPort)
+	}
+	return fmt.Sprintf("%s %s → %s", eni.ProtoName(pk.Proto), pk.Src, pk.Dst)
+}
+
+// decision names what decided a frame: the refusing stage, or the stage
+// that let it in.
+func decision(r *replay.Result) string {
+	if r.Verdict == replay.Skip {
+		return "(nothing modelled)"
+	}
+	k := decidingStage(r)
+	if k < 0 {
+		return ""
+	}
+	s := r.Path.Stages()[k]
+	if !s.Allowed {
+		return refusalText(s)
+	}
+	if s.ACL != nil {
+		return fmt.Sprintf("%s entry %d", s.ACL.ID, s.ACLResult.RuleNumber)
+	}
+	v := s.Verdict
+	switch v.Reason {
+	case eni.ReasonRule, eni.ReasonTracked:
+		// A rule and the connections it opened count as one decision:
+		// that is what a change to the rule affects.
+		if ri, ok := v.Interface.Network().Groups().Rule(v.Rule); ok {
+			return fmt.Sprintf("%s %s: %s %s (%s)", v.Interface.ID(), v.Direction, ri.GroupID, ri.ID, ri.Rule.Describe(ri.Direction))
+		}
+	}
+	return fmt.Sprintf("%s %s: %s", v.Interface.ID(), v.Direction, v.Reason)
+}

@@ -66,6 +66,16 @@ func TestEndToEnd(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Equal(t, 1, strings.Count(errOut, "\n"))
 
+	_, errOut, code = exe(append([]string{"audit", "--fail-on", "critical"}, cfg...)...)
+	assert.Equal(t, 0, code, errOut)
+	out, errOut, code = exe(append([]string{"audit", "--fail-on", "critical"}, riskyConfig(t)...)...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "CRITICAL EC2.19")
+	assert.Equal(t, "sgsim: audit: 1 finding(s) at critical or worse\n", errOut)
+	_, errOut, code = exe(append([]string{"audit", "--format", "xml"}, cfg...)...)
+	assert.Equal(t, 2, code)
+	assert.Equal(t, 1, strings.Count(errOut, "\n"))
+
 	_, errOut, code = exe()
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "Usage:")

@@ -47,7 +47,7 @@ func (p *progress) tick() {
 		p.bar = progressbar.NewOptions64(p.size,
 			progressbar.OptionSetWriter(p.w),
 			progressbar.OptionSetDescription("replaying"),
-			progressbar.OptionShowBytes(true),
+			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionClearOnFinish(),
 		)

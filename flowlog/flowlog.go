@@ -5,7 +5,8 @@
 //
 // An [Aggregator] collects packets into one record per interface, per
 // direction of a flow (its 5-tuple), per action, per aggregation window,
-// as AWS does. Following AWS, a record's srcaddr (outbound) or dstaddr
+// as AWS does; a flow's window opens with its first packet, as in AWS's
+// examples (start 1418530010, end 1418530070). Following AWS, a record's srcaddr (outbound) or dstaddr
 // (inbound) is the interface's primary private IPv4 address when the
 // packet used a secondary one, ICMP records carry 0 for both ports, and
 // start and end are the Unix seconds of the first and last packet in the
@@ -57,15 +58,14 @@ type key struct {
 	srcPort, dstPort uint16
 	proto            uint8
 	accept           bool
-	window           int64
 }
 
 // Aggregator collects packets into records.
 type Aggregator struct {
-	window  int64 // nanoseconds
-	records map[key]int
+	window  int64       // nanoseconds
+	records map[key]int // the flow's open record
 	out     []Record
-	first   []int64 // first packet time of each record, for ordering
+	first   []int64 // first packet time of each record: its window opens then
 }
 
 // NewAggregator returns an aggregator with the given aggregation window
@@ -94,8 +94,11 @@ func (a *Aggregator) Add(p Packet) {
 		p.SrcPort, p.DstPort = 0, 0
 	}
 	ns := p.Time.UnixNano()
-	k := key{p.InterfaceID, p.Src, p.Dst, p.SrcPort, p.DstPort, p.Protocol, p.Accept, floorDiv(ns, a.window)}
+	k := key{p.InterfaceID, p.Src, p.Dst, p.SrcPort, p.DstPort, p.Protocol, p.Accept}
 	i, ok := a.records[k]
+	if ok && (ns-a.first[i] >= a.window || ns < a.first[i]) {
+		ok = false // the window has closed: the next record starts here
+	}
 	if !ok {
 		i = len(a.out)
 		a.records[k] = i
@@ -114,27 +117,17 @@ func (a *Aggregator) Add(p Packet) {
 	}
 }
 
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
-}
-
-// Records returns the records in the order their windows close: by
-// window, then by first packet.
+// Records returns the records in the order their windows opened.
 func (a *Aggregator) Records() []Record {
 	idx := make([]int, len(a.out))
 	for i := range idx {
 		idx[i] = i
 	}
 	slices.SortStableFunc(idx, func(x, y int) int {
-		wx, wy := floorDiv(a.first[x], a.window), floorDiv(a.first[y], a.window)
-		if wx != wy {
-			if wx < wy {
-				return -1
-			}
+		switch {
+		case a.first[x] < a.first[y]:
+			return -1
+		case a.first[x] > a.first[y]:
 			return 1
 		}
 		return x - y

@@ -1,0 +1,24 @@
+package flowlog_test
+
+import (
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/sgsim/sgsim/flowlog"
+)
+
+// Records aggregate packets per interface, direction, action and window.
+func ExampleAggregator() {
+	agg := flowlog.NewAggregator(time.Minute)
+	start := time.Unix(1418530010, 0)
+	for k := 0; k < 3; k++ {
+		agg.Add(flowlog.Packet{AccountID: "123456789010", InterfaceID: "eni-1235b8ca123456789",
+			Src: netip.MustParseAddr("172.31.16.139"), Dst: netip.MustParseAddr("172.31.16.21"),
+			SrcPort: 20641, DstPort: 22, Protocol: 6, Bytes: 1400, Time: start.Add(time.Duration(k) * 20 * time.Second), Accept: true})
+	}
+	agg.Write(os.Stdout)
+	// Output:
+	// version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
+	// 2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 3 4200 1418530010 1418530050 ACCEPT OK
+}

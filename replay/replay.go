@@ -105,7 +105,7 @@ func (r *Replayer) Judge(f *capture.Frame) *Result {
 	switch {
 	case res.Path.Skip():
 		res.Verdict = Skip
-	case res.Path.Allowed():
+	case res.Path.Action == eni.Allow: // not Allowed(): it copies the whole path
 		res.Verdict = Accept
 	default:
 		res.Verdict = Reject

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gaissmai/bart"
 
+	"github.com/sgsim/sgsim/internal/prefix"
 	"github.com/sgsim/sgsim/nacl"
 )
 
@@ -22,15 +23,16 @@ type routes struct {
 }
 
 type subnetBlock struct {
-	pfx netip.Prefix
+	pfx prefix.Masked
 	sr  *subnetRoute
 }
 
 // subnetOf returns the subnet whose block holds a, or nil.
 func (r *routes) subnetOf(a netip.Addr) *subnetRoute {
 	if r.few != nil {
+		pa := prefix.AddrOf(a)
 		for k := range r.few {
-			if r.few[k].pfx.Contains(a) {
+			if r.few[k].pfx.Contains(pa) {
 				return r.few[k].sr
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sgsim/sgsim/conntrack"
+	"github.com/sgsim/sgsim/internal/prefix"
 	"github.com/sgsim/sgsim/nacl"
 	"github.com/sgsim/sgsim/sg"
 )
@@ -544,7 +545,7 @@ func (n *Network) changed() {
 		for _, p := range []netip.Prefix{s.CIDR, s.IPv6CIDR} {
 			if p.IsValid() {
 				r.subnets.Insert(p, sr)
-				r.few = append(r.few, subnetBlock{p, sr})
+				r.few = append(r.few, subnetBlock{prefix.Of(p), sr})
 			}
 		}
 	}

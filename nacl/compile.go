@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/sgsim/sgsim/internal/interval"
+	"github.com/sgsim/sgsim/internal/prefix"
 )
 
 // Result is the outcome of judging a packet: the action and the number of
@@ -31,8 +32,9 @@ type matcher struct {
 	sets   [][]centry // per interval, in rule-number order
 }
 
+// centry is an entry as evaluation sees it.
 type centry struct {
-	pfx    netip.Prefix
+	pfx    prefix.Masked
 	number int32
 	action Action
 }
@@ -65,8 +67,11 @@ func (a *ACL) Evaluate(egress bool, proto uint8, dstPort uint16, icmpType, icmpC
 		key = uint16(icmpType)<<8 | uint16(icmpCode)
 	}
 	m := &t.matchers[t.proto[proto]]
-	for _, e := range m.sets[interval.Find(m.starts, key)] {
-		if e.pfx.Contains(remote) {
+	r := prefix.AddrOf(remote)
+	set := m.sets[interval.Find(m.starts, key)]
+	for k := range set {
+		e := &set[k]
+		if e.pfx.Contains(r) {
 			return Result{Action: e.action, RuleNumber: int(e.number)}
 		}
 	}
@@ -95,7 +100,7 @@ func (a *ACL) rebuild() {
 		if byProto[d][f] == nil {
 			byProto[d][f] = map[int16][]span{}
 		}
-		ce := centry{pfx: e.CIDR, number: int32(e.RuleNumber), action: e.Action}
+		ce := centry{pfx: prefix.Of(e.CIDR), number: int32(e.RuleNumber), action: e.Action}
 		add := func(p int16, lo, hi uint16) { byProto[d][f][p] = append(byProto[d][f][p], span{lo, hi, ce}) }
 		switch {
 		case e.Protocol == 6 || e.Protocol == 17:

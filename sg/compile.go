@@ -7,6 +7,7 @@ import (
 	"github.com/gaissmai/bart"
 
 	"github.com/sgsim/sgsim/internal/interval"
+	"github.com/sgsim/sgsim/internal/prefix"
 )
 
 // Members resolves a security group ID to the private addresses of the
@@ -58,8 +59,9 @@ type prefixSet struct {
 }
 
 type prefixRule struct {
-	pfx netip.Prefix
-	idx int32 // index+1 into recs
+	pfx     netip.Prefix
+	matcher prefix.Masked
+	idx     int32 // index+1 into recs
 }
 
 // Key returns the value a packet is matched on within its protocol: the
@@ -95,8 +97,9 @@ func (rs *Ruleset) Lookup(dir Direction, proto uint8, key uint16, remote netip.A
 		}
 		return Match{}
 	}
+	r := prefix.AddrOf(remote)
 	for i := range s.small {
-		if s.small[i].pfx.Contains(remote) {
+		if s.small[i].matcher.Contains(r) {
 			return Match{idx: s.small[i].idx, World: s.world}
 		}
 	}
@@ -274,7 +277,7 @@ func buildSet(es []entry, members []int) prefixSet {
 	var s prefixSet
 	rules := make([]prefixRule, 0, len(members))
 	for _, i := range members {
-		rules = append(rules, prefixRule{pfx: es[i].pfx, idx: es[i].idx})
+		rules = append(rules, prefixRule{pfx: es[i].pfx, matcher: prefix.Of(es[i].pfx), idx: es[i].idx})
 		s.world = s.world || es[i].world
 	}
 	slices.SortStableFunc(rules, func(a, b prefixRule) int {

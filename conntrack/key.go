@@ -57,9 +57,16 @@ type Packet struct {
 // direction of the request, so that the reply finds the request's entry
 // and a query from the other side is a flow of its own.
 type Key struct {
-	local, remote         [16]byte
+	// Addresses as 128-bit values (IPv4 in IPv4-mapped form), held as
+	// words so that hashing and comparing never touch bytes one by one.
+	lhi, llo, rhi, rlo    uint64
 	localPort, remotePort uint16
 	proto                 uint8
+}
+
+func words(a netip.Addr) (hi, lo uint64) {
+	b := a.As16()
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 }
 
 // icmpQuery classifies an ICMP type: a query request (with the type of its
@@ -91,7 +98,9 @@ func icmpQuery(proto, typ uint8) (request, reply bool, other uint8) {
 // key returns the packet's flow key, and false for packets that belong to
 // no trackable flow (ICMP errors and other non-query messages).
 func (p *Packet) key() (Key, bool) {
-	k := Key{local: p.Local.As16(), remote: p.Remote.As16(), proto: p.Proto}
+	k := Key{proto: p.Proto}
+	k.lhi, k.llo = words(p.Local)
+	k.rhi, k.rlo = words(p.Remote)
 	switch p.Proto {
 	case protoTCP, protoUDP:
 		k.localPort, k.remotePort = p.LocalPort, p.RemotePort
@@ -113,10 +122,7 @@ func (p *Packet) key() (Key, bool) {
 // hash mixes the key's 37 bytes with the table's seed (a wyhash-style
 // multiply-fold); it does not allocate.
 func (k *Key) hash(seed uint64) uint64 {
-	a := binary.LittleEndian.Uint64(k.local[:8])
-	b := binary.LittleEndian.Uint64(k.local[8:])
-	c := binary.LittleEndian.Uint64(k.remote[:8])
-	d := binary.LittleEndian.Uint64(k.remote[8:])
+	a, b, c, d := k.lhi, k.llo, k.rhi, k.rlo
 	e := uint64(k.localPort) | uint64(k.remotePort)<<16 | uint64(k.proto)<<32
 	h := mix(a^0xa0761d6478bd642f, b^seed)
 	h = mix(h^c^0xe7037ed1a0b428db, d^0x8ebc6af09c88c6e3)

@@ -11,7 +11,10 @@
 // ignored. Protocol 58 with an IPv4 CIDR matches every ICMP type and code,
 // whatever was specified; we read "all ICMP" as IPv4 packets of protocol 1
 // or 58. IPv4 entries never judge IPv6 packets and the reverse. CIDRs are
-// stored canonical (host bits masked).
+// stored canonical (host bits masked). The entry quota (20 per direction
+// and address family, up to 40) counts numbered entries; the "*" entries,
+// which cannot be changed, do not count (AWS's 2023 text counted them, the
+// current one counts per direction).
 //
 // An [ACL] may be changed while packets are judged: every change compiles
 // a new immutable snapshot that the next evaluation uses. Judging a packet

@@ -44,4 +44,11 @@
 //   - A rule is "open to the world" for the untracked-flow test when its peer
 //     is the CIDR 0.0.0.0/0 or ::/0; a prefix list that happens to contain
 //     0.0.0.0/0 does not count.
+//   - The other direction "permits all response traffic" (AWS's second
+//     untracked condition) with a -1 rule, or a TCP (UDP) rule for ports
+//     0-65535, open to the world: AWS's text says "for all ports".
+//   - A new custom group gets an all-traffic egress rule for IPv4 only, even
+//     in a VPC with IPv6 (as AWS CDK models it; AWS's docs do not say).
+//   - Searches of AWS's documentation found nothing more on these points;
+//     each is a one-line change should AWS say otherwise.
 package sg

@@ -222,3 +222,37 @@ func BenchmarkPath(b *testing.B) {
 		})
 	}
 }
+
+// TestConcurrentPaths judges paths from several goroutines while ACL
+// entries, associations and group rules change; run with -race.
+func TestConcurrentPaths(t *testing.T) {
+	w := newWorld(t)
+	any := w.group("any", allRule("10.0.0.0/8"))
+	w.iface("eni-a", "subnet-app", "10.0.2.10", any)
+	w.iface("eni-d", "subnet-data", "10.0.3.10", any)
+	a, err := w.net.CreateACL("acl-x", "vpc-1")
+	require.NoError(t, err)
+	require.NoError(t, a.CreateEntry(aclEntry(100, false, -1, nacl.Allow, "0.0.0.0/0", 0, 0)))
+	require.NoError(t, a.CreateEntry(aclEntry(100, true, -1, nacl.Allow, "0.0.0.0/0", 0, 0)))
+	done := make(chan struct{})
+	for g := 0; g < 3; g++ {
+		go func(g int) {
+			defer func() { done <- struct{}{} }()
+			var out eni.Path
+			for k := 0; k < 400; k++ {
+				p := tcp(fmt.Sprintf("10.0.2.10:%d", 20000+g*1000+k), "10.0.3.10:5432", eni.SYN)
+				w.net.JudgeInto(p, at(float64(k)), &out)
+				_ = out.String()
+			}
+		}(g)
+	}
+	for k := 0; k < 100; k++ {
+		require.NoError(t, w.net.AssociateACL("subnet-data", "acl-x"))
+		require.NoError(t, a.ReplaceEntry(aclEntry(100, false, -1, nacl.Action(k%2), "0.0.0.0/0", 0, 0)))
+		_, _ = w.reg.AuthorizeIngress(any, tcpRule(int32(7000+k), "10.0.0.0/8"))
+		require.NoError(t, w.net.DisassociateACL("subnet-data"))
+	}
+	for g := 0; g < 3; g++ {
+		<-done
+	}
+}

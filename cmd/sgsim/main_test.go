@@ -249,3 +249,30 @@ func TestCheck(t *testing.T) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// TestReplayTCPPickup: a capture that starts after the handshakes shows
+// tracked connections' replies refused unless --tcp-pickup lets mid-stream
+// packets open connections.
+func TestReplayTCPPickup(t *testing.T) {
+	cfg := sampleConfig(t)
+	p := filepath.Join(t.TempDir(), "midstream.pcap")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	w, err := capgen.NewPcap(f, 1, false)
+	require.NoError(t, err)
+	for _, fr := range sample.Frames(1) {
+		if fr.Data[14+33]&0x02 != 0 && fr.Data[14+9] == 6 { // drop TCP SYNs and SYN-ACKs
+			continue
+		}
+		require.NoError(t, w.WriteFrame(fr.Time, fr.Data))
+	}
+	require.NoError(t, f.Close())
+	count := func(extra ...string) string {
+		out, errOut, code := sgsim(t, append(append([]string{"replay", "--pcap", p}, cfg...), extra...)...)
+		require.Equal(t, 0, code, errOut)
+		return strings.Split(out, "\n")[1]
+	}
+	without, with := count(), count("--tcp-pickup")
+	assert.NotEqual(t, without, with)
+	golden(t, "replay-tcp-pickup", "without: "+without+"\nwith:    "+with+"\n")
+}

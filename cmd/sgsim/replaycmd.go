@@ -25,6 +25,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "summary", "summary, jsonl or flowlog")
 	vxlan := fs.Bool("vxlan", false, "judge the frames inside VPC Traffic Mirroring (VXLAN) copies")
 	window := fs.Duration("window", time.Minute, "flow log aggregation window")
+	pickup := fs.Bool("tcp-pickup", false, "let TCP packets other than SYN open tracked connections, for captures that begin mid-connection")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -43,6 +44,17 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	res, err := loadConfig(configs, true, stderr)
 	if err != nil {
 		return err
+	}
+	if *pickup {
+		// AWS opens tracked TCP connections on a SYN; a capture that starts
+		// after the handshake would show their replies refused.
+		for _, i := range res.Network.Interfaces() {
+			cfg := i.ConnTrackConfig()
+			cfg.TCPPickup = true
+			if err := i.SetConnTrackConfig(cfg); err != nil {
+				return err
+			}
+		}
 	}
 	var in io.Reader
 	name := *pcap

@@ -178,7 +178,7 @@ func (n *Network) DeleteACL(id string) error {
 
 // SubnetOf returns the subnet whose block holds the address.
 func (n *Network) SubnetOf(a netip.Addr) (Subnet, bool) {
-	sr := n.routes.Load().subnetOf(a.Unmap())
+	sr := n.current().routes.subnetOf(a.Unmap())
 	if sr == nil {
 		return Subnet{}, false
 	}

@@ -215,8 +215,11 @@ func (i *Interface) current() *compiled {
 	if c := i.compiled; c != nil && c.regGen == rg && c.netGen == ng {
 		return c
 	}
-	n.mu.RLock()
-	c := &compiled{netGen: n.gen.Load(), addrs: i.addrs(), sdCheck: !i.spec.DisableSourceDestCheck,
+	// The write lock: the snapshot may need rebuilding, and the state read
+	// here must be of the generation recorded.
+	n.mu.Lock()
+	snap := n.currentLocked()
+	c := &compiled{netGen: snap.gen, addrs: i.addrs(), sdCheck: !i.spec.DisableSourceDestCheck,
 		autoTracked: i.spec.Type.AutoTracked(), port25: n.port25 && i.spec.Type == TypeInterface}
 	groups := slices.Clone(i.spec.Groups)
 	c.unfiltered = len(groups) == 0
@@ -234,9 +237,8 @@ func (i *Interface) current() *compiled {
 			c.services.router6 = offset(s.IPv6CIDR, 1)
 		}
 	}
-	m := n.membership.Load()
-	n.mu.RUnlock()
-	c.rules = n.groups.Compile(groups, func(g string) []netip.Addr { return m.addrs[g] })
+	n.mu.Unlock()
+	c.rules = n.groups.Compile(groups, func(g string) []netip.Addr { return snap.members[g] })
 	c.regGen = c.rules.Generation()
 	i.compiled = c
 	return c

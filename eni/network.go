@@ -89,16 +89,14 @@ type Network struct {
 	// nextIndex numbers interfaces for Interface.Index.
 	nextIndex int
 
-	gen        atomic.Uint64
-	membership atomic.Pointer[membership]
-	routes     atomic.Pointer[routes]
-}
+	gen  atomic.Uint64
+	snap atomic.Pointer[snapshot]
 
-// membership is an immutable snapshot of which interfaces carry which
-// group, read without locks by compilation and by the group registry.
-type membership struct {
-	addrs map[string][]netip.Addr
-	users map[string]string // group → first interface using it
+	// users names, for each group, an interface carrying it: the group
+	// registry's in-use check reads it with the registry locked, so it has
+	// a lock of its own that is never held while taking another.
+	usersMu sync.Mutex
+	users   map[string]map[*Interface]struct{}
 }
 
 // NewNetwork returns an empty network with its own security group registry
@@ -114,9 +112,19 @@ func NewNetwork() *Network {
 		acls:    map[string]*nacl.ACL{},
 		port25:  true,
 	}
-	n.membership.Store(&membership{})
-	n.routes.Store(&routes{})
-	n.groups.SetInUseCheck(func(id string) string { return n.membership.Load().users[id] })
+	n.groups.SetInUseCheck(func(id string) string {
+		n.usersMu.Lock()
+		defer n.usersMu.Unlock()
+		var ids []string
+		for i := range n.users[id] {
+			ids = append(ids, i.spec.ID)
+		}
+		if len(ids) == 0 {
+			return ""
+		}
+		slices.Sort(ids)
+		return ids[0]
+	})
 	return n
 }
 
@@ -264,6 +272,7 @@ func (n *Network) AddInterface(spec InterfaceSpec) (*Interface, error) {
 	i := &Interface{net: n, spec: spec, vpcID: sub.VpcID, table: table, dec: NewDecoder(), index: n.nextIndex}
 	n.nextIndex++
 	n.ifaces[spec.ID] = i
+	n.use(i, nil, spec.Groups)
 	n.order = append(n.order, i)
 	for _, a := range i.addrs() {
 		n.byAddr[a] = i
@@ -285,6 +294,7 @@ func (n *Network) DeleteInterface(id string) error {
 		delete(n.byAddr, a)
 	}
 	delete(n.ifaces, id)
+	n.use(i, i.spec.Groups, nil)
 	n.order = slices.DeleteFunc(n.order, func(x *Interface) bool { return x == i })
 	n.changedMembership()
 	return nil
@@ -324,6 +334,7 @@ func (n *Network) SetGroups(id string, groups ...string) error {
 	if err := n.checkGroups(id, i.vpcID, groups); err != nil {
 		return err
 	}
+	n.use(i, i.spec.Groups, groups)
 	i.spec.Groups = slices.Clone(groups)
 	n.changedMembership()
 	return nil
@@ -344,6 +355,7 @@ func (n *Network) AttachGroup(id, group string) error {
 	if err := n.checkGroups(id, i.vpcID, groups); err != nil {
 		return err
 	}
+	n.use(i, i.spec.Groups, groups)
 	i.spec.Groups = groups
 	n.changedMembership()
 	return nil
@@ -366,6 +378,7 @@ func (n *Network) DetachGroup(id, group string) error {
 		return &Error{Code: ErrNoGroups, Resource: id, Field: "Groups", Value: group,
 			Msg: "it is the interface's last group; attach another first"}
 	}
+	n.use(i, i.spec.Groups, groups)
 	i.spec.Groups = groups
 	n.changedMembership()
 	return nil
@@ -510,26 +523,66 @@ func (n *Network) checkGroups(id, vpcID string, groups []string) error {
 	return nil
 }
 
-// changedMembership rebuilds the group membership and routing snapshots
-// and marks every compiled interface stale. Called with n.mu held.
-func (n *Network) changedMembership() {
-	m := &membership{addrs: map[string][]netip.Addr{}, users: map[string]string{}}
+// changedMembership records that attachments or addresses changed; the
+// snapshots are rebuilt lazily. Called with n.mu held.
+func (n *Network) changedMembership() { n.changed() }
+
+// use moves an interface from the groups it carried to the groups it now
+// carries in the in-use index the group registry reads.
+func (n *Network) use(i *Interface, old, now []string) {
+	n.usersMu.Lock()
+	defer n.usersMu.Unlock()
+	if n.users == nil {
+		n.users = map[string]map[*Interface]struct{}{}
+	}
+	for _, g := range old {
+		delete(n.users[g], i)
+	}
+	for _, g := range now {
+		if n.users[g] == nil {
+			n.users[g] = map[*Interface]struct{}{}
+		}
+		n.users[g][i] = struct{}{}
+	}
+}
+
+// changed marks the snapshots and every compiled interface stale. Called
+// with n.mu held; the snapshots are rebuilt when next read, so loading a
+// large configuration object by object stays linear.
+func (n *Network) changed() { n.gen.Add(1) }
+
+// snapshot is what packets read without taking n.mu: which interface owns
+// an address, which subnet holds it, which addresses each group stands for.
+type snapshot struct {
+	gen     uint64
+	routes  *routes
+	members map[string][]netip.Addr
+}
+
+// current returns the snapshot of the network as it is now, building it
+// if something changed since the last one.
+func (n *Network) current() *snapshot {
+	if s := n.snap.Load(); s != nil && s.gen == n.gen.Load() {
+		return s
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.currentLocked()
+}
+
+// currentLocked is current for callers holding n.mu for writing.
+func (n *Network) currentLocked() *snapshot {
+	gen := n.gen.Load()
+	if s := n.snap.Load(); s != nil && s.gen == gen {
+		return s
+	}
+	s := &snapshot{gen: gen, members: map[string][]netip.Addr{}}
 	for _, i := range n.order {
 		addrs := i.addrs()
 		for _, g := range i.spec.Groups {
-			m.addrs[g] = append(m.addrs[g], addrs...)
-			if m.users[g] == "" {
-				m.users[g] = i.spec.ID
-			}
+			s.members[g] = append(s.members[g], addrs...)
 		}
 	}
-	n.membership.Store(m)
-	n.changed()
-}
-
-// changed rebuilds the routing snapshot and marks every compiled interface
-// stale. Called with n.mu held.
-func (n *Network) changed() {
 	r := &routes{byAddr: make(map[netip.Addr]*Interface, len(n.byAddr))}
 	for a, i := range n.byAddr {
 		r.byAddr[a] = i
@@ -540,9 +593,9 @@ func (n *Network) changed() {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		s := n.subnets[id]
-		sr := &subnetRoute{id: id, acl: n.acls[s.ACLID]}
-		for _, p := range []netip.Prefix{s.CIDR, s.IPv6CIDR} {
+		sn := n.subnets[id]
+		sr := &subnetRoute{id: id, acl: n.acls[sn.ACLID]}
+		for _, p := range []netip.Prefix{sn.CIDR, sn.IPv6CIDR} {
 			if p.IsValid() {
 				r.subnets.Insert(p, sr)
 				r.few = append(r.few, subnetBlock{prefix.Of(p), sr})
@@ -556,6 +609,7 @@ func (n *Network) changed() {
 	} else if r.few == nil {
 		r.few = []subnetBlock{}
 	}
-	n.routes.Store(r)
-	n.gen.Add(1)
+	s.routes = r
+	n.snap.Store(s)
+	return s
 }

@@ -112,7 +112,7 @@ func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
 	if p.Status != Decoded || !p.Src.IsValid() || !p.Dst.IsValid() {
 		return
 	}
-	r := n.routes.Load()
+	r := n.current().routes
 	src, dst := r.byAddr[p.Src], r.byAddr[p.Dst]
 	out.Src, out.Dst = src, dst
 	now := ts.UnixNano()

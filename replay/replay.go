@@ -136,8 +136,11 @@ type Summary struct {
 	NotIP, Unwrapped                    int
 	First, Last                         time.Time
 	Interfaces                          []InterfaceCounts
-	ifaces                              []InterfaceCounts
-	flows                               []RejectedFlow
+	// OtherRejected counts refused frames of flows beyond the first
+	// MaxRejectedFlows distinct ones, which are not kept one by one.
+	OtherRejected int
+	ifaces        []InterfaceCounts
+	flows         []RejectedFlow
 }
 
 // InterfaceCounts are one interface's frames by direction and verdict.
@@ -148,6 +151,9 @@ type InterfaceCounts struct {
 	TrackedPeak              int
 	TableFull                uint64
 }
+
+// MaxRejectedFlows bounds the distinct refused flows a summary keeps.
+const MaxRejectedFlows = 100_000
 
 // RejectedFlow is a refused flow: frames with the same addresses,
 // protocol and destination port refused at the same stage for the same
@@ -241,6 +247,10 @@ func (r *Replayer) count(res *Result) {
 		fk.dport = uint16(p.ICMPType)<<8 | uint16(p.ICMPCode)
 	}
 	k, ok := r.flow[fk]
+	if !ok && len(s.flows) >= MaxRejectedFlows {
+		s.OtherRejected++ // a scan of the whole internet must not take all memory
+		return
+	}
 	if !ok {
 		k = len(s.flows)
 		r.flow[fk] = k

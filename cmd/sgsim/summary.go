@@ -55,6 +55,9 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 
 	flows := s.RejectedFlows()
 	fmt.Fprintf(w, "\nREJECTED FLOWS (%d; most frames first)\n", len(flows))
+	if s.OtherRejected > 0 {
+		fmt.Fprintf(w, "  (%d more refused frames of flows beyond the first %d are counted but not listed)\n", s.OtherRejected, replay.MaxRejectedFlows)
+	}
 	if len(flows) == 0 {
 		fmt.Fprintln(w, "  none")
 	}

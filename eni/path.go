@@ -2,6 +2,7 @@ package eni
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -59,6 +60,34 @@ type Path struct {
 	Dst     *Interface
 	stages  [4]Stage
 	n       int
+	// where remembers where the previous packet judged into this Path
+	// went: captures run flow by flow, so the next packet is often between
+	// the same two addresses, either way round.
+	where route
+}
+
+// route is where two addresses live, as of one routing snapshot.
+type route struct {
+	routes     *routes
+	a, b       netip.Addr
+	ifA, ifB   *Interface
+	netA, netB *subnetRoute
+}
+
+// lookup returns the interfaces and subnets of src and dst, from the
+// remembered route when it is for the same snapshot and addresses.
+func (rt *route) lookup(r *routes, src, dst netip.Addr) (srcIf, dstIf *Interface, srcNet, dstNet *subnetRoute) {
+	if rt.routes == r {
+		switch {
+		case rt.a == src && rt.b == dst:
+			return rt.ifA, rt.ifB, rt.netA, rt.netB
+		case rt.a == dst && rt.b == src:
+			return rt.ifB, rt.ifA, rt.netB, rt.netA
+		}
+	}
+	srcIf, dstIf, srcNet, dstNet = r.byAddr[src], r.byAddr[dst], r.subnetOf(src), r.subnetOf(dst)
+	*rt = route{routes: r, a: src, b: dst, ifA: srcIf, ifB: dstIf, netA: srcNet, netB: dstNet}
+	return srcIf, dstIf, srcNet, dstNet
 }
 
 // Stages returns the stages that applied, in path order. The slice aliases
@@ -112,8 +141,7 @@ func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
 	if p.Status != Decoded || !p.Src.IsValid() || !p.Dst.IsValid() {
 		return
 	}
-	r := n.current().routes
-	src, dst := r.byAddr[p.Src], r.byAddr[p.Dst]
+	src, dst, srcNet, dstNet := out.where.lookup(n.current().routes, p.Src, p.Dst)
 	out.Src, out.Dst = src, dst
 	now := ts.UnixNano()
 	ok := true
@@ -129,7 +157,6 @@ func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
 		}
 		ok = s.Allowed
 	}
-	srcNet, dstNet := r.subnetOf(p.Src), r.subnetOf(p.Dst)
 	if srcNet != dstNet {
 		if srcNet != nil && srcNet.acl != nil {
 			s := out.add(StageSourceACL)

@@ -108,6 +108,7 @@ func TestJudgeAgreesWithComposition(t *testing.T) {
 	for seed := uint64(1); seed <= 20; seed++ {
 		a, b := pathWorld(t, seed), pathWorld(t, seed)
 		rng := rand.New(rand.NewPCG(seed, 9))
+		var got eni.Path // reused, as a replay does, so its route memory is exercised
 		for k := 0; k < 300; k++ {
 			src, dst := hosts[rng.IntN(len(hosts))], hosts[rng.IntN(len(hosts))]
 			if src == dst {
@@ -128,7 +129,11 @@ func TestJudgeAgreesWithComposition(t *testing.T) {
 				p.Src, p.Dst, p.SrcPort, p.DstPort = p.Dst, p.Src, p.DstPort, p.SrcPort
 			}
 			ts := t0.Add(time.Duration(k) * 3 * time.Second)
-			got := a.net.Judge(&p, ts)
+			if k == 150 { // the network changes: the remembered route must not outlive it
+				require.NoError(t, a.net.DeleteInterface("eni-b"))
+				require.NoError(t, b.net.DeleteInterface("eni-b"))
+			}
+			a.net.JudgeInto(&p, ts, &got)
 			wantAction, wantStages := composed(b, &p, ts)
 			var gotStages []bool
 			for _, s := range got.Stages() {

@@ -73,6 +73,10 @@ type Source struct {
 
 var plInName = regexp.MustCompile(`pl-[0-9a-zA-Z]+`)
 
+// PrefixListIn returns the first prefix list ID ("pl-...") in a file's
+// base name, or "": how an entries file is tied to its list.
+func PrefixListIn(name string) string { return plInName.FindString(filepath.Base(name)) }
+
 // ReadFiles reads configuration files named on a command line. An argument
 // "pl-0abc=FILE" ties an entries file to its prefix list.
 func ReadFiles(args ...string) ([]Source, error) {
@@ -87,7 +91,7 @@ func ReadFiles(args ...string) ([]Source, error) {
 			return nil, &Error{File: src.Name, Msg: "cannot read: " + unwrapPathError(err)}
 		}
 		if src.PrefixList == "" {
-			src.PrefixList = plInName.FindString(filepath.Base(src.Name))
+			src.PrefixList = PrefixListIn(src.Name)
 		}
 		src.Data = data
 		out = append(out, src)

@@ -210,14 +210,19 @@ func (d *Decoder) fill(p *Packet) {
 		t := &d.tcp
 		p.SrcPort, p.DstPort = uint16(t.SrcPort), uint16(t.DstPort)
 		var f uint8
-		for _, b := range [...]struct {
-			on  bool
-			bit uint8
-		}{{t.FIN, FIN}, {t.SYN, SYN}, {t.RST, RST}, {t.PSH, PSH}, {t.ACK, ACK}, {t.URG, 0x20}, {t.ECE, 0x40}, {t.CWR, 0x80}} {
-			if b.on {
-				f |= b.bit
+		set := func(on bool, bit uint8) {
+			if on {
+				f |= bit
 			}
 		}
+		set(t.FIN, FIN)
+		set(t.SYN, SYN)
+		set(t.RST, RST)
+		set(t.PSH, PSH)
+		set(t.ACK, ACK)
+		set(t.URG, 0x20)
+		set(t.ECE, 0x40)
+		set(t.CWR, 0x80)
 		p.TCPFlags = f
 	case 17:
 		p.SrcPort, p.DstPort = uint16(d.udp.SrcPort), uint16(d.udp.DstPort)

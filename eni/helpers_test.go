@@ -5,11 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/internal/capgen"
 	"github.com/sgsim/sgsim/sg"
 )
 
@@ -113,51 +112,13 @@ func icmp(src, dst string, typ, code uint8, id uint16) *eni.Packet {
 	return &p
 }
 
-// frame serialises a packet as an Ethernet frame (optionally VLAN-tagged)
-// with gopacket, the way a capture would hold it.
+// frame serialises a packet as an Ethernet frame (optionally VLAN-tagged),
+// the way a capture would hold it.
 func frame(t testing.TB, p *eni.Packet, vlan bool) []byte {
 	t.Helper()
-	eth := &layers.Ethernet{SrcMAC: []byte{2, 0, 0, 0, 0, 1}, DstMAC: []byte{2, 0, 0, 0, 0, 2}}
-	var ls []gopacket.SerializableLayer
-	ls = append(ls, eth)
-	var netl gopacket.NetworkLayer
-	etype := layers.EthernetTypeIPv4
-	if p.Src.Is4() {
-		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocol(p.Proto), SrcIP: p.Src.AsSlice(), DstIP: p.Dst.AsSlice()}
-		netl = ip
-		ls = append(ls, ip)
-	} else {
-		etype = layers.EthernetTypeIPv6
-		ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocol(p.Proto), SrcIP: p.Src.AsSlice(), DstIP: p.Dst.AsSlice()}
-		netl = ip
-		ls = append(ls, ip)
-	}
+	var tag uint16
 	if vlan {
-		eth.EthernetType = layers.EthernetTypeDot1Q
-		ls = append([]gopacket.SerializableLayer{eth, &layers.Dot1Q{VLANIdentifier: 42, Type: etype}}, ls[1:]...)
-	} else {
-		eth.EthernetType = etype
+		tag = 42
 	}
-	switch p.Proto {
-	case 6:
-		l := &layers.TCP{SrcPort: layers.TCPPort(p.SrcPort), DstPort: layers.TCPPort(p.DstPort), Window: 1024,
-			FIN: p.TCPFlags&eni.FIN != 0, SYN: p.TCPFlags&eni.SYN != 0, RST: p.TCPFlags&eni.RST != 0,
-			PSH: p.TCPFlags&eni.PSH != 0, ACK: p.TCPFlags&eni.ACK != 0}
-		require.NoError(t, l.SetNetworkLayerForChecksum(netl))
-		ls = append(ls, l)
-	case 17:
-		l := &layers.UDP{SrcPort: layers.UDPPort(p.SrcPort), DstPort: layers.UDPPort(p.DstPort)}
-		require.NoError(t, l.SetNetworkLayerForChecksum(netl))
-		ls = append(ls, l)
-	case 1:
-		ls = append(ls, &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(p.ICMPType, p.ICMPCode), Id: p.ICMPID, Seq: 1})
-	case 58:
-		l := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(p.ICMPType, p.ICMPCode)}
-		require.NoError(t, l.SetNetworkLayerForChecksum(netl))
-		ls = append(ls, l, gopacket.Payload([]byte{byte(p.ICMPID >> 8), byte(p.ICMPID), 0, 1}))
-	}
-	ls = append(ls, gopacket.Payload([]byte("hello")))
-	buf := gopacket.NewSerializeBuffer()
-	require.NoError(t, gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...))
-	return append([]byte(nil), buf.Bytes()...)
+	return capgen.Ethernet(capgen.IP(*p, 5), tag)
 }

@@ -138,7 +138,7 @@ func (n *Network) SetPort25Restricted(on bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.port25 = on
-	n.gen.Add(1)
+	n.changed()
 }
 
 // AddVPC adds a VPC and, unless told not to, its default security group.
@@ -277,7 +277,7 @@ func (n *Network) AddInterface(spec InterfaceSpec) (*Interface, error) {
 	for _, a := range i.addrs() {
 		n.byAddr[a] = i
 	}
-	n.changedMembership()
+	n.changed()
 	return i, nil
 }
 
@@ -296,7 +296,7 @@ func (n *Network) DeleteInterface(id string) error {
 	delete(n.ifaces, id)
 	n.use(i, i.spec.Groups, nil)
 	n.order = slices.DeleteFunc(n.order, func(x *Interface) bool { return x == i })
-	n.changedMembership()
+	n.changed()
 	return nil
 }
 
@@ -336,7 +336,7 @@ func (n *Network) SetGroups(id string, groups ...string) error {
 	}
 	n.use(i, i.spec.Groups, groups)
 	i.spec.Groups = slices.Clone(groups)
-	n.changedMembership()
+	n.changed()
 	return nil
 }
 
@@ -357,7 +357,7 @@ func (n *Network) AttachGroup(id, group string) error {
 	}
 	n.use(i, i.spec.Groups, groups)
 	i.spec.Groups = groups
-	n.changedMembership()
+	n.changed()
 	return nil
 }
 
@@ -380,7 +380,7 @@ func (n *Network) DetachGroup(id, group string) error {
 	}
 	n.use(i, i.spec.Groups, groups)
 	i.spec.Groups = groups
-	n.changedMembership()
+	n.changed()
 	return nil
 }
 
@@ -409,7 +409,7 @@ func (n *Network) AssignAddresses(id string, addrs ...netip.Addr) error {
 	for _, a := range addrs {
 		n.byAddr[a.Unmap()] = i
 	}
-	n.changedMembership()
+	n.changed()
 	return nil
 }
 
@@ -439,7 +439,7 @@ func (n *Network) UnassignAddresses(id string, addrs ...netip.Addr) error {
 	for _, a := range addrs {
 		delete(n.byAddr, a.Unmap())
 	}
-	n.changedMembership()
+	n.changed()
 	return nil
 }
 
@@ -522,10 +522,6 @@ func (n *Network) checkGroups(id, vpcID string, groups []string) error {
 	}
 	return nil
 }
-
-// changedMembership records that attachments or addresses changed; the
-// snapshots are rebuilt lazily. Called with n.mu held.
-func (n *Network) changedMembership() { n.changed() }
 
 // use moves an interface from the groups it carried to the groups it now
 // carries in the in-use index the group registry reads.

@@ -111,7 +111,7 @@ func (p Packet) String() string {
 	switch p.Proto {
 	case 6:
 		return fmt.Sprintf("tcp %s → %s [%s]", netip.AddrPortFrom(p.Src, p.SrcPort),
-			netip.AddrPortFrom(p.Dst, p.DstPort), flagText(p.TCPFlags))
+			netip.AddrPortFrom(p.Dst, p.DstPort), flagsOrNone(p.TCPFlags))
 	case 17:
 		return fmt.Sprintf("udp %s → %s", netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort))
 	case 1, 58:
@@ -120,7 +120,15 @@ func (p Packet) String() string {
 	return fmt.Sprintf("%s %s → %s", ProtoName(p.Proto), p.Src, p.Dst)
 }
 
-func flagText(f uint8) string {
+func flagsOrNone(f uint8) string {
+	if s := FlagNames(f); s != "" {
+		return s
+	}
+	return "none"
+}
+
+// FlagNames names the TCP flags set in f, e.g. "SYN,ACK"; "" for none.
+func FlagNames(f uint8) string {
 	names := []struct {
 		bit  uint8
 		name string
@@ -133,9 +141,6 @@ func flagText(f uint8) string {
 			}
 			s += n.name
 		}
-	}
-	if s == "" {
-		return "none"
 	}
 	return s
 }

@@ -246,7 +246,10 @@ func (p Path) String() string {
 	for k, s := range p.Stages() {
 		mark := s.Verdict.Action.String()
 		if s.Kind == StageSourceACL || s.Kind == StageDestACL {
-			mark = map[bool]string{true: "ALLOW", false: "DENY"}[s.Allowed]
+			mark = "DENY"
+			if s.Allowed {
+				mark = "ALLOW"
+			}
 		}
 		note := ""
 		if s.Hypothetical {

@@ -53,6 +53,10 @@ func TestPathStages(t *testing.T) {
 	assert.Contains(t, p.String(), "SUBNET_ACL_RESTRICTION: acl-deny (subnet-app) outbound: entry * deny all traffic to 0.0.0.0/0")
 	assert.True(t, p.Stages()[3].Hypothetical)
 	assert.Zero(t, w.net.Interface("eni-d").Stats().Allowed[in], "a hypothetical stage changes nothing")
+	// The source's group saw the SYN leave and tracks it, though the subnet
+	// ACL dropped it next (aws-semantics §7: SG egress comes before the ACL):
+	// two entries, the intra-subnet SSH and this one.
+	assert.Equal(t, 2, w.net.Interface("eni-a").Stats().Tracking.Entries)
 
 	// Edge 25: back to the default ACL.
 	require.NoError(t, w.net.DisassociateACL("subnet-app"))

@@ -129,8 +129,11 @@ func (v Verdict) Explain() string {
 	case ReasonConnTrackFull:
 		return fmt.Sprintf("%s: the rules allow it (%s) but the connection-tracking table is full", v.Reason, v.ruleText())
 	case ReasonSourceDestCheck:
-		return fmt.Sprintf("%s: the interface is not the packet's %s and its source/destination check is on",
-			v.Reason, map[Direction]string{Inbound: "destination", Outbound: "source"}[v.Direction])
+		end := "destination"
+		if v.Direction == Outbound {
+			end = "source"
+		}
+		return fmt.Sprintf("%s: the interface is not the packet's %s and its source/destination check is on", v.Reason, end)
 	case ReasonPort25:
 		return fmt.Sprintf("%s: EC2 blocks outbound TCP port 25 to addresses outside the VPC by default", v.Reason)
 	case ReasonFragmentUnmatched:

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sgsim/sgsim/capture"
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/sg"
 )
 
 // Verdict is a frame's outcome. The zero value is Skip.
@@ -237,14 +238,13 @@ func (r *Replayer) count(res *Result) {
 	}
 	st := stages[first]
 	p := &res.Path.Packet
-	fk := flowKey{src: p.Src, dst: p.Dst, dport: p.DstPort, proto: p.Proto, stage: st.Kind}
+	// The flow's key within its protocol, as rules see it: the destination
+	// port, or the ICMP type and code.
+	fk := flowKey{src: p.Src, dst: p.Dst, dport: sg.Key(p.Proto, p.DstPort, p.ICMPType, p.ICMPCode), proto: p.Proto, stage: st.Kind}
 	if st.ACL != nil {
 		fk.where, fk.entry = st.ACL.ID, st.ACLResult.RuleNumber
 	} else if st.Verdict.Interface != nil {
 		fk.where, fk.reason = st.Verdict.Interface.ID(), st.Verdict.Reason
-	}
-	if p.Proto != 6 && p.Proto != 17 {
-		fk.dport = uint16(p.ICMPType)<<8 | uint16(p.ICMPCode)
 	}
 	k, ok := r.flow[fk]
 	if !ok && len(s.flows) >= MaxRejectedFlows {

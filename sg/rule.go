@@ -170,11 +170,13 @@ func (r Rule) Describe(d Direction) string { return r.describe(d) }
 
 func (r Rule) describe(d Direction) string {
 	var b strings.Builder
-	b.WriteString(r.Protocol.String())
 	switch {
 	case r.Protocol == AllProtocols:
-		b.Reset()
 		b.WriteString("all traffic")
+	default:
+		b.WriteString(r.Protocol.String())
+	}
+	switch {
 	case r.Protocol.HasPorts():
 		b.WriteByte(' ')
 		b.WriteString(portText(r.FromPort, r.ToPort))

@@ -13,6 +13,7 @@ import (
 	"github.com/sgsim/sgsim/capture"
 	"github.com/sgsim/sgsim/eni"
 	"github.com/sgsim/sgsim/replay"
+	"github.com/sgsim/sgsim/sg"
 )
 
 // diffCmd replays one capture against two configurations and lists every
@@ -114,11 +115,7 @@ func pathFlow(p *eni.Path) string {
 	if pk.Status != eni.Decoded {
 		return pk.String()
 	}
-	switch pk.Proto {
-	case 6, 17:
-		return fmt.Sprintf("%s %s → %s:%d", eni.ProtoName(pk.Proto), pk.Src, pk.Dst, pk.DstPort)
-	}
-	return fmt.Sprintf("%s %s → %s", eni.ProtoName(pk.Proto), pk.Src, pk.Dst)
+	return flowLabel(pk.Proto, pk.Src, pk.Dst, sg.Key(pk.Proto, pk.DstPort, pk.ICMPType, pk.ICMPCode))
 }
 
 // decision names what decided a frame: the refusing stage, or the stage

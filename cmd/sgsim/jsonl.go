@@ -85,7 +85,7 @@ func (j *jsonl) write(r *replay.Result) error {
 			f.ICMPType, f.ICMPCode = intp(int(p.ICMPType)), intp(int(p.ICMPCode))
 		}
 		if p.Proto == 6 {
-			f.TCPFlags = tcpFlags(p.TCPFlags)
+			f.TCPFlags = eni.FlagNames(p.TCPFlags)
 		}
 	}
 	if r.Path.Src != nil {
@@ -102,22 +102,6 @@ func (j *jsonl) write(r *replay.Result) error {
 		f.DecidedBy = &f.Stages[k]
 	}
 	return j.enc.Encode(&f)
-}
-
-func tcpFlags(b uint8) string {
-	s := ""
-	for _, x := range []struct {
-		bit  uint8
-		name string
-	}{{eni.SYN, "SYN"}, {eni.FIN, "FIN"}, {eni.RST, "RST"}, {eni.PSH, "PSH"}, {eni.ACK, "ACK"}} {
-		if b&x.bit != 0 {
-			if s != "" {
-				s += ","
-			}
-			s += x.name
-		}
-	}
-	return s
 }
 
 // decidingStage is the first refusing stage of a rejected frame; for an

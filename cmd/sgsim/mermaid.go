@@ -77,7 +77,7 @@ func participant(s eni.Stage) (key, label string) {
 func packetLabel(p *eni.Packet) string {
 	switch p.Proto {
 	case 6:
-		return fmt.Sprintf("tcp %d → %d [%s]", p.SrcPort, p.DstPort, tcpFlags(p.TCPFlags))
+		return fmt.Sprintf("tcp %d → %d [%s]", p.SrcPort, p.DstPort, eni.FlagNames(p.TCPFlags))
 	case 17:
 		return fmt.Sprintf("udp %d → %d", p.SrcPort, p.DstPort)
 	case 1, 58:

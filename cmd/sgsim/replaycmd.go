@@ -91,7 +91,8 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		fn = func(r *replay.Result) error { prog.tick(); return enc.write(r) }
 	case "flowlog":
 		agg = flowlog.NewAggregator(*window)
-		fn = func(r *replay.Result) error { prog.tick(); addFlowLog(agg, r); return nil }
+		fl := &flowLogger{agg: agg, ifaces: map[*eni.Interface]logOwner{}}
+		fn = func(r *replay.Result) error { prog.tick(); fl.add(r); return nil }
 	default:
 		fn = func(*replay.Result) error { prog.tick(); return nil }
 	}
@@ -138,13 +139,36 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// addFlowLog records a frame as each interface on its path would log it:
-// the source interface logs what it sent (refused by its group or its
-// subnet's ACL on the way out: REJECT), the destination interface logs
+// flowLogger records frames as each interface on their path would log
+// them: the source interface logs what it sent (refused by its group or
+// its subnet's ACL on the way out: REJECT), the destination interface logs
 // what reached its subnet (refused by the ACL or its group: REJECT).
 // Traffic AWS never logs (Amazon DNS, IMDS, Time Sync, DHCP, Windows
 // activation, the VPC router) is left out.
-func addFlowLog(agg *flowlog.Aggregator, r *replay.Result) {
+type flowLogger struct {
+	agg    *flowlog.Aggregator
+	ifaces map[*eni.Interface]logOwner // read once per interface, not per frame
+}
+
+type logOwner struct {
+	account string
+	primary netip.Addr // the primary private IPv4, which logs show for secondaries
+}
+
+func (fl *flowLogger) owner(i *eni.Interface) logOwner {
+	o, ok := fl.ifaces[i]
+	if !ok {
+		s := i.Spec()
+		o.account = s.OwnerID
+		if len(s.PrivateIPv4) > 0 {
+			o.primary = s.PrivateIPv4[0]
+		}
+		fl.ifaces[i] = o
+	}
+	return o
+}
+
+func (fl *flowLogger) add(r *replay.Result) {
 	p := &r.Path
 	if r.Verdict == replay.Skip || (p.Service != eni.NoService && p.Service != eni.ECSTaskMetadata) {
 		return
@@ -163,27 +187,20 @@ func addFlowLog(agg *flowlog.Aggregator, r *replay.Result) {
 	rec := flowlog.Packet{Src: pkt.Src, Dst: pkt.Dst, SrcPort: pkt.SrcPort, DstPort: pkt.DstPort, Protocol: pkt.Proto,
 		Bytes: pkt.Length, Time: r.Frame.Time}
 	if i := p.Src; i != nil {
-		rec.AccountID, rec.InterfaceID, rec.Accept = i.Spec().OwnerID, i.ID(), srcOK
-		rec.Src = primaryFor(i, pkt.Src)
-		agg.Add(rec)
+		o := fl.owner(i)
+		rec.AccountID, rec.InterfaceID, rec.Accept = o.account, i.ID(), srcOK
+		if pkt.Src.Is4() && o.primary.IsValid() {
+			rec.Src = o.primary
+		}
+		fl.agg.Add(rec)
 		rec.Src = pkt.Src
 	}
 	if i := p.Dst; i != nil && reached {
-		rec.AccountID, rec.InterfaceID, rec.Accept = i.Spec().OwnerID, i.ID(), dstOK
-		rec.Dst = primaryFor(i, pkt.Dst)
-		agg.Add(rec)
+		o := fl.owner(i)
+		rec.AccountID, rec.InterfaceID, rec.Accept = o.account, i.ID(), dstOK
+		if pkt.Dst.Is4() && o.primary.IsValid() {
+			rec.Dst = o.primary
+		}
+		fl.agg.Add(rec)
 	}
-}
-
-// primaryFor returns the interface's primary private IPv4 address in
-// place of a secondary one, as flow logs report it.
-func primaryFor(i *eni.Interface, a netip.Addr) netip.Addr {
-	if !a.Is4() {
-		return a
-	}
-	s := i.Spec()
-	if len(s.PrivateIPv4) > 0 {
-		return s.PrivateIPv4[0]
-	}
-	return a
 }

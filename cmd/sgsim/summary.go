@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -108,14 +109,18 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 	fmt.Fprintf(w, "  busiest interface peaked at %d tracked connections; %d packets refused for a full table\n", peak, full)
 }
 
-func flowText(f replay.RejectedFlow) string {
-	switch f.Proto {
+func flowText(f replay.RejectedFlow) string { return flowLabel(f.Proto, f.Src, f.Dst, f.DstPort) }
+
+// flowLabel names a flow: key is the destination port for TCP and UDP,
+// type<<8|code for ICMP.
+func flowLabel(proto uint8, src, dst netip.Addr, key uint16) string {
+	switch proto {
 	case 6, 17:
-		return fmt.Sprintf("%s %s → %s:%d", eni.ProtoName(f.Proto), f.Src, f.Dst, f.DstPort)
+		return fmt.Sprintf("%s %s → %s:%d", eni.ProtoName(proto), src, dst, key)
 	case 1, 58:
-		return fmt.Sprintf("%s %s → %s type %d code %d", eni.ProtoName(f.Proto), f.Src, f.Dst, f.DstPort>>8, f.DstPort&0xff)
+		return fmt.Sprintf("%s %s → %s type %d code %d", eni.ProtoName(proto), src, dst, key>>8, key&0xff)
 	}
-	return fmt.Sprintf("%s %s → %s", eni.ProtoName(f.Proto), f.Src, f.Dst)
+	return fmt.Sprintf("%s %s → %s", eni.ProtoName(proto), src, dst)
 }
 
 func refusalText(s eni.Stage) string {

@@ -34,26 +34,9 @@ func Configs() []ec2json.Source {
 	var out []ec2json.Source
 	for _, e := range entries {
 		data, _ := configs.ReadFile(path.Join("data", e.Name()))
-		src := ec2json.Source{Name: "sample/" + e.Name(), Data: data}
-		if m := plInName(e.Name()); m != "" {
-			src.PrefixList = m
-		}
-		out = append(out, src)
+		out = append(out, ec2json.Source{Name: "sample/" + e.Name(), Data: data, PrefixList: ec2json.PrefixListIn(e.Name())})
 	}
 	return out
-}
-
-func plInName(name string) string {
-	for i := 0; i+3 < len(name); i++ {
-		if name[i:i+3] == "pl-" {
-			j := i + 3
-			for j < len(name) && (name[j] >= '0' && name[j] <= '9' || name[j] >= 'a' && name[j] <= 'z') {
-				j++
-			}
-			return name[i:j]
-		}
-	}
-	return ""
 }
 
 // Capture returns the sample capture, a classic pcap file.

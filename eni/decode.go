@@ -130,8 +130,8 @@ func (d *Decoder) decode(parser *gopacket.DecodingLayerParser, data []byte, p *P
 	switch l3 {
 	case layers.LayerTypeIPv4:
 		ip := &d.ip4
-		p.Src = addr(ip.SrcIP)
-		p.Dst = addr(ip.DstIP)
+		p.Src = addr4(ip.SrcIP)
+		p.Dst = addr4(ip.DstIP)
 		p.Proto = uint8(ip.Protocol)
 		p.Length = uint32(ip.Length)
 		p.FragID = uint32(ip.Id)
@@ -209,21 +209,11 @@ func (d *Decoder) fill(p *Packet) {
 	case 6:
 		t := &d.tcp
 		p.SrcPort, p.DstPort = uint16(t.SrcPort), uint16(t.DstPort)
-		var f uint8
-		set := func(on bool, bit uint8) {
-			if on {
-				f |= bit
-			}
+		// gopacket splits the flags byte into booleans; the header still
+		// holds it, 13 bytes in.
+		if len(t.Contents) > 13 {
+			p.TCPFlags = t.Contents[13]
 		}
-		set(t.FIN, FIN)
-		set(t.SYN, SYN)
-		set(t.RST, RST)
-		set(t.PSH, PSH)
-		set(t.ACK, ACK)
-		set(t.URG, 0x20)
-		set(t.ECE, 0x40)
-		set(t.CWR, 0x80)
-		p.TCPFlags = f
 	case 17:
 		p.SrcPort, p.DstPort = uint16(d.udp.SrcPort), uint16(d.udp.DstPort)
 	case 1:
@@ -265,6 +255,15 @@ func skipExtensions(next uint8, b []byte, p *Packet) (uint8, []byte, bool) {
 		}
 	}
 	return 0, nil, false
+}
+
+// addr4 reads an IPv4 address as gopacket's IPv4 layer leaves it: four
+// bytes of the header, or nil for a packet too short.
+func addr4(b []byte) netip.Addr {
+	if len(b) != 4 {
+		return netip.Addr{}
+	}
+	return netip.AddrFrom4([4]byte(b))
 }
 
 func addr(b []byte) netip.Addr {

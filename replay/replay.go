@@ -139,9 +139,10 @@ type Summary struct {
 	Interfaces                          []InterfaceCounts
 	// OtherRejected counts refused frames of flows beyond the first
 	// MaxRejectedFlows distinct ones, which are not kept one by one.
-	OtherRejected int
-	ifaces        []InterfaceCounts
-	flows         []RejectedFlow
+	OtherRejected   int
+	firstNs, lastNs int64
+	ifaces          []InterfaceCounts
+	flows           []RejectedFlow
 }
 
 // InterfaceCounts are one interface's frames by direction and verdict.
@@ -183,11 +184,15 @@ func (r *Replayer) count(res *Result) {
 	s := &r.sum
 	s.Frames++
 	t := res.Frame.Time
-	if s.First.IsZero() || t.Before(s.First) {
-		s.First = t
-	}
-	if t.After(s.Last) {
-		s.Last = t
+	// Compare nanoseconds: time.Time's methods cost more than the rest of
+	// the counting.
+	if ns := t.UnixNano(); s.Frames == 1 || ns < s.firstNs {
+		s.First, s.firstNs = t, ns
+		if s.Frames == 1 {
+			s.Last, s.lastNs = t, ns
+		}
+	} else if ns > s.lastNs {
+		s.Last, s.lastNs = t, ns
 	}
 	if res.Unwrapped {
 		s.Unwrapped++
@@ -265,6 +270,9 @@ func (r *Replayer) count(res *Result) {
 // counts returns the interface's counters, indexed by Interface.Index.
 func (r *Replayer) counts(i *eni.Interface) *InterfaceCounts {
 	k := i.Index()
+	if k < len(r.sum.ifaces) && r.sum.ifaces[k].Interface == i {
+		return &r.sum.ifaces[k]
+	}
 	for len(r.sum.ifaces) <= k {
 		r.sum.ifaces = append(r.sum.ifaces, InterfaceCounts{})
 	}

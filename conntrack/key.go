@@ -65,8 +65,19 @@ type Key struct {
 }
 
 func words(a netip.Addr) (hi, lo uint64) {
+	if a.Is4() { // the common case, without building 16 bytes
+		b := a.As4()
+		return 0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))
+	}
 	b := a.As16()
 	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+}
+
+// equal compares keys field by field: the compiler's comparison of the
+// padded struct calls memequal.
+func (k *Key) equal(o *Key) bool {
+	return k.llo == o.llo && k.rlo == o.rlo && k.lhi == o.lhi && k.rhi == o.rhi &&
+		k.localPort == o.localPort && k.remotePort == o.remotePort && k.proto == o.proto
 }
 
 // icmpQuery classifies an ICMP type: a query request (with the type of its

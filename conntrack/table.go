@@ -153,25 +153,78 @@ func (t *Table) Available() int {
 // and refreshes its idle timer. It reports false when the packet belongs
 // to no live entry and must be judged by the rules.
 func (t *Table) Lookup(p *Packet, now int64) (Conn, bool) {
+	return t.lookup(p, now, nil)
+}
+
+// Hint remembers where the entry for one kind of packet of one flow (one
+// direction, one ICMP type) was, so that the next such packet is looked up
+// without building and hashing its key. The zero Hint knows nothing. A
+// Hint belongs to one table and to packets with the same addresses,
+// protocol, ports, ICMP type and identifier and direction.
+type Hint struct {
+	key    Key
+	keyed  uint8  // 1: key holds the packets' key; 2: they have none (untrackable)
+	slot   uint32 // slab index+1 where the entry was; 0 unknown
+	absent uint64 // Created+1 as of a lookup that found no entry: none can appear until Track makes one
+}
+
+// LookupHint is [Table.Lookup] for a packet like the ones h was used with
+// before, which it reads and updates. It returns exactly what Lookup
+// would.
+func (t *Table) LookupHint(p *Packet, now int64, h *Hint) (Conn, bool) {
+	return t.lookup(p, now, h)
+}
+
+func (t *Table) lookup(p *Packet, now int64, h *Hint) (Conn, bool) {
 	// Expired entries go a few at a time, every eighth call: the list
 	// heads are cold in cache, so looking at them on every packet costs
 	// more than the memory they hold.
 	if t.calls++; t.calls&7 == 0 {
 		t.reap(now, 8)
 	}
-	k, ok := p.key()
-	if !ok {
+	var k Key
+	kp := &k
+	switch {
+	case h == nil:
+		var ok bool
+		if k, ok = p.key(); !ok {
+			return Conn{}, false
+		}
+	case h.keyed == 1:
+		kp = &h.key
+	case h.keyed == 2:
 		return Conn{}, false
+	default:
+		var ok bool
+		if k, ok = p.key(); !ok {
+			h.keyed = 2
+			return Conn{}, false
+		}
+		h.key, h.keyed = k, 1
+		kp = &h.key
 	}
-	slot, i := t.find(&k)
+	slot, i := noSlot, uint32(0)
+	switch {
+	case h != nil && h.slot != 0 && int(h.slot) <= t.used && t.slab[h.slot-1].state != StateNone && t.slab[h.slot-1].key.equal(kp):
+		i = h.slot
+	case h != nil && h.absent == t.stats.Created+1:
+		return Conn{}, false
+	default:
+		slot, i = t.find(kp)
+	}
 	if i == 0 {
+		h.setAbsent(t)
 		return Conn{}, false
 	}
 	e := &t.slab[i-1]
 	if t.expired(e, now) {
 		t.stats.Expired++
 		t.removeAt(slot, i)
+		h.setAbsent(t)
 		return Conn{}, false
+	}
+	if h != nil {
+		h.slot = i
 	}
 	fromOrigin := p.Dir == e.origin
 	was := e.state
@@ -179,6 +232,7 @@ func (t *Table) Lookup(p *Packet, now int64) (Conn, bool) {
 	case protoTCP:
 		if e.state == TCPClosed && p.TCPFlags&(SYN|ACK) == SYN {
 			t.removeAt(slot, i) // a new connection on an old 5-tuple
+			h.setAbsent(t)
 			return Conn{}, false
 		}
 		e.state, e.aux = tcpNext(e.state, e.aux, p.TCPFlags, fromOrigin)
@@ -202,6 +256,13 @@ func (t *Table) Lookup(p *Packet, now int64) (Conn, bool) {
 	}
 	t.touch(i, e, was, now)
 	return t.conn(e), true
+}
+
+// setAbsent notes that the hint's key has no entry now.
+func (h *Hint) setAbsent(t *Table) {
+	if h != nil {
+		h.slot, h.absent = 0, t.stats.Created+1
+	}
 }
 
 // Peek reports whether a packet belongs to a live entry, as Lookup would,
@@ -448,7 +509,7 @@ func (t *Table) find(k *Key) (slot uint64, i uint32) {
 	s := k.hash(t.seed) & t.mask
 	for {
 		v := t.index[s]
-		if v == 0 || t.slab[v-1].key == *k {
+		if v == 0 || t.slab[v-1].key.equal(k) {
 			return s, v
 		}
 		s = (s + 1) & t.mask
@@ -497,17 +558,20 @@ func (t *Table) alloc() uint32 {
 	return uint32(t.used)
 }
 
-func (t *Table) remove(i uint32) {
-	slot, j := t.find(&t.slab[i-1].key)
-	if j != i {
-		panic("conntrack: index and slab disagree") // a bug, never bad input
-	}
-	t.removeAt(slot, i)
-}
+func (t *Table) remove(i uint32) { t.removeAt(noSlot, i) }
 
-// removeAt deletes entry i found at index slot, shifting later entries of
-// the probe run back so no tombstones are needed.
+// noSlot stands for an index position not yet known.
+const noSlot = ^uint64(0)
+
+// removeAt deletes entry i found at index slot (noSlot: find it), shifting
+// later entries of the probe run back so no tombstones are needed.
 func (t *Table) removeAt(slot uint64, i uint32) {
+	if slot == noSlot {
+		var j uint32
+		if slot, j = t.find(&t.slab[i-1].key); j != i {
+			panic("conntrack: index and slab disagree") // a bug, never bad input
+		}
+	}
 	e := &t.slab[i-1]
 	t.unlink(i, e, e.state)
 	*e = entry{next: t.free}

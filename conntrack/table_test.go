@@ -357,3 +357,47 @@ func BenchmarkMemoryPerFlow(b *testing.B) {
 		runtime.KeepAlive(tab)
 	}
 }
+
+// TestLookupHintAgreesWithLookup drives two tables with the same random
+// packets, one looked up with hints kept per kind of packet, and requires
+// the same answers and counters throughout: a hint only saves work.
+func TestLookupHintAgreesWithLookup(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		plain := newTable(t, func(c *ct.Config) { c.MaxEntries = 40 })
+		hinted := newTable(t, func(c *ct.Config) { c.MaxEntries = 40 })
+		hints := map[ct.Packet]*ct.Hint{}
+		rng := rand.New(rand.NewPCG(seed, 11))
+		now := int64(0)
+		for step := 0; step < 100000; step++ {
+			now += int64(rng.IntN(8)) * sec / 2
+			p := ct.Packet{Dir: ct.Dir(rng.IntN(2)), Local: local,
+				Remote: netip.AddrFrom4([4]byte{198, 51, 100, byte(rng.IntN(6))})}
+			switch rng.IntN(4) {
+			case 0:
+				p.Proto, p.LocalPort, p.RemotePort = 17, 53, uint16(40000+rng.IntN(6))
+			case 1:
+				p.Proto, p.ICMPType, p.ICMPID = 1, []uint8{8, 0, 3}[rng.IntN(3)], uint16(rng.IntN(3))
+			default:
+				p.Proto, p.LocalPort, p.RemotePort = 6, 22, uint16(50000+rng.IntN(8))
+				p.TCPFlags = []uint8{ct.SYN, ct.SYN | ct.ACK, ct.ACK, ct.FIN | ct.ACK, ct.RST}[rng.IntN(5)]
+			}
+			key := p
+			key.TCPFlags = 0 // one hint for every packet of the same kind
+			h := hints[key]
+			if h == nil {
+				h = new(ct.Hint)
+				hints[key] = h
+			}
+			want, wantOK := plain.Lookup(&p, now)
+			got, gotOK := hinted.LookupHint(&p, now, h)
+			require.Equal(t, wantOK, gotOK, "seed %d step %d %+v", seed, step, p)
+			require.Equal(t, want, got, "seed %d step %d", seed, step)
+			if !wantOK && rng.IntN(2) == 0 {
+				_, r1 := plain.Track(&p, 7, now)
+				_, r2 := hinted.Track(&p, 7, now)
+				require.Equal(t, r1, r2, "seed %d step %d", seed, step)
+			}
+			require.Equal(t, plain.Stats(), hinted.Stats(), "seed %d step %d", seed, step)
+		}
+	}
+}

@@ -19,8 +19,13 @@ type Result struct {
 func (r Result) Allowed() bool { return r.Action == Allow }
 
 type compiled struct {
-	tables [2][2]table // [egress][family]
+	tables  [2][2]table // [egress][family]
+	version uint64
 }
+
+// Version returns a number that changes whenever the ACL's entries change,
+// so that a caller remembering a Result knows when it is stale.
+func (a *ACL) Version() uint64 { return a.snap.Load().version }
 
 type table struct {
 	proto    [256]uint8 // matcher index; 0 = protocols without entries of their own
@@ -123,6 +128,9 @@ func (a *ACL) rebuild() {
 		}
 	}
 	c := &compiled{}
+	if old := a.snap.Load(); old != nil {
+		c.version = old.version + 1
+	}
 	for d := range byProto {
 		for f := range byProto[d] {
 			c.tables[d][f].build(byProto[d][f])

@@ -310,15 +310,16 @@ func (i *Interface) EvaluatePacket(dir Direction, pkt gopacket.Packet) Verdict {
 // changes no state. Called with i.mu held.
 func (i *Interface) evaluate(dir Direction, p *Packet, now int64, commit bool) Verdict {
 	var v Verdict
-	i.evaluateInto(&v, dir, p, now, commit)
+	i.evaluateInto(&v, dir, p, now, commit, nil)
 	return v
 }
 
 // evaluateInto is evaluate writing into v, which must be zero: the path
-// fills its stages in place rather than copying verdicts around.
-func (i *Interface) evaluateInto(v *Verdict, dir Direction, p *Packet, now int64, commit bool) {
+// fills its stages in place rather than copying verdicts around. memo,
+// when not nil, remembers what this kind of packet worked out before.
+func (i *Interface) evaluateInto(v *Verdict, dir Direction, p *Packet, now int64, commit bool, memo *endMemo) {
 	v.Interface, v.Direction, v.Packet, v.Time = i, dir, *p, now
-	v.Action, v.Reason = i.judge(dir, p, now, commit, v)
+	v.Action, v.Reason = i.judge(dir, p, now, commit, v, memo)
 	if !commit {
 		return
 	}
@@ -330,7 +331,43 @@ func (i *Interface) evaluateInto(v *Verdict, dir Direction, p *Packet, now int64
 	i.stats.ByReason[v.Reason]++
 }
 
-func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *Verdict) (Action, Reason) {
+// endMemo is what one interface's check of one kind of packet (same
+// addresses, protocol, ports, ICMP type, code and identifier, same
+// direction) worked out that only a change of configuration can alter. It
+// is valid while the interface's compiled state is the one it names.
+type endMemo struct {
+	c         *compiled
+	pre       Reason // decided before connection tracking; ReasonNone: it was not
+	svc       Service
+	ruled     bool // m, ref and untracked are known
+	untracked bool
+	m         sg.Match
+	ref       sg.RuleRef
+	ct        conntrack.Hint
+	ctp       conntrack.Packet // the table's view of the packets, flags aside
+}
+
+// before runs the checks that come before connection tracking: traffic
+// security groups never filter, the source/destination check, EC2's port
+// 25 block, an interface without groups. It returns ReasonNone when none
+// of them decides.
+func (c *compiled) before(dir Direction, p *Packet, local, remote netip.Addr) (Reason, Service) {
+	if svc := c.services.service(p, remote); svc != NoService {
+		return ReasonService, svc
+	}
+	if c.sdCheck && !c.owns(local) {
+		return ReasonSourceDestCheck, NoService
+	}
+	if dir == Outbound && c.port25 && p.Proto == 6 && p.DstPort == 25 && !c.inVPC(remote) {
+		return ReasonPort25, NoService
+	}
+	if c.unfiltered {
+		return ReasonNoGroups, NoService
+	}
+	return ReasonNone, NoService
+}
+
+func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *Verdict, memo *endMemo) (Action, Reason) {
 	switch {
 	case p.Status == NotIP:
 		return Deny, ReasonNotIP
@@ -342,18 +379,25 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 	if dir == Outbound {
 		local, remote = p.Src, p.Dst
 	}
-	if svc := c.services.service(p, remote); svc != NoService {
+	var pre Reason
+	var svc Service
+	if memo != nil && memo.c == c {
+		pre, svc = memo.pre, memo.svc
+	} else {
+		pre, svc = c.before(dir, p, local, remote)
+		if memo != nil {
+			*memo = endMemo{c: c, pre: pre, svc: svc}
+		}
+	}
+	switch pre {
+	case ReasonNone:
+	case ReasonService:
 		v.Service = svc
 		return Allow, ReasonService
-	}
-	if c.sdCheck && !c.owns(local) {
-		return Deny, ReasonSourceDestCheck
-	}
-	if dir == Outbound && c.port25 && p.Proto == 6 && p.DstPort == 25 && !c.inVPC(remote) {
-		return Deny, ReasonPort25
-	}
-	if c.unfiltered {
+	case ReasonNoGroups:
 		return Allow, ReasonNoGroups
+	default:
+		return Deny, pre
 	}
 	if p.Fragment == LaterFragment {
 		if i.frags.allowed(dir, p, now) {
@@ -362,19 +406,35 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 		return Deny, ReasonFragmentUnmatched
 	}
 
-	ctp := conntrack.Packet{Local: local, Remote: remote, Proto: p.Proto, Dir: conntrack.Dir(dir),
-		TCPFlags: p.TCPFlags, ICMPType: p.ICMPType, ICMPID: p.ICMPID}
-	if dir == Inbound {
-		ctp.LocalPort, ctp.RemotePort = p.DstPort, p.SrcPort
+	// The table's view of the packet: all but the flags are the same for
+	// every packet of a memo's kind, so a memo keeps it built.
+	var ctp *conntrack.Packet
+	if memo != nil && memo.ctp.Proto == p.Proto && memo.ctp.Local.IsValid() {
+		ctp = &memo.ctp
 	} else {
-		ctp.LocalPort, ctp.RemotePort = p.SrcPort, p.DstPort
+		var tmp conntrack.Packet
+		ctp = &tmp
+		if memo != nil {
+			ctp = &memo.ctp
+		}
+		*ctp = conntrack.Packet{Local: local, Remote: remote, Proto: p.Proto, Dir: conntrack.Dir(dir),
+			ICMPType: p.ICMPType, ICMPID: p.ICMPID}
+		if dir == Inbound {
+			ctp.LocalPort, ctp.RemotePort = p.DstPort, p.SrcPort
+		} else {
+			ctp.LocalPort, ctp.RemotePort = p.SrcPort, p.DstPort
+		}
 	}
+	ctp.TCPFlags = p.TCPFlags
 	var conn conntrack.Conn
 	var ok bool
-	if commit {
-		conn, ok = i.table.Lookup(&ctp, now)
-	} else {
-		conn, ok = i.table.Peek(&ctp, now)
+	switch {
+	case !commit:
+		conn, ok = i.table.Peek(ctp, now)
+	case memo != nil:
+		conn, ok = i.table.LookupHint(ctp, now, &memo.ct)
+	default:
+		conn, ok = i.table.Lookup(ctp, now)
 	}
 	if ok {
 		v.Conn, v.Tracked, v.Rule = conn, true, sg.RuleRef(conn.Tag)
@@ -384,16 +444,29 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 		return Allow, ReasonTracked
 	}
 
-	m := c.rules.Lookup(sg.Direction(dir), p.Proto, sg.Key(p.Proto, p.DstPort, p.ICMPType, p.ICMPCode), remote)
+	var m sg.Match
+	var untracked bool
+	if memo != nil && memo.ruled {
+		m, untracked, v.Rule = memo.m, memo.untracked, memo.ref
+	} else {
+		m = c.rules.Lookup(sg.Direction(dir), p.Proto, sg.Key(p.Proto, p.DstPort, p.ICMPType, p.ICMPCode), remote)
+		if m.OK() {
+			v.Rule = c.rules.Ref(m)
+			// AWS §2.2: a TCP or UDP flow is untracked when the rule
+			// admitting it is open to the world and the other direction is
+			// open to the world on every port, unless the interface type is
+			// always tracked.
+			untracked = !c.autoTracked && (p.Proto == 6 || p.Proto == 17) && m.World &&
+				c.rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6())
+		}
+		if memo != nil {
+			memo.m, memo.untracked, memo.ref, memo.ruled = m, untracked, v.Rule, true
+		}
+	}
 	if !m.OK() {
 		return Deny, ReasonNoRule
 	}
-	v.Rule = c.rules.Ref(m)
-	// AWS §2.2: a TCP or UDP flow is untracked when the rule admitting it is
-	// open to the world and the other direction is open to the world on
-	// every port, unless the interface type is always tracked.
-	if !c.autoTracked && (p.Proto == 6 || p.Proto == 17) && m.World &&
-		c.rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6()) {
+	if untracked {
 		v.Untracked = true
 		if commit {
 			c.rules.Count(m, false)
@@ -402,7 +475,7 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 		return Allow, ReasonRule
 	}
 	if !commit {
-		switch i.table.CanTrack(&ctp) {
+		switch i.table.CanTrack(ctp) {
 		case conntrack.Full:
 			return Deny, ReasonConnTrackFull
 		case conntrack.Created:
@@ -410,7 +483,7 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 		}
 		return Allow, ReasonRule
 	}
-	conn, res := i.table.Track(&ctp, uint32(v.Rule), now)
+	conn, res := i.table.Track(ctp, uint32(v.Rule), now)
 	switch res {
 	case conntrack.Full:
 		return Deny, ReasonConnTrackFull

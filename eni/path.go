@@ -135,22 +135,44 @@ func (n *Network) Judge(p *Packet, ts time.Time) Path {
 // refusal are judged without effect. Traffic that security groups never
 // filter (Amazon DNS, IMDS, ...) skips ACLs too. It allocates nothing.
 func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
+	n.judgeInto(p, ts, out, nil)
+}
+
+// judgeInto is JudgeInto with, when fe is not nil, a flow cache entry for
+// this kind of packet: what it remembers is used while still valid, and
+// what it lacks is worked out and kept.
+func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry) {
 	// Reset field by field: stages are cleared as they are added, so the
 	// unused ones cost nothing.
 	out.Action, out.Packet, out.Service, out.Src, out.Dst, out.n = Deny, *p, NoService, nil, nil, 0
 	if p.Status != Decoded || !p.Src.IsValid() || !p.Dst.IsValid() {
 		return
 	}
-	src, dst, srcNet, dstNet := out.where.lookup(n.current().routes, p.Src, p.Dst)
+	var src, dst *Interface
+	var srcNet, dstNet *subnetRoute
+	routes := n.current().routes
+	if fe != nil && fe.routes == routes {
+		src, dst, srcNet, dstNet = fe.src, fe.dst, fe.srcNet, fe.dstNet
+	} else {
+		src, dst, srcNet, dstNet = out.where.lookup(routes, p.Src, p.Dst)
+		if fe != nil {
+			fe.routes, fe.src, fe.dst, fe.srcNet, fe.dstNet = routes, src, dst, srcNet, dstNet
+		}
+	}
+	var srcMemo, dstMemo *endMemo
+	var srcACL, dstACL *aclMemo
+	if fe != nil {
+		srcMemo, dstMemo, srcACL, dstACL = &fe.ends[0], &fe.ends[1], &fe.acls[0], &fe.acls[1]
+	}
 	out.Src, out.Dst = src, dst
 	now := ts.UnixNano()
 	ok := true
 	if src != nil {
 		s := out.add(StageSourceGroups)
 		src.mu.Lock()
-		src.evaluateInto(&s.Verdict, Outbound, p, now, true)
+		src.evaluateInto(&s.Verdict, Outbound, p, now, true, srcMemo)
 		src.mu.Unlock()
-		s.Allowed = s.Verdict.Allowed()
+		s.Allowed = s.Verdict.Action == Allow // not Allowed(): it copies the verdict
 		if s.Verdict.Reason == ReasonService {
 			out.service(s.Verdict.Service)
 			return
@@ -161,14 +183,14 @@ func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
 		if srcNet != nil && srcNet.acl != nil {
 			s := out.add(StageSourceACL)
 			s.ACL, s.Subnet = srcNet.acl, srcNet.id
-			s.ACLResult = srcNet.acl.Evaluate(true, p.Proto, p.DstPort, p.ICMPType, p.ICMPCode, p.Dst)
+			s.ACLResult = srcACL.evaluate(srcNet.acl, true, p, p.Dst)
 			s.Allowed, s.Hypothetical = s.ACLResult.Allowed(), !ok
 			ok = ok && s.Allowed
 		}
 		if dstNet != nil && dstNet.acl != nil {
 			s := out.add(StageDestACL)
 			s.ACL, s.Subnet = dstNet.acl, dstNet.id
-			s.ACLResult = dstNet.acl.Evaluate(false, p.Proto, p.DstPort, p.ICMPType, p.ICMPCode, p.Src)
+			s.ACLResult = dstACL.evaluate(dstNet.acl, false, p, p.Src)
 			s.Allowed, s.Hypothetical = s.ACLResult.Allowed(), !ok
 			ok = ok && s.Allowed
 		}
@@ -176,9 +198,9 @@ func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
 	if dst != nil {
 		s := out.add(StageDestGroups)
 		dst.mu.Lock()
-		dst.evaluateInto(&s.Verdict, Inbound, p, now, ok)
+		dst.evaluateInto(&s.Verdict, Inbound, p, now, ok, dstMemo)
 		dst.mu.Unlock()
-		s.Allowed, s.Hypothetical = s.Verdict.Allowed(), !ok
+		s.Allowed, s.Hypothetical = s.Verdict.Action == Allow, !ok
 		if s.Verdict.Reason == ReasonService {
 			out.service(s.Verdict.Service)
 			return

@@ -1,0 +1,95 @@
+package eni_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sgsim/sgsim/conntrack"
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/nacl"
+	"github.com/sgsim/sgsim/sg"
+)
+
+// change applies the k-th kind of configuration change to a world built
+// by pathWorld; applied to two identical worlds it leaves them identical.
+func change(t *testing.T, w *world, kind int, rng *rand.Rand) {
+	port := int32(20 + rng.IntN(6))
+	switch kind {
+	case 0: // a rule appears
+		_, _ = w.reg.AuthorizeIngress("sg-g1", sg.Rule{Protocol: sg.TCP, FromPort: port, ToPort: port, Peer: peer2("0.0.0.0/0")})
+	case 1: // a group's outbound rules go
+		_ = w.reg.RevokeEgress("sg-g0", allRule("0.0.0.0/0"))
+		_ = w.reg.RevokeEgress("sg-g0", sg.Rule{Protocol: sg.TCP, FromPort: 0, ToPort: 40000, Peer: peer2("10.0.0.0/8")})
+	case 2: // an ACL entry changes
+		_ = w.net.ACL("acl-subnet-app").ReplaceEntry(nacl.Entry{RuleNumber: 10, Egress: rng.IntN(2) == 0, Protocol: -1,
+			Action: nacl.Action(rng.IntN(2)), CIDR: netip.MustParsePrefix("0.0.0.0/0")})
+	case 3: // an interface's groups change
+		_ = w.net.SetGroups("eni-c", "sg-g1")
+	case 4: // a subnet goes back to the default ACL
+		_ = w.net.DisassociateACL("subnet-data")
+	case 5: // an interface goes, and another takes its address
+		if w.net.Interface("eni-b") != nil {
+			require.NoError(t, w.net.DeleteInterface("eni-b"))
+			w.iface("eni-b2", "subnet-app", "10.0.2.11", "sg-g2")
+		}
+	case 6: // a tighter table
+		cfg := conntrack.DefaultConfig()
+		cfg.MaxEntries = 3
+		require.NoError(t, w.net.Interface("eni-a").SetConnTrackConfig(cfg))
+	}
+}
+
+// TestFlowCacheAgreesWithJudge replays the same random traffic, with
+// flows that repeat and configuration that changes under them, through a
+// FlowCache and through Network.JudgeInto on two identical networks, and
+// requires the same paths, explanations and counters: the cache may only
+// save work.
+func TestFlowCacheAgreesWithJudge(t *testing.T) {
+	hosts := []string{"10.0.2.10", "10.0.2.11", "10.0.3.10", "10.0.1.10", "198.51.100.7", "203.0.113.9", "10.0.2.99"}
+	for seed := uint64(1); seed <= 30; seed++ {
+		a, b := pathWorld(t, seed), pathWorld(t, seed)
+		rng := rand.New(rand.NewPCG(seed, 17))
+		fc := a.net.NewFlowCache()
+		var got, want eni.Path
+		ts := t0
+		for k := 0; k < 2000; k++ {
+			src, dst := hosts[rng.IntN(len(hosts))], hosts[rng.IntN(len(hosts))]
+			if src == dst {
+				continue
+			}
+			var p eni.Packet
+			sport, dport := uint16(30000+rng.IntN(3)), uint16(20+rng.IntN(6))
+			switch rng.IntN(5) {
+			case 0:
+				p = eni.UDP(netip.AddrPortFrom(mustAddr(src), sport), netip.AddrPortFrom(mustAddr(dst), dport))
+			case 1:
+				p = eni.ICMP(mustAddr(src), mustAddr(dst), []uint8{8, 0, 3}[rng.IntN(3)], 0, uint16(rng.IntN(2)))
+			default:
+				p = eni.TCP(netip.AddrPortFrom(mustAddr(src), sport), netip.AddrPortFrom(mustAddr(dst), dport),
+					[]uint8{eni.SYN, eni.SYN | eni.ACK, eni.ACK, eni.ACK, eni.FIN | eni.ACK, eni.RST}[rng.IntN(6)])
+			}
+			if rng.IntN(2) == 0 {
+				p.Src, p.Dst, p.SrcPort, p.DstPort = p.Dst, p.Src, p.DstPort, p.SrcPort
+			}
+			ts = ts.Add(time.Duration(rng.IntN(4000)) * time.Millisecond)
+			if k%150 == 149 {
+				kind, r1 := rng.IntN(7), rng.Uint64()
+				change(t, a, kind, rand.New(rand.NewPCG(r1, 1)))
+				change(t, b, kind, rand.New(rand.NewPCG(r1, 1)))
+			}
+			fc.JudgeInto(&p, ts, &got)
+			b.net.JudgeInto(&p, ts, &want)
+			require.Equal(t, want.String(), got.String(), "seed %d packet %d", seed, k)
+		}
+		for _, i := range b.net.Interfaces() {
+			j := a.net.Interface(i.ID())
+			require.NotNil(t, j)
+			require.Equal(t, fmt.Sprint(i.Stats()), fmt.Sprint(j.Stats()), "seed %d %s", seed, i.ID())
+		}
+	}
+}

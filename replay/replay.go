@@ -60,6 +60,7 @@ type Options struct {
 // concurrent use.
 type Replayer struct {
 	net  *eni.Network
+	fc   *eni.FlowCache
 	opts Options
 	dec  *eni.Decoder
 	res  Result
@@ -70,7 +71,7 @@ type Replayer struct {
 
 // New returns a replayer for the network.
 func New(n *eni.Network, opts Options) *Replayer {
-	return &Replayer{net: n, opts: opts, dec: eni.NewDecoder(), flow: map[flowKey]int{}}
+	return &Replayer{net: n, fc: n.NewFlowCache(), opts: opts, dec: eni.NewDecoder(), flow: map[flowKey]int{}}
 }
 
 // Run judges every frame of the capture, calling fn (when not nil) with
@@ -102,7 +103,7 @@ func (r *Replayer) Judge(f *capture.Frame) *Result {
 	res := &r.res
 	res.Frame = *f
 	res.Unwrapped = capture.Decode(r.dec, f, r.opts.VXLAN, &r.pkt)
-	r.net.JudgeInto(&r.pkt, f.Time, &res.Path)
+	r.fc.JudgeInto(&r.pkt, f.Time, &res.Path)
 	switch {
 	case res.Path.Skip():
 		res.Verdict = Skip

@@ -24,25 +24,35 @@ const benchFrames = 1_000_000
 var (
 	bigOnce    sync.Once
 	bigCapture []byte
+	longOnce   sync.Once
+	longCap    []byte
 )
 
 // bigSample generates (once) a capture of at least a million frames of the
 // sample's traffic, kept in memory: it is not committed.
 func bigSample(tb testing.TB) []byte {
-	bigOnce.Do(func() {
-		var buf bytes.Buffer
-		w, err := capgen.NewPcap(&buf, 1, false)
-		if err != nil {
+	bigOnce.Do(func() { bigCapture = pcapOf(tb, sample.Frames(benchFrames)) })
+	return bigCapture
+}
+
+// longSample is bigSample with the long sessions of sample.LongFrames.
+func longSample(tb testing.TB) []byte {
+	longOnce.Do(func() { longCap = pcapOf(tb, sample.LongFrames(benchFrames)) })
+	return longCap
+}
+
+func pcapOf(tb testing.TB, frames []sample.Frame) []byte {
+	var buf bytes.Buffer
+	w, err := capgen.NewPcap(&buf, 1, false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, f := range frames {
+		if err := w.WriteFrame(f.Time, f.Data); err != nil {
 			tb.Fatal(err)
 		}
-		for _, f := range sample.Frames(benchFrames) {
-			if err := w.WriteFrame(f.Time, f.Data); err != nil {
-				tb.Fatal(err)
-			}
-		}
-		bigCapture = buf.Bytes()
-	})
-	return bigCapture
+	}
+	return buf.Bytes()
 }
 
 // decodeOnly reads and decodes every frame with a bare DecodingLayerParser
@@ -108,31 +118,40 @@ func replayAll(tb testing.TB, data []byte) (frames int, mallocs uint64) {
 // BenchmarkReplayVsDecode replays a capture of a million frames through
 // the whole path and, in the same run, decodes the same frames with a bare
 // DecodingLayerParser loop. It reports both costs per frame, their ratio
-// and the replay's allocations per frame.
+// and the replay's allocations per frame, for two mixes of the sample's
+// traffic: as the sample has it (short connections, one frame in eight
+// opens a flow) and with long connections (about a hundred frames each).
 func BenchmarkReplayVsDecode(b *testing.B) {
-	data := bigSample(b)
-	var decodeTime, replayTime time.Duration
-	var frames int
-	var mallocs uint64
-	for b.Loop() {
-		t0 := time.Now()
-		n := decodeOnly(b, data)
-		t1 := time.Now()
-		m, allocs := replayAll(b, data)
-		t2 := time.Now()
-		if m != n {
-			b.Fatalf("replay judged %d frames, decoding saw %d", m, n)
-		}
-		decodeTime += t1.Sub(t0)
-		replayTime += t2.Sub(t1)
-		frames += n
-		mallocs += allocs
+	for _, mix := range []struct {
+		name string
+		data func(testing.TB) []byte
+	}{{"sample", bigSample}, {"long", longSample}} {
+		b.Run(mix.name, func(b *testing.B) {
+			data := mix.data(b)
+			var decodeTime, replayTime time.Duration
+			var frames int
+			var mallocs uint64
+			for b.Loop() {
+				t0 := time.Now()
+				n := decodeOnly(b, data)
+				t1 := time.Now()
+				m, allocs := replayAll(b, data)
+				t2 := time.Now()
+				if m != n {
+					b.Fatalf("replay judged %d frames, decoding saw %d", m, n)
+				}
+				decodeTime += t1.Sub(t0)
+				replayTime += t2.Sub(t1)
+				frames += n
+				mallocs += allocs
+			}
+			b.ReportMetric(float64(decodeTime.Nanoseconds())/float64(frames), "decode-ns/frame")
+			b.ReportMetric(float64(replayTime.Nanoseconds())/float64(frames), "replay-ns/frame")
+			b.ReportMetric(float64(replayTime)/float64(decodeTime), "replay/decode")
+			b.ReportMetric(float64(mallocs)/float64(frames), "replay-allocs/frame")
+			b.ReportMetric(float64(frames/b.N), "frames")
+		})
 	}
-	b.ReportMetric(float64(decodeTime.Nanoseconds())/float64(frames), "decode-ns/frame")
-	b.ReportMetric(float64(replayTime.Nanoseconds())/float64(frames), "replay-ns/frame")
-	b.ReportMetric(float64(replayTime)/float64(decodeTime), "replay/decode")
-	b.ReportMetric(float64(mallocs)/float64(frames), "replay-allocs/frame")
-	b.ReportMetric(float64(frames/b.N), "frames")
 }
 
 // TestReplayMatchesSample checks the replay engine's totals on the
@@ -157,5 +176,50 @@ func TestReplayMatchesSample(t *testing.T) {
 	}
 	if got := len(s.RejectedFlows()); got != 7 {
 		t.Fatalf("%d rejected flows, want 7", got)
+	}
+}
+
+// TestReplayAllocatesNothingPerFrame replays the sample capture again and
+// again (an hour later each time, so connections open, close and expire
+// as before) and requires no allocation at all once the first pass has
+// compiled the rules and grown the tables.
+func TestReplayAllocatesNothingPerFrame(t *testing.T) {
+	res, err := ec2json.Load(sample.Configs()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := capture.NewReader(bytes.NewReader(sample.Capture()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var frames []capture.Frame
+	for {
+		f, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Data = bytes.Clone(f.Data)
+		frames = append(frames, f)
+	}
+	rp := replay.New(res.Network, replay.Options{})
+	pass := 0
+	run := func() {
+		shift := time.Duration(pass) * time.Hour
+		pass++
+		for k := range frames {
+			f := frames[k]
+			f.Time = f.Time.Add(shift)
+			rp.Judge(&f)
+		}
+	}
+	allocs := testing.AllocsPerRun(5, run)
+	if allocs != 0 {
+		t.Fatalf("%v allocations per pass of %d frames", allocs, len(frames))
+	}
+	if s := rp.Summary(); s.Frames != 6*len(frames) || s.Rejected == 0 {
+		t.Fatalf("summary %+v", s)
 	}
 }

@@ -73,6 +73,7 @@ type gen struct {
 	now    time.Time
 	frames []Frame
 	round  int
+	scale  int // request/response exchanges per TCP session, times the story's
 }
 
 func (g *gen) emit(p eni.Packet, payload int) {
@@ -88,7 +89,7 @@ func (g *gen) tcpSession(c netip.Addr, cport uint16, s netip.Addr, sport uint16,
 	g.emit(eni.TCP(ca, sa, eni.SYN), 0)
 	g.emit(eni.TCP(sa, ca, eni.SYN|eni.ACK), 0)
 	g.emit(eni.TCP(ca, sa, eni.ACK), 0)
-	for k := 0; k < exchanges; k++ {
+	for k := 0; k < exchanges*g.scale; k++ {
 		g.emit(eni.TCP(ca, sa, eni.ACK|eni.PSH), 120)
 		g.emit(eni.TCP(sa, ca, eni.ACK|eni.PSH), 900)
 	}
@@ -174,8 +175,15 @@ func (g *gen) story() {
 
 // Frames generates at least n frames of the sample's traffic (the sample
 // capture is Frames(300): two rounds).
-func Frames(n int) []Frame {
-	g := &gen{now: Start}
+func Frames(n int) []Frame { return frames(n, 1) }
+
+// LongFrames generates at least n frames of the same story with longer
+// TCP sessions: twenty times the request/response exchanges, about a
+// hundred frames per connection instead of eight to twelve.
+func LongFrames(n int) []Frame { return frames(n, 20) }
+
+func frames(n, scale int) []Frame {
+	g := &gen{now: Start, scale: scale}
 	for len(g.frames) < n || g.round == 0 {
 		g.story()
 		g.round++

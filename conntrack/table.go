@@ -258,6 +258,45 @@ func (t *Table) lookup(p *Packet, now int64, h *Hint) (Conn, bool) {
 	return t.conn(e), true
 }
 
+// Prediction is what [Table.Predict] expects LookupHint to answer.
+type Prediction uint8
+
+const (
+	Unsure   Prediction = iota // the hint does not tell: look it up
+	WillHit                    // the packet's entry is there and live
+	WillMiss                   // there is no entry for the packet
+)
+
+// Predict says, changing nothing, what LookupHint would answer for the
+// packet with this hint at time now, when the hint alone can tell: a
+// caller that acts on both ends of a path checks both before touching
+// either.
+func (t *Table) Predict(p *Packet, h *Hint, now int64) Prediction {
+	switch {
+	case h.keyed == 2:
+		return WillMiss
+	case h.keyed != 1:
+		return Unsure
+	case h.slot != 0 && int(h.slot) <= t.used && t.slab[h.slot-1].state != StateNone && t.slab[h.slot-1].key.equal(&h.key):
+		e := &t.slab[h.slot-1]
+		switch {
+		case t.expired(e, now):
+			return Unsure
+		case p.Proto == protoTCP && e.state == TCPClosed && p.TCPFlags&(SYN|ACK) == SYN:
+			return Unsure
+		case p.Proto == protoICMP || p.Proto == protoICMPv6:
+			req, _, other := icmpQuery(p.Proto, p.ICMPType)
+			if (req && p.ICMPType != e.aux) || (!req && other != e.aux) {
+				return Unsure
+			}
+		}
+		return WillHit
+	case h.absent == t.stats.Created+1:
+		return WillMiss
+	}
+	return Unsure
+}
+
 // setAbsent notes that the hint's key has no entry now.
 func (h *Hint) setAbsent(t *Table) {
 	if h != nil {

@@ -360,12 +360,14 @@ func BenchmarkMemoryPerFlow(b *testing.B) {
 
 // TestLookupHintAgreesWithLookup drives two tables with the same random
 // packets, one looked up with hints kept per kind of packet, and requires
-// the same answers and counters throughout: a hint only saves work.
+// the same answers and counters throughout: a hint only saves work. What
+// Predict says beforehand must come true.
 func TestLookupHintAgreesWithLookup(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
 		plain := newTable(t, func(c *ct.Config) { c.MaxEntries = 40 })
 		hinted := newTable(t, func(c *ct.Config) { c.MaxEntries = 40 })
 		hints := map[ct.Packet]*ct.Hint{}
+		predicted := map[ct.Prediction]int{}
 		rng := rand.New(rand.NewPCG(seed, 11))
 		now := int64(0)
 		for step := 0; step < 100000; step++ {
@@ -389,7 +391,15 @@ func TestLookupHintAgreesWithLookup(t *testing.T) {
 				hints[key] = h
 			}
 			want, wantOK := plain.Lookup(&p, now)
+			pred := hinted.Predict(&p, h, now)
 			got, gotOK := hinted.LookupHint(&p, now, h)
+			switch pred {
+			case ct.WillHit:
+				require.True(t, gotOK, "seed %d step %d: predicted a hit", seed, step)
+			case ct.WillMiss:
+				require.False(t, gotOK, "seed %d step %d: predicted a miss", seed, step)
+			}
+			predicted[pred]++
 			require.Equal(t, wantOK, gotOK, "seed %d step %d %+v", seed, step, p)
 			require.Equal(t, want, got, "seed %d step %d", seed, step)
 			if !wantOK && rng.IntN(2) == 0 {
@@ -399,5 +409,8 @@ func TestLookupHintAgreesWithLookup(t *testing.T) {
 			}
 			require.Equal(t, plain.Stats(), hinted.Stats(), "seed %d step %d", seed, step)
 		}
+		// The hints must have told something, both ways, most of the time.
+		require.Greater(t, predicted[ct.WillHit], 500, "seed %d %v", seed, predicted)
+		require.Greater(t, predicted[ct.WillMiss], 5000, "seed %d", seed)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/sgsim/sgsim/conntrack"
 	"github.com/sgsim/sgsim/nacl"
+	"github.com/sgsim/sgsim/sg"
 )
 
 // FlowCache judges packets as [Network.JudgeInto] does, remembering for
@@ -47,6 +49,7 @@ type flowEntry struct {
 	srcNet, dstNet *subnetRoute
 	ends           [2]endMemo // source outbound, destination inbound
 	acls           [2]aclMemo // source subnet outbound, destination subnet inbound
+	fast           bool       // the last packet of the kind went through allowed at every stage, in a way the fast lane repeats
 }
 
 // flowKey is every packet field that any remembered answer depends on.
@@ -98,10 +101,169 @@ func (fc *FlowCache) JudgeInto(p *Packet, ts time.Time, out *Path) {
 		return
 	}
 	e := &fc.entries[hashPacket(p)&fc.mask]
-	if !e.key.matches(p) {
+	switch {
+	case !e.key.matches(p):
 		*e = flowEntry{key: keyOf(p)}
+	case e.fast && p.Fragment == Whole && fc.fast(e, p, ts, out):
+		return
 	}
 	fc.net.judgeInto(p, ts, out, e)
+	e.learn(out)
+}
+
+// lane is how an interface's check of a kind of packet ended, when the
+// fast lane can repeat that ending.
+type lane uint8
+
+const (
+	laneNone    lane = iota
+	laneTracked      // allowed as part of a tracked connection
+	laneRule         // allowed by a rule without opening a connection: untracked, or a packet that cannot open one
+)
+
+// learn notes whether the path just judged is one the fast lane can
+// repeat: every stage allowed, each interface by its tracked connection or
+// by a rule without opening one, two different interfaces.
+func (e *flowEntry) learn(out *Path) {
+	e.fast = false
+	if out.Action != Allow || out.Service != NoService || out.n == 0 || (out.Src != nil && out.Src == out.Dst) {
+		return
+	}
+	for k := range out.stages[:out.n] {
+		s := &out.stages[k]
+		if !s.Allowed || s.Hypothetical {
+			return
+		}
+		if s.Kind != StageSourceGroups && s.Kind != StageDestGroups {
+			continue
+		}
+		m := &e.ends[0]
+		if s.Kind == StageDestGroups {
+			m = &e.ends[1]
+		}
+		switch v := &s.Verdict; {
+		case v.Reason == ReasonTracked:
+			m.lane = laneTracked
+		case v.Reason == ReasonRule && !v.NewConn && m.ruled:
+			m.lane = laneRule
+		default:
+			return
+		}
+	}
+	e.fast = true
+}
+
+// fast judges a packet whose kind last went through allowed at every
+// stage, when everything that decided that is unchanged and both
+// interfaces' tables say, before either is touched, that they will answer
+// as before. It does exactly what judgeInto would, with less work, and
+// reports false, having changed nothing, when it cannot tell.
+func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool {
+	if e.routes != fc.net.current().routes {
+		return false
+	}
+	src, dst := e.src, e.dst
+	var acl [2]*subnetRoute
+	if e.srcNet != e.dstNet {
+		for k, sn := range [2]*subnetRoute{e.srcNet, e.dstNet} {
+			if sn == nil || sn.acl == nil {
+				continue
+			}
+			if m := &e.acls[k]; m.acl != sn.acl || m.version != sn.acl.Version() || !m.res.Allowed() {
+				return false
+			}
+			acl[k] = sn
+		}
+	}
+	now := ts.UnixNano()
+	// Both interfaces are held at once, so that what was checked still
+	// holds when it is acted on; in index order, so that two fast lanes
+	// never wait on each other.
+	first, second := src, dst
+	if first == nil || (second != nil && second.index < first.index) {
+		first, second = second, first
+	}
+	if first != nil {
+		first.mu.Lock()
+	}
+	if second != nil {
+		second.mu.Lock()
+	}
+	ok := (src == nil || src.ready(&e.ends[0], p, now)) && (dst == nil || dst.ready(&e.ends[1], p, now))
+	if ok {
+		out.Action, out.Packet, out.Service, out.Src, out.Dst, out.n = Allow, *p, NoService, src, dst, 0
+		out.lazy, out.now = true, now
+		if src != nil {
+			s := out.grow(StageSourceGroups)
+			src.repeat(&s.Verdict, Outbound, now, &e.ends[0])
+		}
+		for k, sn := range acl {
+			if sn != nil {
+				s := out.grow(StageSourceACL + StageKind(k))
+				s.ACL, s.Subnet, s.ACLResult = sn.acl, sn.id, e.acls[k].res
+				s.Verdict = Verdict{}
+			}
+		}
+		if dst != nil {
+			s := out.grow(StageDestGroups)
+			dst.repeat(&s.Verdict, Inbound, now, &e.ends[1])
+		}
+	}
+	if second != nil {
+		second.mu.Unlock()
+	}
+	if first != nil {
+		first.mu.Unlock()
+	}
+	return ok
+}
+
+// ready reports whether the interface's check of the packet will end as
+// the memo's lane says, changing nothing. Called with i.mu held.
+func (i *Interface) ready(m *endMemo, p *Packet, now int64) bool {
+	if m.lane == laneNone || m.pre != ReasonNone || i.current() != m.c {
+		return false
+	}
+	m.ctp.TCPFlags = p.TCPFlags
+	switch i.table.Predict(&m.ctp, &m.ct, now) {
+	case conntrack.WillHit:
+		return m.lane == laneTracked
+	case conntrack.WillMiss:
+		// Without a connection, the rule decides again; it opens none if
+		// the flow is untracked or the packet cannot start one.
+		return m.lane == laneRule && (m.untracked || i.table.CanTrack(&m.ctp) == conntrack.NotStartable)
+	}
+	return false
+}
+
+// repeat is evaluateInto for a packet that ready has vouched for: the same
+// table lookup, verdict and counters, without the checks whose answers
+// the memo holds. It sets every field of v but Packet and Time, which the
+// path fills in when asked. Called with i.mu held.
+func (i *Interface) repeat(v *Verdict, dir Direction, now int64, m *endMemo) {
+	conn, ok := i.table.LookupHint(&m.ctp, now, &m.ct)
+	v.Interface, v.Direction, v.Action, v.NewConn, v.Service = i, dir, Allow, false, NoService
+	if ok {
+		v.Reason, v.Rule, v.Conn, v.Tracked, v.Untracked = ReasonTracked, sg.RuleRef(conn.Tag), conn, true, false
+	} else {
+		v.Reason, v.Rule, v.Conn, v.Tracked, v.Untracked = ReasonRule, m.ref, conntrack.Conn{}, false, m.untracked
+		m.c.rules.Count(m.m, false)
+	}
+	i.stats.Allowed[dir&1]++
+	i.stats.ByReason[v.Reason]++
+}
+
+// grow adds an allowed stage of kind k whose fields, Kind and Allowed
+// aside, the caller sets: the fast lane writes each field once rather
+// than clearing the stage first.
+func (p *Path) grow(k StageKind) *Stage {
+	s := &p.stages[p.n]
+	p.n++
+	s.Kind, s.Allowed, s.Hypothetical = k, true, false
+	if k == StageSourceGroups || k == StageDestGroups {
+		s.ACL, s.Subnet, s.ACLResult = nil, "", nacl.Result{}
+	}
+	return s
 }
 
 // hashPacket mixes the packet's flow key fields (a wyhash-style

@@ -309,16 +309,17 @@ func (i *Interface) EvaluatePacket(dir Direction, pkt gopacket.Packet) Verdict {
 // evaluate runs the stages of the interface's check; with commit false it
 // changes no state. Called with i.mu held.
 func (i *Interface) evaluate(dir Direction, p *Packet, now int64, commit bool) Verdict {
-	var v Verdict
+	v := Verdict{Packet: *p, Time: now}
 	i.evaluateInto(&v, dir, p, now, commit, nil)
 	return v
 }
 
-// evaluateInto is evaluate writing into v, which must be zero: the path
-// fills its stages in place rather than copying verdicts around. memo,
-// when not nil, remembers what this kind of packet worked out before.
+// evaluateInto is evaluate writing into v, which must be zero but for its
+// Packet and Time, which it leaves to the caller: the path fills its
+// stages in place rather than copying verdicts around. memo, when not nil,
+// remembers what this kind of packet worked out before.
 func (i *Interface) evaluateInto(v *Verdict, dir Direction, p *Packet, now int64, commit bool, memo *endMemo) {
-	v.Interface, v.Direction, v.Packet, v.Time = i, dir, *p, now
+	v.Interface, v.Direction = i, dir
 	v.Action, v.Reason = i.judge(dir, p, now, commit, v, memo)
 	if !commit {
 		return
@@ -345,6 +346,7 @@ type endMemo struct {
 	ref       sg.RuleRef
 	ct        conntrack.Hint
 	ctp       conntrack.Packet // the table's view of the packets, flags aside
+	lane      lane             // how the check last ended, if the fast lane can repeat it
 }
 
 // before runs the checks that come before connection tracking: traffic

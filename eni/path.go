@@ -60,6 +60,11 @@ type Path struct {
 	Dst     *Interface
 	stages  [4]Stage
 	n       int
+	// lazy marks that the interface stages' verdicts still lack the packet
+	// and its time, which Stages fills in from the path's: most callers of
+	// a replay never read them.
+	lazy bool
+	now  int64
 	// where remembers where the previous packet judged into this Path
 	// went: captures run flow by flow, so the next packet is often between
 	// the same two addresses, either way round.
@@ -92,7 +97,17 @@ func (rt *route) lookup(r *routes, src, dst netip.Addr) (srcIf, dstIf *Interface
 
 // Stages returns the stages that applied, in path order. The slice aliases
 // the Path.
-func (p *Path) Stages() []Stage { return p.stages[:p.n] }
+func (p *Path) Stages() []Stage {
+	if p.lazy {
+		for k := range p.stages[:p.n] {
+			if s := &p.stages[k]; s.Kind == StageSourceGroups || s.Kind == StageDestGroups {
+				s.Verdict.Packet, s.Verdict.Time = p.Packet, p.now
+			}
+		}
+		p.lazy = false
+	}
+	return p.stages[:p.n]
+}
 
 // Allowed reports whether the packet reaches its destination.
 func (p Path) Allowed() bool { return p.Action == Allow }
@@ -148,6 +163,8 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry) {
 	if p.Status != Decoded || !p.Src.IsValid() || !p.Dst.IsValid() {
 		return
 	}
+	now := ts.UnixNano()
+	out.lazy, out.now = true, now
 	var src, dst *Interface
 	var srcNet, dstNet *subnetRoute
 	routes := n.current().routes
@@ -165,7 +182,6 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry) {
 		srcMemo, dstMemo, srcACL, dstACL = &fe.ends[0], &fe.ends[1], &fe.acls[0], &fe.acls[1]
 	}
 	out.Src, out.Dst = src, dst
-	now := ts.UnixNano()
 	ok := true
 	if src != nil {
 		s := out.add(StageSourceGroups)
@@ -214,7 +230,8 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry) {
 
 func (p *Path) add(k StageKind) *Stage {
 	s := &p.stages[p.n]
-	*s = Stage{Kind: k}
+	*s = Stage{}
+	s.Kind = k
 	p.n++
 	return s
 }

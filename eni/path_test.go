@@ -193,7 +193,10 @@ func TestPathNoAllocs(t *testing.T) {
 // BenchmarkPath compares a packet crossing subnets (two ACLs on its path)
 // with one staying inside its subnet.
 func BenchmarkPath(b *testing.B) {
-	for _, c := range []struct{ name, dst string }{{"same-subnet", "10.0.2.11"}, {"cross-subnet", "10.0.3.10"}} {
+	for _, c := range []struct {
+		name, dst string
+		cached    bool
+	}{{"same-subnet", "10.0.2.11", false}, {"cross-subnet", "10.0.3.10", false}, {"cross-subnet-flowcache", "10.0.3.10", true}} {
 		b.Run(c.name, func(b *testing.B) {
 			w := newWorld(b)
 			any := w.group("any", allRule("10.0.0.0/8"))
@@ -215,11 +218,16 @@ func BenchmarkPath(b *testing.B) {
 			w.net.Judge(tcp("10.0.2.10:4000", c.dst+":22", eni.SYN), t0)
 			var out eni.Path
 			now := t0
+			fc := w.net.NewFlowCache()
 			b.ReportAllocs()
 			for b.Loop() {
 				now = now.Add(time.Microsecond)
-				w.net.JudgeInto(pkt, now, &out)
-				if !out.Allowed() {
+				if c.cached {
+					fc.JudgeInto(pkt, now, &out)
+				} else {
+					w.net.JudgeInto(pkt, now, &out)
+				}
+				if out.Action != eni.Allow { // not Allowed(): it copies the path
 					b.Fatal(out.String())
 				}
 			}
@@ -250,13 +258,36 @@ func TestConcurrentPaths(t *testing.T) {
 			}
 		}(g)
 	}
+	// Flow caches of their own, with connections both ways, so that fast
+	// lanes hold both interfaces at once in opposite directions.
+	for g := 0; g < 2; g++ {
+		go func(g int) {
+			defer func() { done <- struct{}{} }()
+			fc := w.net.NewFlowCache()
+			var out eni.Path
+			for k := 0; k < 400; k++ {
+				a, b := "10.0.2.10", "10.0.3.10"
+				if g == 1 {
+					a, b = b, a
+				}
+				port := 30000 + g*1000 + k/10
+				flags := eni.ACK
+				if k%10 == 0 {
+					flags = eni.SYN
+				}
+				fc.JudgeInto(tcp(fmt.Sprintf("%s:%d", a, port), b+":5432", flags), at(float64(k)), &out)
+				fc.JudgeInto(tcp(b+":5432", fmt.Sprintf("%s:%d", a, port), flags|eni.ACK), at(float64(k)), &out)
+				_ = out.String()
+			}
+		}(g)
+	}
 	for k := 0; k < 100; k++ {
 		require.NoError(t, w.net.AssociateACL("subnet-data", "acl-x"))
 		require.NoError(t, a.ReplaceEntry(aclEntry(100, false, -1, nacl.Action(k%2), "0.0.0.0/0", 0, 0)))
 		_, _ = w.reg.AuthorizeIngress(any, tcpRule(int32(7000+k), "10.0.0.0/8"))
 		require.NoError(t, w.net.DisassociateACL("subnet-data"))
 	}
-	for g := 0; g < 3; g++ {
+	for g := 0; g < 5; g++ {
 		<-done
 	}
 }

@@ -49,5 +49,12 @@
 // that needs a new entry is refused and counted, like AWS's
 // conntrack_allowance_exceeded. Entries already in the table keep working.
 //
+// A caller that sees the same flow again and again (a replay) keeps a
+// [Hint] per kind of packet: [Table.LookupHint] then finds the entry by
+// its remembered slot, checked against the stored key, or knows it is
+// still absent when no entry has been made since, without building or
+// hashing the key; [Table.Predict] tells beforehand, changing nothing,
+// what the lookup will answer. Both answer exactly as [Table.Lookup].
+//
 // A Table is not safe for concurrent use.
 package conntrack

@@ -35,3 +35,37 @@ func ExampleNetwork() {
 	// ALLOW inbound eni-web tcp 203.0.113.7:50001 → 10.0.1.10:22 [SYN]: allowed by sg-web rule sgr-00000000000000005 (tcp 22 from 203.0.113.7/32); new tracked connection
 	// DENY inbound eni-web tcp 198.51.100.1:50002 → 10.0.1.10:22 [SYN]: ENI_SG_RULES_MISMATCH: no inbound rule of sg-web allows tcp port 22 from 198.51.100.1
 }
+
+// A replay judges every packet through one FlowCache: the answers are
+// Network.JudgeInto's, and later packets of a flow cost less.
+func ExampleFlowCache() {
+	n := eni.NewNetwork()
+	n.AddVPC(eni.VPCSpec{ID: "vpc-1", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}})
+	n.AddSubnet(eni.SubnetSpec{ID: "subnet-1", VpcID: "vpc-1", CIDR: netip.MustParsePrefix("10.0.1.0/24")})
+	db, _ := n.Groups().CreateGroup(sg.GroupSpec{ID: "sg-db", Name: "db", VpcID: "vpc-1"})
+	n.Groups().AuthorizeIngress(db, sg.Rule{Protocol: sg.TCP, FromPort: 5432, ToPort: 5432, Peer: sg.MustParsePeer("10.0.1.0/24")})
+	for id, addr := range map[string]string{"eni-app": "10.0.1.10", "eni-db": "10.0.1.20"} {
+		n.AddInterface(eni.InterfaceSpec{ID: id, SubnetID: "subnet-1",
+			PrivateIPv4: []netip.Addr{netip.MustParseAddr(addr)}, Groups: []string{db}})
+	}
+
+	fc := n.NewFlowCache()
+	var path eni.Path // reused: judging allocates nothing
+	app, server := netip.MustParseAddrPort("10.0.1.10:40000"), netip.MustParseAddrPort("10.0.1.20:5432")
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for k, p := range []eni.Packet{
+		eni.TCP(app, server, eni.SYN),
+		eni.TCP(server, app, eni.SYN|eni.ACK),
+		eni.TCP(app, server, eni.ACK),
+		eni.TCP(app, server, eni.ACK|eni.PSH),
+	} {
+		fc.JudgeInto(&p, now.Add(time.Duration(k)*time.Millisecond), &path)
+		last := path.Stages()[len(path.Stages())-1]
+		fmt.Println(path.Action, last.Verdict.Reason)
+	}
+	// Output:
+	// ALLOW SG_RULE_MATCH
+	// ALLOW TRACKED_CONNECTION
+	// ALLOW TRACKED_CONNECTION
+	// ALLOW TRACKED_CONNECTION
+}

@@ -22,9 +22,14 @@ import (
 // each remembered answer is checked against the version of the settings
 // it came from, so the results are exactly JudgeInto's.
 //
+// When the last packet of a kind went through allowed at every stage (by
+// tracked connections, or by rules that open none), and both interfaces'
+// tables predict the same answer, the packet takes a fast lane that
+// writes the path directly.
+//
 // A replay keeps one FlowCache and judges every frame through it. A
 // FlowCache is not safe for concurrent use; the network may be used and
-// changed by other goroutines meanwhile.
+// changed by other goroutines meanwhile, each with its own FlowCache.
 type FlowCache struct {
 	net     *Network
 	entries []flowEntry

@@ -196,7 +196,8 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 	}
 	ok := (src == nil || src.ready(&e.ends[0], p, now)) && (dst == nil || dst.ready(&e.ends[1], p, now))
 	if ok {
-		out.Action, out.Packet, out.Service, out.Src, out.Dst, out.n = Allow, *p, NoService, src, dst, 0
+		out.Action, out.Service, out.Src, out.Dst, out.n = Allow, NoService, src, dst, 0
+		out.setPacket(p)
 		out.lazy, out.now = true, now
 		if src != nil {
 			s := out.grow(StageSourceGroups)

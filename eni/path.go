@@ -95,6 +95,15 @@ func (rt *route) lookup(r *routes, src, dst netip.Addr) (srcIf, dstIf *Interface
 	return srcIf, dstIf, srcNet, dstNet
 }
 
+// setPacket copies the packet into the path, unless the caller decoded it
+// there: a packet just written field by field and read back whole stalls
+// the processor for longer than the rest of a judgement takes.
+func (p *Path) setPacket(pkt *Packet) {
+	if pkt != &p.Packet {
+		p.Packet = *pkt
+	}
+}
+
 // Stages returns the stages that applied, in path order. The slice aliases
 // the Path.
 func (p *Path) Stages() []Stage {
@@ -159,7 +168,8 @@ func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
 func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry) {
 	// Reset field by field: stages are cleared as they are added, so the
 	// unused ones cost nothing.
-	out.Action, out.Packet, out.Service, out.Src, out.Dst, out.n = Deny, *p, NoService, nil, nil, 0
+	out.Action, out.Service, out.Src, out.Dst, out.n = Deny, NoService, nil, nil, 0
+	out.setPacket(p)
 	if p.Status != Decoded || !p.Src.IsValid() || !p.Dst.IsValid() {
 		return
 	}

@@ -64,7 +64,6 @@ type Replayer struct {
 	opts Options
 	dec  *eni.Decoder
 	res  Result
-	pkt  eni.Packet
 	sum  Summary
 	flow map[flowKey]int
 }
@@ -102,8 +101,10 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 func (r *Replayer) Judge(f *capture.Frame) *Result {
 	res := &r.res
 	res.Frame = *f
-	res.Unwrapped = capture.Decode(r.dec, f, r.opts.VXLAN, &r.pkt)
-	r.fc.JudgeInto(&r.pkt, f.Time, &res.Path)
+	// Decoded straight into the path, which then need not copy it.
+	p := &res.Path.Packet
+	res.Unwrapped = capture.Decode(r.dec, f, r.opts.VXLAN, p)
+	r.fc.JudgeInto(p, f.Time, &res.Path)
 	switch {
 	case res.Path.Skip():
 		res.Verdict = Skip

@@ -64,23 +64,9 @@ func TestFlowCacheAgreesWithJudge(t *testing.T) {
 		var got, want eni.Path
 		ts := t0
 		for k := 0; k < 2000; k++ {
-			src, dst := hosts[rng.IntN(len(hosts))], hosts[rng.IntN(len(hosts))]
-			if src == dst {
+			p, ok := randomPacket(rng, hosts, 3)
+			if !ok {
 				continue
-			}
-			var p eni.Packet
-			sport, dport := uint16(30000+rng.IntN(3)), uint16(20+rng.IntN(6))
-			switch rng.IntN(5) {
-			case 0:
-				p = eni.UDP(netip.AddrPortFrom(mustAddr(src), sport), netip.AddrPortFrom(mustAddr(dst), dport))
-			case 1:
-				p = eni.ICMP(mustAddr(src), mustAddr(dst), []uint8{8, 0, 3}[rng.IntN(3)], 0, uint16(rng.IntN(2)))
-			default:
-				p = eni.TCP(netip.AddrPortFrom(mustAddr(src), sport), netip.AddrPortFrom(mustAddr(dst), dport),
-					[]uint8{eni.SYN, eni.SYN | eni.ACK, eni.ACK, eni.ACK, eni.FIN | eni.ACK, eni.RST}[rng.IntN(6)])
-			}
-			if rng.IntN(2) == 0 {
-				p.Src, p.Dst, p.SrcPort, p.DstPort = p.Dst, p.Src, p.DstPort, p.SrcPort
 			}
 			ts = ts.Add(time.Duration(rng.IntN(4000)) * time.Millisecond)
 			if k%100 == 99 {
@@ -145,6 +131,13 @@ func TestFlowCacheFollowsRuleChanges(t *testing.T) {
 		step(https, eni.Deny, "https after its rule went")
 		step(ssh, eni.Allow, "ssh connection after its rule went")
 	}
+	// The connection closes and idles out: its kind of packet is judged by
+	// the rules again, which no longer allow it.
+	rst := *ssh
+	rst.TCPFlags = eni.RST | eni.ACK
+	step(&rst, eni.Allow, "ssh reset")
+	ts = ts.Add(time.Minute)
+	step(ssh, eni.Deny, "ssh after its connection expired")
 	ra, rb := a.reg.Rules(), b.reg.Rules()
 	for k := range rb {
 		require.Equal(t, fmt.Sprint(rb[k].Packets, rb[k].Connections), fmt.Sprint(ra[k].Packets, ra[k].Connections), rb[k].String())

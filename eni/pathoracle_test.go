@@ -59,6 +59,31 @@ func pathWorld(t *testing.T, seed uint64) *world {
 
 func peer2(s string) sg.Peer { return sg.MustParsePeer(s) }
 
+// randomPacket returns UDP, ICMP or TCP (any flags) between two of the
+// hosts, from one of ports source ports to ports 20-25, half of the time
+// turned round as a reply would be; false when it drew the same host twice.
+func randomPacket(rng *rand.Rand, hosts []string, ports int) (eni.Packet, bool) {
+	src, dst := hosts[rng.IntN(len(hosts))], hosts[rng.IntN(len(hosts))]
+	if src == dst {
+		return eni.Packet{}, false
+	}
+	var p eni.Packet
+	sport, dport := uint16(30000+rng.IntN(ports)), uint16(20+rng.IntN(6))
+	switch rng.IntN(5) {
+	case 0:
+		p = eni.UDP(netip.AddrPortFrom(mustAddr(src), sport), netip.AddrPortFrom(mustAddr(dst), dport))
+	case 1:
+		p = eni.ICMP(mustAddr(src), mustAddr(dst), []uint8{8, 0, 3}[rng.IntN(3)], 0, uint16(rng.IntN(2)))
+	default:
+		p = eni.TCP(netip.AddrPortFrom(mustAddr(src), sport), netip.AddrPortFrom(mustAddr(dst), dport),
+			[]uint8{eni.SYN, eni.SYN | eni.ACK, eni.ACK, eni.ACK, eni.FIN | eni.ACK, eni.RST}[rng.IntN(6)])
+	}
+	if rng.IntN(2) == 0 { // a reply, so tracked connections are exercised
+		p.Src, p.Dst, p.SrcPort, p.DstPort = p.Dst, p.Src, p.DstPort, p.SrcPort
+	}
+	return p, true
+}
+
 // composed judges a packet the long way, stage by stage with the public
 // pieces: the reference Judge is checked against.
 func composed(w *world, p *eni.Packet, ts time.Time) (eni.Action, []bool) {
@@ -110,23 +135,9 @@ func TestJudgeAgreesWithComposition(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 9))
 		var got eni.Path // reused, as a replay does, so its route memory is exercised
 		for k := 0; k < 300; k++ {
-			src, dst := hosts[rng.IntN(len(hosts))], hosts[rng.IntN(len(hosts))]
-			if src == dst {
+			p, ok := randomPacket(rng, hosts, 5)
+			if !ok {
 				continue
-			}
-			var p eni.Packet
-			sport, dport := uint16(30000+rng.IntN(5)), uint16(20+rng.IntN(6))
-			switch rng.IntN(4) {
-			case 0:
-				p = eni.UDP(netip.AddrPortFrom(mustAddr(src), sport), netip.AddrPortFrom(mustAddr(dst), dport))
-			case 1:
-				p = eni.ICMP(mustAddr(src), mustAddr(dst), []uint8{8, 0}[rng.IntN(2)], 0, uint16(rng.IntN(3)))
-			default:
-				p = eni.TCP(netip.AddrPortFrom(mustAddr(src), sport), netip.AddrPortFrom(mustAddr(dst), dport),
-					[]uint8{eni.SYN, eni.SYN | eni.ACK, eni.ACK, eni.FIN | eni.ACK, eni.RST}[rng.IntN(5)])
-			}
-			if rng.IntN(2) == 0 { // a reply, so tracked connections are exercised
-				p.Src, p.Dst, p.SrcPort, p.DstPort = p.Dst, p.Src, p.DstPort, p.SrcPort
 			}
 			ts := t0.Add(time.Duration(k) * 3 * time.Second)
 			if k == 150 { // the network changes: the remembered route must not outlive it

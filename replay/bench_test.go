@@ -154,9 +154,9 @@ func BenchmarkReplayVsDecode(b *testing.B) {
 	}
 }
 
-// TestReplayMatchesSample checks the replay engine's totals on the
-// embedded sample, which the command's golden files show in full.
-func TestReplayMatchesSample(t *testing.T) {
+// sampleReplay returns a replayer for the embedded sample's network and a
+// reader of its capture.
+func sampleReplay(t *testing.T) (*replay.Replayer, *capture.Reader) {
 	res, err := ec2json.Load(sample.Configs()...)
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +165,13 @@ func TestReplayMatchesSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rp := replay.New(res.Network, replay.Options{})
+	return replay.New(res.Network, replay.Options{}), rd
+}
+
+// TestReplayMatchesSample checks the replay engine's totals on the
+// embedded sample, which the command's golden files show in full.
+func TestReplayMatchesSample(t *testing.T) {
+	rp, rd := sampleReplay(t)
 	verdicts := map[replay.Verdict]int{}
 	if err := rp.Run(rd, func(r *replay.Result) error { verdicts[r.Verdict]++; return nil }); err != nil {
 		t.Fatal(err)
@@ -184,14 +190,7 @@ func TestReplayMatchesSample(t *testing.T) {
 // as before) and requires no allocation at all once the first pass has
 // compiled the rules and grown the tables.
 func TestReplayAllocatesNothingPerFrame(t *testing.T) {
-	res, err := ec2json.Load(sample.Configs()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, err := capture.NewReader(bytes.NewReader(sample.Capture()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rp, rd := sampleReplay(t)
 	var frames []capture.Frame
 	for {
 		f, err := rd.Next()
@@ -204,7 +203,6 @@ func TestReplayAllocatesNothingPerFrame(t *testing.T) {
 		f.Data = bytes.Clone(f.Data)
 		frames = append(frames, f)
 	}
-	rp := replay.New(res.Network, replay.Options{})
 	pass := 0
 	run := func() {
 		shift := time.Duration(pass) * time.Hour

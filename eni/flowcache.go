@@ -127,8 +127,9 @@ const (
 )
 
 // learn notes whether the path just judged is one the fast lane can
-// repeat: every stage allowed, each interface by its tracked connection or
-// by a rule without opening one, two different interfaces.
+// repeat: every stage allowed, each interface by a tracked connection
+// (one it rode or opened) or by a rule without opening one, two different
+// interfaces. It is a guess: ready checks it before every use.
 func (e *flowEntry) learn(out *Path) {
 	e.fast = false
 	if out.Action != Allow || out.Service != NoService || out.n == 0 || (out.Src != nil && out.Src == out.Dst) {
@@ -147,7 +148,9 @@ func (e *flowEntry) learn(out *Path) {
 			m = &e.ends[1]
 		}
 		switch v := &s.Verdict; {
-		case v.Reason == ReasonTracked:
+		case v.Reason == ReasonTracked || v.NewConn:
+			// A packet that opened a connection is followed by packets
+			// that ride it.
 			m.lane = laneTracked
 		case v.Reason == ReasonRule && !v.NewConn && m.ruled:
 			m.lane = laneRule

@@ -86,10 +86,20 @@ func (a *ACL) Evaluate(egress bool, proto uint8, dstPort uint16, icmpType, icmpC
 // Entry returns the entry with this direction and rule number, the "*"
 // entries included.
 func (a *ACL) Entry(egress bool, ruleNumber int) (Entry, bool) {
-	for _, e := range a.Entries() {
+	// Without copying and sorting every entry as Entries does: explaining
+	// a verdict looks one up per packet.
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, e := range a.entries {
 		if e.Egress == egress && e.RuleNumber == ruleNumber {
 			return e, true
 		}
+	}
+	switch {
+	case ruleNumber == DenyAllIPv4:
+		return Entry{RuleNumber: DenyAllIPv4, Egress: egress, Protocol: -1, Action: Deny, CIDR: netip.PrefixFrom(netip.IPv4Unspecified(), 0)}, true
+	case ruleNumber == DenyAllIPv6 && a.ipv6:
+		return Entry{RuleNumber: DenyAllIPv6, Egress: egress, Protocol: -1, Action: Deny, CIDR: netip.PrefixFrom(netip.IPv6Unspecified(), 0)}, true
 	}
 	return Entry{}, false
 }

@@ -1,13 +1,14 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/nacl"
 	"github.com/sgsim/sgsim/replay"
+	"github.com/sgsim/sgsim/sg"
 )
 
 // The JSON Lines shape is a contract: one object per frame, in capture
@@ -61,17 +62,53 @@ type jsonConn struct {
 	Since    string `json:"since"`
 }
 
-type jsonl struct{ enc *json.Encoder }
+type jsonl struct {
+	w   io.Writer
+	buf []byte
+	// Sentences and rule texts that depend only on the configuration,
+	// which does not change during a replay: every packet of a flow
+	// repeats them, and making them is most of the cost of a line.
+	rules   map[sg.RuleRef]ruleTexts
+	acls    map[aclKey]aclTexts
+	allowed map[allowKey]string
+}
+
+type ruleTexts struct{ group, id, text string }
+
+type aclKey struct {
+	acl     *nacl.ACL
+	kind    eni.StageKind
+	number  int
+	allowed bool
+	subnet  string
+}
+
+type aclTexts struct{ entry, explanation string }
+
+// allowKey is everything a rule-allowed security group stage's
+// explanation depends on.
+type allowKey struct {
+	iface                   *eni.Interface
+	dir                     eni.Direction
+	rule                    sg.RuleRef
+	untracked, newConn, tcp bool
+}
 
 func newJSONL(w io.Writer) *jsonl {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return &jsonl{enc: enc}
+	return &jsonl{w: w, rules: map[sg.RuleRef]ruleTexts{}, acls: map[aclKey]aclTexts{}, allowed: map[allowKey]string{}}
 }
 
 func intp(v int) *int { return &v }
 
 func (j *jsonl) write(r *replay.Result) error {
+	f := j.frame(r)
+	j.buf = append(appendFrame(j.buf[:0], &f), '\n')
+	_, err := j.w.Write(j.buf)
+	return err
+}
+
+// frame builds the frame's object.
+func (j *jsonl) frame(r *replay.Result) jsonFrame {
 	p := &r.Path.Packet
 	f := jsonFrame{Frame: r.Frame.Number, Time: r.Frame.Time.UTC().Format(time.RFC3339Nano), Verdict: r.Verdict.String(),
 		Mirrored: r.Unwrapped}
@@ -95,13 +132,13 @@ func (j *jsonl) write(r *replay.Result) error {
 		f.DestinationInterface = r.Path.Dst.ID()
 	}
 	for _, s := range r.Path.Stages() {
-		f.Stages = append(f.Stages, stageJSON(s))
+		f.Stages = append(f.Stages, j.stage(s))
 	}
-	f.Reason = frameReason(r)
+	f.Reason = frameReason(r, f.Stages)
 	if k := decidingStage(r); k >= 0 {
 		f.DecidedBy = &f.Stages[k]
 	}
-	return j.enc.Encode(&f)
+	return f
 }
 
 // decidingStage is the first refusing stage of a rejected frame; for an
@@ -129,7 +166,8 @@ func decidingStage(r *replay.Result) int {
 	return len(st) - 1
 }
 
-func frameReason(r *replay.Result) string {
+// frameReason says why in a sentence, from the stages' explanations.
+func frameReason(r *replay.Result, stages []jsonStage) string {
 	p := &r.Path
 	switch {
 	case r.Verdict == replay.Skip && p.Packet.Status == eni.NotIP:
@@ -141,14 +179,13 @@ func frameReason(r *replay.Result) string {
 	case p.Service != eni.NoService:
 		return p.Service.String() + ": security groups and network ACLs never filter this traffic"
 	}
-	st := p.Stages()
 	if r.Verdict == replay.Reject {
 		first := ""
 		also := 0
-		for _, s := range st {
+		for k, s := range p.Stages() {
 			if !s.Allowed {
 				if first == "" {
-					first = s.Explain()
+					first = stages[k].Explanation
 				} else {
 					also++
 				}
@@ -159,11 +196,11 @@ func frameReason(r *replay.Result) string {
 		}
 		return first
 	}
-	return st[decidingStage(r)].Explain()
+	return stages[decidingStage(r)].Explanation
 }
 
-func stageJSON(s eni.Stage) jsonStage {
-	j := jsonStage{Stage: s.Kind.String(), Result: "DENY", NotReached: s.Hypothetical, Explanation: s.Explain()}
+func (jl *jsonl) stage(s eni.Stage) jsonStage {
+	j := jsonStage{Stage: s.Kind.String(), Result: "DENY", NotReached: s.Hypothetical}
 	if s.Allowed {
 		j.Result = "ALLOW"
 	}
@@ -175,25 +212,49 @@ func stageJSON(s eni.Stage) jsonStage {
 			j.Direction = "inbound"
 		}
 		j.ACLEntry = intp(s.ACLResult.RuleNumber)
-		if e, ok := s.ACL.Entry(s.Kind == eni.StageSourceACL, s.ACLResult.RuleNumber); ok {
-			j.ACLEntryText = e.String()
+		k := aclKey{acl: s.ACL, kind: s.Kind, number: s.ACLResult.RuleNumber, allowed: s.Allowed, subnet: s.Subnet}
+		t, ok := jl.acls[k]
+		if !ok {
+			if e, ok := s.ACL.Entry(s.Kind == eni.StageSourceACL, s.ACLResult.RuleNumber); ok {
+				t.entry = e.String()
+			}
+			t.explanation = s.Explain()
+			jl.acls[k] = t
 		}
+		j.ACLEntryText, j.Explanation = t.entry, t.explanation
 		j.Code = "ACL_ENTRY_ALLOW"
 		if !s.Allowed {
 			j.Code = eni.ReasonSubnetACL
 		}
 		return j
 	}
-	v := s.Verdict
+	v := &s.Verdict
 	j.Interface, j.Direction, j.Code = v.Interface.ID(), v.Direction.String(), v.Reason.String()
 	j.NewConnection, j.Untracked = v.NewConn, v.Untracked
 	if v.Service != eni.NoService {
 		j.Service = v.Service.String()
 	}
 	if v.Rule != 0 {
-		if ri, ok := v.Interface.Network().Groups().Rule(v.Rule); ok {
-			j.Group, j.Rule, j.RuleText = ri.GroupID, ri.ID, ri.Rule.Describe(ri.Direction)
+		r, ok := jl.rules[v.Rule]
+		if !ok {
+			if ri, found := v.Interface.Network().Groups().Rule(v.Rule); found {
+				r = ruleTexts{ri.GroupID, ri.ID, ri.Rule.Describe(ri.Direction)}
+			}
+			jl.rules[v.Rule] = r
 		}
+		j.Group, j.Rule, j.RuleText = r.group, r.id, r.text
+	}
+	if v.Reason == eni.ReasonRule {
+		k := allowKey{iface: v.Interface, dir: v.Direction, rule: v.Rule, untracked: v.Untracked, newConn: v.NewConn,
+			tcp: v.Packet.Proto == 6}
+		e, ok := jl.allowed[k]
+		if !ok {
+			e = s.Explain()
+			jl.allowed[k] = e
+		}
+		j.Explanation = e
+	} else {
+		j.Explanation = s.Explain()
 	}
 	if v.Reason == eni.ReasonTracked {
 		j.Connection = &jsonConn{State: v.Conn.State.String(), OpenedBy: v.Conn.Origin.String(),

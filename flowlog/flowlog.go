@@ -11,6 +11,10 @@
 // packet used a secondary one, ICMP records carry 0 for both ports, and
 // start and end are the Unix seconds of the first and last packet in the
 // window.
+//
+// Records are written in the order their windows opened, a window after
+// they close when written as the capture goes; AWS, too, publishes a
+// record once its window has closed.
 package flowlog
 
 import (
@@ -60,12 +64,18 @@ type key struct {
 	accept           bool
 }
 
-// Aggregator collects packets into records.
+// Aggregator collects packets into records. Records whose windows have
+// closed can be written as the capture goes ([Aggregator.WriteClosed]),
+// so that memory holds only the open windows, however long the capture.
 type Aggregator struct {
 	window  int64       // nanoseconds
-	records map[key]int // the flow's open record
-	out     []Record
-	first   []int64 // first packet time of each record: its window opens then
+	records map[key]int // the flow's open record: base + its place in out
+	out     []Record    // records not yet written, in the order their windows opened
+	first   []int64     // first packet time of each record: its window opens then
+	keys    []key       // each record's key, to forget it once written
+	base    int         // how many records were written before out[0]
+	header  bool        // the header line was written
+	latest  int64       // the latest packet time seen
 }
 
 // NewAggregator returns an aggregator with the given aggregation window
@@ -94,17 +104,20 @@ func (a *Aggregator) Add(p Packet) {
 		p.SrcPort, p.DstPort = 0, 0
 	}
 	ns := p.Time.UnixNano()
+	a.latest = max(a.latest, ns)
 	k := key{p.InterfaceID, p.Src, p.Dst, p.SrcPort, p.DstPort, p.Protocol, p.Accept}
 	i, ok := a.records[k]
+	i -= a.base
 	if ok && (ns-a.first[i] >= a.window || ns < a.first[i]) {
 		ok = false // the window has closed: the next record starts here
 	}
 	if !ok {
 		i = len(a.out)
-		a.records[k] = i
+		a.records[k] = a.base + i
 		a.out = append(a.out, Record{AccountID: p.AccountID, InterfaceID: p.InterfaceID, Src: p.Src, Dst: p.Dst,
 			SrcPort: p.SrcPort, DstPort: p.DstPort, Protocol: p.Protocol, Start: p.Time.Unix(), Accept: p.Accept})
 		a.first = append(a.first, ns)
+		a.keys = append(a.keys, k)
 	}
 	r := &a.out[i]
 	r.Packets++
@@ -117,9 +130,15 @@ func (a *Aggregator) Add(p Packet) {
 	}
 }
 
-// Records returns the records in the order their windows opened.
+// Records returns the records not yet written, in the order their
+// windows opened.
 func (a *Aggregator) Records() []Record {
-	idx := make([]int, len(a.out))
+	return a.sorted(len(a.out))
+}
+
+// sorted returns the first n records in the order their windows opened.
+func (a *Aggregator) sorted(n int) []Record {
+	idx := make([]int, n)
 	for i := range idx {
 		idx[i] = i
 	}
@@ -139,15 +158,52 @@ func (a *Aggregator) Records() []Record {
 	return out
 }
 
-// Write writes the header line and every record.
-func (a *Aggregator) Write(w io.Writer) error {
-	if _, err := fmt.Fprintln(w, Header); err != nil {
-		return err
+// WriteClosed writes the header line (once) and the records that no
+// packet can add to any more: those whose window closed a whole window
+// before the latest packet seen, so that packets up to a window out of
+// order still count. It keeps the order of Write: by window opening.
+func (a *Aggregator) WriteClosed(w io.Writer) error {
+	n := 0
+	for n < len(a.out) && a.latest-a.first[n] >= 2*a.window {
+		n++
 	}
-	for _, r := range a.Records() {
+	return a.write(w, n)
+}
+
+// Write writes the header line (unless WriteClosed did) and every record
+// not yet written.
+func (a *Aggregator) Write(w io.Writer) error {
+	return a.write(w, len(a.out))
+}
+
+// write writes the first n records and forgets them.
+func (a *Aggregator) write(w io.Writer, n int) error {
+	if !a.header {
+		if _, err := fmt.Fprintln(w, Header); err != nil {
+			return err
+		}
+		a.header = true
+	}
+	if n == 0 {
+		return nil
+	}
+	for _, r := range a.sorted(n) {
 		if _, err := fmt.Fprintln(w, r); err != nil {
 			return err
 		}
 	}
+	for j, k := range a.keys[:n] {
+		if a.records[k] == a.base+j {
+			delete(a.records, k)
+		}
+	}
+	m := copy(a.out, a.out[n:])
+	clear(a.out[m:])
+	a.out = a.out[:m]
+	a.first = a.first[:copy(a.first, a.first[n:])]
+	m = copy(a.keys, a.keys[n:])
+	clear(a.keys[m:])
+	a.keys = a.keys[:m]
+	a.base += n
 	return nil
 }

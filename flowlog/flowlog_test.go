@@ -2,7 +2,9 @@ package flowlog_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,4 +48,35 @@ func TestWindows(t *testing.T) {
 	assert.Equal(t, uint64(2), rs[1].Packets)
 	assert.Equal(t, uint64(1), rs[2].Packets)
 	assert.Equal(t, "2 unknown eni-1 10.0.0.1 10.0.0.2 5000 443 6 3 300 1700000040 1700000099 ACCEPT OK", rs[0].String())
+}
+
+// TestWriteClosedStreams writes records as their windows close and
+// requires the same output as writing everything at the end, while the
+// records held stay within the open windows.
+func TestWriteClosedStreams(t *testing.T) {
+	batch, stream := flowlog.NewAggregator(time.Minute), flowlog.NewAggregator(time.Minute)
+	var streamed bytes.Buffer
+	start := time.Unix(1700000000, 0)
+	most := 0
+	for k := 0; k < 20000; k++ {
+		p := flowlog.Packet{InterfaceID: fmt.Sprintf("eni-%d", k%3), Src: netip.MustParseAddr("10.0.0.1"),
+			Dst: netip.AddrFrom4([4]byte{10, 0, 1, byte(k % 7)}), SrcPort: uint16(40000 + k/50), DstPort: 443, Protocol: 6,
+			Bytes: 100, Time: start.Add(time.Duration(k) * 100 * time.Millisecond), Accept: k%5 != 0}
+		batch.Add(p)
+		stream.Add(p)
+		if k%100 == 0 {
+			require.NoError(t, stream.WriteClosed(&streamed))
+			most = max(most, len(stream.Records()))
+		}
+	}
+	require.NoError(t, stream.Write(&streamed))
+	var all bytes.Buffer
+	require.NoError(t, batch.Write(&all))
+	assert.Equal(t, all.String(), streamed.String())
+	// Over 2,000 s, the records held at once are about two windows' worth:
+	// a few percent of them all.
+	total := strings.Count(all.String(), "\n") - 1
+	assert.Greater(t, total, 10000)
+	assert.Less(t, most, total/10)
+	assert.Empty(t, stream.Records())
 }

@@ -92,7 +92,16 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	case "flowlog":
 		agg = flowlog.NewAggregator(*window)
 		fl := &flowLogger{agg: agg, ifaces: map[*eni.Interface]logOwner{}}
-		fn = func(r *replay.Result) error { prog.tick(); fl.add(r); return nil }
+		fn = func(r *replay.Result) error {
+			prog.tick()
+			fl.add(r)
+			// Records whose windows closed go out as the capture goes, so
+			// memory holds only the open windows.
+			if r.Frame.Number%4096 == 0 {
+				return agg.WriteClosed(out)
+			}
+			return nil
+		}
 	default:
 		fn = func(*replay.Result) error { prog.tick(); return nil }
 	}

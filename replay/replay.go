@@ -19,6 +19,7 @@ import (
 
 	"github.com/sgsim/sgsim/capture"
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/nacl"
 	"github.com/sgsim/sgsim/sg"
 )
 
@@ -177,7 +178,8 @@ type flowKey struct {
 	dport    uint16
 	proto    uint8
 	stage    eni.StageKind
-	where    string // interface or ACL ID
+	iface    *eni.Interface // the refusing interface, or
+	acl      *nacl.ACL      // ACL: pointers hash faster than their IDs
 	reason   eni.Reason
 	entry    int
 }
@@ -249,9 +251,9 @@ func (r *Replayer) count(res *Result) {
 	// port, or the ICMP type and code.
 	fk := flowKey{src: p.Src, dst: p.Dst, dport: sg.Key(p.Proto, p.DstPort, p.ICMPType, p.ICMPCode), proto: p.Proto, stage: st.Kind}
 	if st.ACL != nil {
-		fk.where, fk.entry = st.ACL.ID, st.ACLResult.RuleNumber
+		fk.acl, fk.entry = st.ACL, st.ACLResult.RuleNumber
 	} else if st.Verdict.Interface != nil {
-		fk.where, fk.reason = st.Verdict.Interface.ID(), st.Verdict.Reason
+		fk.iface, fk.reason = st.Verdict.Interface, st.Verdict.Reason
 	}
 	k, ok := r.flow[fk]
 	if !ok && len(s.flows) >= MaxRejectedFlows {

@@ -410,15 +410,12 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 
 	// The table's view of the packet: all but the flags are the same for
 	// every packet of a memo's kind, so a memo keeps it built.
-	var ctp *conntrack.Packet
-	if memo != nil && memo.ctp.Proto == p.Proto && memo.ctp.Local.IsValid() {
+	var tmp conntrack.Packet
+	ctp := &tmp
+	if memo != nil {
 		ctp = &memo.ctp
-	} else {
-		var tmp conntrack.Packet
-		ctp = &tmp
-		if memo != nil {
-			ctp = &memo.ctp
-		}
+	}
+	if !ctp.Local.IsValid() {
 		*ctp = conntrack.Packet{Local: local, Remote: remote, Proto: p.Proto, Dir: conntrack.Dir(dir),
 			ICMPType: p.ICMPType, ICMPID: p.ICMPID}
 		if dir == Inbound {

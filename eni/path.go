@@ -96,8 +96,7 @@ func (rt *route) lookup(r *routes, src, dst netip.Addr) (srcIf, dstIf *Interface
 }
 
 // setPacket copies the packet into the path, unless the caller decoded it
-// there: a packet just written field by field and read back whole stalls
-// the processor for longer than the rest of a judgement takes.
+// there, as a replay does.
 func (p *Path) setPacket(pkt *Packet) {
 	if pkt != &p.Packet {
 		p.Packet = *pkt

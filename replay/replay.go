@@ -188,8 +188,8 @@ func (r *Replayer) count(res *Result) {
 	s := &r.sum
 	s.Frames++
 	t := res.Frame.Time
-	// Compare nanoseconds: time.Time's methods cost more than the rest of
-	// the counting.
+	// Compare nanoseconds: time.Time's Before and After cost several
+	// integer compares each, on every frame.
 	if ns := t.UnixNano(); s.Frames == 1 || ns < s.firstNs {
 		s.First, s.firstNs = t, ns
 		if s.Frames == 1 {

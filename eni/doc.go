@@ -31,6 +31,15 @@
 // can explain itself in a sentence; the text is built only on request, so
 // judging a packet allocates nothing.
 //
+// # A packet's whole path
+//
+// [Network.JudgeInto] follows a packet from its source interface through
+// the subnets' network ACLs to its destination interface ([Path]). A
+// replay judges every frame through a [FlowCache], which answers exactly
+// as JudgeInto does and remembers, per kind of packet, what only a change
+// of configuration can alter, so that a flow's later packets skip the
+// lookups.
+//
 // # Choices where AWS documents nothing
 //
 //   - Later fragments carry no ports; they share the verdict of their

@@ -106,6 +106,15 @@ func icmpQuery(proto, typ uint8) (request, reply bool, other uint8) {
 	return false, false, 0
 }
 
+// trackable reports whether key would succeed, without building the key.
+func (p *Packet) trackable() bool {
+	if p.Proto != protoICMP && p.Proto != protoICMPv6 {
+		return true
+	}
+	req, rep, _ := icmpQuery(p.Proto, p.ICMPType)
+	return req || rep
+}
+
 // key returns the packet's flow key, and false for packets that belong to
 // no trackable flow (ICMP errors and other non-query messages).
 func (p *Packet) key() (Key, bool) {

@@ -87,8 +87,9 @@ type Table struct {
 	used  int    // slab entries ever handed out
 	lists [numStates]list
 	seed  uint64
-	sweep State // next list the incremental reaper looks at
-	calls uint  // lookups so far, to pace the reaper
+	sweep State  // next list the incremental reaper looks at
+	calls uint   // lookups so far, to pace the reaper
+	tick  uint64 // calls that may have changed entries, so a Hint knows what Predict saw still holds
 
 	stats Stats
 }
@@ -120,6 +121,7 @@ func (t *Table) SetConfig(cfg Config) error {
 }
 
 func (t *Table) setConfig(cfg Config) {
+	t.tick++
 	t.cfg = cfg
 	t.timeouts = [numStates]int64{
 		TCPSynSent:     int64(cfg.TCPHandshake),
@@ -166,6 +168,12 @@ type Hint struct {
 	keyed  uint8  // 1: key holds the packets' key; 2: they have none (untrackable)
 	slot   uint32 // slab index+1 where the entry was; 0 unknown
 	absent uint64 // Created+1 as of a lookup that found no entry: none can appear until Track makes one
+	// ready is a slot Predict found live for the packet at readyNow, as of
+	// the table's readyTick: the next lookup, if nothing came between,
+	// takes it on trust.
+	ready     uint32
+	readyNow  int64
+	readyTick uint64
 }
 
 // LookupHint is [Table.Lookup] for a packet like the ones h was used with
@@ -176,11 +184,22 @@ func (t *Table) LookupHint(p *Packet, now int64, h *Hint) (Conn, bool) {
 }
 
 func (t *Table) lookup(p *Packet, now int64, h *Hint) (Conn, bool) {
+	// A slot Predict vouched for, with nothing changed since, needs no
+	// checking again.
+	vouched := h != nil && h.ready != 0 && h.readyTick == t.tick && h.readyNow == now
+	if h != nil {
+		h.ready = 0
+	}
+	t.tick++
 	// Expired entries go a few at a time, every eighth call: the list
 	// heads are cold in cache, so looking at them on every packet costs
-	// more than the memory they hold.
+	// more than the memory they hold. They are not the vouched-for entry,
+	// which is live at now.
 	if t.calls++; t.calls&7 == 0 {
 		t.reap(now, 8)
+	}
+	if vouched {
+		return t.hit(p, noSlot, h.slot, now, h)
 	}
 	var k Key
 	kp := &k
@@ -226,6 +245,13 @@ func (t *Table) lookup(p *Packet, now int64, h *Hint) (Conn, bool) {
 	if h != nil {
 		h.slot = i
 	}
+	return t.hit(p, slot, i, now, h)
+}
+
+// hit records a packet on live entry i (at index position slot, or
+// noSlot), unless it ends the entry or does not belong to it.
+func (t *Table) hit(p *Packet, slot uint64, i uint32, now int64, h *Hint) (Conn, bool) {
+	e := &t.slab[i-1]
 	fromOrigin := p.Dir == e.origin
 	was := e.state
 	switch p.Proto {
@@ -267,10 +293,11 @@ const (
 	WillMiss                   // there is no entry for the packet
 )
 
-// Predict says, changing nothing, what LookupHint would answer for the
-// packet with this hint at time now, when the hint alone can tell: a
-// caller that acts on both ends of a path checks both before touching
-// either.
+// Predict says, changing nothing but the hint, what LookupHint would
+// answer for the packet with this hint at time now, when the hint alone
+// can tell: a caller that acts on both ends of a path checks both before
+// touching either. A LookupHint that follows at once, at the same time,
+// trusts a WillHit without checking the entry again.
 func (t *Table) Predict(p *Packet, h *Hint, now int64) Prediction {
 	switch {
 	case h.keyed == 2:
@@ -290,6 +317,7 @@ func (t *Table) Predict(p *Packet, h *Hint, now int64) Prediction {
 				return Unsure
 			}
 		}
+		h.ready, h.readyNow, h.readyTick = h.slot, now, t.tick
 		return WillHit
 	case h.absent == t.stats.Created+1:
 		return WillMiss
@@ -334,7 +362,7 @@ func (t *Table) Peek(p *Packet, now int64) (Conn, bool) {
 // CanTrack reports what Track would return for the packet, without
 // changing anything.
 func (t *Table) CanTrack(p *Packet) Result {
-	if _, ok := p.key(); !ok {
+	if !p.trackable() {
 		return NotStartable
 	}
 	switch p.Proto {
@@ -389,6 +417,7 @@ func tcpNext(s State, fins, flags uint8, fromOrigin bool) (State, uint8) {
 // packet that cannot open a flow, and [Full] (counting the packet) when the
 // table has no room.
 func (t *Table) Track(p *Packet, tag uint32, now int64) (Conn, Result) {
+	t.tick++
 	k, ok := p.key()
 	if !ok {
 		return Conn{}, NotStartable
@@ -451,6 +480,7 @@ func (t *Table) expired(e *entry, now int64) bool {
 // Expire drops every entry idle for its timeout as of now. Callers that
 // report live entries call it first; the hot path never needs it.
 func (t *Table) Expire(now int64) {
+	t.tick++
 	for s := State(1); s < numStates; s++ {
 		for h := t.lists[s].head; h != 0; {
 			e := &t.slab[h-1]

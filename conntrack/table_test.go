@@ -390,16 +390,40 @@ func TestLookupHintAgreesWithLookup(t *testing.T) {
 				h = new(ct.Hint)
 				hints[key] = h
 			}
-			want, wantOK := plain.Lookup(&p, now)
-			pred := hinted.Predict(&p, h, now)
-			got, gotOK := hinted.LookupHint(&p, now, h)
-			switch pred {
-			case ct.WillHit:
-				require.True(t, gotOK, "seed %d step %d: predicted a hit", seed, step)
-			case ct.WillMiss:
-				require.False(t, gotOK, "seed %d step %d: predicted a miss", seed, step)
+			// Mostly a prediction for the very lookup that follows; now and
+			// then one the lookup must not trust: for other flags, for an
+			// earlier time, or with the table changed in between.
+			mode := rng.IntN(8)
+			other := p
+			if mode == 1 {
+				other.TCPFlags ^= ct.SYN | ct.ACK
 			}
-			predicted[pred]++
+			at := now
+			if mode == 2 {
+				at = now - int64(rng.IntN(400))*sec
+			}
+			pred := hinted.Predict(&other, h, at)
+			if mode == 3 && p.Proto == 6 {
+				// Close the connection and open it again: the entry Predict
+				// saw is gone.
+				for _, f := range []uint8{ct.RST, ct.SYN} {
+					q := p
+					q.TCPFlags = f
+					plain.Lookup(&q, now)
+					hinted.Lookup(&q, now)
+				}
+			}
+			want, wantOK := plain.Lookup(&p, now)
+			got, gotOK := hinted.LookupHint(&p, now, h)
+			if mode == 0 {
+				switch pred {
+				case ct.WillHit:
+					require.True(t, gotOK, "seed %d step %d: predicted a hit", seed, step)
+				case ct.WillMiss:
+					require.False(t, gotOK, "seed %d step %d: predicted a miss", seed, step)
+				}
+				predicted[pred]++
+			}
 			require.Equal(t, wantOK, gotOK, "seed %d step %d %+v", seed, step, p)
 			require.Equal(t, want, got, "seed %d step %d", seed, step)
 			if !wantOK && rng.IntN(2) == 0 {
@@ -410,7 +434,7 @@ func TestLookupHintAgreesWithLookup(t *testing.T) {
 			require.Equal(t, plain.Stats(), hinted.Stats(), "seed %d step %d", seed, step)
 		}
 		// The hints must have told something, both ways, most of the time.
-		require.Greater(t, predicted[ct.WillHit], 500, "seed %d %v", seed, predicted)
-		require.Greater(t, predicted[ct.WillMiss], 5000, "seed %d", seed)
+		require.Greater(t, predicted[ct.WillHit], 50, "seed %d %v", seed, predicted)
+		require.Greater(t, predicted[ct.WillMiss], 1000, "seed %d", seed)
 	}
 }

@@ -167,7 +167,11 @@ func (e *flowEntry) learn(out *Path) {
 // as before. It does exactly what judgeInto would, with less work, and
 // reports false, having changed nothing, when it cannot tell.
 func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool {
-	if e.routes != fc.net.current().routes {
+	// The generations are read once for the routes and both interfaces'
+	// compiled rules: current would read them three times.
+	n := fc.net
+	gen := generations{groups: n.groups.Generation(), net: n.gen.Load()}
+	if s := n.snap.Load(); s == nil || s.gen != gen.net || s.routes != e.routes {
 		return false
 	}
 	src, dst := e.src, e.dst
@@ -197,7 +201,7 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 	if second != nil {
 		second.mu.Lock()
 	}
-	ok := (src == nil || src.ready(&e.ends[0], p, now)) && (dst == nil || dst.ready(&e.ends[1], p, now))
+	ok := (src == nil || src.ready(&e.ends[0], p, now, gen)) && (dst == nil || dst.ready(&e.ends[1], p, now, gen))
 	if ok {
 		out.Action, out.Service, out.Src, out.Dst, out.n = Allow, NoService, src, dst, 0
 		out.setPacket(p)
@@ -229,8 +233,9 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 
 // ready reports whether the interface's check of the packet will end as
 // the memo's lane says, changing nothing. Called with i.mu held.
-func (i *Interface) ready(m *endMemo, p *Packet, now int64) bool {
-	if m.lane == laneNone || m.pre != ReasonNone || i.current() != m.c {
+func (i *Interface) ready(m *endMemo, p *Packet, now int64, gen generations) bool {
+	// i.current() == m.c, without reading the generations again.
+	if c := m.c; m.lane == laneNone || m.pre != ReasonNone || i.compiled != c || c.regGen != gen.groups || c.netGen != gen.net {
 		return false
 	}
 	m.ctp.TCPFlags = p.TCPFlags
@@ -274,6 +279,10 @@ func (p *Path) grow(k StageKind) *Stage {
 	}
 	return s
 }
+
+// generations are the versions of the group registry and of the network
+// that compiled state and routes are checked against.
+type generations struct{ groups, net uint64 }
 
 // hashPacket mixes the packet's flow key fields (a wyhash-style
 // multiply-fold).

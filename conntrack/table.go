@@ -417,10 +417,27 @@ func tcpNext(s State, fins, flags uint8, fromOrigin bool) (State, uint8) {
 // packet that cannot open a flow, and [Full] (counting the packet) when the
 // table has no room.
 func (t *Table) Track(p *Packet, tag uint32, now int64) (Conn, Result) {
+	c, r, _, _ := t.track(p, tag, now)
+	return c, r
+}
+
+// TrackHint is [Table.Track] for a packet like the ones h was used with:
+// a new entry's place is noted in h, so the packets that follow find it
+// without a search.
+func (t *Table) TrackHint(p *Packet, tag uint32, now int64, h *Hint) (Conn, Result) {
+	c, r, k, i := t.track(p, tag, now)
+	if r == Created {
+		h.key, h.keyed, h.slot = k, 1, i
+	}
+	return c, r
+}
+
+// track is Track, also returning the new entry's key and slab index+1.
+func (t *Table) track(p *Packet, tag uint32, now int64) (Conn, Result, Key, uint32) {
 	t.tick++
 	k, ok := p.key()
 	if !ok {
-		return Conn{}, NotStartable
+		return Conn{}, NotStartable, Key{}, 0
 	}
 	var state State
 	var aux uint8
@@ -432,13 +449,13 @@ func (t *Table) Track(p *Packet, tag uint32, now int64) (Conn, Result) {
 		case t.cfg.TCPPickup && p.TCPFlags&RST == 0:
 			state = TCPEstablished
 		default:
-			return Conn{}, NotStartable
+			return Conn{}, NotStartable, Key{}, 0
 		}
 	case protoUDP:
 		state = UDPSingle
 	case protoICMP, protoICMPv6:
 		if req, _, _ := icmpQuery(p.Proto, p.ICMPType); !req {
-			return Conn{}, NotStartable
+			return Conn{}, NotStartable, Key{}, 0
 		}
 		state, aux = ICMPQuery, p.ICMPType
 	default:
@@ -451,7 +468,7 @@ func (t *Table) Track(p *Packet, tag uint32, now int64) (Conn, Result) {
 		t.reclaim(now)
 		if t.stats.Entries >= t.cfg.MaxEntries {
 			t.stats.Exceeded++
-			return Conn{}, Full
+			return Conn{}, Full, Key{}, 0
 		}
 	}
 	i := t.alloc()
@@ -465,7 +482,7 @@ func (t *Table) Track(p *Packet, tag uint32, now int64) (Conn, Result) {
 		t.stats.Peak = t.stats.Entries
 	}
 	t.reap(now, 2)
-	return t.conn(e), Created
+	return t.conn(e), Created, k, i
 }
 
 func (t *Table) conn(e *entry) Conn {

@@ -113,7 +113,9 @@ func (fc *FlowCache) JudgeInto(p *Packet, ts time.Time, out *Path) {
 		return
 	}
 	fc.net.judgeInto(p, ts, out, e)
-	e.learn(out)
+	if e.learn(out) {
+		fc.prefill(e, p)
+	}
 }
 
 // lane is how an interface's check of a kind of packet ended, when the
@@ -129,12 +131,15 @@ const (
 // learn notes whether the path just judged is one the fast lane can
 // repeat: every stage allowed, each interface by a tracked connection
 // (one it rode or opened) or by a rule without opening one, two different
-// interfaces. It is a guess: ready checks it before every use.
-func (e *flowEntry) learn(out *Path) {
+// interfaces. It is a guess: ready checks it before every use. It
+// reports whether the packet opened a flow at every interface it met: a
+// tracked connection, or an untracked flow whose reply the rules judge.
+func (e *flowEntry) learn(out *Path) (opened bool) {
 	e.fast = false
 	if out.Action != Allow || out.Service != NoService || out.n == 0 || (out.Src != nil && out.Src == out.Dst) {
-		return
+		return false
 	}
+	opened = true
 	for k := range out.stages[:out.n] {
 		s := &out.stages[k]
 		if !s.Allowed || s.Hypothetical {
@@ -152,13 +157,86 @@ func (e *flowEntry) learn(out *Path) {
 			// A packet that opened a connection is followed by packets
 			// that ride it.
 			m.lane = laneTracked
+			opened = opened && v.NewConn
 		case v.Reason == ReasonRule && !v.NewConn && m.ruled:
 			m.lane = laneRule
+			opened = opened && m.untracked
 		default:
-			return
+			return false
 		}
 	}
 	e.fast = true
+	return opened
+}
+
+// prefill readies the entry of the reply to a TCP or UDP packet that has
+// just opened a flow at every interface it met, so that the first reply,
+// which would otherwise be judged the long way, takes the fast lane: the
+// reply's route is the packet's turned round; its ACL answers, the checks
+// before tracking and, for an untracked flow, its rule are worked out
+// now; its tracked connections are the ones just opened, at the same
+// places in the tables (a reply has the key of its request). Nothing is
+// counted or changed but the cache; a reply that never comes costs this
+// work only, and the fast lane checks everything before it trusts it.
+func (fc *FlowCache) prefill(e *flowEntry, p *Packet) {
+	if (p.Proto != 6 && p.Proto != 17) || p.Fragment != Whole {
+		return
+	}
+	rev := Packet{Status: Decoded, Src: p.Dst, Dst: p.Src, SrcPort: p.DstPort, DstPort: p.SrcPort, Proto: p.Proto}
+	r := &fc.entries[hashPacket(&rev)&fc.mask]
+	if r == e || r.key.matches(&rev) {
+		return // the packet's own entry, or the reply's, known already
+	}
+	*r = flowEntry{key: keyOf(&rev), routes: e.routes, src: e.dst, dst: e.src, srcNet: e.dstNet, dstNet: e.srcNet}
+	if r.srcNet != r.dstNet {
+		if sn := r.srcNet; sn != nil && sn.acl != nil && !r.acls[0].evaluate(sn.acl, true, &rev, rev.Dst).Allowed() {
+			return
+		}
+		if sn := r.dstNet; sn != nil && sn.acl != nil && !r.acls[1].evaluate(sn.acl, false, &rev, rev.Src).Allowed() {
+			return
+		}
+	}
+	// The reply leaves the request's destination and enters its source.
+	if r.src != nil && !r.src.prefill(&r.ends[0], &e.ends[1], Outbound, &rev) {
+		return
+	}
+	if r.dst != nil && !r.dst.prefill(&r.ends[1], &e.ends[0], Inbound, &rev) {
+		return
+	}
+	r.fast = true
+}
+
+// prefill sets m, the memo of the reply rev at this interface, from req,
+// the memo of the request that opened the flow here. It reports false
+// when the reply is decided before connection tracking (a service, the
+// source/destination check) or refused by the rules of an untracked flow:
+// the fast lane repeats neither.
+func (i *Interface) prefill(m, req *endMemo, dir Direction, rev *Packet) bool {
+	local, remote := rev.Dst, rev.Src
+	if dir == Outbound {
+		local, remote = rev.Src, rev.Dst
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	c := i.current()
+	pre, svc := c.before(dir, rev, local, remote)
+	*m = endMemo{c: c, pre: pre, svc: svc}
+	if pre != ReasonNone || !req.ctp.Local.IsValid() {
+		return false
+	}
+	m.ctp, m.ct, m.lane = req.ctp, req.ct, laneTracked
+	m.ctp.Dir = conntrack.Dir(dir)
+	if req.lane == laneRule {
+		// An untracked flow: the rules judge the reply too.
+		var ref sg.RuleRef
+		m.m, ref, m.untracked = c.match(dir, rev, remote)
+		m.ruled, m.lane = true, laneRule
+		if !m.m.OK() {
+			return false
+		}
+		m.ref = ref
+	}
+	return true
 }
 
 // fast judges a packet whose kind last went through allowed at every

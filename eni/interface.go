@@ -349,6 +349,22 @@ type endMemo struct {
 	lane      lane             // how the check last ended, if the fast lane can repeat it
 }
 
+// match finds the rule that admits the packet and tells whether the flow
+// it admits is untracked.
+func (c *compiled) match(dir Direction, p *Packet, remote netip.Addr) (m sg.Match, ref sg.RuleRef, untracked bool) {
+	m = c.rules.Lookup(sg.Direction(dir), p.Proto, sg.Key(p.Proto, p.DstPort, p.ICMPType, p.ICMPCode), remote)
+	if m.OK() {
+		ref = c.rules.Ref(m)
+		// AWS §2.2: a TCP or UDP flow is untracked when the rule admitting
+		// it is open to the world and the other direction is open to the
+		// world on every port, unless the interface type is always
+		// tracked.
+		untracked = !c.autoTracked && (p.Proto == 6 || p.Proto == 17) && m.World &&
+			c.rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6())
+	}
+	return m, ref, untracked
+}
+
 // before runs the checks that come before connection tracking: traffic
 // security groups never filter, the source/destination check, EC2's port
 // 25 block, an interface without groups. It returns ReasonNone when none
@@ -448,15 +464,9 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 	if memo != nil && memo.ruled {
 		m, untracked, v.Rule = memo.m, memo.untracked, memo.ref
 	} else {
-		m = c.rules.Lookup(sg.Direction(dir), p.Proto, sg.Key(p.Proto, p.DstPort, p.ICMPType, p.ICMPCode), remote)
-		if m.OK() {
-			v.Rule = c.rules.Ref(m)
-			// AWS §2.2: a TCP or UDP flow is untracked when the rule
-			// admitting it is open to the world and the other direction is
-			// open to the world on every port, unless the interface type is
-			// always tracked.
-			untracked = !c.autoTracked && (p.Proto == 6 || p.Proto == 17) && m.World &&
-				c.rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6())
+		var ref sg.RuleRef
+		if m, ref, untracked = c.match(dir, p, remote); m.OK() {
+			v.Rule = ref
 		}
 		if memo != nil {
 			memo.m, memo.untracked, memo.ref, memo.ruled = m, untracked, v.Rule, true
@@ -482,7 +492,12 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 		}
 		return Allow, ReasonRule
 	}
-	conn, res := i.table.Track(ctp, uint32(v.Rule), now)
+	var res conntrack.Result
+	if memo != nil {
+		conn, res = i.table.TrackHint(ctp, uint32(v.Rule), now, &memo.ct)
+	} else {
+		conn, res = i.table.Track(ctp, uint32(v.Rule), now)
+	}
 	switch res {
 	case conntrack.Full:
 		return Deny, ReasonConnTrackFull

@@ -101,6 +101,28 @@ func (m *aclMemo) evaluate(acl *nacl.ACL, egress bool, p *Packet, remote netip.A
 // JudgeInto judges the packet at time ts into out, exactly as
 // [Network.JudgeInto] would. It allocates nothing.
 func (fc *FlowCache) JudgeInto(p *Packet, ts time.Time, out *Path) {
+	fc.net.eval.Lock()
+	fc.judgeInto(p, ts, out)
+	fc.net.eval.Unlock()
+}
+
+// JudgeEach judges each path's own Packet (out.Packet, decoded there by
+// the caller) at the time of the same index, in order, exactly as
+// JudgeInto would one at a time. The network's evaluation is held for the
+// whole batch: a caller with frames in hand, such as a replay, pays for
+// the synchronisation once per batch rather than once per packet, and
+// other users of the network wait for the batch at most. It allocates
+// nothing.
+func (fc *FlowCache) JudgeEach(paths []*Path, times []time.Time) {
+	fc.net.eval.Lock()
+	defer fc.net.eval.Unlock()
+	for k, out := range paths {
+		fc.judgeInto(&out.Packet, times[k], out)
+	}
+}
+
+// judgeInto is JudgeInto with fc.net.eval held.
+func (fc *FlowCache) judgeInto(p *Packet, ts time.Time, out *Path) {
 	if p.Status != Decoded || p.Fragment == LaterFragment {
 		fc.net.judgeInto(p, ts, out, nil)
 		return
@@ -216,8 +238,6 @@ func (i *Interface) prefill(m, req *endMemo, dir Direction, rev *Packet) bool {
 	if dir == Outbound {
 		local, remote = rev.Src, rev.Dst
 	}
-	i.mu.Lock()
-	defer i.mu.Unlock()
 	c := i.current()
 	pre, svc := c.before(dir, rev, local, remote)
 	*m = endMemo{c: c, pre: pre, svc: svc}
@@ -266,19 +286,8 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 		}
 	}
 	now := ts.UnixNano()
-	// Both interfaces are held at once, so that what was checked still
-	// holds when it is acted on; in index order, so that two fast lanes
-	// never wait on each other.
-	first, second := src, dst
-	if first == nil || (second != nil && second.index < first.index) {
-		first, second = second, first
-	}
-	if first != nil {
-		first.mu.Lock()
-	}
-	if second != nil {
-		second.mu.Lock()
-	}
+	// The network's evaluation is held, so what is checked here still
+	// holds when it is acted on.
 	ok := (src == nil || src.ready(&e.ends[0], p, now, gen)) && (dst == nil || dst.ready(&e.ends[1], p, now, gen))
 	if ok {
 		out.Action, out.Service, out.Src, out.Dst, out.n = Allow, NoService, src, dst, 0
@@ -300,17 +309,11 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 			dst.repeat(&s.Verdict, Inbound, now, &e.ends[1])
 		}
 	}
-	if second != nil {
-		second.mu.Unlock()
-	}
-	if first != nil {
-		first.mu.Unlock()
-	}
 	return ok
 }
 
 // ready reports whether the interface's check of the packet will end as
-// the memo's lane says, changing nothing. Called with i.mu held.
+// the memo's lane says, changing nothing. Called with net.eval held.
 func (i *Interface) ready(m *endMemo, p *Packet, now int64, gen generations) bool {
 	// i.current() == m.c, without reading the generations again.
 	if c := m.c; m.lane == laneNone || m.pre != ReasonNone || i.compiled != c || c.regGen != gen.groups || c.netGen != gen.net {
@@ -331,7 +334,7 @@ func (i *Interface) ready(m *endMemo, p *Packet, now int64, gen generations) boo
 // repeat is evaluateInto for a packet that ready has vouched for: the same
 // table lookup, verdict and counters, without the checks whose answers
 // the memo holds. It sets every field of v but Packet and Time, which the
-// path fills in when asked. Called with i.mu held.
+// path fills in when asked. Called with net.eval held.
 func (i *Interface) repeat(v *Verdict, dir Direction, now int64, m *endMemo) {
 	conn, ok := i.table.LookupHint(&m.ctp, now, &m.ct)
 	v.Interface, v.Direction, v.Action, v.NewConn, v.Service = i, dir, Allow, false, NoService

@@ -3,7 +3,6 @@ package eni
 import (
 	"net/netip"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/google/gopacket"
@@ -90,14 +89,16 @@ type InterfaceSpec struct {
 
 // Interface is a network interface: its addresses and groups, its
 // connection-tracking table and its counters. Evaluating packets is safe
-// from several goroutines; one interface evaluates one packet at a time.
+// from several goroutines; a network evaluates one packet (or one
+// [FlowCache.JudgeEach] batch) at a time, so a packet's whole path is
+// judged at once.
 type Interface struct {
 	net   *Network
 	spec  InterfaceSpec // guarded by net.mu
 	vpcID string
 	index int
 
-	mu       sync.Mutex // guards what follows
+	// Guarded by net.eval:
 	table    *conntrack.Table
 	dec      *Decoder
 	compiled *compiled
@@ -132,8 +133,8 @@ func (i *Interface) Spec() InterfaceSpec {
 	s.IPv6 = slices.Clone(s.IPv6)
 	s.Groups = slices.Clone(s.Groups)
 	i.net.mu.RUnlock()
-	// Lock order is i.mu before net.mu (evaluation compiles under i.mu), so
-	// net.mu is released before the table is read.
+	// Lock order is net.eval before net.mu (evaluation compiles under
+	// eval), so net.mu is released before the table is read.
 	cfg := i.ConnTrackConfig()
 	s.ConnTrack = &cfg
 	return s
@@ -167,8 +168,8 @@ func (i *Interface) Addrs() []netip.Addr {
 
 // Stats returns the interface's counters.
 func (i *Interface) Stats() Stats {
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.net.eval.Lock()
+	defer i.net.eval.Unlock()
 	s := i.stats
 	s.Tracking = i.table.Stats()
 	return s
@@ -176,8 +177,8 @@ func (i *Interface) Stats() Stats {
 
 // ConnTrackConfig returns the connection-tracking settings in force.
 func (i *Interface) ConnTrackConfig() conntrack.Config {
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.net.eval.Lock()
+	defer i.net.eval.Unlock()
 	return i.table.Config()
 }
 
@@ -185,8 +186,8 @@ func (i *Interface) ConnTrackConfig() conntrack.Config {
 // ModifyNetworkInterfaceAttribute --connection-tracking-specification does
 // for the three AWS timeouts. Values outside AWS's ranges are refused.
 func (i *Interface) SetConnTrackConfig(cfg conntrack.Config) error {
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.net.eval.Lock()
+	defer i.net.eval.Unlock()
 	if err := i.table.SetConfig(cfg); err != nil {
 		return &Error{Code: ErrConnTrack, Resource: i.spec.ID, Field: "ConnectionTrackingSpecification", Msg: err.Error()}
 	}
@@ -208,7 +209,7 @@ type compiled struct {
 }
 
 // current returns the compiled state, rebuilding it if the network or the
-// registry changed since. Called with i.mu held.
+// registry changed since. Called with net.eval held.
 func (i *Interface) current() *compiled {
 	n := i.net
 	rg, ng := n.groups.Generation(), n.gen.Load()
@@ -266,8 +267,8 @@ func (c *compiled) inVPC(a netip.Addr) bool {
 // dir at time ts (the packet's timestamp: connection tracking runs on it).
 // It allocates nothing.
 func (i *Interface) Evaluate(dir Direction, p *Packet, ts time.Time) Verdict {
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.net.eval.Lock()
+	defer i.net.eval.Unlock()
 	return i.evaluate(dir, p, ts.UnixNano(), true)
 }
 
@@ -275,16 +276,16 @@ func (i *Interface) Evaluate(dir Direction, p *Packet, ts time.Time) Verdict {
 // no connection is tracked or advanced and no counter moves. It answers
 // "what if this packet arrived now".
 func (i *Interface) Check(dir Direction, p *Packet, ts time.Time) Verdict {
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.net.eval.Lock()
+	defer i.net.eval.Unlock()
 	return i.evaluate(dir, p, ts.UnixNano(), false)
 }
 
 // EvaluateFrame decodes an Ethernet frame (802.1Q tags allowed) and judges
 // it; see [Interface.Evaluate]. It allocates nothing.
 func (i *Interface) EvaluateFrame(dir Direction, frame []byte, ts time.Time) Verdict {
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.net.eval.Lock()
+	defer i.net.eval.Unlock()
 	var p Packet
 	i.dec.DecodeEthernet(frame, &p)
 	return i.evaluate(dir, &p, ts.UnixNano(), true)
@@ -294,8 +295,8 @@ func (i *Interface) EvaluateFrame(dir Direction, frame []byte, ts time.Time) Ver
 // packet's metadata. Packets whose first layer is IPv4 or IPv6 are read as
 // raw IP; anything else as Ethernet.
 func (i *Interface) EvaluatePacket(dir Direction, pkt gopacket.Packet) Verdict {
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.net.eval.Lock()
+	defer i.net.eval.Unlock()
 	var p Packet
 	ls := pkt.Layers()
 	if len(ls) > 0 && (ls[0].LayerType() == layers.LayerTypeIPv4 || ls[0].LayerType() == layers.LayerTypeIPv6) {
@@ -307,7 +308,7 @@ func (i *Interface) EvaluatePacket(dir Direction, pkt gopacket.Packet) Verdict {
 }
 
 // evaluate runs the stages of the interface's check; with commit false it
-// changes no state. Called with i.mu held.
+// changes no state. Called with net.eval held.
 func (i *Interface) evaluate(dir Direction, p *Packet, now int64, commit bool) Verdict {
 	v := Verdict{Packet: *p, Time: now}
 	i.evaluateInto(&v, dir, p, now, commit, nil)
@@ -513,7 +514,7 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 // of ts. Evaluation expires entries on its own; call this before reading
 // [Interface.Stats] or [Interface.Connections] at the end of a replay.
 func (i *Interface) ExpireConnections(ts time.Time) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.net.eval.Lock()
+	defer i.net.eval.Unlock()
 	i.table.Expire(ts.UnixNano())
 }

@@ -92,6 +92,12 @@ type Network struct {
 	gen  atomic.Uint64
 	snap atomic.Pointer[snapshot]
 
+	// eval serialises packet evaluation: every interface's tracking table,
+	// counters and compiled rules. One lock for the network, not one per
+	// interface, so that a packet's whole path is judged under a single
+	// acquisition. Taken before mu, never while holding it.
+	eval sync.Mutex
+
 	// users names, for each group, an interface carrying it: the group
 	// registry's in-use check reads it with the registry locked, so it has
 	// a lock of its own that is never held while taking another.

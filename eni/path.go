@@ -158,12 +158,14 @@ func (n *Network) Judge(p *Packet, ts time.Time) Path {
 // refusal are judged without effect. Traffic that security groups never
 // filter (Amazon DNS, IMDS, ...) skips ACLs too. It allocates nothing.
 func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
+	n.eval.Lock()
 	n.judgeInto(p, ts, out, nil)
+	n.eval.Unlock()
 }
 
 // judgeInto is JudgeInto with, when fe is not nil, a flow cache entry for
 // this kind of packet: what it remembers is used while still valid, and
-// what it lacks is worked out and kept.
+// what it lacks is worked out and kept. Called with n.eval held.
 func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry) {
 	// Reset field by field: stages are cleared as they are added, so the
 	// unused ones cost nothing.
@@ -194,9 +196,7 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry) {
 	ok := true
 	if src != nil {
 		s := out.add(StageSourceGroups)
-		src.mu.Lock()
 		src.evaluateInto(&s.Verdict, Outbound, p, now, true, srcMemo)
-		src.mu.Unlock()
 		s.Allowed = s.Verdict.Action == Allow // not Allowed(): it copies the verdict
 		if s.Verdict.Reason == ReasonService {
 			out.service(s.Verdict.Service)
@@ -222,9 +222,7 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry) {
 	}
 	if dst != nil {
 		s := out.add(StageDestGroups)
-		dst.mu.Lock()
 		dst.evaluateInto(&s.Verdict, Inbound, p, now, ok, dstMemo)
-		dst.mu.Unlock()
 		s.Allowed, s.Hypothetical = s.Verdict.Action == Allow, !ok
 		if s.Verdict.Reason == ReasonService {
 			out.service(s.Verdict.Service)

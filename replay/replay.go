@@ -67,31 +67,74 @@ type Replayer struct {
 	res  Result
 	sum  Summary
 	flow map[flowKey]int
+
+	// Run judges frames in batches (see eni.FlowCache.JudgeEach).
+	batch [batchSize]Result
+	paths [batchSize]*eni.Path
+	times [batchSize]time.Time
+	data  [batchSize][]byte // the frames' bytes, kept for fn while the reader moves on
 }
+
+// batchSize is how many frames Run reads before judging them together:
+// enough that taking the network's evaluation lock costs little per
+// frame, few enough that the results stay in cache.
+const batchSize = 16
 
 // New returns a replayer for the network.
 func New(n *eni.Network, opts Options) *Replayer {
-	return &Replayer{net: n, fc: n.NewFlowCache(), opts: opts, dec: eni.NewDecoder(), flow: map[flowKey]int{}}
+	r := &Replayer{net: n, fc: n.NewFlowCache(), opts: opts, dec: eni.NewDecoder(), flow: map[flowKey]int{}}
+	for k := range r.batch {
+		r.paths[k] = &r.batch[k].Path
+	}
+	return r
 }
 
 // Run judges every frame of the capture, calling fn (when not nil) with
-// each result; the result is valid only during the call. It returns fn's
-// first error, or the reader's (a *capture.TruncatedError for a capture cut
-// short, after every complete frame was judged), or nil at the end.
+// each result, in capture order; the result is valid only during the
+// call. It returns fn's first error, or the reader's (a
+// *capture.TruncatedError for a capture cut short, after every complete
+// frame was judged), or nil at the end. Frames are read and judged a few
+// at a time, so when fn fails the few judged after its frame are counted
+// in the summary but not passed to fn.
 func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 	for {
-		f, err := rd.Next()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
+		n := 0
+		var rerr error
+		for n < batchSize {
+			f, err := rd.Next()
+			if err != nil {
+				rerr = err
+				break
 			}
-			return err
+			res := &r.batch[n]
+			if fn != nil {
+				// The reader reuses its buffer; fn may look at the bytes.
+				r.data[n] = append(r.data[n][:0], f.Data...)
+				f.Data = r.data[n]
+			}
+			r.decode(res, &f)
+			r.times[n] = f.Time
+			n++
 		}
-		r.Judge(&f)
-		if fn != nil {
-			if err := fn(&r.res); err != nil {
+		r.fc.JudgeEach(r.paths[:n], r.times[:n])
+		for k := range n {
+			res := &r.batch[k]
+			r.finish(res)
+			if fn == nil {
+				continue
+			}
+			if err := fn(res); err != nil {
+				for j := k + 1; j < n; j++ {
+					r.finish(&r.batch[j])
+				}
 				return err
 			}
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				return nil
+			}
+			return rerr
 		}
 	}
 }
@@ -101,11 +144,21 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 // have grown.
 func (r *Replayer) Judge(f *capture.Frame) *Result {
 	res := &r.res
+	r.decode(res, f)
+	r.fc.JudgeInto(&res.Path.Packet, f.Time, &res.Path)
+	r.finish(res)
+	return res
+}
+
+// decode starts res for frame f, decoding it straight into the path,
+// which then need not copy it.
+func (r *Replayer) decode(res *Result, f *capture.Frame) {
 	res.Frame = *f
-	// Decoded straight into the path, which then need not copy it.
-	p := &res.Path.Packet
-	res.Unwrapped = capture.Decode(r.dec, f, r.opts.VXLAN, p)
-	r.fc.JudgeInto(p, f.Time, &res.Path)
+	res.Unwrapped = capture.Decode(r.dec, f, r.opts.VXLAN, &res.Path.Packet)
+}
+
+// finish gives a judged result its verdict and counts it.
+func (r *Replayer) finish(res *Result) {
 	switch {
 	case res.Path.Skip():
 		res.Verdict = Skip
@@ -115,7 +168,6 @@ func (r *Replayer) Judge(f *capture.Frame) *Result {
 		res.Verdict = Reject
 	}
 	r.count(res)
-	return res
 }
 
 // Summary returns the figures so far.

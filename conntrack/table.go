@@ -155,7 +155,9 @@ func (t *Table) Available() int {
 // and refreshes its idle timer. It reports false when the packet belongs
 // to no live entry and must be judged by the rules.
 func (t *Table) Lookup(p *Packet, now int64) (Conn, bool) {
-	return t.lookup(p, now, nil)
+	var c Conn
+	ok := t.lookup(p, now, nil, &c)
+	return c, ok
 }
 
 // Hint remembers where the entry for one kind of packet of one flow (one
@@ -177,13 +179,14 @@ type Hint struct {
 }
 
 // LookupHint is [Table.Lookup] for a packet like the ones h was used with
-// before, which it reads and updates. It returns exactly what Lookup
-// would.
-func (t *Table) LookupHint(p *Packet, now int64, h *Hint) (Conn, bool) {
-	return t.lookup(p, now, h)
+// before, which it reads and updates. It answers exactly what Lookup
+// would, writing the connection to c (left alone on a miss) rather than
+// returning it: a caller filling a larger record copies it once.
+func (t *Table) LookupHint(p *Packet, now int64, h *Hint, c *Conn) bool {
+	return t.lookup(p, now, h, c)
 }
 
-func (t *Table) lookup(p *Packet, now int64, h *Hint) (Conn, bool) {
+func (t *Table) lookup(p *Packet, now int64, h *Hint, c *Conn) bool {
 	// A slot Predict vouched for, with nothing changed since, needs no
 	// checking again.
 	vouched := h != nil && h.ready != 0 && h.readyTick == t.tick && h.readyNow == now
@@ -199,7 +202,7 @@ func (t *Table) lookup(p *Packet, now int64, h *Hint) (Conn, bool) {
 		t.reap(now, 8)
 	}
 	if vouched {
-		return t.hit(p, noSlot, h.slot, now, h)
+		return t.hit(p, noSlot, h.slot, now, h, c)
 	}
 	var k Key
 	kp := &k
@@ -207,17 +210,17 @@ func (t *Table) lookup(p *Packet, now int64, h *Hint) (Conn, bool) {
 	case h == nil:
 		var ok bool
 		if k, ok = p.key(); !ok {
-			return Conn{}, false
+			return false
 		}
 	case h.keyed == 1:
 		kp = &h.key
 	case h.keyed == 2:
-		return Conn{}, false
+		return false
 	default:
 		var ok bool
 		if k, ok = p.key(); !ok {
 			h.keyed = 2
-			return Conn{}, false
+			return false
 		}
 		h.key, h.keyed = k, 1
 		kp = &h.key
@@ -227,30 +230,31 @@ func (t *Table) lookup(p *Packet, now int64, h *Hint) (Conn, bool) {
 	case h != nil && h.slot != 0 && int(h.slot) <= t.used && t.slab[h.slot-1].state != StateNone && t.slab[h.slot-1].key.equal(kp):
 		i = h.slot
 	case h != nil && h.absent == t.stats.Created+1:
-		return Conn{}, false
+		return false
 	default:
 		slot, i = t.find(kp)
 	}
 	if i == 0 {
 		h.setAbsent(t)
-		return Conn{}, false
+		return false
 	}
 	e := &t.slab[i-1]
 	if t.expired(e, now) {
 		t.stats.Expired++
 		t.removeAt(slot, i)
 		h.setAbsent(t)
-		return Conn{}, false
+		return false
 	}
 	if h != nil {
 		h.slot = i
 	}
-	return t.hit(p, slot, i, now, h)
+	return t.hit(p, slot, i, now, h, c)
 }
 
 // hit records a packet on live entry i (at index position slot, or
-// noSlot), unless it ends the entry or does not belong to it.
-func (t *Table) hit(p *Packet, slot uint64, i uint32, now int64, h *Hint) (Conn, bool) {
+// noSlot) and writes the connection to c, unless the packet ends the entry
+// or does not belong to it.
+func (t *Table) hit(p *Packet, slot uint64, i uint32, now int64, h *Hint, c *Conn) bool {
 	e := &t.slab[i-1]
 	fromOrigin := p.Dir == e.origin
 	was := e.state
@@ -259,7 +263,7 @@ func (t *Table) hit(p *Packet, slot uint64, i uint32, now int64, h *Hint) (Conn,
 		if e.state == TCPClosed && p.TCPFlags&(SYN|ACK) == SYN {
 			t.removeAt(slot, i) // a new connection on an old 5-tuple
 			h.setAbsent(t)
-			return Conn{}, false
+			return false
 		}
 		e.state, e.aux = tcpNext(e.state, e.aux, p.TCPFlags, fromOrigin)
 	case protoUDP:
@@ -277,11 +281,13 @@ func (t *Table) hit(p *Packet, slot uint64, i uint32, now int64, h *Hint) (Conn,
 	case protoICMP, protoICMPv6:
 		req, _, other := icmpQuery(p.Proto, p.ICMPType)
 		if (req && p.ICMPType != e.aux) || (!req && other != e.aux) {
-			return Conn{}, false
+			return false
 		}
 	}
 	t.touch(i, e, was, now)
-	return t.conn(e), true
+	*c = Conn{State: e.state, Origin: e.origin, Tag: e.tag, Created: e.created, LastSeen: e.lastSeen,
+		Timeout: time.Duration(t.timeouts[e.state])}
+	return true
 }
 
 // Prediction is what [Table.Predict] expects LookupHint to answer.

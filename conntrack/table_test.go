@@ -414,7 +414,12 @@ func TestLookupHintAgreesWithLookup(t *testing.T) {
 				}
 			}
 			want, wantOK := plain.Lookup(&p, now)
-			got, gotOK := hinted.LookupHint(&p, now, h)
+			got := ct.Conn{State: ct.OtherFlow} // a miss leaves it alone
+			gotOK := hinted.LookupHint(&p, now, h, &got)
+			if !gotOK {
+				require.Equal(t, ct.Conn{State: ct.OtherFlow}, got, "seed %d step %d", seed, step)
+				got = ct.Conn{}
+			}
 			if mode == 0 {
 				switch pred {
 				case ct.WillHit:

@@ -86,6 +86,12 @@ type aclMemo struct {
 	res     nacl.Result
 }
 
+// allows reports whether the memo holds acl's current answer and that it
+// lets the packet through.
+func (m *aclMemo) allows(acl *nacl.ACL) bool {
+	return m.acl == acl && m.version == acl.Version() && m.res.Allowed()
+}
+
 // evaluate returns the ACL's answer, from the memo (when not nil) while
 // it is still valid.
 func (m *aclMemo) evaluate(acl *nacl.ACL, egress bool, p *Packet, remote netip.Addr) nacl.Result {
@@ -273,16 +279,19 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 		return false
 	}
 	src, dst := e.src, e.dst
-	var acl [2]*subnetRoute
+	var srcACL, dstACL *subnetRoute
 	if e.srcNet != e.dstNet {
-		for k, sn := range [2]*subnetRoute{e.srcNet, e.dstNet} {
-			if sn == nil || sn.acl == nil {
-				continue
-			}
-			if m := &e.acls[k]; m.acl != sn.acl || m.version != sn.acl.Version() || !m.res.Allowed() {
+		if sn := e.srcNet; sn != nil && sn.acl != nil {
+			if !e.acls[0].allows(sn.acl) {
 				return false
 			}
-			acl[k] = sn
+			srcACL = sn
+		}
+		if sn := e.dstNet; sn != nil && sn.acl != nil {
+			if !e.acls[1].allows(sn.acl) {
+				return false
+			}
+			dstACL = sn
 		}
 	}
 	now := ts.UnixNano()
@@ -297,12 +306,13 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 			s := out.grow(StageSourceGroups)
 			src.repeat(&s.Verdict, Outbound, now, &e.ends[0])
 		}
-		for k, sn := range acl {
-			if sn != nil {
-				s := out.grow(StageSourceACL + StageKind(k))
-				s.ACL, s.Subnet, s.ACLResult = sn.acl, sn.id, e.acls[k].res
-				s.Verdict = Verdict{}
-			}
+		if srcACL != nil {
+			s := out.grow(StageSourceACL)
+			s.ACL, s.Subnet, s.ACLResult = srcACL.acl, srcACL.id, e.acls[0].res
+		}
+		if dstACL != nil {
+			s := out.grow(StageDestACL)
+			s.ACL, s.Subnet, s.ACLResult = dstACL.acl, dstACL.id, e.acls[1].res
 		}
 		if dst != nil {
 			s := out.grow(StageDestGroups)
@@ -336,10 +346,9 @@ func (i *Interface) ready(m *endMemo, p *Packet, now int64, gen generations) boo
 // the memo holds. It sets every field of v but Packet and Time, which the
 // path fills in when asked. Called with net.eval held.
 func (i *Interface) repeat(v *Verdict, dir Direction, now int64, m *endMemo) {
-	conn, ok := i.table.LookupHint(&m.ctp, now, &m.ct)
 	v.Interface, v.Direction, v.Action, v.NewConn, v.Service = i, dir, Allow, false, NoService
-	if ok {
-		v.Reason, v.Rule, v.Conn, v.Tracked, v.Untracked = ReasonTracked, sg.RuleRef(conn.Tag), conn, true, false
+	if i.table.LookupHint(&m.ctp, now, &m.ct, &v.Conn) {
+		v.Reason, v.Rule, v.Tracked, v.Untracked = ReasonTracked, sg.RuleRef(v.Conn.Tag), true, false
 	} else {
 		v.Reason, v.Rule, v.Conn, v.Tracked, v.Untracked = ReasonRule, m.ref, conntrack.Conn{}, false, m.untracked
 		m.c.rules.Count(m.m, false)
@@ -357,6 +366,8 @@ func (p *Path) grow(k StageKind) *Stage {
 	s.Kind, s.Allowed, s.Hypothetical = k, true, false
 	if k == StageSourceGroups || k == StageDestGroups {
 		s.ACL, s.Subnet, s.ACLResult = nil, "", nacl.Result{}
+	} else {
+		s.Verdict = Verdict{}
 	}
 	return s
 }

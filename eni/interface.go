@@ -448,7 +448,7 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 	case !commit:
 		conn, ok = i.table.Peek(ctp, now)
 	case memo != nil:
-		conn, ok = i.table.LookupHint(ctp, now, &memo.ct)
+		ok = i.table.LookupHint(ctp, now, &memo.ct, &conn)
 	default:
 		conn, ok = i.table.Lookup(ctp, now)
 	}

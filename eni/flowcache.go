@@ -34,7 +34,13 @@ type FlowCache struct {
 	net     *Network
 	entries []flowEntry
 	mask    uint64
+	// routes remembers where pairs of addresses live, for the first
+	// packet of each new flow: a capture has many flows between few hosts.
+	routes [routeCacheSize]route
 }
+
+// routeCacheSize is the number of address pairs a FlowCache remembers.
+const routeCacheSize = 256
 
 // flowCacheSize is the number of kinds of packet remembered at once: the
 // flows live at one time in a capture, both directions. An entry is 480
@@ -130,7 +136,7 @@ func (fc *FlowCache) JudgeEach(paths []*Path, times []time.Time) {
 // judgeInto is JudgeInto with fc.net.eval held.
 func (fc *FlowCache) judgeInto(p *Packet, ts time.Time, out *Path) {
 	if p.Status != Decoded || p.Fragment == LaterFragment {
-		fc.net.judgeInto(p, ts, out, nil)
+		fc.net.judgeInto(p, ts, out, nil, &fc.routes[pairSlot(p.Src, p.Dst)])
 		return
 	}
 	e := &fc.entries[hashPacket(p)&fc.mask]
@@ -140,7 +146,7 @@ func (fc *FlowCache) judgeInto(p *Packet, ts time.Time, out *Path) {
 	case e.fast && p.Fragment == Whole && fc.fast(e, p, ts, out):
 		return
 	}
-	fc.net.judgeInto(p, ts, out, e)
+	fc.net.judgeInto(p, ts, out, e, &fc.routes[pairSlot(p.Src, p.Dst)])
 	if e.learn(out) {
 		fc.prefill(e, p)
 	}
@@ -390,6 +396,15 @@ func hashPacket(p *Packet) uint64 {
 	h := mix64(binary.BigEndian.Uint64(s[:8])^0xa0761d6478bd642f, binary.BigEndian.Uint64(s[8:])^0xe7037ed1a0b428db)
 	h = mix64(h^binary.BigEndian.Uint64(d[:8])^0x8ebc6af09c88c6e3, binary.BigEndian.Uint64(d[8:])^0x589965cc75374cc3)
 	return mix64(h^e, 0x1d8e4e27c47d124f)
+}
+
+// pairSlot picks the route cache slot of two addresses, the same either
+// way round.
+func pairSlot(a, b netip.Addr) uint64 {
+	x, y := a.As16(), b.As16()
+	h := binary.BigEndian.Uint64(x[8:]) + binary.BigEndian.Uint64(y[8:]) +
+		(binary.BigEndian.Uint64(x[:8])+binary.BigEndian.Uint64(y[:8]))*0x9e3779b97f4a7c15
+	return mix64(h, 0xa0761d6478bd642f) & (routeCacheSize - 1)
 }
 
 func mix64(a, b uint64) uint64 {

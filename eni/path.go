@@ -159,14 +159,15 @@ func (n *Network) Judge(p *Packet, ts time.Time) Path {
 // filter (Amazon DNS, IMDS, ...) skips ACLs too. It allocates nothing.
 func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
 	n.eval.Lock()
-	n.judgeInto(p, ts, out, nil)
+	n.judgeInto(p, ts, out, nil, &out.where)
 	n.eval.Unlock()
 }
 
 // judgeInto is JudgeInto with, when fe is not nil, a flow cache entry for
 // this kind of packet: what it remembers is used while still valid, and
-// what it lacks is worked out and kept. Called with n.eval held.
-func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry) {
+// what it lacks is worked out and kept. rt remembers a route, used when
+// it is for the packet's two addresses. Called with n.eval held.
+func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, rt *route) {
 	// Reset field by field: stages are cleared as they are added, so the
 	// unused ones cost nothing.
 	out.Action, out.Service, out.Src, out.Dst, out.n = Deny, NoService, nil, nil, 0
@@ -182,7 +183,7 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry) {
 	if fe != nil && fe.routes == routes {
 		src, dst, srcNet, dstNet = fe.src, fe.dst, fe.srcNet, fe.dstNet
 	} else {
-		src, dst, srcNet, dstNet = out.where.lookup(routes, p.Src, p.Dst)
+		src, dst, srcNet, dstNet = rt.lookup(routes, p.Src, p.Dst)
 		if fe != nil {
 			fe.routes, fe.src, fe.dst, fe.srcNet, fe.dstNet = routes, src, dst, srcNet, dstNet
 		}

@@ -38,7 +38,12 @@
 // replay judges every frame through a [FlowCache], which answers exactly
 // as JudgeInto does and remembers, per kind of packet, what only a change
 // of configuration can alter, so that a flow's later packets skip the
-// lookups.
+// lookups; [FlowCache.JudgeEach] judges a batch of packets at once.
+//
+// A network judges one packet, or one batch, at a time: every interface's
+// connection tracking, counters and compiled rules sit behind a single
+// lock, so a packet's path is judged whole, and changes made from other
+// goroutines apply between packets.
 //
 // # Choices where AWS documents nothing
 //

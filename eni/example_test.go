@@ -69,3 +69,42 @@ func ExampleFlowCache() {
 	// ALLOW TRACKED_CONNECTION
 	// ALLOW TRACKED_CONNECTION
 }
+
+// A batch of packets, decoded into the paths that will hold their
+// verdicts, is judged under one acquisition of the network.
+func ExampleFlowCache_JudgeEach() {
+	n := eni.NewNetwork()
+	n.AddVPC(eni.VPCSpec{ID: "vpc-1", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}})
+	n.AddSubnet(eni.SubnetSpec{ID: "subnet-1", VpcID: "vpc-1", CIDR: netip.MustParsePrefix("10.0.1.0/24")})
+	web, _ := n.Groups().CreateGroup(sg.GroupSpec{ID: "sg-web", Name: "web", VpcID: "vpc-1"})
+	n.Groups().AuthorizeIngress(web, sg.Rule{Protocol: sg.TCP, FromPort: 443, ToPort: 443, Peer: sg.MustParsePeer("203.0.113.0/24")})
+	n.AddInterface(eni.InterfaceSpec{ID: "eni-web", SubnetID: "subnet-1",
+		PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.1.10")}, Groups: []string{web}})
+
+	client, server := netip.MustParseAddrPort("203.0.113.7:50000"), netip.MustParseAddrPort("10.0.1.10:443")
+	batch := []eni.Packet{
+		eni.TCP(client, server, eni.SYN),
+		eni.TCP(server, client, eni.SYN|eni.ACK),
+		eni.TCP(client, netip.AddrPortFrom(server.Addr(), 22), eni.SYN),
+	}
+	paths := make([]eni.Path, len(batch))
+	ptrs := make([]*eni.Path, len(batch))
+	times := make([]time.Time, len(batch))
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for k := range batch {
+		paths[k].Packet = batch[k] // a decoder would write it here
+		ptrs[k], times[k] = &paths[k], t0.Add(time.Duration(k)*time.Millisecond)
+	}
+	n.NewFlowCache().JudgeEach(ptrs, times)
+	for _, p := range paths {
+		for _, s := range p.Stages() { // the web server's groups, not the subnet's ACL
+			if s.Kind == eni.StageSourceGroups || s.Kind == eni.StageDestGroups {
+				fmt.Println(p.Action, s.Verdict.Reason)
+			}
+		}
+	}
+	// Output:
+	// ALLOW SG_RULE_MATCH
+	// ALLOW TRACKED_CONNECTION
+	// DENY ENI_SG_RULES_MISMATCH
+}

@@ -423,7 +423,7 @@ func tcpNext(s State, fins, flags uint8, fromOrigin bool) (State, uint8) {
 // packet that cannot open a flow, and [Full] (counting the packet) when the
 // table has no room.
 func (t *Table) Track(p *Packet, tag uint32, now int64) (Conn, Result) {
-	c, r, _, _ := t.track(p, tag, now)
+	c, r, _, _ := t.track(p, tag, now, nil)
 	return c, r
 }
 
@@ -431,19 +431,29 @@ func (t *Table) Track(p *Packet, tag uint32, now int64) (Conn, Result) {
 // a new entry's place is noted in h, so the packets that follow find it
 // without a search.
 func (t *Table) TrackHint(p *Packet, tag uint32, now int64, h *Hint) (Conn, Result) {
-	c, r, k, i := t.track(p, tag, now)
+	var known *Key
+	if h.keyed == 1 {
+		known = &h.key // the lookup before built it
+	}
+	c, r, k, i := t.track(p, tag, now, known)
 	if r == Created {
 		h.key, h.keyed, h.slot = k, 1, i
 	}
 	return c, r
 }
 
-// track is Track, also returning the new entry's key and slab index+1.
-func (t *Table) track(p *Packet, tag uint32, now int64) (Conn, Result, Key, uint32) {
+// track is Track, also returning the new entry's key and slab index+1;
+// known, when not nil, is the packet's key.
+func (t *Table) track(p *Packet, tag uint32, now int64, known *Key) (Conn, Result, Key, uint32) {
 	t.tick++
-	k, ok := p.key()
-	if !ok {
-		return Conn{}, NotStartable, Key{}, 0
+	var k Key
+	if known != nil {
+		k = *known
+	} else {
+		var ok bool
+		if k, ok = p.key(); !ok {
+			return Conn{}, NotStartable, Key{}, 0
+		}
 	}
 	var state State
 	var aux uint8
@@ -467,20 +477,25 @@ func (t *Table) track(p *Packet, tag uint32, now int64) (Conn, Result, Key, uint
 	default:
 		state = OtherFlow
 	}
-	if slot, i := t.find(&k); i != 0 {
+	// The index position found empty here is where the entry goes, unless
+	// a removal shifts entries first.
+	slot, i := t.find(&k)
+	if i != 0 {
 		t.removeAt(slot, i) // a stale entry of a different shape on the same key
+		slot = noSlot
 	}
 	if t.stats.Entries >= t.cfg.MaxEntries {
 		t.reclaim(now)
+		slot = noSlot
 		if t.stats.Entries >= t.cfg.MaxEntries {
 			t.stats.Exceeded++
 			return Conn{}, Full, Key{}, 0
 		}
 	}
-	i := t.alloc()
+	i = t.alloc()
 	e := &t.slab[i-1]
 	*e = entry{key: k, tag: tag, state: state, origin: p.Dir, lastDir: p.Dir, aux: aux, created: now, lastSeen: now}
-	t.insert(&k, i)
+	t.insert(&k, i, slot)
 	t.push(i, e)
 	t.stats.Entries++
 	t.stats.Created++
@@ -608,12 +623,17 @@ func (t *Table) find(k *Key) (slot uint64, i uint32) {
 	}
 }
 
-func (t *Table) insert(k *Key, i uint32) {
+// insert puts entry i, whose key is k, in the index: at slot, the empty
+// position find gave for k, unless it is noSlot or the index grows.
+func (t *Table) insert(k *Key, i uint32, slot uint64) {
 	if uint64(t.stats.Entries+1)*4 > uint64(len(t.index))*3 {
 		t.grow()
+		slot = noSlot
 	}
-	s, _ := t.find(k)
-	t.index[s] = i
+	if slot == noSlot {
+		slot, _ = t.find(k)
+	}
+	t.index[slot] = i
 }
 
 // grow doubles the index and reinserts every live entry.

@@ -25,7 +25,8 @@ import (
 // When the last packet of a kind went through allowed at every stage (by
 // tracked connections, or by rules that open none), and both interfaces'
 // tables predict the same answer, the packet takes a fast lane that
-// writes the path directly.
+// writes the path directly. A TCP or UDP packet that opens a flow readies
+// the entry of its reply as well, so the reply takes the fast lane too.
 //
 // A replay keeps one FlowCache and judges every frame through it. A
 // FlowCache is not safe for concurrent use; the network may be used and

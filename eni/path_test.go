@@ -258,13 +258,13 @@ func TestConcurrentPaths(t *testing.T) {
 			}
 		}(g)
 	}
-	// Flow caches of their own, with connections both ways, so that fast
-	// lanes hold both interfaces at once in opposite directions.
+	// Flow caches of their own, with connections both ways through the
+	// same two interfaces: one judging packet by packet, one in batches.
 	for g := 0; g < 2; g++ {
 		go func(g int) {
 			defer func() { done <- struct{}{} }()
 			fc := w.net.NewFlowCache()
-			var out eni.Path
+			var out [2]eni.Path
 			for k := 0; k < 400; k++ {
 				a, b := "10.0.2.10", "10.0.3.10"
 				if g == 1 {
@@ -275,9 +275,16 @@ func TestConcurrentPaths(t *testing.T) {
 				if k%10 == 0 {
 					flags = eni.SYN
 				}
-				fc.JudgeInto(tcp(fmt.Sprintf("%s:%d", a, port), b+":5432", flags), at(float64(k)), &out)
-				fc.JudgeInto(tcp(b+":5432", fmt.Sprintf("%s:%d", a, port), flags|eni.ACK), at(float64(k)), &out)
-				_ = out.String()
+				req := tcp(fmt.Sprintf("%s:%d", a, port), b+":5432", flags)
+				rep := tcp(b+":5432", fmt.Sprintf("%s:%d", a, port), flags|eni.ACK)
+				if g == 0 {
+					fc.JudgeInto(req, at(float64(k)), &out[0])
+					fc.JudgeInto(rep, at(float64(k)), &out[1])
+				} else {
+					out[0].Packet, out[1].Packet = *req, *rep
+					fc.JudgeEach([]*eni.Path{&out[0], &out[1]}, []time.Time{at(float64(k)), at(float64(k))})
+				}
+				_, _ = out[0].String(), out[1].String()
 			}
 		}(g)
 	}

@@ -44,7 +44,7 @@ type FlowCache struct {
 const routeCacheSize = 256
 
 // flowCacheSize is the number of kinds of packet remembered at once: the
-// flows live at one time in a capture, both directions. An entry is 480
+// flows live at one time in a capture, both directions. An entry is 528
 // bytes, so a cache holds about 2 MB.
 const flowCacheSize = 4096
 

@@ -285,8 +285,7 @@ func (t *Table) hit(p *Packet, slot uint64, i uint32, now int64, h *Hint, c *Con
 		}
 	}
 	t.touch(i, e, was, now)
-	*c = Conn{State: e.state, Origin: e.origin, Tag: e.tag, Created: e.created, LastSeen: e.lastSeen,
-		Timeout: time.Duration(t.timeouts[e.state])}
+	*c = t.conn(e)
 	return true
 }
 

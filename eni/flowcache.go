@@ -247,10 +247,7 @@ func (fc *FlowCache) prefill(e *flowEntry, p *Packet) {
 // source/destination check) or refused by the rules of an untracked flow:
 // the fast lane repeats neither.
 func (i *Interface) prefill(m, req *endMemo, dir Direction, rev *Packet) bool {
-	local, remote := rev.Dst, rev.Src
-	if dir == Outbound {
-		local, remote = rev.Src, rev.Dst
-	}
+	local, remote := rev.ends(dir)
 	c := i.current()
 	pre, svc := c.before(dir, rev, local, remote)
 	*m = endMemo{c: c, pre: pre, svc: svc}

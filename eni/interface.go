@@ -394,10 +394,7 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 		return Deny, ReasonMalformed
 	}
 	c := i.current()
-	local, remote := p.Dst, p.Src
-	if dir == Outbound {
-		local, remote = p.Src, p.Dst
-	}
+	local, remote := p.ends(dir)
 	var pre Reason
 	var svc Service
 	if memo != nil && memo.c == c {

@@ -144,3 +144,12 @@ func FlagNames(f uint8) string {
 	}
 	return s
 }
+
+// ends returns the packet's addresses as an interface crossed in
+// direction dir sees them: its own, and the other end's.
+func (p *Packet) ends(dir Direction) (local, remote netip.Addr) {
+	if dir == Outbound {
+		return p.Src, p.Dst
+	}
+	return p.Dst, p.Src
+}

@@ -285,7 +285,7 @@ func (t *Table) hit(p *Packet, slot uint64, i uint32, now int64, h *Hint, c *Con
 		}
 	}
 	t.touch(i, e, was, now)
-	*c = t.conn(e)
+	t.fill(c, e)
 	return true
 }
 
@@ -506,8 +506,16 @@ func (t *Table) track(p *Packet, tag uint32, now int64, known *Key) (Conn, Resul
 }
 
 func (t *Table) conn(e *entry) Conn {
-	return Conn{State: e.state, Origin: e.origin, Tag: e.tag, Created: e.created, LastSeen: e.lastSeen,
-		Timeout: time.Duration(t.timeouts[e.state])}
+	var c Conn
+	t.fill(&c, e)
+	return c
+}
+
+// fill writes e's connection to c field by field: a composite literal
+// assigned through a pointer is built aside and copied.
+func (t *Table) fill(c *Conn, e *entry) {
+	c.State, c.Origin, c.Tag, c.Created, c.LastSeen = e.state, e.origin, e.tag, e.created, e.lastSeen
+	c.Timeout = time.Duration(t.timeouts[e.state])
 }
 
 func (t *Table) expired(e *entry, now int64) bool {

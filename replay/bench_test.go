@@ -15,6 +15,7 @@ import (
 
 	"github.com/sgsim/sgsim/capture"
 	"github.com/sgsim/sgsim/ec2json"
+	"github.com/sgsim/sgsim/eni"
 	"github.com/sgsim/sgsim/internal/capgen"
 	"github.com/sgsim/sgsim/internal/sample"
 	"github.com/sgsim/sgsim/replay"
@@ -159,6 +160,98 @@ func BenchmarkReplayVsDecode(b *testing.B) {
 			b.ReportMetric(float64(frames), "frames")
 		})
 	}
+}
+
+// BenchmarkReplayLayers times a replay one layer at a time, each over the
+// whole capture, to show where the cost of BenchmarkReplayVsDecode goes:
+//
+//	read    reading the frames from the capture, nothing else
+//	decode  reading and decoding with a bare DecodingLayerParser
+//	packet  reading and decoding into eni.Packet summaries
+//	judge   that, and judging each packet through a FlowCache
+//	replay  Replayer.Run: that, with verdicts and the summary's counts
+//
+// Each step's ns/frame less the one before it is that layer's own cost.
+// The layers run one after another, not interleaved: on a busy machine
+// compare them over several runs (-count).
+func BenchmarkReplayLayers(b *testing.B) {
+	for _, mix := range []struct {
+		name string
+		data func(testing.TB) []byte
+	}{{"sample", bigSample}, {"long", longSample}} {
+		data := mix.data(b)
+		frames := 0
+		layer := func(name string, pass func() int) {
+			b.Run(mix.name+"/"+name, func(b *testing.B) {
+				for b.Loop() {
+					frames = pass()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(frames), "ns/frame")
+			})
+		}
+		layer("read", func() int { return readOnly(b, data) })
+		layer("decode", func() int { return decodeOnly(b, data) })
+		layer("packet", func() int { return decodePackets(b, data, nil) })
+		layer("judge", func() int {
+			res, err := ec2json.Load(sample.Configs()...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return decodePackets(b, data, res.Network.NewFlowCache())
+		})
+		layer("replay", func() int { n, _ := replayAll(b, data); return n })
+	}
+}
+
+func readOnly(tb testing.TB, data []byte) int {
+	rd, err := capture.NewReader(bytes.NewReader(data))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n := 0
+	for {
+		_, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return n
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		n++
+	}
+}
+
+// decodePackets decodes every frame into a packet summary and, with a
+// flow cache, judges it.
+func decodePackets(tb testing.TB, data []byte, fc *eni.FlowCache) int {
+	rd, err := capture.NewReader(bytes.NewReader(data))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dec := eni.NewDecoder()
+	var path eni.Path
+	n, allowed := 0, 0
+	for {
+		f, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		capture.Decode(dec, &f, false, &path.Packet)
+		if fc != nil {
+			fc.JudgeInto(&path.Packet, f.Time, &path)
+			if path.Action == eni.Allow {
+				allowed++
+			}
+		}
+		n++
+	}
+	if fc != nil && (allowed == 0 || allowed == n) {
+		tb.Fatalf("%d of %d frames allowed: the mix should have both", allowed, n)
+	}
+	return n
 }
 
 // sampleReplay returns a replayer for the embedded sample's network and a

@@ -16,6 +16,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
 
@@ -97,6 +98,7 @@ func (e *UnsupportedLinkError) Error() string {
 type Reader struct {
 	pcap   *pcapgo.Reader
 	ng     *pcapgo.NgReader
+	ngErr  error // a malformed block stopped the pcapng reader for good
 	link   Link
 	format string
 	n      int
@@ -113,7 +115,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	switch {
 	case magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d && magic[3] == 0x0a:
 		out.format = "pcapng"
-		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		ng, err := newNg(br)
 		if err != nil {
 			return nil, fmt.Errorf("not a readable pcapng capture: %v", err)
 		}
@@ -171,7 +173,7 @@ func (r *Reader) Next() (Frame, error) {
 		f.Data, f.Time, f.WireLen, err = r.nextPcap()
 		f.Link = r.link
 	} else {
-		data, ci, e := r.ng.ZeroCopyReadPacketData()
+		data, ci, e := r.nextNg()
 		f.Data, f.Time, f.WireLen, err = data, ci.Timestamp, ci.Length, e
 		f.Link = r.link
 		if len(ci.AncillaryData) > 0 {
@@ -196,6 +198,36 @@ func (r *Reader) Next() (Frame, error) {
 	r.n++
 	f.Number = r.n
 	return f, nil
+}
+
+// newNg opens a pcapng reader. gopacket's pcapng reader trusts an
+// interface block's timestamp resolution: one of 2^-64 or 10^-64 seconds
+// or finer makes its divisor zero, and it panics, as other pcapng readers
+// have crashed on the same option (zeek#5884). newNg and nextNg turn a
+// panic of the reader into an error.
+func newNg(r io.Reader) (ng *pcapgo.NgReader, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ng, err = nil, fmt.Errorf("a malformed block (%v)", p)
+		}
+	}()
+	return pcapgo.NewNgReader(r, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+}
+
+// nextNg reads the next pcapng packet. After a malformed block the frames
+// before it stay read, and the reader, whose state the panic left
+// undefined, reads no further.
+func (r *Reader) nextNg() (data []byte, ci gopacket.CaptureInfo, err error) {
+	if r.ngErr != nil {
+		return nil, ci, r.ngErr
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.ngErr = fmt.Errorf("a malformed pcapng block stops the reader (%v)", p)
+			data, ci, err = nil, gopacket.CaptureInfo{}, r.ngErr
+		}
+	}()
+	return r.ng.ZeroCopyReadPacketData()
 }
 
 func (r *Reader) nextPcap() ([]byte, time.Time, int, error) {

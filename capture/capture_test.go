@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -196,4 +197,45 @@ func FuzzReader(f *testing.F) {
 			_ = p.String()
 		}
 	})
+}
+
+// TestPcapngTimestampResolution reads interface blocks with timestamp
+// resolutions gopacket's pcapng reader panics on (2^-64 and 10^-127 make
+// its divisor zero): the frames before the block are read, then an error
+// names the frame, and the reader stays stopped. A valid resolution on the
+// same path reads on.
+func TestPcapngTimestampResolution(t *testing.T) {
+	frame := capgen.Ethernet(capgen.IP(pkts[0], 10), 0)
+	for _, tc := range []struct {
+		name  string
+		res   byte
+		valid bool
+	}{
+		{"nanoseconds", 9, true},
+		{"2^-20 seconds", 0x80 | 20, true},
+		{"2^-64 seconds divides by zero", 0x80 | 64, false},
+		{"10^-127 seconds overflows to zero", 127, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := slices.Concat(capgen.PcapngSection(), capgen.PcapngInterface(0), capgen.PcapngPacket(0, frame),
+				capgen.PcapngInterface(tc.res), capgen.PcapngPacket(1, frame))
+			r, err := capture.NewReader(bytes.NewReader(data))
+			require.NoError(t, err)
+			f, err := r.Next()
+			require.NoError(t, err)
+			assert.Equal(t, 1, f.Number)
+			assert.Equal(t, frame, f.Data)
+			f, err = r.Next()
+			if tc.valid {
+				require.NoError(t, err)
+				assert.Equal(t, 2, f.Number)
+				assert.Equal(t, frame, f.Data)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "frame 2: a malformed pcapng block")
+			_, again := r.Next()
+			assert.Equal(t, err.Error(), again.Error(), "the reader stays stopped")
+		})
+	}
 }

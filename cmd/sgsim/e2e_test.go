@@ -3,15 +3,19 @@ package main
 import (
 	"bytes"
 	"errors"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/internal/capgen"
 	"github.com/sgsim/sgsim/internal/sample"
 )
 
@@ -53,6 +57,25 @@ func TestEndToEnd(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, "Replayed "+cut)
 	assert.Regexp(t, `^sgsim: .*cut.pcap: the capture is cut short inside frame \d+; frames before it were read\n$`, errOut)
+
+	// A block the reader cannot take in the middle of a capture: the frame
+	// before it is reported in full, in every format, then one line and
+	// status 2.
+	frame := capgen.Ethernet(capgen.IP(eni.TCP(netip.MustParseAddrPort("198.51.100.7:50000"),
+		netip.MustParseAddrPort("10.20.1.10:443"), eni.SYN), 0), 0)
+	bad := filepath.Join(t.TempDir(), "bad.pcapng")
+	require.NoError(t, os.WriteFile(bad, slices.Concat(capgen.PcapngSection(), capgen.PcapngInterface(0),
+		capgen.PcapngPacket(0, frame), capgen.PcapngInterface(0x80|64), capgen.PcapngPacket(1, frame)), 0o644))
+	for format, want := range map[string]string{
+		"summary": "1 accepted, 0 rejected",
+		"jsonl":   `{"frame":1,`,
+		"flowlog": " 198.51.100.7 10.20.1.10 50000 443 6 1 40 1 1 ACCEPT OK\n",
+	} {
+		out, errOut, code = exe(append([]string{"replay", "--format", format, "--pcap", bad}, cfg...)...)
+		assert.Equal(t, 2, code, format)
+		assert.Contains(t, out, want, format)
+		assert.Regexp(t, `^sgsim: .*bad.pcapng: frame 2: a malformed pcapng block stops the reader \(.+\)\n$`, errOut, format)
+	}
 
 	_, errOut, code = exe("replay", "--pcap", "/nonexistent.pcap", "--config", "/nonexistent.json")
 	assert.Equal(t, 2, code)

@@ -105,10 +105,16 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	default:
 		fn = func(*replay.Result) error { prog.tick(); return nil }
 	}
-	runErr := rp.Run(rd, fn)
+	// An error of fn's is the output's: nothing more can be written. Any
+	// other is the capture's, after every frame before it was judged, and
+	// those frames are reported in full before the error is.
+	var outErr error
+	runErr := rp.Run(rd, func(r *replay.Result) error {
+		outErr = fn(r)
+		return outErr
+	})
 	prog.done()
-	var trunc *capture.TruncatedError
-	if runErr != nil && !errors.As(runErr, &trunc) {
+	if runErr != nil && runErr == outErr {
 		out.Flush()
 		return bad("%s: %v", name, runErr)
 	}
@@ -123,8 +129,12 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	if err := out.Flush(); err != nil {
 		return err
 	}
-	if trunc != nil {
+	var trunc *capture.TruncatedError
+	switch {
+	case errors.As(runErr, &trunc):
 		return &exitError{code: 1, msg: fmt.Sprintf("%s: %v", name, trunc)}
+	case runErr != nil:
+		return bad("%s: %v", name, runErr)
 	}
 	return nil
 }

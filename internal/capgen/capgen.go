@@ -207,3 +207,52 @@ func (p *Pcapng) WriteFrame(ts time.Time, data []byte) error {
 
 // Flush flushes buffered blocks.
 func (p *Pcapng) Flush() error { return p.w.Flush() }
+
+// Raw pcapng blocks, little-endian, for files no writer produces: pcapgo's
+// writer always gives an interface nanosecond timestamps.
+
+func pcapngBlock(typ uint32, body []byte) []byte {
+	for len(body)%4 != 0 {
+		body = append(body, 0)
+	}
+	n := uint32(12 + len(body))
+	b := binary.LittleEndian.AppendUint32(nil, typ)
+	b = binary.LittleEndian.AppendUint32(b, n)
+	b = append(b, body...)
+	return binary.LittleEndian.AppendUint32(b, n)
+}
+
+// PcapngSection returns a section header block.
+func PcapngSection() []byte {
+	body := binary.LittleEndian.AppendUint32(nil, 0x1a2b3c4d)
+	body = binary.LittleEndian.AppendUint16(body, 1)
+	body = binary.LittleEndian.AppendUint16(body, 0)
+	body = binary.LittleEndian.AppendUint64(body, ^uint64(0)) // section length unknown
+	return pcapngBlock(0x0a0d0d0a, body)
+}
+
+// PcapngInterface returns an Ethernet interface description block with an
+// if_tsresol option, unless tsresol is 0 (the default, microseconds).
+func PcapngInterface(tsresol byte) []byte {
+	body := binary.LittleEndian.AppendUint16(nil, 1) // Ethernet
+	body = binary.LittleEndian.AppendUint16(body, 0)
+	body = binary.LittleEndian.AppendUint32(body, 65535)
+	if tsresol != 0 {
+		body = binary.LittleEndian.AppendUint16(body, 9) // if_tsresol
+		body = binary.LittleEndian.AppendUint16(body, 1)
+		body = append(body, tsresol, 0, 0, 0)
+		body = binary.LittleEndian.AppendUint32(body, 0) // end of options
+	}
+	return pcapngBlock(1, body)
+}
+
+// PcapngPacket returns an enhanced packet block of the interface with
+// timestamp 1,000,000 in its resolution (one second, by default).
+func PcapngPacket(iface uint32, frame []byte) []byte {
+	body := binary.LittleEndian.AppendUint32(nil, iface)
+	body = binary.LittleEndian.AppendUint32(body, 0)
+	body = binary.LittleEndian.AppendUint32(body, 1_000_000)
+	body = binary.LittleEndian.AppendUint32(body, uint32(len(frame)))
+	body = binary.LittleEndian.AppendUint32(body, uint32(len(frame)))
+	return pcapngBlock(6, append(body, frame...))
+}

@@ -6,7 +6,10 @@
 // Frames come one at a time into a buffer the reader reuses, so reading a
 // capture allocates nothing per frame. A capture cut short inside a frame
 // yields every complete frame, then a [*TruncatedError] naming the frame
-// that was cut.
+// that was cut. A malformed one yields every frame before the fault, then
+// an error naming the frame, the block and the field; a length no frame
+// can have (more than [MaxFrame] bytes) is such a fault, never an
+// allocation of what it says.
 package capture
 
 import (
@@ -67,6 +70,12 @@ func fromGopacket(lt layers.LinkType) Link {
 	return Link(lt)
 }
 
+// MaxFrame is the most bytes of a frame a capture may hold: tcpdump's and
+// Wireshark's largest snapshot length. A frame that says it holds more is
+// an error, which guards the reader against allocating what a corrupt
+// length field says.
+const MaxFrame = 262144
+
 // Frame is one captured frame.
 type Frame struct {
 	Number  int    // 1-based, as Wireshark numbers frames
@@ -115,7 +124,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	switch {
 	case magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d && magic[3] == 0x0a:
 		out.format = "pcapng"
-		ng, err := newNg(br)
+		ng, err := newNg(&ngGuard{r: br})
 		if err != nil {
 			return nil, fmt.Errorf("not a readable pcapng capture: %v", err)
 		}
@@ -136,6 +145,11 @@ func NewReader(r io.Reader) (*Reader, error) {
 		if err != nil {
 			return nil, fmt.Errorf("not a readable pcap capture: %v", err)
 		}
+		// Like tcpdump and Wireshark, read up to MaxFrame bytes a frame
+		// whatever the header's snapshot length says: pcapgo refuses every
+		// frame of a file that says 0 and allocates a buffer as large as
+		// the header says, up to 4 GiB, before the first frame.
+		p.SetSnaplen(MaxFrame)
 		out.pcap = p
 	default:
 		return nil, fmt.Errorf("not a capture: unknown magic number % x (expected pcap or pcapng)", magic)
@@ -200,11 +214,11 @@ func (r *Reader) Next() (Frame, error) {
 	return f, nil
 }
 
-// newNg opens a pcapng reader. gopacket's pcapng reader trusts an
-// interface block's timestamp resolution: one of 2^-64 or 10^-64 seconds
-// or finer makes its divisor zero, and it panics, as other pcapng readers
-// have crashed on the same option (zeek#5884). newNg and nextNg turn a
-// panic of the reader into an error.
+// newNg opens a pcapng reader on a guarded stream. The guard's checks
+// keep gopacket's reader from the inputs known to crash it; should one
+// still panic (it divided by zero on a timestamp resolution of 2^-64
+// seconds, as other pcapng readers have crashed on the same option,
+// zeek#5884), newNg and nextNg turn the panic into an error.
 func newNg(r io.Reader) (ng *pcapgo.NgReader, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -214,18 +228,18 @@ func newNg(r io.Reader) (ng *pcapgo.NgReader, err error) {
 	return pcapgo.NewNgReader(r, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 }
 
-// nextNg reads the next pcapng packet. After a malformed block the frames
-// before it stay read, and the reader, whose state the panic left
-// undefined, reads no further.
+// nextNg reads the next pcapng packet. After an error the frames before
+// it stay read, and the reader reads no further: gopacket's state after a
+// failed block is undefined.
 func (r *Reader) nextNg() (data []byte, ci gopacket.CaptureInfo, err error) {
 	if r.ngErr != nil {
 		return nil, ci, r.ngErr
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			r.ngErr = fmt.Errorf("a malformed pcapng block stops the reader (%v)", p)
-			data, ci, err = nil, gopacket.CaptureInfo{}, r.ngErr
+			data, ci, err = nil, gopacket.CaptureInfo{}, fmt.Errorf("a malformed pcapng block stops the reader (%v)", p)
 		}
+		r.ngErr = err
 	}()
 	return r.ng.ZeroCopyReadPacketData()
 }

@@ -2,9 +2,11 @@ package capture_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net/netip"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -199,26 +201,51 @@ func FuzzReader(f *testing.F) {
 	})
 }
 
-// TestPcapngTimestampResolution reads interface blocks with timestamp
-// resolutions gopacket's pcapng reader panics on (2^-64 and 10^-127 make
-// its divisor zero): the frames before the block are read, then an error
-// names the frame, and the reader stays stopped. A valid resolution on the
-// same path reads on.
-func TestPcapngTimestampResolution(t *testing.T) {
+// TestPcapngGuard reads pcapng files with blocks gopacket's reader
+// would trust to its harm: a timestamp resolution whose divisor is zero
+// (a panic), lengths that make it allocate gigabytes, blocks that do not
+// add up. Each is refused with an error naming the block after the frames
+// before it were read, without allocating what the bad field says; the
+// reader then stays stopped. Valid variants read on.
+func TestPcapngGuard(t *testing.T) {
 	frame := capgen.Ethernet(capgen.IP(pkts[0], 10), 0)
+	le := binary.LittleEndian
+	poke := func(b []byte, off int, v uint32) []byte {
+		b = slices.Clone(b)
+		le.PutUint32(b[off:], v)
+		return b
+	}
+	iface := capgen.PcapngInterface(0)
+	packet := capgen.PcapngPacket(1, frame)
+	// A name resolution block larger than any frame: skipped unread.
+	nrb := slices.Concat(le.AppendUint32(nil, 4), le.AppendUint32(nil, 400_012), make([]byte, 400_000), le.AppendUint32(nil, 400_012))
 	for _, tc := range []struct {
-		name  string
-		res   byte
-		valid bool
+		name   string
+		second []byte // the blocks after the first interface and frame
+		want   string // the error of frame 2, or "" when it reads
 	}{
-		{"nanoseconds", 9, true},
-		{"2^-20 seconds", 0x80 | 20, true},
-		{"2^-64 seconds divides by zero", 0x80 | 64, false},
-		{"10^-127 seconds overflows to zero", 127, false},
+		{"nanoseconds", slices.Concat(capgen.PcapngInterface(9), packet), ""},
+		{"2^-20 seconds", slices.Concat(capgen.PcapngInterface(0x80|20), packet), ""},
+		{"10^-19 seconds", slices.Concat(capgen.PcapngInterface(19), packet), ""},
+		{"2^-64 seconds divides by zero", slices.Concat(capgen.PcapngInterface(0x80|64), packet),
+			"the interface description block at byte 144 is malformed: its if_tsresol 0xc0 asks for a resolution finer"},
+		{"10^-127 seconds overflows", slices.Concat(capgen.PcapngInterface(127), packet), "if_tsresol 0x7f"},
+		{"10^-20 seconds overflows", slices.Concat(capgen.PcapngInterface(20), packet), "if_tsresol 0x14"},
+		{"snapshot length 4 GiB", slices.Concat(poke(iface, 12, 0xffffffff), packet), ""},
+		{"a name resolution block of 400 kB", slices.Concat(iface, nrb, packet), ""},
+		{"captured length 4 GiB", slices.Concat(iface, poke(packet, 20, 0xffffffff)),
+			"the packet block at byte 164 is malformed: its captured length 4294967295 does not fit the block's"},
+		{"captured length past the block", slices.Concat(iface, poke(packet, 20, uint32(len(packet)-31))), "does not fit"},
+		{"length not a multiple of 4", slices.Concat(iface, poke(packet, 4, uint32(len(packet)+2))), "is not a block length"},
+		{"length of 4 GiB", slices.Concat(iface, poke(packet, 4, 0xfffffffc)), "more than a frame of 262144 bytes needs"},
+		{"trailing length differs", slices.Concat(iface, poke(packet, len(packet)-4, 8)), "its trailing length 8 is not"},
+		{"option past the block", slices.Concat(poke(capgen.PcapngInterface(9), 16, 9|200<<16), packet),
+			"option 9 of 200 bytes runs past the block"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			data := slices.Concat(capgen.PcapngSection(), capgen.PcapngInterface(0), capgen.PcapngPacket(0, frame),
-				capgen.PcapngInterface(tc.res), capgen.PcapngPacket(1, frame))
+			data := slices.Concat(capgen.PcapngSection(), capgen.PcapngInterface(0), capgen.PcapngPacket(0, frame), tc.second)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
 			r, err := capture.NewReader(bytes.NewReader(data))
 			require.NoError(t, err)
 			f, err := r.Next()
@@ -226,16 +253,70 @@ func TestPcapngTimestampResolution(t *testing.T) {
 			assert.Equal(t, 1, f.Number)
 			assert.Equal(t, frame, f.Data)
 			f, err = r.Next()
-			if tc.valid {
+			runtime.ReadMemStats(&after)
+			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(4<<20), "allocated what a field said")
+			if tc.want == "" {
 				require.NoError(t, err)
 				assert.Equal(t, 2, f.Number)
 				assert.Equal(t, frame, f.Data)
+				_, err = r.Next()
+				assert.ErrorIs(t, err, io.EOF)
 				return
 			}
 			require.Error(t, err)
-			assert.Contains(t, err.Error(), "frame 2: a malformed pcapng block")
+			assert.Contains(t, err.Error(), "frame 2: ")
+			assert.Contains(t, err.Error(), tc.want)
 			_, again := r.Next()
-			assert.Equal(t, err.Error(), again.Error(), "the reader stays stopped")
+			assert.Equal(t, err, again, "the reader stays stopped")
 		})
+	}
+}
+
+// TestPcapngCutShort cuts a pcapng file inside its second frame's block:
+// the first frame reads, then a *TruncatedError names the second.
+func TestPcapngCutShort(t *testing.T) {
+	frame := capgen.Ethernet(capgen.IP(pkts[0], 10), 0)
+	data := slices.Concat(capgen.PcapngSection(), capgen.PcapngInterface(0), capgen.PcapngPacket(0, frame), capgen.PcapngPacket(0, frame))
+	for _, cut := range []int{1, 8, 30, len(frame)} {
+		r, err := capture.NewReader(bytes.NewReader(data[:len(data)-cut]))
+		require.NoError(t, err)
+		_, err = r.Next()
+		require.NoError(t, err)
+		_, err = r.Next()
+		var trunc *capture.TruncatedError
+		require.ErrorAs(t, err, &trunc, "cut %d bytes short", cut)
+		assert.Equal(t, 2, trunc.Frame)
+	}
+}
+
+// TestSnapshotLength reads captures whose header gives a snapshot length
+// of 0 or 4 GiB: like tcpdump and Wireshark, the reader takes frames up to
+// MaxFrame bytes whatever it says, and allocates no more for them.
+func TestSnapshotLength(t *testing.T) {
+	frame := capgen.Ethernet(capgen.IP(pkts[0], 10), 0)
+	pcap := func(snap uint32) []byte {
+		var buf bytes.Buffer
+		w, err := capgen.NewPcap(&buf, 1, false)
+		require.NoError(t, err)
+		require.NoError(t, w.WriteFrame(t0, frame))
+		b := buf.Bytes()
+		binary.LittleEndian.PutUint32(b[16:], snap)
+		return b
+	}
+	ng := func(snap uint32) []byte {
+		iface := capgen.PcapngInterface(0)
+		binary.LittleEndian.PutUint32(iface[12:], snap)
+		return slices.Concat(capgen.PcapngSection(), iface, capgen.PcapngPacket(0, frame))
+	}
+	for name, data := range map[string][]byte{
+		"pcap 0": pcap(0), "pcap 4 GiB": pcap(0xffffffff), "pcapng 0": ng(0), "pcapng 4 GiB": ng(0xffffffff),
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, frames, err := readAll(t, data, false)
+		runtime.ReadMemStats(&after)
+		require.NoError(t, err, name)
+		assert.Len(t, frames, 1, name)
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(4<<20), name)
 	}
 }

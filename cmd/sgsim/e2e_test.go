@@ -74,7 +74,7 @@ func TestEndToEnd(t *testing.T) {
 		out, errOut, code = exe(append([]string{"replay", "--format", format, "--pcap", bad}, cfg...)...)
 		assert.Equal(t, 2, code, format)
 		assert.Contains(t, out, want, format)
-		assert.Regexp(t, `^sgsim: .*bad.pcapng: frame 2: a malformed pcapng block stops the reader \(.+\)\n$`, errOut, format)
+		assert.Regexp(t, `^sgsim: .*bad.pcapng: frame 2: the interface description block at byte \d+ is malformed: its if_tsresol 0xc0 .+\n$`, errOut, format)
 	}
 
 	_, errOut, code = exe("replay", "--pcap", "/nonexistent.pcap", "--config", "/nonexistent.json")

@@ -1,0 +1,223 @@
+package capture
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ngGuard hands gopacket's pcapng reader one whole block at a time, each
+// checked first for the lengths and values that reader trusts: a packet
+// block's captured length (it allocates that much before reading, up to
+// 4 GiB for a corrupt field, and reads past the block when it does not
+// fit), an interface's snapshot length (also allocated), its timestamp
+// resolution (a divisor that can overflow to zero), and options that run
+// past their block. A block that passes is one gopacket reads exactly, so
+// the guard and the reader never disagree on where the next block starts.
+// A file cut inside a block reads as io.ErrUnexpectedEOF.
+type ngGuard struct {
+	r      *bufio.Reader
+	block  []byte // the checked block being handed on
+	off    int    // how much of block has been read
+	pass   int64  // bytes of a block of another type, streamed on unchecked
+	at     int64  // the file offset of the block
+	order  binary.ByteOrder
+	ifaces int    // interfaces in the current section
+	snap0  uint32 // the section's first interface's snapshot length
+	err    error
+}
+
+// maxBlock bounds a pcapng block: a largest frame with room for options.
+const maxBlock = MaxFrame + 1<<16
+
+// pcapng block types and option codes the guard looks into.
+const (
+	ngSection    = 0x0a0d0d0a
+	ngInterface  = 1
+	ngPacket     = 2 // obsolete, same layout as enhanced for lengths
+	ngSimple     = 3
+	ngStatistics = 5
+	ngEnhanced   = 6
+	ngTSResol    = 9 // if_tsresol
+)
+
+func (g *ngGuard) Read(p []byte) (int, error) {
+	if g.off == len(g.block) && g.pass == 0 {
+		if g.err != nil {
+			return 0, g.err
+		}
+		if g.err = g.next(); g.err != nil {
+			return 0, g.err
+		}
+	}
+	if g.pass > 0 {
+		n, err := g.r.Read(p[:min(int64(len(p)), g.pass)])
+		g.pass -= int64(n)
+		g.at += int64(n)
+		if err != nil && g.pass > 0 {
+			g.pass, g.err = 0, io.ErrUnexpectedEOF
+			return n, g.err
+		}
+		return n, nil
+	}
+	n := copy(p, g.block[g.off:])
+	g.off += n
+	g.at += int64(n)
+	return n, nil
+}
+
+// next reads and checks the next block.
+func (g *ngGuard) next() error {
+	g.block, g.off = g.block[:0], 0
+	hdr, err := g.r.Peek(12)
+	switch {
+	case len(hdr) == 0 && errors.Is(err, io.EOF):
+		return io.EOF
+	case len(hdr) < 8:
+		return io.ErrUnexpectedEOF
+	}
+	typ := binary.LittleEndian.Uint32(hdr) // the section type reads the same either way
+	if typ == ngSection {
+		if len(hdr) < 12 {
+			return io.ErrUnexpectedEOF
+		}
+		switch {
+		case binary.LittleEndian.Uint32(hdr[8:]) == 0x1a2b3c4d:
+			g.order = binary.LittleEndian
+		case binary.BigEndian.Uint32(hdr[8:]) == 0x1a2b3c4d:
+			g.order = binary.BigEndian
+		default:
+			return g.errorf("section header", "its byte-order magic %x is neither order's", hdr[8:12])
+		}
+		g.ifaces, g.snap0 = 0, 0
+	}
+	if g.order == nil {
+		return g.errorf("block", "it comes before any section header")
+	}
+	typ = g.order.Uint32(hdr)
+	n := g.order.Uint32(hdr[4:])
+	name := blockName(typ)
+	switch {
+	case n < 12 || n%4 != 0:
+		return g.errorf(name, "its length %d is not a block length (a multiple of 4, at least 12)", n)
+	case !checked(typ):
+		g.pass = int64(n) // gopacket skips it without allocating: name resolution, secrets, custom blocks
+		return nil
+	case n > maxBlock:
+		return g.errorf(name, "its length %d is more than a frame of %d bytes needs", n, MaxFrame)
+	}
+	if cap(g.block) < int(n) {
+		g.block = make([]byte, 0, max(int(n), 4096))
+	}
+	g.block = g.block[:n]
+	if _, err := io.ReadFull(g.r, g.block); err != nil {
+		g.block = g.block[:0]
+		return io.ErrUnexpectedEOF
+	}
+	b := g.block
+	if t := g.order.Uint32(b[n-4:]); t != n {
+		return g.errorf(name, "its trailing length %d is not its length %d", t, n)
+	}
+	switch typ {
+	case ngSection:
+		if n < 28 {
+			return g.errorf(name, "its length %d is too short for a section header", n)
+		}
+		return g.options(typ, b[24:n-4])
+	case ngInterface:
+		if n < 20 {
+			return g.errorf(name, "its length %d is too short for an interface description", n)
+		}
+		// gopacket allocates the snapshot length for the first frame: no
+		// frame is larger than MaxFrame, so no more is needed.
+		if snap := g.order.Uint32(b[12:]); snap > MaxFrame {
+			g.order.PutUint32(b[12:], MaxFrame)
+		}
+		if g.ifaces++; g.ifaces == 1 {
+			g.snap0 = g.order.Uint32(b[12:])
+		}
+		return g.options(typ, b[16:n-4])
+	case ngStatistics:
+		if n < 24 {
+			return g.errorf(name, "its length %d is too short for interface statistics", n)
+		}
+		return g.options(typ, b[20:n-4])
+	case ngEnhanced, ngPacket:
+		if n < 32 {
+			return g.errorf(name, "its length %d is too short for a packet block", n)
+		}
+		if c := g.order.Uint32(b[20:]); c > n-32 || c > MaxFrame {
+			return g.errorf(name, "its captured length %d does not fit the block's %d bytes of data", c, n-32)
+		}
+	case ngSimple:
+		if n < 16 {
+			return g.errorf(name, "its length %d is too short for a simple packet block", n)
+		}
+		c := g.order.Uint32(b[8:]) // gopacket captures the original length, up to the snapshot length
+		if g.snap0 != 0 {
+			c = min(c, g.snap0)
+		}
+		if c > n-16 {
+			return g.errorf(name, "its packet length %d does not fit the block's %d bytes of data", c, n-16)
+		}
+	}
+	return nil
+}
+
+// options checks that a block's options lie within it, and that an
+// if_tsresol names a resolution gopacket can compute with: 10^-19 or
+// 2^-63 seconds at the finest.
+func (g *ngGuard) options(typ uint32, b []byte) error {
+	name := blockName(typ)
+	for len(b) >= 4 {
+		code, n := g.order.Uint16(b), int(g.order.Uint16(b[2:]))
+		if code == 0 {
+			return nil // end of options
+		}
+		padded := (n + 3) &^ 3
+		if 4+padded > len(b) {
+			return g.errorf(name, "option %d of %d bytes runs past the block", code, n)
+		}
+		if code == ngTSResol && typ == ngInterface {
+			if n != 1 {
+				return g.errorf(name, "its if_tsresol option has %d bytes, not 1", n)
+			}
+			if v := b[4]; (v&0x80 != 0 && v&0x7f > 63) || (v&0x80 == 0 && v > 19) {
+				return g.errorf(name, "its if_tsresol %#x asks for a resolution finer than 10^-19 or 2^-63 seconds", v)
+			}
+		}
+		b = b[4+padded:]
+	}
+	return nil
+}
+
+// checked reports whether the guard reads blocks of the type whole.
+func checked(typ uint32) bool {
+	switch typ {
+	case ngSection, ngInterface, ngStatistics, ngEnhanced, ngPacket, ngSimple:
+		return true
+	}
+	return false
+}
+
+func (g *ngGuard) errorf(block, format string, args ...any) error {
+	return fmt.Errorf("the %s block at byte %d is malformed: %s", block, g.at, fmt.Sprintf(format, args...))
+}
+
+func blockName(typ uint32) string {
+	switch typ {
+	case ngSection:
+		return "section header"
+	case ngInterface:
+		return "interface description"
+	case ngPacket, ngEnhanced:
+		return "packet"
+	case ngSimple:
+		return "simple packet"
+	case ngStatistics:
+		return "interface statistics"
+	}
+	return fmt.Sprintf("type %#x", typ)
+}

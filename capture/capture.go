@@ -107,7 +107,7 @@ func (e *UnsupportedLinkError) Error() string {
 type Reader struct {
 	pcap   *pcapgo.Reader
 	ng     *pcapgo.NgReader
-	ngErr  error // a malformed block stopped the pcapng reader for good
+	err    error // the error that ended the capture, returned again
 	link   Link
 	format string
 	n      int
@@ -179,8 +179,19 @@ func (r *Reader) Format() string { return r.format }
 func (r *Reader) LinkType() Link { return r.link }
 
 // Next returns the next frame. At the end it returns io.EOF, or a
-// *TruncatedError if the capture ends inside a frame.
+// *TruncatedError if the capture ends inside a frame; after any error it
+// returns the same error again, reading no further (after a malformed
+// frame the readers' positions are undefined).
 func (r *Reader) Next() (Frame, error) {
+	if r.err != nil {
+		return Frame{}, r.err
+	}
+	f, err := r.next()
+	r.err = err
+	return f, err
+}
+
+func (r *Reader) next() (Frame, error) {
 	var f Frame
 	var err error
 	if r.pcap != nil {
@@ -228,18 +239,12 @@ func newNg(r io.Reader) (ng *pcapgo.NgReader, err error) {
 	return pcapgo.NewNgReader(r, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 }
 
-// nextNg reads the next pcapng packet. After an error the frames before
-// it stay read, and the reader reads no further: gopacket's state after a
-// failed block is undefined.
+// nextNg reads the next pcapng packet.
 func (r *Reader) nextNg() (data []byte, ci gopacket.CaptureInfo, err error) {
-	if r.ngErr != nil {
-		return nil, ci, r.ngErr
-	}
 	defer func() {
 		if p := recover(); p != nil {
 			data, ci, err = nil, gopacket.CaptureInfo{}, fmt.Errorf("a malformed pcapng block stops the reader (%v)", p)
 		}
-		r.ngErr = err
 	}()
 	return r.ng.ZeroCopyReadPacketData()
 }

@@ -320,3 +320,28 @@ func TestSnapshotLength(t *testing.T) {
 		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(4<<20), name)
 	}
 }
+
+// TestPcapFrameTooLarge reads a classic pcap whose second frame says it
+// holds more than MaxFrame bytes: the first frame reads, then an error
+// names the second, again on every later call.
+func TestPcapFrameTooLarge(t *testing.T) {
+	frame := capgen.Ethernet(capgen.IP(pkts[0], 10), 0)
+	var buf bytes.Buffer
+	w, err := capgen.NewPcap(&buf, 1, false)
+	require.NoError(t, err)
+	require.NoError(t, w.WriteFrame(t0, frame))
+	require.NoError(t, w.WriteFrame(t0, frame))
+	data := buf.Bytes()
+	second := 24 + 16 + len(frame)
+	binary.LittleEndian.PutUint32(data[second+8:], capture.MaxFrame+1)  // captured length
+	binary.LittleEndian.PutUint32(data[second+12:], capture.MaxFrame+1) // length on the wire
+	r, err := capture.NewReader(bytes.NewReader(data))
+	require.NoError(t, err)
+	_, err = r.Next()
+	require.NoError(t, err)
+	_, err = r.Next()
+	require.Error(t, err)
+	assert.Equal(t, "frame 2: capture length exceeds snap length: 262145 > 262144", err.Error())
+	_, again := r.Next()
+	assert.Equal(t, err, again)
+}

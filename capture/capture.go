@@ -186,12 +186,6 @@ func (r *Reader) Next() (Frame, error) {
 	if r.err != nil {
 		return Frame{}, r.err
 	}
-	f, err := r.next()
-	r.err = err
-	return f, err
-}
-
-func (r *Reader) next() (Frame, error) {
 	var f Frame
 	var err error
 	if r.pcap != nil {
@@ -211,14 +205,17 @@ func (r *Reader) next() (Frame, error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, io.EOF):
-			return Frame{}, io.EOF
+			r.err = io.EOF
 		case errors.Is(err, io.ErrUnexpectedEOF):
-			return Frame{}, &TruncatedError{Frame: r.n + 1}
+			r.err = &TruncatedError{Frame: r.n + 1}
+		default:
+			r.err = fmt.Errorf("frame %d: %v", r.n+1, err)
 		}
-		return Frame{}, fmt.Errorf("frame %d: %v", r.n+1, err)
+		return Frame{}, r.err
 	}
 	if !f.Link.Supported() {
-		return Frame{}, fmt.Errorf("frame %d: %w", r.n+1, &UnsupportedLinkError{Link: f.Link})
+		r.err = fmt.Errorf("frame %d: %w", r.n+1, &UnsupportedLinkError{Link: f.Link})
+		return Frame{}, r.err
 	}
 	r.n++
 	f.Number = r.n

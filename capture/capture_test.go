@@ -272,6 +272,20 @@ func TestPcapngGuard(t *testing.T) {
 	}
 }
 
+// TestPcapngByteOrders reads a big-endian section after a little-endian
+// one: each section's blocks are read in its own order.
+func TestPcapngByteOrders(t *testing.T) {
+	frame := capgen.Ethernet(capgen.IP(pkts[0], 10), 0)
+	be := capgen.PcapngBlocks{Order: binary.BigEndian}
+	data := slices.Concat(capgen.PcapngSection(), capgen.PcapngInterface(0), capgen.PcapngPacket(0, frame),
+		be.Section(), be.Interface(9), be.Packet(0, frame))
+	_, frames, err := readAll(t, data, false)
+	require.NoError(t, err)
+	require.Len(t, frames, 2)
+	assert.Equal(t, int64(1_000_000_000), frames[0].Time.UnixNano(), "microseconds, the default")
+	assert.Equal(t, int64(1_000_000), frames[1].Time.UnixNano(), "nanoseconds, as the second interface says")
+}
+
 // TestPcapngCutShort cuts a pcapng file inside its second frame's block:
 // the first frame reads, then a *TruncatedError names the second.
 func TestPcapngCutShort(t *testing.T) {

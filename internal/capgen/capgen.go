@@ -208,51 +208,66 @@ func (p *Pcapng) WriteFrame(ts time.Time, data []byte) error {
 // Flush flushes buffered blocks.
 func (p *Pcapng) Flush() error { return p.w.Flush() }
 
-// Raw pcapng blocks, little-endian, for files no writer produces: pcapgo's
-// writer always gives an interface nanosecond timestamps.
+// Raw pcapng blocks, for files no writer produces: pcapgo's writer always
+// gives an interface nanosecond timestamps, and writes little-endian.
 
-func pcapngBlock(typ uint32, body []byte) []byte {
+// PcapngBlocks builds raw pcapng blocks in a byte order.
+type PcapngBlocks struct{ Order binary.AppendByteOrder }
+
+var pcapngLE = PcapngBlocks{binary.LittleEndian}
+
+// PcapngSection returns a little-endian section header block.
+func PcapngSection() []byte { return pcapngLE.Section() }
+
+// PcapngInterface returns a little-endian Ethernet interface description
+// block, with an if_tsresol option unless tsresol is 0.
+func PcapngInterface(tsresol byte) []byte { return pcapngLE.Interface(tsresol) }
+
+// PcapngPacket returns a little-endian enhanced packet block.
+func PcapngPacket(iface uint32, frame []byte) []byte { return pcapngLE.Packet(iface, frame) }
+
+func (o PcapngBlocks) block(typ uint32, body []byte) []byte {
 	for len(body)%4 != 0 {
 		body = append(body, 0)
 	}
 	n := uint32(12 + len(body))
-	b := binary.LittleEndian.AppendUint32(nil, typ)
-	b = binary.LittleEndian.AppendUint32(b, n)
+	b := o.Order.AppendUint32(nil, typ)
+	b = o.Order.AppendUint32(b, n)
 	b = append(b, body...)
-	return binary.LittleEndian.AppendUint32(b, n)
+	return o.Order.AppendUint32(b, n)
 }
 
-// PcapngSection returns a section header block.
-func PcapngSection() []byte {
-	body := binary.LittleEndian.AppendUint32(nil, 0x1a2b3c4d)
-	body = binary.LittleEndian.AppendUint16(body, 1)
-	body = binary.LittleEndian.AppendUint16(body, 0)
-	body = binary.LittleEndian.AppendUint64(body, ^uint64(0)) // section length unknown
-	return pcapngBlock(0x0a0d0d0a, body)
+// Section returns a section header block.
+func (o PcapngBlocks) Section() []byte {
+	body := o.Order.AppendUint32(nil, 0x1a2b3c4d)
+	body = o.Order.AppendUint16(body, 1)
+	body = o.Order.AppendUint16(body, 0)
+	body = o.Order.AppendUint64(body, ^uint64(0)) // section length unknown
+	return o.block(0x0a0d0d0a, body)
 }
 
-// PcapngInterface returns an Ethernet interface description block with an
+// Interface returns an Ethernet interface description block with an
 // if_tsresol option, unless tsresol is 0 (the default, microseconds).
-func PcapngInterface(tsresol byte) []byte {
-	body := binary.LittleEndian.AppendUint16(nil, 1) // Ethernet
-	body = binary.LittleEndian.AppendUint16(body, 0)
-	body = binary.LittleEndian.AppendUint32(body, 65535)
+func (o PcapngBlocks) Interface(tsresol byte) []byte {
+	body := o.Order.AppendUint16(nil, 1) // Ethernet
+	body = o.Order.AppendUint16(body, 0)
+	body = o.Order.AppendUint32(body, 65535)
 	if tsresol != 0 {
-		body = binary.LittleEndian.AppendUint16(body, 9) // if_tsresol
-		body = binary.LittleEndian.AppendUint16(body, 1)
+		body = o.Order.AppendUint16(body, 9) // if_tsresol
+		body = o.Order.AppendUint16(body, 1)
 		body = append(body, tsresol, 0, 0, 0)
-		body = binary.LittleEndian.AppendUint32(body, 0) // end of options
+		body = o.Order.AppendUint32(body, 0) // end of options
 	}
-	return pcapngBlock(1, body)
+	return o.block(1, body)
 }
 
-// PcapngPacket returns an enhanced packet block of the interface with
-// timestamp 1,000,000 in its resolution (one second, by default).
-func PcapngPacket(iface uint32, frame []byte) []byte {
-	body := binary.LittleEndian.AppendUint32(nil, iface)
-	body = binary.LittleEndian.AppendUint32(body, 0)
-	body = binary.LittleEndian.AppendUint32(body, 1_000_000)
-	body = binary.LittleEndian.AppendUint32(body, uint32(len(frame)))
-	body = binary.LittleEndian.AppendUint32(body, uint32(len(frame)))
-	return pcapngBlock(6, append(body, frame...))
+// Packet returns an enhanced packet block of the interface with timestamp
+// 1,000,000 in its resolution (one second, by default).
+func (o PcapngBlocks) Packet(iface uint32, frame []byte) []byte {
+	body := o.Order.AppendUint32(nil, iface)
+	body = o.Order.AppendUint32(body, 0)
+	body = o.Order.AppendUint32(body, 1_000_000)
+	body = o.Order.AppendUint32(body, uint32(len(frame)))
+	body = o.Order.AppendUint32(body, uint32(len(frame)))
+	return o.block(6, append(body, frame...))
 }

@@ -22,14 +22,15 @@ type ngGuard struct {
 	block  []byte // the checked block being handed on
 	off    int    // how much of block has been read
 	pass   int64  // bytes of a block of another type, streamed on unchecked
-	at     int64  // the file offset of the block
+	at     int64  // bytes handed on: where the next block starts in the file
 	order  binary.ByteOrder
 	ifaces int    // interfaces in the current section
 	snap0  uint32 // the section's first interface's snapshot length
 	err    error
 }
 
-// maxBlock bounds a pcapng block: a largest frame with room for options.
+// maxBlock bounds the blocks the guard reads whole: a largest frame with
+// room for options.
 const maxBlock = MaxFrame + 1<<16
 
 // pcapng block types and option codes the guard looks into.

@@ -108,13 +108,14 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	// An error of fn's is the output's: nothing more can be written. Any
 	// other is the capture's, after every frame before it was judged, and
 	// those frames are reported in full before the error is.
-	var outErr error
+	outFailed := false
 	runErr := rp.Run(rd, func(r *replay.Result) error {
-		outErr = fn(r)
-		return outErr
+		err := fn(r)
+		outFailed = err != nil
+		return err
 	})
 	prog.done()
-	if runErr != nil && runErr == outErr {
+	if outFailed {
 		out.Flush()
 		return bad("%s: %v", name, runErr)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"net/netip"
 	"os"
@@ -275,4 +276,29 @@ func TestReplayTCPPickup(t *testing.T) {
 	without, with := count(), count("--tcp-pickup")
 	assert.NotEqual(t, without, with)
 	golden(t, "replay-tcp-pickup", "without: "+without+"\nwith:    "+with+"\n")
+}
+
+// failAfter is an output that takes n bytes, then fails like a full disk.
+type failAfter struct{ n int }
+
+func (w *failAfter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		k := w.n
+		w.n = 0
+		return k, errors.New("no space left on device")
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// TestReplayOutputFails checks that an output failing in the middle of a
+// replay ends it with status 2 and one line naming the failure, whether it
+// fails as frames are written (jsonl) or at the end.
+func TestReplayOutputFails(t *testing.T) {
+	for _, format := range []string{"summary", "jsonl", "flowlog"} {
+		var e bytes.Buffer
+		code := run([]string{"replay", "--format", format, "--window", "1s"}, &failAfter{n: 100}, &e)
+		assert.Equal(t, 2, code, format)
+		assert.Equal(t, "sgsim: writing the output: no space left on device\n", e.String(), format)
+	}
 }

@@ -116,19 +116,18 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	})
 	prog.done()
 	if outFailed {
-		out.Flush()
-		return bad("%s: %v", name, runErr)
+		return fmt.Errorf("writing the output: %w", runErr)
 	}
 	switch *format {
 	case "flowlog":
 		if err := agg.Write(out); err != nil {
-			return err
+			return fmt.Errorf("writing the output: %w", err)
 		}
 	case "summary":
 		writeSummary(out, res, name, rd.Format(), rp)
 	}
 	if err := out.Flush(); err != nil {
-		return err
+		return fmt.Errorf("writing the output: %w", err)
 	}
 	var trunc *capture.TruncatedError
 	switch {

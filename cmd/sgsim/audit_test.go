@@ -119,6 +119,29 @@ func TestAuditUnusedRules(t *testing.T) {
 	assert.Equal(t, []string{"sgr-0000000000000000b", "sgr-0000000000000000d"}, unused)
 }
 
+// TestAuditCutCapture audits with a capture cut short, as tcpdump leaves
+// one when it is killed: the complete frames count, the findings are
+// written, and the cut is said on stderr with status 1.
+func TestAuditCutCapture(t *testing.T) {
+	cfg := sampleConfig(t)
+	p := filepath.Join(t.TempDir(), "cut.pcap")
+	require.NoError(t, os.WriteFile(p, sample.Capture()[:5000], 0o644))
+	out, errOut, code := sgsim(t, append([]string{"audit", "--format", "json", "--pcap", p}, cfg...)...)
+	assert.Equal(t, 1, code)
+	assert.Regexp(t, `^sgsim: .*cut.pcap: the capture is cut short inside frame \d+; frames before it were read\n$`, errOut)
+	var fs []findingJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &fs))
+	unused := 0
+	for _, f := range fs {
+		if f.ID == "SGSIM.UNUSED_RULE" {
+			unused++
+			assert.Contains(t, f.Message, "cut.pcap")
+		}
+	}
+	// Its first frames use 6 of the 15 rules; the whole capture uses 10.
+	assert.Equal(t, 9, unused)
+}
+
 // TestDiff narrows the web tier's SSH rule from the admins' prefix list to
 // the office block: exactly the on-call engineer's SSH frames change.
 func TestDiff(t *testing.T) {

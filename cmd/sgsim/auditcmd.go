@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -60,12 +61,13 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var cut *capture.TruncatedError
 	if *pcap != "" {
-		u, err := replayForUsage(res, *pcap)
+		u, c, err := replayForUsage(res, *pcap)
 		if err != nil {
 			return err
 		}
-		opts.Usage = u
+		opts.Usage, cut = u, c
 	}
 	findings := audit.Run(res.Network, opts)
 	out := bufio.NewWriter(stdout)
@@ -88,12 +90,20 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 	if err := out.Flush(); err != nil {
 		return err
 	}
+	if cut != nil {
+		// Said whatever the findings: rules may look unused only because
+		// the frames that needed them were cut off.
+		fmt.Fprintf(stderr, "sgsim: %s: %v\n", *pcap, cut)
+	}
 	if *failOn != "" {
 		for _, f := range findings {
 			if f.Severity >= threshold {
 				return &exitError{code: 1, msg: fmt.Sprintf("audit: %d finding(s) at %s or worse", countAtLeast(findings, threshold), threshold)}
 			}
 		}
+	}
+	if cut != nil {
+		return &exitError{code: 1}
 	}
 	return nil
 }
@@ -109,23 +119,25 @@ func countAtLeast(fs []audit.Finding, s audit.Severity) int {
 }
 
 // replayForUsage replays a capture so the rules' hit counters say which
-// rules traffic used.
-func replayForUsage(res *ec2json.Result, name string) (*audit.Usage, error) {
+// rules traffic used. A capture cut short counts every complete frame and
+// reports the cut.
+func replayForUsage(res *ec2json.Result, name string) (*audit.Usage, *capture.TruncatedError, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, bad("%s: cannot read: %v", name, unwrapPath(err))
+		return nil, nil, bad("%s: cannot read: %v", name, unwrapPath(err))
 	}
 	defer f.Close()
 	rd, err := capture.NewReader(f)
 	if err != nil {
-		return nil, bad("%s: %v", name, err)
+		return nil, nil, bad("%s: %v", name, err)
 	}
 	rp := replay.New(res.Network, replay.Options{})
-	if err := rp.Run(rd, nil); err != nil {
-		return nil, bad("%s: %v", name, err)
+	var cut *capture.TruncatedError
+	if err := rp.Run(rd, nil); err != nil && !errors.As(err, &cut) {
+		return nil, nil, bad("%s: %v", name, err)
 	}
 	s := rp.Summary()
-	return &audit.Usage{Capture: name, First: s.First, Last: s.Last}, nil
+	return &audit.Usage{Capture: name, First: s.First, Last: s.Last}, cut, nil
 }
 
 func writeFindings(w io.Writer, fs []audit.Finding, u *audit.Usage) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sgsim/sgsim/internal/capgen"
 	"github.com/sgsim/sgsim/internal/sample"
 )
 
@@ -119,27 +121,43 @@ func TestAuditUnusedRules(t *testing.T) {
 	assert.Equal(t, []string{"sgr-0000000000000000b", "sgr-0000000000000000d"}, unused)
 }
 
-// TestAuditCutCapture audits with a capture cut short, as tcpdump leaves
-// one when it is killed: the complete frames count, the findings are
-// written, and the cut is said on stderr with status 1.
+// TestAuditCutCapture audits with captures that cannot be read to their
+// end: one cut short, as tcpdump leaves one when it is killed (status 1),
+// and one with a malformed block (status 2). Either way the frames before
+// the fault count, the findings are written, and one line on stderr says
+// what went wrong.
 func TestAuditCutCapture(t *testing.T) {
 	cfg := sampleConfig(t)
-	p := filepath.Join(t.TempDir(), "cut.pcap")
-	require.NoError(t, os.WriteFile(p, sample.Capture()[:5000], 0o644))
-	out, errOut, code := sgsim(t, append([]string{"audit", "--format", "json", "--pcap", p}, cfg...)...)
-	assert.Equal(t, 1, code)
-	assert.Regexp(t, `^sgsim: .*cut.pcap: the capture is cut short inside frame \d+; frames before it were read\n$`, errOut)
-	var fs []findingJSON
-	require.NoError(t, json.Unmarshal([]byte(out), &fs))
-	unused := 0
-	for _, f := range fs {
-		if f.ID == "SGSIM.UNUSED_RULE" {
-			unused++
-			assert.Contains(t, f.Message, "cut.pcap")
+	dir := t.TempDir()
+	cut := filepath.Join(dir, "cut.pcap")
+	require.NoError(t, os.WriteFile(cut, sample.Capture()[:5000], 0o644))
+	bad := filepath.Join(dir, "bad.pcapng")
+	first := sample.Frames(1)[0].Data
+	require.NoError(t, os.WriteFile(bad, slices.Concat(capgen.PcapngSection(), capgen.PcapngInterface(0),
+		capgen.PcapngPacket(0, first), capgen.PcapngInterface(0x80|64), capgen.PcapngPacket(1, first)), 0o644))
+	for _, tc := range []struct {
+		pcap, stderr string
+		code, unused int
+	}{
+		// Of the 12 rules of groups in use, the first frames use 3.
+		{cut, `^sgsim: .*cut.pcap: the capture is cut short inside frame \d+; frames before it were read\n$`, 1, 9},
+		// One frame, a SYN to web-1's HTTPS, uses one.
+		{bad, `^sgsim: .*bad.pcapng: frame 2: the interface description block at byte \d+ is malformed: .*if_tsresol.*\n$`, 2, 11},
+	} {
+		out, errOut, code := sgsim(t, append([]string{"audit", "--format", "json", "--pcap", tc.pcap}, cfg...)...)
+		assert.Equal(t, tc.code, code, tc.pcap)
+		assert.Regexp(t, tc.stderr, errOut)
+		var fs []findingJSON
+		require.NoError(t, json.Unmarshal([]byte(out), &fs), tc.pcap)
+		unused := 0
+		for _, f := range fs {
+			if f.ID == "SGSIM.UNUSED_RULE" {
+				unused++
+				assert.Contains(t, f.Message, filepath.Base(tc.pcap))
+			}
 		}
+		assert.Equal(t, tc.unused, unused, tc.pcap)
 	}
-	// Its first frames use 6 of the 15 rules; the whole capture uses 10.
-	assert.Equal(t, 9, unused)
 }
 
 // TestDiff narrows the web tier's SSH rule from the admins' prefix list to

@@ -61,13 +61,13 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var cut *capture.TruncatedError
+	var readErr error // the capture's, after every frame before it counted
 	if *pcap != "" {
-		u, c, err := replayForUsage(res, *pcap)
+		u, rerr, err := replayForUsage(res, *pcap)
 		if err != nil {
 			return err
 		}
-		opts.Usage, cut = u, c
+		opts.Usage, readErr = u, rerr
 	}
 	findings := audit.Run(res.Network, opts)
 	out := bufio.NewWriter(stdout)
@@ -90,10 +90,14 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 	if err := out.Flush(); err != nil {
 		return err
 	}
-	if cut != nil {
-		// Said whatever the findings: rules may look unused only because
-		// the frames that needed them were cut off.
+	// Said whatever the findings: rules may look unused only because the
+	// frames that needed them were lost.
+	var cut *capture.TruncatedError
+	switch {
+	case errors.As(readErr, &cut):
 		fmt.Fprintf(stderr, "sgsim: %s: %v\n", *pcap, cut)
+	case readErr != nil:
+		return bad("%s: %v", *pcap, readErr)
 	}
 	if *failOn != "" {
 		for _, f := range findings {
@@ -119,9 +123,9 @@ func countAtLeast(fs []audit.Finding, s audit.Severity) int {
 }
 
 // replayForUsage replays a capture so the rules' hit counters say which
-// rules traffic used. A capture cut short counts every complete frame and
-// reports the cut.
-func replayForUsage(res *ec2json.Result, name string) (*audit.Usage, *capture.TruncatedError, error) {
+// rules traffic used. A capture that cannot be read to its end (cut short,
+// or malformed) counts every frame before the fault, which readErr names.
+func replayForUsage(res *ec2json.Result, name string) (u *audit.Usage, readErr, err error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, nil, bad("%s: cannot read: %v", name, unwrapPath(err))
@@ -132,12 +136,9 @@ func replayForUsage(res *ec2json.Result, name string) (*audit.Usage, *capture.Tr
 		return nil, nil, bad("%s: %v", name, err)
 	}
 	rp := replay.New(res.Network, replay.Options{})
-	var cut *capture.TruncatedError
-	if err := rp.Run(rd, nil); err != nil && !errors.As(err, &cut) {
-		return nil, nil, bad("%s: %v", name, err)
-	}
+	readErr = rp.Run(rd, nil) // with no fn, any error is the reader's
 	s := rp.Summary()
-	return &audit.Usage{Capture: name, First: s.First, Last: s.Last}, cut, nil
+	return &audit.Usage{Capture: name, First: s.First, Last: s.Last}, readErr, nil
 }
 
 func writeFindings(w io.Writer, fs []audit.Finding, u *audit.Usage) {

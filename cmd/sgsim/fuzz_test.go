@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/sgsim/sgsim/capture"
+	"github.com/sgsim/sgsim/ec2json"
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/flowlog"
+	"github.com/sgsim/sgsim/internal/capgen"
+	"github.com/sgsim/sgsim/internal/sample"
+	"github.com/sgsim/sgsim/replay"
+)
+
+// FuzzReplayOutputs replays arbitrary captures through the sample's
+// network and writes every output format from the results: whatever the
+// bytes, nothing panics, every JSON line is JSON, and the flow log and the
+// summary are written.
+func FuzzReplayOutputs(f *testing.F) {
+	f.Add(sample.Capture()[:4000], false) // the sample's first frames
+	syn := capgen.IP(eni.TCP(netip.MustParseAddrPort("198.51.100.7:50000"), netip.MustParseAddrPort("10.20.1.10:443"), eni.SYN), 0)
+	var mirrored bytes.Buffer
+	w, err := capgen.NewPcap(&mirrored, 1, true)
+	if err != nil {
+		f.Fatal(err)
+	}
+	inner := capgen.Ethernet(syn, 0)
+	if err := w.WriteFrame(sample.Start, capgen.Ethernet(capgen.VXLAN(netip.MustParseAddr("10.20.1.10"), netip.MustParseAddr("10.20.1.99"), 7, inner), 0)); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(mirrored.Bytes(), true)
+	var ng bytes.Buffer
+	nw, err := capgen.NewPcapng(&ng)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := nw.WriteFrame(sample.Start, capgen.Ethernet(syn, 100)); err != nil {
+		f.Fatal(err)
+	}
+	if err := nw.Flush(); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(ng.Bytes(), false)
+	f.Fuzz(func(t *testing.T, data []byte, vxlan bool) {
+		rd, err := capture.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		res, err := ec2json.Load(sample.Configs()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rp := replay.New(res.Network, replay.Options{VXLAN: vxlan})
+		var lines bytes.Buffer
+		j := newJSONL(&lines)
+		agg := flowlog.NewAggregator(time.Minute)
+		fl := &flowLogger{agg: agg, ifaces: map[*eni.Interface]logOwner{}}
+		_ = rp.Run(rd, func(r *replay.Result) error {
+			fl.add(r)
+			return j.write(r)
+		})
+		for _, line := range bytes.SplitAfter(lines.Bytes(), []byte("\n")) {
+			if len(line) > 0 && !json.Valid(line) {
+				t.Fatalf("not JSON: %s", line)
+			}
+		}
+		if err := agg.Write(io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		writeSummary(io.Discard, res, "fuzz", rd.Format(), rp)
+	})
+}

@@ -359,3 +359,23 @@ func TestPcapFrameTooLarge(t *testing.T) {
 	_, again := r.Next()
 	assert.Equal(t, err, again)
 }
+
+// TestPcapngLargeFrame reads a frame larger than the reader's buffer (a
+// capture of GRO-merged segments holds such frames) between two small
+// ones: the guard reads it into a buffer of its own rather than checking
+// it in place.
+func TestPcapngLargeFrame(t *testing.T) {
+	small := capgen.Ethernet(capgen.IP(pkts[0], 10), 0)
+	large := bytes.Repeat([]byte{0xa5}, 100_000)
+	data := slices.Concat(capgen.PcapngSection(), capgen.PcapngInterface(0),
+		capgen.PcapngPacket(0, small), capgen.PcapngPacket(0, large), capgen.PcapngPacket(0, small))
+	r, err := capture.NewReader(bytes.NewReader(data))
+	require.NoError(t, err)
+	for k, want := range [][]byte{small, large, small} {
+		f, err := r.Next()
+		require.NoError(t, err, "frame %d", k+1)
+		assert.Equal(t, want, f.Data, "frame %d", k+1)
+	}
+	_, err = r.Next()
+	assert.ErrorIs(t, err, io.EOF)
+}

@@ -19,7 +19,9 @@ import (
 // A file cut inside a block reads as io.ErrUnexpectedEOF.
 type ngGuard struct {
 	r      *bufio.Reader
-	block  []byte // the checked block being handed on
+	block  []byte // the checked block being handed on: own, or a view of r's buffer
+	viewed bool   // block is a view of r's buffer, to be discarded from r once handed on
+	own    []byte // the buffer of blocks too large for a view, or rewritten
 	off    int    // how much of block has been read
 	pass   int64  // bytes of a block of another type, streamed on unchecked
 	at     int64  // bytes handed on: where the next block starts in the file
@@ -44,34 +46,50 @@ const (
 	ngTSResol    = 9 // if_tsresol
 )
 
+// Read hands on as many checked blocks as fit in p: gopacket's reader
+// reads through a small buffer, and a call a block would cost more than
+// the checks. An error waits for the call after the bytes before it.
 func (g *ngGuard) Read(p []byte) (int, error) {
-	if g.off == len(g.block) && g.pass == 0 {
-		if g.err != nil {
-			return 0, g.err
+	n := 0
+	for n < len(p) {
+		if g.off == len(g.block) && g.pass == 0 {
+			if g.viewed {
+				_, _ = g.r.Discard(len(g.block)) // peeked whole: cannot fail
+				g.viewed = false
+			}
+			if g.err == nil {
+				if g.err = g.next(); g.err != nil {
+					g.block, g.off = nil, 0 // never hand on a block that failed
+				}
+			}
+			if g.err != nil {
+				if n > 0 {
+					return n, nil
+				}
+				return 0, g.err
+			}
 		}
-		if g.err = g.next(); g.err != nil {
-			return 0, g.err
+		if g.pass > 0 {
+			k, err := g.r.Read(p[n : n+int(min(int64(len(p)-n), g.pass))])
+			g.pass -= int64(k)
+			g.at += int64(k)
+			n += k
+			if err != nil && g.pass > 0 {
+				g.pass, g.err = 0, io.ErrUnexpectedEOF
+			}
+			continue
 		}
+		k := copy(p[n:], g.block[g.off:])
+		g.off += k
+		g.at += int64(k)
+		n += k
 	}
-	if g.pass > 0 {
-		n, err := g.r.Read(p[:min(int64(len(p)), g.pass)])
-		g.pass -= int64(n)
-		g.at += int64(n)
-		if err != nil && g.pass > 0 {
-			g.pass, g.err = 0, io.ErrUnexpectedEOF
-			return n, g.err
-		}
-		return n, nil
-	}
-	n := copy(p, g.block[g.off:])
-	g.off += n
-	g.at += int64(n)
 	return n, nil
 }
 
 // next reads and checks the next block.
 func (g *ngGuard) next() error {
-	g.block, g.off = g.block[:0], 0
+	g.block, g.off = nil, 0
 	hdr, err := g.r.Peek(12)
 	switch {
 	case len(hdr) == 0 && errors.Is(err, io.EOF):
@@ -90,46 +108,54 @@ func (g *ngGuard) next() error {
 		case binary.BigEndian.Uint32(hdr[8:]) == 0x1a2b3c4d:
 			g.order = binary.BigEndian
 		default:
-			return g.errorf("section header", "its byte-order magic %x is neither order's", hdr[8:12])
+			return g.errorf(ngSection, "its byte-order magic %x is neither order's", hdr[8:12])
 		}
 		g.ifaces, g.snap0 = 0, 0
 	}
 	if g.order == nil {
-		return g.errorf("block", "it comes before any section header")
+		return g.errorf(typ, "it comes before any section header")
 	}
 	typ = g.order.Uint32(hdr)
 	n := g.order.Uint32(hdr[4:])
-	name := blockName(typ)
 	switch {
 	case n < 12 || n%4 != 0:
-		return g.errorf(name, "its length %d is not a block length (a multiple of 4, at least 12)", n)
+		return g.errorf(typ, "its length %d is not a block length (a multiple of 4, at least 12)", n)
 	case !checked(typ):
 		g.pass = int64(n) // gopacket skips it without allocating: name resolution, secrets, custom blocks
 		return nil
 	case n > maxBlock:
-		return g.errorf(name, "its length %d is more than a frame of %d bytes needs", n, MaxFrame)
+		return g.errorf(typ, "its length %d is more than a frame of %d bytes needs", n, MaxFrame)
 	}
-	if cap(g.block) < int(n) {
-		g.block = make([]byte, 0, max(int(n), 4096))
+	var b []byte
+	if int(n) <= g.r.Size() && typ != ngInterface {
+		// Checked where it lies in r's buffer, and handed on from there:
+		// a copy a frame less.
+		if b, err = g.r.Peek(int(n)); err != nil {
+			return io.ErrUnexpectedEOF
+		}
+		g.viewed = true
+	} else {
+		if cap(g.own) < int(n) {
+			g.own = make([]byte, max(int(n), 4096))
+		}
+		b = g.own[:n]
+		if _, err := io.ReadFull(g.r, b); err != nil {
+			return io.ErrUnexpectedEOF
+		}
 	}
-	g.block = g.block[:n]
-	if _, err := io.ReadFull(g.r, g.block); err != nil {
-		g.block = g.block[:0]
-		return io.ErrUnexpectedEOF
-	}
-	b := g.block
+	g.block = b
 	if t := g.order.Uint32(b[n-4:]); t != n {
-		return g.errorf(name, "its trailing length %d is not its length %d", t, n)
+		return g.errorf(typ, "its trailing length %d is not its length %d", t, n)
 	}
 	switch typ {
 	case ngSection:
 		if n < 28 {
-			return g.errorf(name, "its length %d is too short for a section header", n)
+			return g.errorf(typ, "its length %d is too short for a section header", n)
 		}
 		return g.options(typ, b[24:n-4])
 	case ngInterface:
 		if n < 20 {
-			return g.errorf(name, "its length %d is too short for an interface description", n)
+			return g.errorf(typ, "its length %d is too short for an interface description", n)
 		}
 		// gopacket allocates the snapshot length for the first frame: no
 		// frame is larger than MaxFrame, so no more is needed.
@@ -142,26 +168,26 @@ func (g *ngGuard) next() error {
 		return g.options(typ, b[16:n-4])
 	case ngStatistics:
 		if n < 24 {
-			return g.errorf(name, "its length %d is too short for interface statistics", n)
+			return g.errorf(typ, "its length %d is too short for interface statistics", n)
 		}
 		return g.options(typ, b[20:n-4])
 	case ngEnhanced, ngPacket:
 		if n < 32 {
-			return g.errorf(name, "its length %d is too short for a packet block", n)
+			return g.errorf(typ, "its length %d is too short for a packet block", n)
 		}
 		if c := g.order.Uint32(b[20:]); c > n-32 || c > MaxFrame {
-			return g.errorf(name, "its captured length %d does not fit the block's %d bytes of data", c, n-32)
+			return g.errorf(typ, "its captured length %d does not fit the block's %d bytes of data", c, n-32)
 		}
 	case ngSimple:
 		if n < 16 {
-			return g.errorf(name, "its length %d is too short for a simple packet block", n)
+			return g.errorf(typ, "its length %d is too short for a simple packet block", n)
 		}
 		c := g.order.Uint32(b[8:]) // gopacket captures the original length, up to the snapshot length
 		if g.snap0 != 0 {
 			c = min(c, g.snap0)
 		}
 		if c > n-16 {
-			return g.errorf(name, "its packet length %d does not fit the block's %d bytes of data", c, n-16)
+			return g.errorf(typ, "its packet length %d does not fit the block's %d bytes of data", c, n-16)
 		}
 	}
 	return nil
@@ -171,7 +197,6 @@ func (g *ngGuard) next() error {
 // if_tsresol names a resolution gopacket can compute with: 10^-19 or
 // 2^-63 seconds at the finest.
 func (g *ngGuard) options(typ uint32, b []byte) error {
-	name := blockName(typ)
 	for len(b) >= 4 {
 		code, n := g.order.Uint16(b), int(g.order.Uint16(b[2:]))
 		if code == 0 {
@@ -179,14 +204,14 @@ func (g *ngGuard) options(typ uint32, b []byte) error {
 		}
 		padded := (n + 3) &^ 3
 		if 4+padded > len(b) {
-			return g.errorf(name, "option %d of %d bytes runs past the block", code, n)
+			return g.errorf(typ, "option %d of %d bytes runs past the block", code, n)
 		}
 		if code == ngTSResol && typ == ngInterface {
 			if n != 1 {
-				return g.errorf(name, "its if_tsresol option has %d bytes, not 1", n)
+				return g.errorf(typ, "its if_tsresol option has %d bytes, not 1", n)
 			}
 			if v := b[4]; (v&0x80 != 0 && v&0x7f > 63) || (v&0x80 == 0 && v > 19) {
-				return g.errorf(name, "its if_tsresol %#x asks for a resolution finer than 10^-19 or 2^-63 seconds", v)
+				return g.errorf(typ, "its if_tsresol %#x asks for a resolution finer than 10^-19 or 2^-63 seconds", v)
 			}
 		}
 		b = b[4+padded:]
@@ -203,8 +228,8 @@ func checked(typ uint32) bool {
 	return false
 }
 
-func (g *ngGuard) errorf(block, format string, args ...any) error {
-	return fmt.Errorf("the %s block at byte %d is malformed: %s", block, g.at, fmt.Sprintf(format, args...))
+func (g *ngGuard) errorf(typ uint32, format string, args ...any) error {
+	return fmt.Errorf("the %s block at byte %d is malformed: %s", blockName(typ), g.at, fmt.Sprintf(format, args...))
 }
 
 func blockName(typ uint32) string {

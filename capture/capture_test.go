@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -378,4 +379,29 @@ func TestPcapngLargeFrame(t *testing.T) {
 	}
 	_, err = r.Next()
 	assert.ErrorIs(t, err, io.EOF)
+}
+
+// TestReadError reads captures whose source fails midway, as a disk or a
+// network file system may: the error is the source's, not a cut, and the
+// frames before it are read.
+func TestReadError(t *testing.T) {
+	frame := capgen.Ethernet(capgen.IP(pkts[0], 10), 0)
+	var pcap bytes.Buffer
+	w, err := capgen.NewPcap(&pcap, 1, false)
+	require.NoError(t, err)
+	require.NoError(t, w.WriteFrame(t0, frame))
+	require.NoError(t, w.WriteFrame(t0, frame))
+	ng := slices.Concat(capgen.PcapngSection(), capgen.PcapngInterface(0), capgen.PcapngPacket(0, frame), capgen.PcapngPacket(0, frame))
+	failure := errors.New("input/output error")
+	for name, data := range map[string][]byte{"pcap": pcap.Bytes(), "pcapng": ng} {
+		src := io.MultiReader(bytes.NewReader(data[:len(data)-20]), iotest.ErrReader(failure))
+		r, err := capture.NewReader(src)
+		require.NoError(t, err, name)
+		_, err = r.Next()
+		require.NoError(t, err, name)
+		_, err = r.Next()
+		assert.ErrorContains(t, err, "frame 2: input/output error", name)
+		var trunc *capture.TruncatedError
+		assert.False(t, errors.As(err, &trunc), name)
+	}
 }

@@ -75,7 +75,7 @@ func (g *ngGuard) Read(p []byte) (int, error) {
 			g.at += int64(k)
 			n += k
 			if err != nil && g.pass > 0 {
-				g.pass, g.err = 0, io.ErrUnexpectedEOF
+				g.pass, g.err = 0, short(err)
 			}
 			continue
 		}
@@ -95,12 +95,12 @@ func (g *ngGuard) next() error {
 	case len(hdr) == 0 && errors.Is(err, io.EOF):
 		return io.EOF
 	case len(hdr) < 8:
-		return io.ErrUnexpectedEOF
+		return short(err)
 	}
 	typ := binary.LittleEndian.Uint32(hdr) // the section type reads the same either way
 	if typ == ngSection {
 		if len(hdr) < 12 {
-			return io.ErrUnexpectedEOF
+			return short(err)
 		}
 		switch {
 		case binary.LittleEndian.Uint32(hdr[8:]) == 0x1a2b3c4d:
@@ -131,7 +131,7 @@ func (g *ngGuard) next() error {
 		// Checked where it lies in r's buffer, and handed on from there:
 		// a copy a frame less.
 		if b, err = g.r.Peek(int(n)); err != nil {
-			return io.ErrUnexpectedEOF
+			return short(err)
 		}
 		g.viewed = true
 	} else {
@@ -140,7 +140,7 @@ func (g *ngGuard) next() error {
 		}
 		b = g.own[:n]
 		if _, err := io.ReadFull(g.r, b); err != nil {
-			return io.ErrUnexpectedEOF
+			return short(err)
 		}
 	}
 	g.block = b
@@ -217,6 +217,15 @@ func (g *ngGuard) options(typ uint32, b []byte) error {
 		b = b[4+padded:]
 	}
 	return nil
+}
+
+// short is the error of a block that ends early: a cut (the end of the
+// file inside it), or whatever else stopped the read.
+func short(err error) error {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // checked reports whether the guard reads blocks of the type whole.

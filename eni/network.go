@@ -103,6 +103,13 @@ type Network struct {
 	// a lock of its own that is never held while taking another.
 	usersMu sync.Mutex
 	users   map[string]map[*Interface]struct{}
+
+	// texts holds the rule texts explanations use, as of the registry's
+	// generation textGen: a replay explains the same few rules on every
+	// frame, and each text takes a dozen allocations to make.
+	textMu  sync.Mutex
+	textGen uint64
+	texts   map[sg.RuleRef]string
 }
 
 // NewNetwork returns an empty network with its own security group registry

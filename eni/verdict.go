@@ -170,14 +170,30 @@ func (v Verdict) ruleText() string {
 	if v.Interface == nil || v.Rule == 0 {
 		return "a rule"
 	}
-	ri, ok := v.Interface.net.groups.Rule(v.Rule)
-	if !ok {
-		return "a rule"
+	return v.Interface.net.ruleText(v.Rule)
+}
+
+// ruleText names a rule for explanations: its group, ID and what it
+// allows. Every change to the registry, revoking included, moves its
+// generation on, so a text kept for the current generation is current.
+func (n *Network) ruleText(ref sg.RuleRef) string {
+	gen := n.groups.Generation()
+	n.textMu.Lock()
+	defer n.textMu.Unlock()
+	if n.texts == nil || n.textGen != gen {
+		n.texts, n.textGen = map[sg.RuleRef]string{}, gen
 	}
-	s := fmt.Sprintf("%s rule %s (%s)", ri.GroupID, ri.ID, ruleDescription(ri))
-	if ri.Revoked {
-		s += " [since revoked]"
+	if s, ok := n.texts[ref]; ok {
+		return s
 	}
+	s := "a rule"
+	if ri, ok := n.groups.Rule(ref); ok {
+		s = fmt.Sprintf("%s rule %s (%s)", ri.GroupID, ri.ID, ruleDescription(ri))
+		if ri.Revoked {
+			s += " [since revoked]"
+		}
+	}
+	n.texts[ref] = s
 	return s
 }
 

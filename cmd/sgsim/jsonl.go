@@ -71,6 +71,13 @@ type jsonl struct {
 	rules   map[sg.RuleRef]ruleTexts
 	acls    map[aclKey]aclTexts
 	allowed map[allowKey]string
+	// What a frame's object points to, reused from frame to frame: each
+	// object is written before the next is built.
+	nums   [12]int
+	nnums  int
+	stages []jsonStage
+	conns  [4]jsonConn
+	nconns int
 }
 
 type ruleTexts struct{ group, id, text string }
@@ -100,6 +107,17 @@ func newJSONL(w io.Writer) *jsonl {
 
 func intp(v int) *int { return &v }
 
+// num is intp for the frame being built, without allocating.
+func (j *jsonl) num(v int) *int {
+	if j.nnums == len(j.nums) {
+		return intp(v)
+	}
+	p := &j.nums[j.nnums]
+	*p = v
+	j.nnums++
+	return p
+}
+
 func (j *jsonl) write(r *replay.Result) error {
 	f := j.frame(r)
 	j.buf = append(appendFrame(j.buf[:0], &f), '\n')
@@ -110,16 +128,17 @@ func (j *jsonl) write(r *replay.Result) error {
 // frame builds the frame's object.
 func (j *jsonl) frame(r *replay.Result) jsonFrame {
 	p := &r.Path.Packet
+	j.nnums, j.nconns = 0, 0
 	f := jsonFrame{Frame: r.Frame.Number, Time: r.Frame.Time.UTC().Format(time.RFC3339Nano), Verdict: r.Verdict.String(),
 		Mirrored: r.Unwrapped}
 	if p.Status == eni.Decoded && p.Src.IsValid() {
-		f.Protocol, f.ProtocolNumber = eni.ProtoName(p.Proto), intp(int(p.Proto))
+		f.Protocol, f.ProtocolNumber = eni.ProtoName(p.Proto), j.num(int(p.Proto))
 		f.Src, f.Dst, f.Bytes = p.Src.String(), p.Dst.String(), int(p.Length)
 		switch p.Proto {
 		case 6, 17:
-			f.SrcPort, f.DstPort = intp(int(p.SrcPort)), intp(int(p.DstPort))
+			f.SrcPort, f.DstPort = j.num(int(p.SrcPort)), j.num(int(p.DstPort))
 		case 1, 58:
-			f.ICMPType, f.ICMPCode = intp(int(p.ICMPType)), intp(int(p.ICMPCode))
+			f.ICMPType, f.ICMPCode = j.num(int(p.ICMPType)), j.num(int(p.ICMPCode))
 		}
 		if p.Proto == 6 {
 			f.TCPFlags = eni.FlagNames(p.TCPFlags)
@@ -131,8 +150,12 @@ func (j *jsonl) frame(r *replay.Result) jsonFrame {
 	if r.Path.Dst != nil {
 		f.DestinationInterface = r.Path.Dst.ID()
 	}
+	j.stages = j.stages[:0]
 	for _, s := range r.Path.Stages() {
-		f.Stages = append(f.Stages, j.stage(s))
+		j.stages = append(j.stages, j.stage(s))
+	}
+	if len(j.stages) > 0 {
+		f.Stages = j.stages
 	}
 	f.Reason = frameReason(r, f.Stages)
 	if k := decidingStage(r); k >= 0 {
@@ -211,7 +234,7 @@ func (jl *jsonl) stage(s eni.Stage) jsonStage {
 		if s.Kind == eni.StageDestACL {
 			j.Direction = "inbound"
 		}
-		j.ACLEntry = intp(s.ACLResult.RuleNumber)
+		j.ACLEntry = jl.num(s.ACLResult.RuleNumber)
 		k := aclKey{acl: s.ACL, kind: s.Kind, number: s.ACLResult.RuleNumber, allowed: s.Allowed, subnet: s.Subnet}
 		t, ok := jl.acls[k]
 		if !ok {
@@ -257,8 +280,14 @@ func (jl *jsonl) stage(s eni.Stage) jsonStage {
 		j.Explanation = s.Explain()
 	}
 	if v.Reason == eni.ReasonTracked {
-		j.Connection = &jsonConn{State: v.Conn.State.String(), OpenedBy: v.Conn.Origin.String(),
+		c := &jsonConn{}
+		if jl.nconns < len(jl.conns) {
+			c = &jl.conns[jl.nconns]
+			jl.nconns++
+		}
+		*c = jsonConn{State: v.Conn.State.String(), OpenedBy: v.Conn.Origin.String(),
 			Since: time.Unix(0, v.Conn.Created).UTC().Format(time.RFC3339Nano)}
+		j.Connection = c
 	}
 	return j
 }

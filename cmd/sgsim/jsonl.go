@@ -125,7 +125,8 @@ func (j *jsonl) write(r *replay.Result) error {
 	return err
 }
 
-// frame builds the frame's object.
+// frame builds the frame's object, valid until the next call: it points
+// into the writer's buffers.
 func (j *jsonl) frame(r *replay.Result) jsonFrame {
 	p := &r.Path.Packet
 	j.nnums, j.nconns = 0, 0

@@ -310,11 +310,7 @@ func TestPcapngCutShort(t *testing.T) {
 func TestSnapshotLength(t *testing.T) {
 	frame := capgen.Ethernet(capgen.IP(pkts[0], 10), 0)
 	pcap := func(snap uint32) []byte {
-		var buf bytes.Buffer
-		w, err := capgen.NewPcap(&buf, 1, false)
-		require.NoError(t, err)
-		require.NoError(t, w.WriteFrame(t0, frame))
-		b := buf.Bytes()
+		b := pcapOf(t, frame)
 		binary.LittleEndian.PutUint32(b[16:], snap)
 		return b
 	}
@@ -341,12 +337,7 @@ func TestSnapshotLength(t *testing.T) {
 // names the second, again on every later call.
 func TestPcapFrameTooLarge(t *testing.T) {
 	frame := capgen.Ethernet(capgen.IP(pkts[0], 10), 0)
-	var buf bytes.Buffer
-	w, err := capgen.NewPcap(&buf, 1, false)
-	require.NoError(t, err)
-	require.NoError(t, w.WriteFrame(t0, frame))
-	require.NoError(t, w.WriteFrame(t0, frame))
-	data := buf.Bytes()
+	data := pcapOf(t, frame, frame)
 	second := 24 + 16 + len(frame)
 	binary.LittleEndian.PutUint32(data[second+8:], capture.MaxFrame+1)  // captured length
 	binary.LittleEndian.PutUint32(data[second+12:], capture.MaxFrame+1) // length on the wire
@@ -386,14 +377,9 @@ func TestPcapngLargeFrame(t *testing.T) {
 // frames before it are read.
 func TestReadError(t *testing.T) {
 	frame := capgen.Ethernet(capgen.IP(pkts[0], 10), 0)
-	var pcap bytes.Buffer
-	w, err := capgen.NewPcap(&pcap, 1, false)
-	require.NoError(t, err)
-	require.NoError(t, w.WriteFrame(t0, frame))
-	require.NoError(t, w.WriteFrame(t0, frame))
 	ng := slices.Concat(capgen.PcapngSection(), capgen.PcapngInterface(0), capgen.PcapngPacket(0, frame), capgen.PcapngPacket(0, frame))
 	failure := errors.New("input/output error")
-	for name, data := range map[string][]byte{"pcap": pcap.Bytes(), "pcapng": ng} {
+	for name, data := range map[string][]byte{"pcap": pcapOf(t, frame, frame), "pcapng": ng} {
 		src := io.MultiReader(bytes.NewReader(data[:len(data)-20]), iotest.ErrReader(failure))
 		r, err := capture.NewReader(src)
 		require.NoError(t, err, name)
@@ -404,4 +390,15 @@ func TestReadError(t *testing.T) {
 		var trunc *capture.TruncatedError
 		assert.False(t, errors.As(err, &trunc), name)
 	}
+}
+
+// pcapOf is an Ethernet pcap of the frames, all at t0.
+func pcapOf(t *testing.T, frames ...[]byte) []byte {
+	var buf bytes.Buffer
+	w, err := capgen.NewPcap(&buf, 1, false)
+	require.NoError(t, err)
+	for _, f := range frames {
+		require.NoError(t, w.WriteFrame(t0, f))
+	}
+	return buf.Bytes()
 }

@@ -18,17 +18,18 @@ import (
 // the guard and the reader never disagree on where the next block starts.
 // A file cut inside a block reads as io.ErrUnexpectedEOF.
 type ngGuard struct {
-	r      *bufio.Reader
-	block  []byte // the checked block being handed on: own, or a view of r's buffer
-	viewed bool   // block is a view of r's buffer, to be discarded from r once handed on
-	own    []byte // the buffer of blocks too large for a view, or rewritten
-	off    int    // how much of block has been read
-	pass   int64  // bytes of a block of another type, streamed on unchecked
-	at     int64  // bytes handed on: where the next block starts in the file
-	order  binary.ByteOrder
-	ifaces int    // interfaces in the current section
-	snap0  uint32 // the section's first interface's snapshot length
-	err    error
+	r         *bufio.Reader
+	block     []byte // the checked block being handed on: own, or a view of r's buffer
+	viewed    bool   // block is a view of r's buffer, to be discarded from r once handed on
+	own       []byte // the buffer of blocks too large for a view, or rewritten
+	off       int    // how much of block has been read
+	pass      int64  // bytes of a block of another type, streamed on unchecked
+	at        int64  // bytes handed on: where the next block starts in the file
+	order     order  // the section's byte order; known once a section header is read
+	inSection bool   // a section header has been read
+	ifaces    int    // interfaces in the current section
+	snap0     uint32 // the section's first interface's snapshot length
+	err       error
 }
 
 // maxBlock bounds the blocks the guard reads whole: a largest frame with
@@ -104,19 +105,19 @@ func (g *ngGuard) next() error {
 		}
 		switch {
 		case binary.LittleEndian.Uint32(hdr[8:]) == 0x1a2b3c4d:
-			g.order = binary.LittleEndian
+			g.order = littleEndian
 		case binary.BigEndian.Uint32(hdr[8:]) == 0x1a2b3c4d:
-			g.order = binary.BigEndian
+			g.order = bigEndian
 		default:
 			return g.errorf(ngSection, "its byte-order magic %x is neither order's", hdr[8:12])
 		}
-		g.ifaces, g.snap0 = 0, 0
+		g.ifaces, g.snap0, g.inSection = 0, 0, true
 	}
-	if g.order == nil {
+	if !g.inSection {
 		return g.errorf(typ, "it comes before any section header")
 	}
-	typ = g.order.Uint32(hdr)
-	n := g.order.Uint32(hdr[4:])
+	typ = g.order.u32(hdr)
+	n := g.order.u32(hdr[4:])
 	switch {
 	case n < 12 || n%4 != 0:
 		return g.errorf(typ, "its length %d is not a block length (a multiple of 4, at least 12)", n)
@@ -144,7 +145,7 @@ func (g *ngGuard) next() error {
 		}
 	}
 	g.block = b
-	if t := g.order.Uint32(b[n-4:]); t != n {
+	if t := g.order.u32(b[n-4:]); t != n {
 		return g.errorf(typ, "its trailing length %d is not its length %d", t, n)
 	}
 	switch typ {
@@ -159,11 +160,11 @@ func (g *ngGuard) next() error {
 		}
 		// gopacket allocates the snapshot length for the first frame: no
 		// frame is larger than MaxFrame, so no more is needed.
-		if snap := g.order.Uint32(b[12:]); snap > MaxFrame {
-			g.order.PutUint32(b[12:], MaxFrame)
+		if snap := g.order.u32(b[12:]); snap > MaxFrame {
+			g.order.put32(b[12:], MaxFrame)
 		}
 		if g.ifaces++; g.ifaces == 1 {
-			g.snap0 = g.order.Uint32(b[12:])
+			g.snap0 = g.order.u32(b[12:])
 		}
 		return g.options(typ, b[16:n-4])
 	case ngStatistics:
@@ -175,14 +176,14 @@ func (g *ngGuard) next() error {
 		if n < 32 {
 			return g.errorf(typ, "its length %d is too short for a packet block", n)
 		}
-		if c := g.order.Uint32(b[20:]); c > n-32 || c > MaxFrame {
+		if c := g.order.u32(b[20:]); c > n-32 || c > MaxFrame {
 			return g.errorf(typ, "its captured length %d does not fit the block's %d bytes of data", c, n-32)
 		}
 	case ngSimple:
 		if n < 16 {
 			return g.errorf(typ, "its length %d is too short for a simple packet block", n)
 		}
-		c := g.order.Uint32(b[8:]) // gopacket captures the original length, up to the snapshot length
+		c := g.order.u32(b[8:]) // gopacket captures the original length, up to the snapshot length
 		if g.snap0 != 0 {
 			c = min(c, g.snap0)
 		}
@@ -198,7 +199,7 @@ func (g *ngGuard) next() error {
 // 2^-63 seconds at the finest.
 func (g *ngGuard) options(typ uint32, b []byte) error {
 	for len(b) >= 4 {
-		code, n := g.order.Uint16(b), int(g.order.Uint16(b[2:]))
+		code, n := g.order.u16(b), int(g.order.u16(b[2:]))
 		if code == 0 {
 			return nil // end of options
 		}
@@ -255,4 +256,36 @@ func blockName(typ uint32) string {
 		return "interface statistics"
 	}
 	return fmt.Sprintf("type %#x", typ)
+}
+
+// order is a pcapng section's byte order. A concrete type rather than
+// binary.ByteOrder: the guard reads a few fields of every packet block,
+// and interface calls cannot be inlined.
+type order bool
+
+const (
+	littleEndian order = false
+	bigEndian    order = true
+)
+
+func (o order) u16(b []byte) uint16 {
+	if o == bigEndian {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func (o order) u32(b []byte) uint32 {
+	if o == bigEndian {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+func (o order) put32(b []byte, v uint32) {
+	if o == bigEndian {
+		binary.BigEndian.PutUint32(b, v)
+		return
+	}
+	binary.LittleEndian.PutUint32(b, v)
 }

@@ -1,6 +1,7 @@
 package conntrack
 
 import (
+	"math/bits"
 	"math/rand/v2"
 	"time"
 )
@@ -86,6 +87,7 @@ type Table struct {
 	free  uint32 // free-list head through entry.next; slab index+1
 	used  int    // slab entries ever handed out
 	lists [numStates]list
+	held  uint16 // bit s set: lists[s] holds entries, so the reaper skips empty lists without looking
 	seed  uint64
 	sweep State  // next list the incremental reaper looks at
 	calls uint   // lookups so far, to pace the reaper
@@ -544,26 +546,31 @@ func (t *Table) Expire(now int64) {
 // next in turn, so the cost per packet stays small and constant; a full
 // table sweeps them all (Track).
 func (t *Table) reap(now int64, budget int) {
-	for tries := State(1); tries < numStates && budget > 0; tries++ {
-		s := t.sweep
-		t.sweep++
-		if t.sweep >= numStates {
-			t.sweep = 1
+	// The list is the first in turn from t.sweep that holds entries, and
+	// the sweep moves past it: in a cycle over the states from 1, after a
+	// first call that starts at StateNone, whose list is always empty.
+	s := t.sweep
+	if s == StateNone {
+		t.sweep = numStates - 1 // where numStates-1 tries from StateNone end
+		if next := t.held &^ (1 << (numStates - 1)); next != 0 {
+			s = State(bits.TrailingZeros16(next))
+		} else {
+			return
 		}
-		if s == StateNone {
-			continue
-		}
-		h := t.lists[s].head
-		if h == 0 {
-			continue // an empty list: look at the next one
-		}
-		for budget > 0 && h != 0 && t.expired(&t.slab[h-1], now) {
-			t.stats.Expired++
-			t.remove(h)
-			budget--
-			h = t.lists[s].head
-		}
-		return
+	} else if next := t.held >> s << s; next != 0 {
+		s = State(bits.TrailingZeros16(next))
+	} else if t.held != 0 {
+		s = State(bits.TrailingZeros16(t.held))
+	} else {
+		return // every list empty: a whole cycle brings the sweep back where it was
+	}
+	if t.sweep = s + 1; t.sweep >= numStates {
+		t.sweep = 1
+	}
+	for h := t.lists[s].head; budget > 0 && h != 0 && t.expired(&t.slab[h-1], now); h = t.lists[s].head {
+		t.stats.Expired++
+		t.remove(h)
+		budget--
 	}
 }
 
@@ -601,6 +608,7 @@ func (t *Table) push(i uint32, e *entry) {
 		l.head = i
 	}
 	l.tail = i
+	t.held |= 1 << e.state
 }
 
 // unlink removes an entry from the list of state s.
@@ -615,6 +623,9 @@ func (t *Table) unlink(i uint32, e *entry, s State) {
 		t.slab[e.next-1].prev = e.prev
 	} else {
 		l.tail = e.prev
+	}
+	if l.head == 0 {
+		t.held &^= 1 << s
 	}
 	e.prev, e.next = 0, 0
 }

@@ -362,17 +362,13 @@ func (i *Interface) repeat(v *Verdict, dir Direction, now int64, m *endMemo) {
 }
 
 // grow adds an allowed stage of kind k whose fields, Kind and Allowed
-// aside, the caller sets: the fast lane writes each field once rather
-// than clearing the stage first.
+// aside, the caller sets: the fast lane writes each field of the stage's
+// kind once rather than clearing the stage first, and Stages clears the
+// other kind's (the path is lazy).
 func (p *Path) grow(k StageKind) *Stage {
 	s := &p.stages[p.n]
 	p.n++
 	s.Kind, s.Allowed, s.Hypothetical = k, true, false
-	if k == StageSourceGroups || k == StageDestGroups {
-		s.ACL, s.Subnet, s.ACLResult = nil, "", nacl.Result{}
-	} else {
-		s.Verdict = Verdict{}
-	}
 	return s
 }
 

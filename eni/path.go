@@ -61,8 +61,9 @@ type Path struct {
 	stages  [4]Stage
 	n       int
 	// lazy marks that the interface stages' verdicts still lack the packet
-	// and its time, which Stages fills in from the path's: most callers of
-	// a replay never read them.
+	// and its time, which Stages fills in from the path's, and that fields
+	// of the other kind of stage may be stale, which it clears: most
+	// callers of a replay never read them.
 	lazy bool
 	now  int64
 	// where remembers where the previous packet judged into this Path
@@ -107,9 +108,14 @@ func (p *Path) setPacket(pkt *Packet) {
 // the Path.
 func (p *Path) Stages() []Stage {
 	if p.lazy {
+		// The fast lane leaves the fields of the other kind of stage as an
+		// earlier packet left them.
 		for k := range p.stages[:p.n] {
 			if s := &p.stages[k]; s.Kind == StageSourceGroups || s.Kind == StageDestGroups {
 				s.Verdict.Packet, s.Verdict.Time = p.Packet, p.now
+				s.ACL, s.Subnet, s.ACLResult = nil, "", nacl.Result{}
+			} else {
+				s.Verdict = Verdict{}
 			}
 		}
 		p.lazy = false

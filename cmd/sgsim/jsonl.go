@@ -118,6 +118,16 @@ func (j *jsonl) num(v int) *int {
 	return p
 }
 
+// conn is new(jsonConn) for the frame being built, without allocating.
+func (j *jsonl) conn() *jsonConn {
+	if j.nconns == len(j.conns) {
+		return new(jsonConn)
+	}
+	c := &j.conns[j.nconns]
+	j.nconns++
+	return c
+}
+
 func (j *jsonl) write(r *replay.Result) error {
 	f := j.frame(r)
 	j.buf = append(appendFrame(j.buf[:0], &f), '\n')
@@ -281,11 +291,7 @@ func (jl *jsonl) stage(s eni.Stage) jsonStage {
 		j.Explanation = s.Explain()
 	}
 	if v.Reason == eni.ReasonTracked {
-		c := &jsonConn{}
-		if jl.nconns < len(jl.conns) {
-			c = &jl.conns[jl.nconns]
-			jl.nconns++
-		}
+		c := jl.conn()
 		*c = jsonConn{State: v.Conn.State.String(), OpenedBy: v.Conn.Origin.String(),
 			Since: time.Unix(0, v.Conn.Created).UTC().Format(time.RFC3339Nano)}
 		j.Connection = c

@@ -258,13 +258,11 @@ func (i *Interface) prefill(m, req *endMemo, dir Direction, rev *Packet) bool {
 	m.ctp.Dir = conntrack.Dir(dir)
 	if req.lane == laneRule {
 		// An untracked flow: the rules judge the reply too.
-		var ref sg.RuleRef
-		m.m, ref, m.untracked = c.match(dir, rev, remote)
+		m.m, m.ref, m.untracked = c.match(dir, rev, remote)
 		m.ruled, m.lane = true, laneRule
 		if !m.m.OK() {
 			return false
 		}
-		m.ref = ref
 	}
 	return true
 }

@@ -462,10 +462,7 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 	if memo != nil && memo.ruled {
 		m, untracked, v.Rule = memo.m, memo.untracked, memo.ref
 	} else {
-		var ref sg.RuleRef
-		if m, ref, untracked = c.match(dir, p, remote); m.OK() {
-			v.Rule = ref
-		}
+		m, v.Rule, untracked = c.match(dir, p, remote) // no rule: v.Rule is 0
 		if memo != nil {
 			memo.m, memo.untracked, memo.ref, memo.ruled = m, untracked, v.Rule, true
 		}

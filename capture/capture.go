@@ -183,10 +183,21 @@ func (r *Reader) LinkType() Link { return r.link }
 // returns the same error again, reading no further (after a malformed
 // frame the readers' positions are undefined).
 func (r *Reader) Next() (Frame, error) {
-	if r.err != nil {
-		return Frame{}, r.err
-	}
 	var f Frame
+	if err := r.ReadFrame(&f); err != nil {
+		return Frame{}, err
+	}
+	return f, nil
+}
+
+// ReadFrame is [Reader.Next] writing the frame to f, for a caller that
+// keeps frames in place (a replay's batch): it saves copying each frame
+// out and in again. On an error f is left zero.
+func (r *Reader) ReadFrame(f *Frame) error {
+	if r.err != nil {
+		*f = Frame{}
+		return r.err
+	}
 	var err error
 	if r.pcap != nil {
 		f.Data, f.Time, f.WireLen, err = r.nextPcap()
@@ -211,15 +222,17 @@ func (r *Reader) Next() (Frame, error) {
 		default:
 			r.err = fmt.Errorf("frame %d: %v", r.n+1, err)
 		}
-		return Frame{}, r.err
+		*f = Frame{}
+		return r.err
 	}
 	if !f.Link.Supported() {
 		r.err = fmt.Errorf("frame %d: %w", r.n+1, &UnsupportedLinkError{Link: f.Link})
-		return Frame{}, r.err
+		*f = Frame{}
+		return r.err
 	}
 	r.n++
 	f.Number = r.n
-	return f, nil
+	return nil
 }
 
 // newNg opens a pcapng reader on a guarded stream. The guard's checks

@@ -153,6 +153,56 @@ func TestBadFiles(t *testing.T) {
 	assert.ErrorContains(t, err, "link type 105 is not supported")
 }
 
+// TestReadFrameAgreesWithNext reads each capture both ways: the same
+// frames, the same error at the end, and a frame zeroed when it comes.
+func TestReadFrameAgreesWithNext(t *testing.T) {
+	eth := func(b []byte) []byte { return capgen.Ethernet(b, 0) }
+	var ng bytes.Buffer
+	w, err := capgen.NewPcapng(&ng)
+	require.NoError(t, err)
+	for k, p := range pkts {
+		require.NoError(t, w.WriteFrame(t0.Add(time.Duration(k)*time.Millisecond), eth(capgen.IP(p, 10))))
+	}
+	require.NoError(t, w.Flush())
+	whole := pcapFile(t, 1, false, eth)
+	tests := []struct {
+		name string
+		data []byte
+		end  error
+	}{
+		{"pcap", whole, io.EOF},
+		{"pcap cut short", whole[:len(whole)-5], &capture.TruncatedError{Frame: 3}},
+		{"pcapng", ng.Bytes(), io.EOF},
+		{"pcapng cut short", ng.Bytes()[:ng.Len()-5], &capture.TruncatedError{Frame: 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			next, err := capture.NewReader(bytes.NewReader(tt.data))
+			require.NoError(t, err)
+			into, err := capture.NewReader(bytes.NewReader(tt.data))
+			require.NoError(t, err)
+			var f capture.Frame
+			for k := 0; ; k++ {
+				want, werr := next.Next()
+				gerr := into.ReadFrame(&f)
+				require.Equal(t, werr, gerr, "frame %d", k+1)
+				if werr != nil {
+					assert.Equal(t, tt.end, werr)
+					assert.Equal(t, capture.Frame{}, f, "a failed read leaves the frame zero")
+					// The error ends the capture, and is said again.
+					assert.Equal(t, werr, into.ReadFrame(&f))
+					break
+				}
+				assert.Equal(t, want.Number, f.Number)
+				assert.Equal(t, want.Time, f.Time)
+				assert.Equal(t, want.WireLen, f.WireLen)
+				assert.Equal(t, want.Link, f.Link)
+				assert.Equal(t, want.Data, f.Data)
+			}
+		})
+	}
+}
+
 func TestReadNoAllocs(t *testing.T) {
 	data := pcapFile(t, 1, false, func(b []byte) []byte { return capgen.Ethernet(b, 0) })
 	big := append([]byte(nil), data...)

@@ -80,9 +80,10 @@ func decodeOnly(tb testing.TB, data []byte) int {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var f capture.Frame
 	n := 0
 	for {
-		f, err := rd.Next()
+		err := rd.ReadFrame(&f)
 		if errors.Is(err, io.EOF) {
 			return n
 		}
@@ -210,9 +211,10 @@ func readOnly(tb testing.TB, data []byte) int {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var f capture.Frame
 	n := 0
 	for {
-		_, err := rd.Next()
+		err := rd.ReadFrame(&f)
 		if errors.Is(err, io.EOF) {
 			return n
 		}
@@ -232,9 +234,10 @@ func decodePackets(tb testing.TB, data []byte, fc *eni.FlowCache) int {
 	}
 	dec := eni.NewDecoder()
 	var path eni.Path
+	var f capture.Frame
 	n, allowed := 0, 0
 	for {
-		f, err := rd.Next()
+		err := rd.ReadFrame(&f)
 		if errors.Is(err, io.EOF) {
 			break
 		}

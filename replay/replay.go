@@ -101,18 +101,18 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 		n := 0
 		var rerr error
 		for n < batchSize {
-			f, err := rd.Next()
-			if err != nil {
+			res := &r.batch[n]
+			f := &res.Frame
+			if err := rd.ReadFrame(f); err != nil {
 				rerr = err
 				break
 			}
-			res := &r.batch[n]
 			if fn != nil {
 				// The reader reuses its buffer; fn may look at the bytes.
 				r.data[n] = append(r.data[n][:0], f.Data...)
 				f.Data = r.data[n]
 			}
-			r.decode(res, &f)
+			res.Unwrapped = capture.Decode(r.dec, f, r.opts.VXLAN, &res.Path.Packet)
 			r.times[n] = f.Time
 			n++
 		}

@@ -22,3 +22,23 @@ func ExampleAggregator() {
 	// version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
 	// 2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 3 4200 1418530010 1418530050 ACCEPT OK
 }
+
+// A custom format, as create-flow-logs --log-format takes it: records
+// carry the version of its newest field.
+func ExampleParseFormat() {
+	f, err := flowlog.ParseFormat("${version} ${vpc-id} ${interface-id} ${srcaddr} ${dstport} ${tcp-flags} ${flow-direction} ${action}")
+	if err != nil {
+		panic(err)
+	}
+	agg := flowlog.NewAggregator(time.Minute)
+	agg.SetFormat(f)
+	for k, flags := range []uint8{0x02, 0x10, 0x11} { // SYN, ACK, FIN-ACK
+		agg.Add(flowlog.Packet{AccountID: "123456789010", InterfaceID: "eni-1235b8ca123456789", VpcID: "vpc-0abc",
+			Src: netip.MustParseAddr("203.0.113.12"), Dst: netip.MustParseAddr("172.31.16.139"), SrcPort: 49152, DstPort: 22,
+			Protocol: 6, TCPFlags: flags, Bytes: 60, Time: time.Unix(1418530010+int64(k), 0), Accept: true})
+	}
+	agg.Write(os.Stdout)
+	// Output:
+	// version vpc-id interface-id srcaddr dstport tcp-flags flow-direction action
+	// 5 vpc-0abc eni-1235b8ca123456789 203.0.113.12 22 3 ingress ACCEPT
+}

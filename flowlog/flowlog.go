@@ -15,6 +15,13 @@
 // Records are written in the order their windows opened, a window after
 // they close when written as the capture goes; AWS, too, publishes a
 // record once its window has closed.
+//
+// A [Format] writes custom records instead, with fields of versions 2 to
+// 10 as create-flow-logs --log-format names them ([ParseFormat]); records
+// carry the version of the format's newest field. Fields for what sgsim
+// does not model (AWS service address ranges, routes out of the VPC,
+// Local Zones and Outposts, ECS, Block Public Access, encryption) are "-",
+// AWS's mark for a value not computed.
 package flowlog
 
 import (
@@ -25,14 +32,15 @@ import (
 	"time"
 )
 
-// Header is the field-name line AWS writes first to S3.
+// Header is the field-name line AWS writes first to S3, for the default
+// format.
 const Header = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
 
 // Record is one flow log record.
 type Record struct {
 	AccountID   string
 	InterfaceID string
-	Src, Dst    netip.Addr
+	Src, Dst    netip.Addr // as the record shows them: the interface's primary address for a secondary one
 	SrcPort     uint16
 	DstPort     uint16
 	Protocol    uint8
@@ -40,27 +48,29 @@ type Record struct {
 	Bytes       uint64
 	Start, End  int64 // Unix seconds
 	Accept      bool
+
+	// The fields of later versions, for custom formats ([Format]).
+	VpcID, SubnetID, InstanceID string
+	Region, AZID                string
+	PktSrc, PktDst              netip.Addr // the packets' own addresses; zero: Src and Dst
+	TCPFlags                    uint8      // FIN 1, SYN 2, RST 4, and ACK 16 with SYN, OR-ed over the window
+	Egress                      bool       // flow-direction: the interface sent the packets
+	InVPC                       bool       // the packets stay in the interface's VPC (traffic-path 1, egress)
 }
 
 // String formats the record in the default format.
 func (r Record) String() string {
-	action := "REJECT"
-	if r.Accept {
-		action = "ACCEPT"
-	}
-	account := r.AccountID
-	if account == "" {
-		account = "unknown"
-	}
-	return fmt.Sprintf("2 %s %s %s %s %d %d %d %d %d %d %d %s OK", account, r.InterfaceID, r.Src, r.Dst,
-		r.SrcPort, r.DstPort, r.Protocol, r.Packets, r.Bytes, r.Start, r.End, action)
+	return string(r.AppendFormat(nil, DefaultFormat))
 }
 
+// key is what tells one record from another: the interface, the
+// packets' own 5-tuple, the direction and the action.
 type key struct {
 	iface            string
 	src, dst         netip.Addr
 	srcPort, dstPort uint16
 	proto            uint8
+	egress           bool
 	accept           bool
 }
 
@@ -76,6 +86,7 @@ type Aggregator struct {
 	base    int         // how many records were written before out[0]
 	header  bool        // the header line was written
 	latest  int64       // the latest packet time seen
+	format  Format
 }
 
 // NewAggregator returns an aggregator with the given aggregation window
@@ -84,18 +95,30 @@ func NewAggregator(window time.Duration) *Aggregator {
 	if window <= 0 {
 		window = time.Minute
 	}
-	return &Aggregator{window: int64(window), records: map[key]int{}}
+	return &Aggregator{window: int64(window), records: map[key]int{}, format: DefaultFormat}
 }
+
+// SetFormat sets the fields records are written with; the default is
+// [DefaultFormat]. Set it before writing: the header line names them.
+func (a *Aggregator) SetFormat(f Format) { a.format = f }
 
 // Packet is what a record needs of one packet seen at one interface.
 type Packet struct {
 	AccountID, InterfaceID string
-	Src, Dst               netip.Addr
+	Src, Dst               netip.Addr // as the record shows them (see [Record])
 	SrcPort, DstPort       uint16
 	Protocol               uint8
 	Bytes                  uint32
 	Time                   time.Time
 	Accept                 bool
+
+	// For the fields of later versions (see [Record]).
+	VpcID, SubnetID, InstanceID string
+	Region, AZID                string
+	PktSrc, PktDst              netip.Addr
+	TCPFlags                    uint8 // the TCP header's flags byte
+	Egress                      bool
+	InVPC                       bool
 }
 
 // Add counts a packet.
@@ -103,9 +126,15 @@ func (a *Aggregator) Add(p Packet) {
 	if p.Protocol != 6 && p.Protocol != 17 {
 		p.SrcPort, p.DstPort = 0, 0
 	}
+	if !p.PktSrc.IsValid() {
+		p.PktSrc = p.Src
+	}
+	if !p.PktDst.IsValid() {
+		p.PktDst = p.Dst
+	}
 	ns := p.Time.UnixNano()
 	a.latest = max(a.latest, ns)
-	k := key{p.InterfaceID, p.Src, p.Dst, p.SrcPort, p.DstPort, p.Protocol, p.Accept}
+	k := key{p.InterfaceID, p.PktSrc, p.PktDst, p.SrcPort, p.DstPort, p.Protocol, p.Egress, p.Accept}
 	i, ok := a.records[k]
 	i -= a.base
 	if ok && (ns-a.first[i] >= a.window || ns < a.first[i]) {
@@ -115,19 +144,36 @@ func (a *Aggregator) Add(p Packet) {
 		i = len(a.out)
 		a.records[k] = a.base + i
 		a.out = append(a.out, Record{AccountID: p.AccountID, InterfaceID: p.InterfaceID, Src: p.Src, Dst: p.Dst,
-			SrcPort: p.SrcPort, DstPort: p.DstPort, Protocol: p.Protocol, Start: p.Time.Unix(), Accept: p.Accept})
+			SrcPort: p.SrcPort, DstPort: p.DstPort, Protocol: p.Protocol, Start: p.Time.Unix(), Accept: p.Accept,
+			VpcID: p.VpcID, SubnetID: p.SubnetID, InstanceID: p.InstanceID, Region: p.Region, AZID: p.AZID,
+			PktSrc: p.PktSrc, PktDst: p.PktDst, Egress: p.Egress, InVPC: p.InVPC})
 		a.first = append(a.first, ns)
 		a.keys = append(a.keys, k)
 	}
 	r := &a.out[i]
 	r.Packets++
 	r.Bytes += uint64(p.Bytes)
+	if p.Protocol == 6 {
+		r.TCPFlags |= recordedFlags(p.TCPFlags)
+	}
 	if s := p.Time.Unix(); s > r.End {
 		r.End = s
 	}
 	if s := p.Time.Unix(); s < r.Start {
 		r.Start = s
 	}
+}
+
+// recordedFlags is what tcp-flags shows of a packet's flags: FIN, SYN and
+// RST, and ACK only beside SYN (SYN-ACK is 18); ACK, PSH and the rest
+// alone show as 0.
+func recordedFlags(flags uint8) uint8 {
+	const fin, syn, rst, ack = 0x01, 0x02, 0x04, 0x10
+	f := flags & (fin | syn | rst)
+	if flags&(syn|ack) == syn|ack {
+		f |= ack
+	}
+	return f
 }
 
 // Records returns the records not yet written, in the order their
@@ -179,7 +225,7 @@ func (a *Aggregator) Write(w io.Writer) error {
 // write writes the first n records and forgets them.
 func (a *Aggregator) write(w io.Writer, n int) error {
 	if !a.header {
-		if _, err := fmt.Fprintln(w, Header); err != nil {
+		if _, err := fmt.Fprintln(w, a.format.Header()); err != nil {
 			return err
 		}
 		a.header = true
@@ -187,8 +233,10 @@ func (a *Aggregator) write(w io.Writer, n int) error {
 	if n == 0 {
 		return nil
 	}
+	var line []byte
 	for _, r := range a.sorted(n) {
-		if _, err := fmt.Fprintln(w, r); err != nil {
+		line = append(r.AppendFormat(line[:0], a.format), '\n')
+		if _, err := w.Write(line); err != nil {
 			return err
 		}
 	}

@@ -80,3 +80,101 @@ func TestWriteClosedStreams(t *testing.T) {
 	assert.Less(t, most, total/10)
 	assert.Empty(t, stream.Records())
 }
+
+func TestParseFormat(t *testing.T) {
+	tests := []struct {
+		in      string
+		version int
+		header  string
+		err     string
+	}{
+		{"${version} ${srcaddr}", 2, "version srcaddr", ""},
+		{"  ${vpc-id}   ${tcp-flags} ", 3, "vpc-id tcp-flags", ""},
+		{"${az-id}", 4, "az-id", ""},
+		{"${flow-direction} ${version}", 5, "flow-direction version", ""},
+		{"${ecs-task-id}", 7, "ecs-task-id", ""},
+		{"${encryption-status} ${srcaddr}", 10, "encryption-status srcaddr", ""},
+		{"", 0, "", "no fields"},
+		{"version srcaddr", 0, "", `"version" is not a field`},
+		{"${version", 0, "", `"${version" is not a field`},
+		{"${}", 0, "", `"${}" is not a field`},
+		{"${version} ${vpcid}", 0, "", `"${vpcid}": no flow log field is called "vpcid"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			f, err := flowlog.ParseFormat(tt.in)
+			if tt.err != "" {
+				require.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.version, f.Version())
+			assert.Equal(t, tt.header, f.Header())
+			again, err := flowlog.ParseFormat(f.String())
+			require.NoError(t, err)
+			assert.Equal(t, f, again, "String reads back")
+		})
+	}
+	assert.Equal(t, flowlog.Header, flowlog.DefaultFormat.Header())
+	assert.Equal(t, 2, flowlog.DefaultFormat.Version())
+}
+
+// TestTCPFlags follows AWS's rules for tcp-flags: FIN 1, SYN 2, RST 4,
+// SYN-ACK 18, ACK and PSH alone 0, unsupported flags beside a supported
+// one dropped, all OR-ed over the window.
+func TestTCPFlags(t *testing.T) {
+	const fin, syn, rst, psh, ack, ece = 0x01, 0x02, 0x04, 0x08, 0x10, 0x40
+	tests := []struct {
+		name  string
+		flags []uint8
+		want  string
+	}{
+		{"SYN", []uint8{syn}, "2"},
+		{"SYN-ACK", []uint8{syn | ack}, "18"},
+		{"ACK and PSH alone", []uint8{ack, ack | psh}, "0"},
+		{"SYN with ECE", []uint8{syn | ece}, "2"},
+		{"SYN then FIN", []uint8{syn, ack, fin | ack}, "3"},
+		{"SYN-ACK then FIN", []uint8{syn | ack, ack | psh, fin | ack}, "19"},
+		{"RST", []uint8{ack, rst}, "4"},
+	}
+	f, err := flowlog.ParseFormat("${tcp-flags} ${packets}")
+	require.NoError(t, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := flowlog.NewAggregator(time.Minute)
+			a.SetFormat(f)
+			for k, fl := range tt.flags {
+				a.Add(flowlog.Packet{InterfaceID: "eni-1", Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"),
+					SrcPort: 40000, DstPort: 22, Protocol: 6, TCPFlags: fl, Time: time.Unix(1000+int64(k), 0), Accept: true})
+			}
+			var buf bytes.Buffer
+			require.NoError(t, a.Write(&buf))
+			assert.Equal(t, fmt.Sprintf("tcp-flags packets\n%s %d\n", tt.want, len(tt.flags)), buf.String())
+		})
+	}
+}
+
+// TestLaterFields: a secondary address shows as the primary in srcaddr
+// and as itself in pkt-srcaddr, flows from two secondaries stay apart,
+// and what is unknown is "-".
+func TestLaterFields(t *testing.T) {
+	f, err := flowlog.ParseFormat("${version} ${vpc-id} ${instance-id} ${region} ${az-id} ${srcaddr} ${pkt-srcaddr} " +
+		"${type} ${flow-direction} ${traffic-path} ${sublocation-type} ${packets}")
+	require.NoError(t, err)
+	a := flowlog.NewAggregator(time.Minute)
+	a.SetFormat(f)
+	primary := netip.MustParseAddr("10.0.1.10")
+	for _, secondary := range []string{"10.0.1.11", "10.0.1.12"} {
+		a.Add(flowlog.Packet{InterfaceID: "eni-1", VpcID: "vpc-1", Region: "eu-west-1", AZID: "euw1-az2", Src: primary,
+			PktSrc: netip.MustParseAddr(secondary), Dst: netip.MustParseAddr("10.0.2.20"), SrcPort: 40000, DstPort: 443,
+			Protocol: 6, Time: time.Unix(1000, 0), Accept: true, Egress: true, InVPC: true})
+	}
+	a.Add(flowlog.Packet{InterfaceID: "eni-1", VpcID: "vpc-1", Src: netip.MustParseAddr("2001:db8::9"),
+		Dst: netip.MustParseAddr("2001:db8:1::10"), SrcPort: 40000, DstPort: 443, Protocol: 6, Time: time.Unix(1001, 0), Accept: true})
+	var buf bytes.Buffer
+	require.NoError(t, a.Write(&buf))
+	assert.Equal(t, "version vpc-id instance-id region az-id srcaddr pkt-srcaddr type flow-direction traffic-path sublocation-type packets\n"+
+		"5 vpc-1 - eu-west-1 euw1-az2 10.0.1.10 10.0.1.11 IPv4 egress 1 - 1\n"+
+		"5 vpc-1 - eu-west-1 euw1-az2 10.0.1.10 10.0.1.12 IPv4 egress 1 - 1\n"+
+		"5 vpc-1 - - - 2001:db8::9 2001:db8::9 IPv6 ingress - - 1\n", buf.String())
+}

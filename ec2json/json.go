@@ -127,8 +127,11 @@ type networkInterface struct {
 		GroupID   string `json:"GroupId"`
 		GroupName string `json:"GroupName"`
 	} `json:"Groups"`
-	SourceDestCheck                 *bool `json:"SourceDestCheck"`
-	RequesterManaged                bool  `json:"RequesterManaged"`
+	SourceDestCheck  *bool `json:"SourceDestCheck"`
+	RequesterManaged bool  `json:"RequesterManaged"`
+	Attachment       *struct {
+		InstanceID string `json:"InstanceId"`
+	} `json:"Attachment"`
 	ConnectionTrackingConfiguration *struct {
 		TCPEstablishedTimeout flexInt `json:"TcpEstablishedTimeout"`
 		UDPStreamTimeout      flexInt `json:"UdpStreamTimeout"`
@@ -163,7 +166,9 @@ type networkACL struct {
 
 type subnet struct {
 	SubnetID                    string `json:"SubnetId"`
+	SubnetArn                   string `json:"SubnetArn"`
 	VpcID                       string `json:"VpcId"`
+	AvailabilityZoneID          string `json:"AvailabilityZoneId"`
 	CidrBlock                   string `json:"CidrBlock"`
 	IPv6CidrBlockAssociationSet []struct {
 		IPv6CidrBlock string `json:"Ipv6CidrBlock"`

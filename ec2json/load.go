@@ -398,7 +398,17 @@ func (l *loader) buildVPCs() error {
 			return &Error{File: s.file, Object: s.v.SubnetID, Field: "VpcId",
 				Msg: fmt.Sprintf("%s is not defined in any --config file (VPCs come from %s)", s.v.VpcID, l.vpcs[0].file)}
 		}
-		spec := eni.SubnetSpec{ID: s.v.SubnetID, VpcID: s.v.VpcID}
+		spec := eni.SubnetSpec{ID: s.v.SubnetID, VpcID: s.v.VpcID, AvailabilityZoneID: s.v.AvailabilityZoneID}
+		if a := s.v.SubnetArn; a != "" {
+			// arn:aws:ec2:REGION:ACCOUNT:subnet/ID, the only place
+			// describe-subnets names the region.
+			parts := strings.SplitN(a, ":", 6)
+			if len(parts) != 6 || parts[0] != "arn" || parts[2] != "ec2" || parts[3] == "" {
+				return &Error{File: s.file, Object: s.v.SubnetID, Field: "SubnetArn",
+					Msg: fmt.Sprintf("%q is not an EC2 ARN (arn:aws:ec2:REGION:ACCOUNT:subnet/ID)", a)}
+			}
+			spec.Region = parts[3]
+		}
 		if s.v.CidrBlock != "" {
 			p, err := parsePrefix(s.file, s.v.SubnetID, "CidrBlock", s.v.CidrBlock, false)
 			if err != nil {
@@ -978,6 +988,9 @@ func (l *loader) buildInterfaces() error {
 		}
 		spec := eni.InterfaceSpec{ID: obj, OwnerID: x.OwnerID, SubnetID: x.SubnetID, Type: eni.InterfaceType(x.InterfaceType),
 			Description: x.Description, RequesterManaged: x.RequesterManaged}
+		if x.Attachment != nil {
+			spec.InstanceID = x.Attachment.InstanceID
+		}
 		if x.SourceDestCheck != nil && !*x.SourceDestCheck {
 			spec.DisableSourceDestCheck = true
 		}

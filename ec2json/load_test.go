@@ -108,6 +108,34 @@ func TestInference(t *testing.T) {
 	assert.Equal(t, netip.MustParsePrefix("10.0.1.0/24"), s.CIDR)
 }
 
+// TestFlowLogFields loads what flow logs of later versions show: the
+// instance an interface is attached to, its subnet's zone ID and the
+// region its ARN names; absent, they stay empty.
+func TestFlowLogFields(t *testing.T) {
+	withZone := strings.Replace(subnets, `"SubnetId":"subnet-1"`,
+		`"SubnetId":"subnet-1","AvailabilityZone":"eu-west-1b","AvailabilityZoneId":"euw1-az2","SubnetArn":"arn:aws:ec2:eu-west-1:111122223333:subnet/subnet-1"`, 1)
+	attached := enis(`,"Attachment":{"AttachmentId":"eni-attach-1","DeviceIndex":0,"InstanceId":"i-0abc","InstanceOwnerId":"111122223333","Status":"attached"}`)
+	tests := []struct {
+		name                   string
+		subnets, enis          string
+		instance, zone, region string
+	}{
+		{"given", withZone, attached, "i-0abc", "euw1-az2", "eu-west-1"},
+		{"absent", subnets, enis(""), "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ec2json.Load(src("vpcs.json", vpcs), src("subnets.json", tt.subnets), src("sgs.json", sgs("")), src("enis.json", tt.enis))
+			require.NoError(t, err)
+			s, ok := r.Network.Subnet("subnet-1")
+			require.True(t, ok)
+			assert.Equal(t, tt.zone, s.AvailabilityZoneID)
+			assert.Equal(t, tt.region, s.Region)
+			assert.Equal(t, tt.instance, r.Network.Interface("eni-1").Spec().InstanceID)
+		})
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	okPerm := `{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"IpRanges":[{"CidrIp":"10.0.0.0/8"}]}`
 	base := func(sgsBody, enisBody string, extra ...ec2json.Source) []ec2json.Source {
@@ -158,6 +186,9 @@ func TestLoadErrors(t *testing.T) {
 		{"acl rule number", base(sgs(okPerm), enis(""), src("acls.json",
 			`{"NetworkAcls":[{"NetworkAclId":"acl-1","VpcId":"vpc-1","IsDefault":true,"Entries":[{"RuleNumber":40000,"Protocol":"-1","RuleAction":"allow","Egress":false,"CidrBlock":"0.0.0.0/0"}]}]}`)),
 			`acls.json: acl-1: Entries[0]: ingress 40000: "40000": rule numbers are 1-32766 (InvalidParameterValue)`},
+		{"subnet ARN not an ARN", []ec2json.Source{src("vpcs.json", vpcs), src("subnets.json",
+			strings.Replace(subnets, `"SubnetId":"subnet-1"`, `"SubnetId":"subnet-1","SubnetArn":"subnet/subnet-1"`, 1))},
+			`subnets.json: subnet-1: SubnetArn: "subnet/subnet-1" is not an EC2 ARN (arn:aws:ec2:REGION:ACCOUNT:subnet/ID)`},
 		{"acl tcp without ports", base(sgs(okPerm), enis(""), src("acls.json",
 			`{"NetworkAcls":[{"NetworkAclId":"acl-1","VpcId":"vpc-1","IsDefault":true,"Entries":[{"RuleNumber":10,"Protocol":"6","RuleAction":"allow","Egress":false,"CidrBlock":"0.0.0.0/0"}]}]}`)),
 			"acls.json: acl-1: Entries[0].PortRange: missing"},

@@ -69,6 +69,8 @@ type InterfaceSpec struct {
 	SubnetID    string
 	Type        InterfaceType // TypeInterface when empty
 	Description string
+	// InstanceID is the instance the interface is attached to, if any.
+	InstanceID string
 	// PrivateIPv4 lists the private IPv4 addresses; the first is primary.
 	PrivateIPv4 []netip.Addr
 	IPv6        []netip.Addr

@@ -64,6 +64,10 @@ type SubnetSpec struct {
 	VpcID    string
 	CIDR     netip.Prefix // IPv4 block, /16 to /28; may be invalid for an IPv6-only subnet
 	IPv6CIDR netip.Prefix // optional IPv6 /64 (AWS allows /44 to /64)
+	// AvailabilityZoneID (use1-az1) and Region (us-east-1), where known:
+	// flow logs of version 4 carry them.
+	AvailabilityZoneID string
+	Region             string
 }
 
 // Subnet is a snapshot of a subnet.

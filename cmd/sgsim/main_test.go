@@ -62,6 +62,20 @@ func TestReplaySampleFormats(t *testing.T) {
 	}
 }
 
+// TestReplayCustomFlowLog writes the sample's flow log with fields of
+// every version, as create-flow-logs --log-format names them: the
+// header names the fields, records carry the format's version (8 here),
+// and what sgsim does not model is "-".
+func TestReplayCustomFlowLog(t *testing.T) {
+	out, errOut, code := sgsim(t, "replay", "--format", "flowlog", "--log-format",
+		"${version} ${interface-id} ${instance-id} ${vpc-id} ${subnet-id} ${region} ${az-id} ${type} ${pkt-srcaddr} "+
+			"${pkt-dstaddr} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${tcp-flags} ${flow-direction} ${traffic-path} "+
+			"${pkt-dst-aws-service} ${packets} ${action} ${reject-reason} ${log-status}")
+	require.Equal(t, 0, code, errOut)
+	assert.Empty(t, errOut)
+	golden(t, "replay-sample-flowlog-custom", out)
+}
+
 // captureFile writes a capture of the sample's first frames in a given
 // form and returns its path.
 func captureFile(t *testing.T, name string, write func(f *os.File, frames []sample.Frame)) string {
@@ -190,6 +204,9 @@ func TestReplayErrors(t *testing.T) {
 	}{
 		{"bad flag", []string{"replay", "--colour"}, "sgsim: sgsim replay: flag provided but not defined: -colour (sgsim help)\n"},
 		{"bad format", []string{"replay", "--format", "xml"}, "sgsim: replay: --format \"xml\": use summary, jsonl or flowlog\n"},
+		{"bad log format", []string{"replay", "--format", "flowlog", "--log-format", "${version} ${vpcid}"},
+			"sgsim: replay: --log-format: \"${vpcid}\": no flow log field is called \"vpcid\" (fields: " + flowlogFields + ")\n"},
+		{"log format without flowlog", []string{"replay", "--log-format", "${version}"}, "sgsim: replay: --log-format goes with --format flowlog\n"},
 		{"config without pcap", append([]string{"replay"}, cfg...), "sgsim: replay: --config and --pcap go together (with neither, the embedded sample is replayed)\n"},
 		{"missing capture", append([]string{"replay", "--pcap", filepath.Join(dir, "nope.pcap")}, cfg...), "sgsim: " + filepath.Join(dir, "nope.pcap") + ": cannot read: no such file or directory\n"},
 		{"missing config", []string{"replay", "--pcap", sampleCap, "--config", filepath.Join(dir, "nope.json")}, "sgsim: " + filepath.Join(dir, "nope.json") + ": cannot read: no such file or directory\n"},
@@ -207,6 +224,15 @@ func TestReplayErrors(t *testing.T) {
 		})
 	}
 }
+
+// flowlogFields lists every flow log field, as the error for an unknown
+// one does.
+const flowlogFields = "version, account-id, interface-id, srcaddr, dstaddr, srcport, dstport, protocol, packets, " +
+	"bytes, start, end, action, log-status, vpc-id, subnet-id, instance-id, tcp-flags, type, pkt-srcaddr, " +
+	"pkt-dstaddr, region, az-id, sublocation-type, sublocation-id, pkt-src-aws-service, pkt-dst-aws-service, " +
+	"flow-direction, traffic-path, ecs-cluster-arn, ecs-cluster-name, ecs-container-instance-arn, " +
+	"ecs-container-instance-id, ecs-container-id, ecs-second-container-id, ecs-service-name, " +
+	"ecs-task-definition-arn, ecs-task-arn, ecs-task-id, reject-reason, resource-id, encryption-status"
 
 func TestCheck(t *testing.T) {
 	cfg := sampleConfig(t)

@@ -25,6 +25,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "summary", "summary, jsonl or flowlog")
 	vxlan := fs.Bool("vxlan", false, "judge the frames inside VPC Traffic Mirroring (VXLAN) copies")
 	window := fs.Duration("window", time.Minute, "flow log aggregation window")
+	logFormat := fs.String("log-format", "", "flow log fields, as create-flow-logs --log-format takes them ('${version} ${vpc-id} ...'); default: AWS's default format")
 	pickup := fs.Bool("tcp-pickup", false, "let TCP packets other than SYN open tracked connections, for captures that begin mid-connection")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -33,6 +34,17 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	case "summary", "jsonl", "flowlog":
 	default:
 		return bad("replay: --format %q: use summary, jsonl or flowlog", *format)
+	}
+	fields := flowlog.DefaultFormat
+	if *logFormat != "" {
+		if *format != "flowlog" {
+			return bad("replay: --log-format goes with --format flowlog")
+		}
+		f, err := flowlog.ParseFormat(*logFormat)
+		if err != nil {
+			return bad("replay: --log-format: %v", err)
+		}
+		fields = f
 	}
 	if *window <= 0 {
 		return bad("replay: --window %v: must be positive", *window)
@@ -91,6 +103,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		fn = func(r *replay.Result) error { prog.tick(); return enc.write(r) }
 	case "flowlog":
 		agg = flowlog.NewAggregator(*window)
+		agg.SetFormat(fields)
 		fl := &flowLogger{agg: agg, ifaces: map[*eni.Interface]logOwner{}}
 		fn = func(r *replay.Result) error {
 			prog.tick()
@@ -169,22 +182,46 @@ type flowLogger struct {
 	ifaces map[*eni.Interface]logOwner // read once per interface, not per frame
 }
 
+// logOwner is what an interface's records say of it.
 type logOwner struct {
-	account string
-	primary netip.Addr // the primary private IPv4, which logs show for secondaries
+	account                           string
+	primary                           netip.Addr // the primary private IPv4, which logs show for secondaries
+	vpc, subnet, instance, region, az string
+	vpcCIDRs                          []netip.Prefix
 }
 
 func (fl *flowLogger) owner(i *eni.Interface) logOwner {
 	o, ok := fl.ifaces[i]
 	if !ok {
 		s := i.Spec()
-		o.account = s.OwnerID
+		o.account, o.vpc, o.subnet, o.instance = s.OwnerID, i.VpcID(), s.SubnetID, s.InstanceID
 		if len(s.PrivateIPv4) > 0 {
 			o.primary = s.PrivateIPv4[0]
+		}
+		if sn, ok := i.Network().Subnet(s.SubnetID); ok {
+			o.region, o.az = sn.Region, sn.AvailabilityZoneID
+		}
+		if v, ok := i.Network().VPC(o.vpc); ok {
+			o.vpcCIDRs = v.CIDRs
 		}
 		fl.ifaces[i] = o
 	}
 	return o
+}
+
+// inVPC reports whether a stays in the owner's VPC.
+func (o *logOwner) inVPC(a netip.Addr) bool {
+	for _, p := range o.vpcCIDRs {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (o *logOwner) fill(rec *flowlog.Packet, i *eni.Interface) {
+	rec.AccountID, rec.InterfaceID = o.account, i.ID()
+	rec.VpcID, rec.SubnetID, rec.InstanceID, rec.Region, rec.AZID = o.vpc, o.subnet, o.instance, o.region, o.az
 }
 
 func (fl *flowLogger) add(r *replay.Result) {
@@ -204,10 +241,11 @@ func (fl *flowLogger) add(r *replay.Result) {
 	}
 	pkt := &p.Packet
 	rec := flowlog.Packet{Src: pkt.Src, Dst: pkt.Dst, SrcPort: pkt.SrcPort, DstPort: pkt.DstPort, Protocol: pkt.Proto,
-		Bytes: pkt.Length, Time: r.Frame.Time}
+		Bytes: pkt.Length, Time: r.Frame.Time, PktSrc: pkt.Src, PktDst: pkt.Dst, TCPFlags: pkt.TCPFlags}
 	if i := p.Src; i != nil {
 		o := fl.owner(i)
-		rec.AccountID, rec.InterfaceID, rec.Accept = o.account, i.ID(), srcOK
+		o.fill(&rec, i)
+		rec.Accept, rec.Egress, rec.InVPC = srcOK, true, o.inVPC(pkt.Dst)
 		if pkt.Src.Is4() && o.primary.IsValid() {
 			rec.Src = o.primary
 		}
@@ -216,7 +254,8 @@ func (fl *flowLogger) add(r *replay.Result) {
 	}
 	if i := p.Dst; i != nil && reached {
 		o := fl.owner(i)
-		rec.AccountID, rec.InterfaceID, rec.Accept = o.account, i.ID(), dstOK
+		o.fill(&rec, i)
+		rec.Accept, rec.Egress, rec.InVPC = dstOK, false, false
 		if pkt.Dst.Is4() && o.primary.IsValid() {
 			rec.Dst = o.primary
 		}

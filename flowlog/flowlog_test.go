@@ -178,3 +178,27 @@ func TestLaterFields(t *testing.T) {
 		"5 vpc-1 - eu-west-1 euw1-az2 10.0.1.10 10.0.1.12 IPv4 egress 1 - 1\n"+
 		"5 vpc-1 - - - 2001:db8::9 2001:db8::9 IPv6 ingress - - 1\n", buf.String())
 }
+
+// FuzzParseFormat: whatever the text, ParseFormat answers without
+// panicking, and a format it reads reads back from its String, writing
+// records with as many fields as it names.
+func FuzzParseFormat(f *testing.F) {
+	f.Add("${version} ${vpc-id} ${tcp-flags}")
+	f.Add(flowlog.DefaultFormat.String())
+	f.Add("${ecs-task-id}${version}")
+	f.Add("${} $ {version} ${version")
+	f.Fuzz(func(t *testing.T, s string) {
+		fm, err := flowlog.ParseFormat(s)
+		if err != nil {
+			return
+		}
+		again, err := flowlog.ParseFormat(fm.String())
+		if err != nil || fmt.Sprint(again) != fmt.Sprint(fm) {
+			t.Fatalf("%q parsed as %q, which reads back as %v, %v", s, fm.String(), again, err)
+		}
+		r := flowlog.Record{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2")}
+		if n := len(strings.Fields(string(r.AppendFormat(nil, fm)))); n != len(fm) {
+			t.Fatalf("%q: %d fields written for %d named", s, n, len(fm))
+		}
+	})
+}

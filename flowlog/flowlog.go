@@ -87,6 +87,7 @@ type Aggregator struct {
 	header  bool        // the header line was written
 	latest  int64       // the latest packet time seen
 	format  Format
+	traffic TrafficType
 }
 
 // NewAggregator returns an aggregator with the given aggregation window
@@ -101,6 +102,10 @@ func NewAggregator(window time.Duration) *Aggregator {
 // SetFormat sets the fields records are written with; the default is
 // [DefaultFormat]. Set it before writing: the header line names them.
 func (a *Aggregator) SetFormat(f Format) { a.format = f }
+
+// SetTrafficType sets what the log captures; the default is [TrafficAll].
+// Packets of the other action are not recorded.
+func (a *Aggregator) SetTrafficType(t TrafficType) { a.traffic = t }
 
 // Packet is what a record needs of one packet seen at one interface.
 type Packet struct {
@@ -121,8 +126,11 @@ type Packet struct {
 	InVPC                       bool
 }
 
-// Add counts a packet.
+// Add counts a packet, unless the log does not capture its action.
 func (a *Aggregator) Add(p Packet) {
+	if !a.traffic.captures(p.Accept) {
+		return
+	}
 	if p.Protocol != 6 && p.Protocol != 17 {
 		p.SrcPort, p.DstPort = 0, 0
 	}

@@ -202,3 +202,36 @@ func FuzzParseFormat(f *testing.F) {
 		}
 	})
 }
+
+func TestTrafficType(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    flowlog.TrafficType
+		actions string
+	}{
+		{"ALL", flowlog.TrafficAll, "ACCEPT REJECT"},
+		{"accept", flowlog.TrafficAccept, "ACCEPT"},
+		{"Reject", flowlog.TrafficReject, "REJECT"},
+	}
+	f, err := flowlog.ParseFormat("${action}")
+	require.NoError(t, err)
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			tp, err := flowlog.ParseTrafficType(tt.in)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, tp)
+			a := flowlog.NewAggregator(time.Minute)
+			a.SetFormat(f)
+			a.SetTrafficType(tp)
+			for _, accept := range []bool{true, false} {
+				a.Add(flowlog.Packet{InterfaceID: "eni-1", Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"),
+					Protocol: 1, Time: time.Unix(1000, 0), Accept: accept})
+			}
+			var buf bytes.Buffer
+			require.NoError(t, a.Write(&buf))
+			assert.Equal(t, "action\n"+strings.ReplaceAll(tt.actions, " ", "\n")+"\n", buf.String())
+		})
+	}
+	_, err = flowlog.ParseTrafficType("both")
+	assert.EqualError(t, err, `"both": use ACCEPT, REJECT or ALL`)
+}

@@ -276,3 +276,41 @@ func (r *Record) pktDst() netip.Addr {
 	}
 	return r.Dst
 }
+
+// TrafficType is what a flow log captures: create-flow-logs
+// --traffic-type.
+type TrafficType uint8
+
+const (
+	TrafficAll    TrafficType = iota // ALL: accepted and rejected traffic
+	TrafficAccept                    // ACCEPT: accepted traffic only
+	TrafficReject                    // REJECT: rejected traffic only
+)
+
+func (t TrafficType) String() string {
+	switch t {
+	case TrafficAccept:
+		return "ACCEPT"
+	case TrafficReject:
+		return "REJECT"
+	}
+	return "ALL"
+}
+
+// ParseTrafficType reads ACCEPT, REJECT or ALL, in any case.
+func ParseTrafficType(s string) (TrafficType, error) {
+	switch strings.ToUpper(s) {
+	case "ALL":
+		return TrafficAll, nil
+	case "ACCEPT":
+		return TrafficAccept, nil
+	case "REJECT":
+		return TrafficReject, nil
+	}
+	return 0, fmt.Errorf("%q: use ACCEPT, REJECT or ALL", s)
+}
+
+// captures reports whether a log of this type records the action.
+func (t TrafficType) captures(accept bool) bool {
+	return t == TrafficAll || (t == TrafficAccept) == accept
+}

@@ -2,7 +2,7 @@
 // offline: it loads what `aws ec2 describe-*` printed for a VPC and replays
 // packet captures through it, or checks whether one connection would work.
 //
-//	sgsim replay [--config FILE]... [--pcap FILE] [--format summary|jsonl|flowlog] [--vxlan] [--window 60s] [--log-format '${version} ...']
+//	sgsim replay [--config FILE]... [--pcap FILE] [--format summary|jsonl|flowlog] [--vxlan] [--window 60s] [--log-format '${version} ...'] [--traffic-type ALL]
 //	sgsim check --config FILE... --src ADDR|ENI --dst ADDR|ENI --protocol P [--port N] [--format text|mermaid]
 //	sgsim audit --config FILE... [--pcap FILE] [--format table|json|sarif] [--fail-on SEVERITY]
 //	sgsim diff --config FILE... --against FILE... --pcap FILE
@@ -32,7 +32,7 @@ func main() {
 const usage = `sgsim simulates AWS VPC security groups and network ACLs offline.
 
 Usage:
-  sgsim replay [--config FILE]... [--pcap FILE] [--format summary|jsonl|flowlog] [--vxlan] [--window DURATION] [--log-format FIELDS]
+  sgsim replay [--config FILE]... [--pcap FILE] [--format summary|jsonl|flowlog] [--vxlan] [--window DURATION] [--log-format FIELDS] [--traffic-type ACCEPT|REJECT|ALL]
                [--tcp-pickup]
   sgsim check  --config FILE... --src ADDR|ENI-ID --dst ADDR|ENI-ID --protocol tcp|udp|icmp|icmpv6|NUMBER
                [--port N] [--sport N] [--icmp-type T] [--icmp-code C] [--format text|mermaid]

@@ -76,6 +76,28 @@ func TestReplayCustomFlowLog(t *testing.T) {
 	golden(t, "replay-sample-flowlog-custom", out)
 }
 
+// TestReplayFlowLogTrafficType: a flow log that captures only REJECT (or
+// ACCEPT) traffic holds exactly those records of the full log, in order.
+func TestReplayFlowLogTrafficType(t *testing.T) {
+	all, errOut, code := sgsim(t, "replay", "--format", "flowlog")
+	require.Equal(t, 0, code, errOut)
+	for _, action := range []string{"REJECT", "ACCEPT"} {
+		t.Run(action, func(t *testing.T) {
+			out, errOut, code := sgsim(t, "replay", "--format", "flowlog", "--traffic-type", strings.ToLower(action))
+			require.Equal(t, 0, code, errOut)
+			lines := strings.SplitAfter(all, "\n")
+			want := lines[0] // the header
+			for _, l := range lines[1:] {
+				if strings.HasSuffix(l, " "+action+" OK\n") {
+					want += l
+				}
+			}
+			require.Greater(t, strings.Count(want, "\n"), 1)
+			assert.Equal(t, want, out)
+		})
+	}
+}
+
 // captureFile writes a capture of the sample's first frames in a given
 // form and returns its path.
 func captureFile(t *testing.T, name string, write func(f *os.File, frames []sample.Frame)) string {
@@ -207,6 +229,9 @@ func TestReplayErrors(t *testing.T) {
 		{"bad log format", []string{"replay", "--format", "flowlog", "--log-format", "${version} ${vpcid}"},
 			"sgsim: replay: --log-format: \"${vpcid}\": no flow log field is called \"vpcid\" (fields: " + flowlogFields + ")\n"},
 		{"log format without flowlog", []string{"replay", "--log-format", "${version}"}, "sgsim: replay: --log-format goes with --format flowlog\n"},
+		{"bad traffic type", []string{"replay", "--format", "flowlog", "--traffic-type", "both"},
+			"sgsim: replay: --traffic-type \"both\": use ACCEPT, REJECT or ALL\n"},
+		{"traffic type without flowlog", []string{"replay", "--traffic-type", "REJECT"}, "sgsim: replay: --traffic-type goes with --format flowlog\n"},
 		{"config without pcap", append([]string{"replay"}, cfg...), "sgsim: replay: --config and --pcap go together (with neither, the embedded sample is replayed)\n"},
 		{"missing capture", append([]string{"replay", "--pcap", filepath.Join(dir, "nope.pcap")}, cfg...), "sgsim: " + filepath.Join(dir, "nope.pcap") + ": cannot read: no such file or directory\n"},
 		{"missing config", []string{"replay", "--pcap", sampleCap, "--config", filepath.Join(dir, "nope.json")}, "sgsim: " + filepath.Join(dir, "nope.json") + ": cannot read: no such file or directory\n"},

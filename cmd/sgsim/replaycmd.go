@@ -25,6 +25,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "summary", "summary, jsonl or flowlog")
 	vxlan := fs.Bool("vxlan", false, "judge the frames inside VPC Traffic Mirroring (VXLAN) copies")
 	window := fs.Duration("window", time.Minute, "flow log aggregation window")
+	trafficType := fs.String("traffic-type", "", "what the flow log captures, as create-flow-logs --traffic-type: ACCEPT, REJECT or ALL (default ALL)")
 	logFormat := fs.String("log-format", "", "flow log fields, as create-flow-logs --log-format takes them ('${version} ${vpc-id} ...'); default: AWS's default format")
 	pickup := fs.Bool("tcp-pickup", false, "let TCP packets other than SYN open tracked connections, for captures that begin mid-connection")
 	if err := parse(fs, args); err != nil {
@@ -45,6 +46,17 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 			return bad("replay: --log-format: %v", err)
 		}
 		fields = f
+	}
+	traffic := flowlog.TrafficAll
+	if *trafficType != "" {
+		if *format != "flowlog" {
+			return bad("replay: --traffic-type goes with --format flowlog")
+		}
+		t, err := flowlog.ParseTrafficType(*trafficType)
+		if err != nil {
+			return bad("replay: --traffic-type %v", err)
+		}
+		traffic = t
 	}
 	if *window <= 0 {
 		return bad("replay: --window %v: must be positive", *window)
@@ -104,6 +116,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	case "flowlog":
 		agg = flowlog.NewAggregator(*window)
 		agg.SetFormat(fields)
+		agg.SetTrafficType(traffic)
 		fl := &flowLogger{agg: agg, ifaces: map[*eni.Interface]logOwner{}}
 		fn = func(r *replay.Result) error {
 			prog.tick()

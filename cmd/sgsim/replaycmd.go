@@ -36,27 +36,22 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	default:
 		return bad("replay: --format %q: use summary, jsonl or flowlog", *format)
 	}
-	fields := flowlog.DefaultFormat
-	if *logFormat != "" {
-		if *format != "flowlog" {
-			return bad("replay: --log-format goes with --format flowlog")
+	for _, f := range []struct{ name, value string }{{"log-format", *logFormat}, {"traffic-type", *trafficType}} {
+		if f.value != "" && *format != "flowlog" {
+			return bad("replay: --%s goes with --format flowlog", f.name)
 		}
-		f, err := flowlog.ParseFormat(*logFormat)
-		if err != nil {
+	}
+	fields, traffic := flowlog.DefaultFormat, flowlog.TrafficAll
+	var err error
+	if *logFormat != "" {
+		if fields, err = flowlog.ParseFormat(*logFormat); err != nil {
 			return bad("replay: --log-format: %v", err)
 		}
-		fields = f
 	}
-	traffic := flowlog.TrafficAll
 	if *trafficType != "" {
-		if *format != "flowlog" {
-			return bad("replay: --traffic-type goes with --format flowlog")
-		}
-		t, err := flowlog.ParseTrafficType(*trafficType)
-		if err != nil {
+		if traffic, err = flowlog.ParseTrafficType(*trafficType); err != nil {
 			return bad("replay: --traffic-type %v", err)
 		}
-		traffic = t
 	}
 	if *window <= 0 {
 		return bad("replay: --window %v: must be positive", *window)

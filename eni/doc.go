@@ -10,8 +10,8 @@
 // # The check at one interface
 //
 //	frame ──► decode ──► never-filtered service? ──► source/dest check ──► EC2 port 25
-//	                          │ yes: ALLOW                                     │
-//	                          ▼                                                ▼
+//	                          │ yes: ALLOW, or DENY past the                   │
+//	                          ▼ link-local allowance                           ▼
 //	                                            tracked connection? ──yes──► ALLOW
 //	                                                   │ no
 //	                                                   ▼
@@ -57,4 +57,9 @@
 //   - Amazon DNS is the primary VPC CIDR's base+2 (and 169.254.169.253,
 //     fd00:ec2::253); the VPC router is each subnet's base+1 (and
 //     fe80:ec2::1). DHCP is recognised by its UDP ports.
+//   - The link-local allowance ([LinkLocalPPS], 1024 packets a second
+//     that an interface sends to Amazon DNS, IMDS, Time Sync and Windows
+//     activation together) is a token bucket: a burst of up to 1024
+//     passes at once, and it refills at 1024 a second. Replies from the
+//     services do not count.
 package eni

@@ -105,6 +105,7 @@ type Interface struct {
 	dec      *Decoder
 	compiled *compiled
 	frags    fragCache
+	local    linkLocalBudget
 	stats    Stats
 }
 
@@ -411,6 +412,9 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 	case ReasonNone:
 	case ReasonService:
 		v.Service = svc
+		if dir == Outbound && svc.linkLocalLimited() && !i.local.spend(now, commit) {
+			return Deny, ReasonLinkLocalLimit
+		}
 		return Allow, ReasonService
 	case ReasonNoGroups:
 		return Allow, ReasonNoGroups

@@ -205,8 +205,14 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 		s := out.add(StageSourceGroups)
 		src.evaluateInto(&s.Verdict, Outbound, p, now, true, srcMemo)
 		s.Allowed = s.Verdict.Action == Allow // not Allowed(): it copies the verdict
-		if s.Verdict.Reason == ReasonService {
+		switch s.Verdict.Reason {
+		case ReasonService:
 			out.service(s.Verdict.Service)
+			return
+		case ReasonLinkLocalLimit:
+			// Never filtered, so no later stage applies, but dropped here.
+			out.service(s.Verdict.Service)
+			out.Action, out.stages[0].Allowed = Deny, false
 			return
 		}
 		ok = s.Allowed

@@ -448,3 +448,84 @@ func TestSourceDestCheck(t *testing.T) {
 	v = w.net.Interface("eni-nat").Evaluate(in, tcp("198.51.100.1:1", "10.0.2.99:80", eni.SYN), t0)
 	assert.Equal(t, eni.Allow, v.Action, "a NAT instance forwards for others")
 }
+
+// TestLinkLocalLimit: an interface may send 1024 packets a second to
+// Amazon DNS, IMDS, Time Sync and Windows activation together; AWS drops
+// the rest (linklocal_allowance_exceeded). The allowance is the
+// interface's own, covers nothing else, and refills with time.
+func TestLinkLocalLimit(t *testing.T) {
+	dns := func(k int) *eni.Packet { return udp(fmt.Sprintf("10.0.1.10:%d", 20000+k%20000), "10.0.0.2:53") }
+	imds := func(int) *eni.Packet { return tcp("10.0.1.10:40000", "169.254.169.254:80", eni.ACK) }
+	ecs := func(int) *eni.Packet { return tcp("10.0.1.10:40000", "169.254.170.2:80", eni.ACK) }
+	type burst struct {
+		pkt   func(int) *eni.Packet
+		n     int
+		start float64 // seconds after t0
+		every float64 // seconds between packets
+	}
+	tests := []struct {
+		name    string
+		bursts  []burst
+		dropped int
+	}{
+		{"1024 at once pass", []burst{{dns, 1024, 0, 0}}, 0},
+		{"the 1025th at once is dropped", []burst{{dns, 1100, 0, 0}}, 76},
+		{"DNS and IMDS share the allowance", []burst{{dns, 1000, 0, 0}, {imds, 100, 0, 0}}, 76},
+		{"ECS task metadata is not limited", []burst{{dns, 1024, 0, 0}, {ecs, 500, 0, 0}}, 0},
+		{"a second later the allowance is whole again", []burst{{dns, 1100, 0, 0}, {dns, 1024, 1, 0}}, 76},
+		{"1000 a second, steadily, pass", []burst{{dns, 3000, 0, 0.001}}, 0},
+		{"2000 a second for two seconds: 1024 a second more than the burst pass", []burst{{dns, 4000, 0, 0.0005}}, 4000 - 1024 - 2048},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			id, err := w.reg.CreateEmptyGroup(sg.GroupSpec{ID: "sg-none", Name: "none", VpcID: "vpc-1"})
+			require.NoError(t, err)
+			i := w.iface("eni-1", "subnet-public", "10.0.1.10", id)
+			dropped := 0
+			for _, b := range tt.bursts {
+				for k := 0; k < b.n; k++ {
+					v := i.Evaluate(out, b.pkt(k), at(b.start+float64(k)*b.every))
+					switch v.Reason {
+					case eni.ReasonLinkLocalLimit:
+						require.Equal(t, eni.Deny, v.Action)
+						dropped++
+					case eni.ReasonService:
+						require.Equal(t, eni.Allow, v.Action)
+					default:
+						t.Fatalf("packet %d: %s", k, v)
+					}
+				}
+			}
+			assert.InDelta(t, tt.dropped, dropped, 2, "dropped packets")
+			assert.Equal(t, uint64(dropped), i.Stats().ByReason[eni.ReasonLinkLocalLimit])
+		})
+	}
+
+	t.Run("per interface, outbound only, and Check spends nothing", func(t *testing.T) {
+		w := newWorld(t)
+		id, err := w.reg.CreateEmptyGroup(sg.GroupSpec{ID: "sg-none", Name: "none", VpcID: "vpc-1"})
+		require.NoError(t, err)
+		a := w.iface("eni-a", "subnet-public", "10.0.1.10", id)
+		b := w.iface("eni-b", "subnet-public", "10.0.1.11", id)
+		for k := 0; k < 2000; k++ {
+			require.Equal(t, eni.ReasonService, a.Check(out, dns(k), t0).Reason, "a check spends nothing")
+		}
+		for k := 0; k < 1024; k++ {
+			require.Equal(t, eni.Allow, a.Evaluate(out, dns(k), t0).Action, "packet %d", k)
+		}
+		assert.Equal(t, eni.ReasonLinkLocalLimit, a.Check(out, dns(0), t0).Reason, "a check sees the allowance spent")
+		v := a.Evaluate(out, dns(0), t0)
+		require.Equal(t, eni.ReasonLinkLocalLimit, v.Reason)
+		assert.Contains(t, v.Explain(), "LINKLOCAL_ALLOWANCE_EXCEEDED: Amazon DNS is never filtered, but the interface sent more than 1024 packets a second")
+		assert.Equal(t, eni.ReasonService, a.Evaluate(in, udp("10.0.0.2:53", "10.0.1.10:20000"), t0).Reason, "replies are not limited")
+		assert.Equal(t, eni.ReasonService, b.Evaluate(out, udp("10.0.1.11:20000", "10.0.0.2:53"), t0).Reason, "another interface's allowance")
+
+		p := w.net.Judge(udp("10.0.1.10:20001", "10.0.0.2:53"), t0)
+		require.Equal(t, eni.Deny, p.Action, "%s", p)
+		assert.Equal(t, eni.AmazonDNS, p.Service)
+		require.Len(t, p.Stages(), 1, "never filtered: no ACL stage applies")
+		assert.False(t, p.Stages()[0].Allowed)
+		assert.Equal(t, eni.ReasonLinkLocalLimit, p.Refusals()[0].Verdict.Reason)
+	})
+}

@@ -1,6 +1,9 @@
 package eni
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+)
 
 // Service names traffic that security groups (and network ACLs) never
 // filter. The zero value, NoService, is ordinary traffic.
@@ -97,4 +100,57 @@ func offset(p netip.Prefix, n byte) netip.Addr {
 	b := a.As16()
 	b[15] += n
 	return netip.AddrFrom16(b)
+}
+
+// linkLocalLimited reports whether packets to the service count against
+// an interface's link-local allowance: the Resolver, IMDS, Time Sync and
+// Windows activation (AWS's list; not ECS task metadata, DHCP or the VPC
+// router).
+func (s Service) linkLocalLimited() bool {
+	switch s {
+	case AmazonDNS, InstanceMetadata, TimeSync, WindowsActivation:
+		return true
+	}
+	return false
+}
+
+// LinkLocalPPS is how many packets a second an interface may send to the
+// link-local services ([Service.linkLocalLimited]) together; AWS drops
+// the rest and counts them as linklocal_allowance_exceeded. The limit is
+// AWS's, and cannot be raised.
+const LinkLocalPPS = 1024
+
+// linkLocalBudget spends an interface's link-local allowance. AWS says
+// "1024 packets per second" and no more; sgsim reads it as a token
+// bucket that holds a second's worth and refills at that rate, so a
+// burst of up to 1024 passes at once and a steady stream passes at 1024
+// a second, however the seconds fall.
+type linkLocalBudget struct {
+	credit int64 // packets' worth, in units of 1/1e9 packet; LinkLocalPPS*1e9 when full
+	last   int64 // Unix nanoseconds of the last refill
+	used   bool  // credit and last are set; before that the budget is full
+}
+
+// spend reports whether a packet at time now fits the allowance, taking
+// its share when commit is set. Time going back (captures merged out of
+// order) refills nothing.
+func (b *linkLocalBudget) spend(now int64, commit bool) bool {
+	const full, cost = LinkLocalPPS * int64(time.Second), int64(time.Second)
+	credit := full
+	if b.used {
+		credit = b.credit
+		if d := now - b.last; d >= int64(time.Second) {
+			credit = full
+		} else if d > 0 {
+			credit = min(full, credit+d*LinkLocalPPS)
+		}
+	}
+	if credit < cost {
+		return false
+	}
+	if commit {
+		b.credit, b.used = credit-cost, true
+		b.last = max(b.last, now)
+	}
+	return true
 }

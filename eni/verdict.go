@@ -43,12 +43,14 @@ const (
 	ReasonFragmentUnmatched        // a later fragment whose first fragment was not allowed
 	ReasonNotIP                    // the frame carries no IP packet
 	ReasonMalformed                // the packet's headers do not decode
+	ReasonLinkLocalLimit           // over the link-local services' 1024 packets a second (linklocal_allowance_exceeded)
 	NumReasons
 )
 
 var reasonCodes = [NumReasons]string{"", "SG_RULE_MATCH", "TRACKED_CONNECTION", "NEVER_FILTERED_SERVICE",
 	"FRAGMENT_OF_ALLOWED_PACKET", "NO_SECURITY_GROUPS", "ENI_SG_RULES_MISMATCH", "CONNTRACK_ALLOWANCE_EXCEEDED",
-	"ENI_SOURCE_DEST_CHECK", "EC2_PORT_25_RESTRICTION", "FRAGMENT_WITHOUT_FIRST", "NOT_IP", "MALFORMED_PACKET"}
+	"ENI_SOURCE_DEST_CHECK", "EC2_PORT_25_RESTRICTION", "FRAGMENT_WITHOUT_FIRST", "NOT_IP", "MALFORMED_PACKET",
+	"LINKLOCAL_ALLOWANCE_EXCEEDED"}
 
 // String returns the reason's code, e.g. "ENI_SG_RULES_MISMATCH".
 func (r Reason) String() string {
@@ -142,6 +144,9 @@ func (v Verdict) Explain() string {
 		return fmt.Sprintf("%s: the frame carries no IPv4 or IPv6 packet", v.Reason)
 	case ReasonMalformed:
 		return fmt.Sprintf("%s: the packet's headers do not decode", v.Reason)
+	case ReasonLinkLocalLimit:
+		return fmt.Sprintf("%s: %s is never filtered, but the interface sent more than %d packets a second to "+
+			"Amazon DNS, IMDS, Time Sync and Windows activation together, and AWS drops the rest", v.Reason, v.Service, LinkLocalPPS)
 	}
 	return "no decision"
 }

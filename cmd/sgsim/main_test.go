@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/flowlog"
 	"github.com/sgsim/sgsim/internal/capgen"
 	"github.com/sgsim/sgsim/internal/sample"
 )
@@ -96,6 +100,38 @@ func TestReplayFlowLogTrafficType(t *testing.T) {
 			assert.Equal(t, want, out)
 		})
 	}
+}
+
+// TestReplayLinkLocalLimit: an app server that sends 2,000 DNS queries
+// to the VPC resolver in half a second loses those past its link-local
+// allowance of 1,024 packets a second, which the summary shows as
+// refused; the flow log leaves them
+// out, as AWS does not log Amazon DNS.
+func TestReplayLinkLocalLimit(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "dns-flood.pcap")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	w, err := capgen.NewPcap(f, 1, true)
+	require.NoError(t, err)
+	app, resolver := netip.MustParseAddr("10.20.2.10"), netip.MustParseAddr("10.20.0.2")
+	const queries = 2000
+	for k := 0; k < queries; k++ {
+		q := eni.UDP(netip.AddrPortFrom(app, uint16(30000+k)), netip.AddrPortFrom(resolver, 53))
+		require.NoError(t, w.WriteFrame(sample.Start.Add(time.Duration(k)*time.Second/(2*queries)), capgen.Ethernet(capgen.IP(q, 40), 0)))
+	}
+	require.NoError(t, f.Close())
+	args := append([]string{"replay", "--pcap", p}, sampleConfig(t)...)
+	out, errOut, code := sgsim(t, args...)
+	require.Equal(t, 0, code, errOut)
+	// 1024 at once, then one more for each 1/1024 s between the first
+	// query and the last.
+	span := float64(queries-1) / float64(2*queries)
+	refused := queries - 1024 - int(span*1024)
+	assert.Contains(t, out, fmt.Sprintf("%d accepted, %d rejected", queries-refused, refused))
+	assert.Regexp(t, fmt.Sprintf(`%d +udp 10\.20\.2\.10 → 10\.20\.0\.2:53 +LINKLOCAL_ALLOWANCE_EXCEEDED eni-0a1b2c3d4e5f60002 outbound`, refused), out)
+	flows, errOut, code := sgsim(t, append(args, "--format", "flowlog")...)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, flowlog.Header+"\n", flows, "Amazon DNS is never logged")
 }
 
 // captureFile writes a capture of the sample's first frames in a given

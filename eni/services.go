@@ -114,10 +114,10 @@ func (s Service) linkLocalLimited() bool {
 	return false
 }
 
-// LinkLocalPPS is how many packets a second an interface may send to the
-// link-local services ([Service.linkLocalLimited]) together; AWS drops
-// the rest and counts them as linklocal_allowance_exceeded. The limit is
-// AWS's, and cannot be raised.
+// LinkLocalPPS is how many packets a second an interface may send to
+// [AmazonDNS], [InstanceMetadata], [TimeSync] and [WindowsActivation]
+// together; AWS drops the rest and counts them as
+// linklocal_allowance_exceeded. The limit is AWS's, and cannot be raised.
 const LinkLocalPPS = 1024
 
 // linkLocalBudget spends an interface's link-local allowance. AWS says

@@ -59,7 +59,7 @@ func FuzzReplayOutputs(f *testing.F) {
 		var lines bytes.Buffer
 		j := newJSONL(&lines)
 		agg := flowlog.NewAggregator(time.Minute)
-		fl := &flowLogger{agg: agg, ifaces: map[*eni.Interface]logOwner{}}
+		fl := newFlowLogger(agg)
 		_ = rp.Run(rd, func(r *replay.Result) error {
 			fl.add(r)
 			return j.write(r)

@@ -112,7 +112,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		agg = flowlog.NewAggregator(*window)
 		agg.SetFormat(fields)
 		agg.SetTrafficType(traffic)
-		fl := &flowLogger{agg: agg, ifaces: map[*eni.Interface]logOwner{}}
+		fl := newFlowLogger(agg)
 		fn = func(r *replay.Result) error {
 			prog.tick()
 			fl.add(r)
@@ -187,7 +187,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // activation, the VPC router) is left out.
 type flowLogger struct {
 	agg    *flowlog.Aggregator
-	ifaces map[*eni.Interface]logOwner // read once per interface, not per frame
+	ifaces map[*eni.Interface]*logOwner // read once per interface, not per frame
+}
+
+func newFlowLogger(agg *flowlog.Aggregator) *flowLogger {
+	return &flowLogger{agg: agg, ifaces: map[*eni.Interface]*logOwner{}}
 }
 
 // logOwner is what an interface's records say of it.
@@ -198,9 +202,10 @@ type logOwner struct {
 	vpcCIDRs                          []netip.Prefix
 }
 
-func (fl *flowLogger) owner(i *eni.Interface) logOwner {
+func (fl *flowLogger) owner(i *eni.Interface) *logOwner {
 	o, ok := fl.ifaces[i]
 	if !ok {
+		o = &logOwner{}
 		s := i.Spec()
 		o.account, o.vpc, o.subnet, o.instance = s.OwnerID, i.VpcID(), s.SubnetID, s.InstanceID
 		if len(s.PrivateIPv4) > 0 {

@@ -68,23 +68,44 @@ type Replayer struct {
 	sum  Summary
 	flow map[flowKey]int
 
-	// Run judges frames in batches (see eni.FlowCache.JudgeEach).
-	batch [batchSize]Result
-	paths [batchSize]*eni.Path
-	times [batchSize]time.Time
-	data  [batchSize][]byte // the frames' bytes, kept for fn while the reader moves on
+	// Run's batches of decoded frames, and the results it judges them
+	// into, a few at a time; reused from run to run (see Run).
+	batches [batchCount]batch
+	judged  [judgeSize]Result
+	paths   [judgeSize]*eni.Path
+	times   [judgeSize]time.Time
 }
 
-// batchSize is how many frames Run reads before judging them together:
-// enough that taking the network's evaluation lock costs little per
-// frame, few enough that the results stay in cache.
-const batchSize = 16
+// A batch is frames read and decoded together, handed from the reading
+// goroutine to the judging one. It holds only what judging needs, not
+// whole results, so that little memory passes between the two.
+type batch struct {
+	frames    [batchSize]capture.Frame
+	packets   [batchSize]eni.Packet
+	unwrapped [batchSize]bool
+	data      [batchSize][]byte // the frames' bytes, kept for fn while the reader moves on
+	n         int
+	err       error // the reader's, after the n frames
+}
+
+const (
+	// batchSize is how many frames pass at once from reading to judging:
+	// enough that waking the judging goroutine costs little per frame.
+	batchSize = 512
+	// batchCount is how many batches are in flight: enough that reading
+	// seldom waits for judging, or judging for reading.
+	batchCount = 4
+	// judgeSize is how many frames are judged together: enough that
+	// taking the network's evaluation lock costs little per frame, few
+	// enough that the results stay in cache.
+	judgeSize = 16
+)
 
 // New returns a replayer for the network.
 func New(n *eni.Network, opts Options) *Replayer {
 	r := &Replayer{net: n, fc: n.NewFlowCache(), opts: opts, dec: eni.NewDecoder(), flow: map[flowKey]int{}}
-	for k := range r.batch {
-		r.paths[k] = &r.batch[k].Path
+	for k := range r.judged {
+		r.paths[k] = &r.judged[k].Path
 	}
 	return r
 }
@@ -93,50 +114,117 @@ func New(n *eni.Network, opts Options) *Replayer {
 // each result, in capture order; the result is valid only during the
 // call. It returns fn's first error, or the reader's (a
 // *capture.TruncatedError for a capture cut short, after every complete
-// frame was judged), or nil at the end. Frames are read and judged a few
-// at a time, so when fn fails the few judged after its frame are counted
-// in the summary but not passed to fn.
+// frame was judged), or nil at the end.
+//
+// Reading and decoding run on a goroutine of their own, a few thousand
+// frames ahead of judging, which runs on the caller's: decoding is the
+// larger part of a replay, and on a machine with a core to spare the
+// frames are judged while the next ones are read. Judging stays in
+// capture order on one goroutine, so the results are those of judging
+// one frame at a time. When fn fails, the few frames judged with its
+// frame are counted in the summary but not passed to fn, and those read
+// ahead are neither; Run returns once the reading goroutine has stopped,
+// so the reader is the caller's again.
 func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
+	free := make(chan *batch, batchCount)
+	full := make(chan *batch, batchCount) // room for every batch: sending never blocks
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	for b := range r.batches {
+		free <- &r.batches[b]
+	}
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop: // before another batch, though one is free
+				return
+			default:
+			}
+			select {
+			case b := <-free:
+				last := r.read(b, rd, fn != nil)
+				full <- b
+				if last {
+					return
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	// The reader and the batches are the reading goroutine's until it has
+	// returned.
+	defer func() {
+		close(stop)
+		<-done
+	}()
 	for {
-		n := 0
-		var rerr error
-		for n < batchSize {
-			res := &r.batch[n]
-			f := &res.Frame
-			if err := rd.ReadFrame(f); err != nil {
-				rerr = err
-				break
+		b := <-full
+		if err := r.judge(b, fn); err != nil {
+			return err
+		}
+		if err := b.err; err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
 			}
-			if fn != nil {
-				// The reader reuses its buffer; fn may look at the bytes.
-				r.data[n] = append(r.data[n][:0], f.Data...)
-				f.Data = r.data[n]
-			}
-			res.Unwrapped = capture.Decode(r.dec, f, r.opts.VXLAN, &res.Path.Packet)
-			r.times[n] = f.Time
-			n++
+			return err
+		}
+		free <- b
+	}
+}
+
+// read reads and decodes up to a batch of frames into b, keeping a copy
+// of each frame's bytes when keep is set. It reports whether the reader
+// failed (io.EOF at the end), after the frames in b.
+func (r *Replayer) read(b *batch, rd *capture.Reader, keep bool) (failed bool) {
+	b.n, b.err = 0, nil
+	for b.n < batchSize {
+		f := &b.frames[b.n]
+		if err := rd.ReadFrame(f); err != nil {
+			b.err = err
+			return true
+		}
+		if keep {
+			// The reader reuses its buffer; fn may look at the bytes.
+			b.data[b.n] = append(b.data[b.n][:0], f.Data...)
+			f.Data = b.data[b.n]
+		}
+		b.unwrapped[b.n] = capture.Decode(r.dec, f, r.opts.VXLAN, &b.packets[b.n])
+		if !keep {
+			f.Data = nil // the reader's buffer, which it goes on to reuse
+		}
+		b.n++
+	}
+	return false
+}
+
+// judge judges the batch's frames, a few at a time, counting each and
+// passing it to fn (when not nil). It returns fn's first error.
+func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
+	for at := 0; at < b.n; at += judgeSize {
+		n := min(judgeSize, b.n-at)
+		for k := range n {
+			res := &r.judged[k]
+			res.Frame, res.Unwrapped, res.Path.Packet = b.frames[at+k], b.unwrapped[at+k], b.packets[at+k]
+			r.times[k] = res.Frame.Time
 		}
 		r.fc.JudgeEach(r.paths[:n], r.times[:n])
 		for k := range n {
-			res := &r.batch[k]
+			res := &r.judged[k]
 			r.finish(res)
 			if fn == nil {
 				continue
 			}
 			if err := fn(res); err != nil {
 				for j := k + 1; j < n; j++ {
-					r.finish(&r.batch[j])
+					r.finish(&r.judged[j])
 				}
 				return err
 			}
 		}
-		if rerr != nil {
-			if errors.Is(rerr, io.EOF) {
-				return nil
-			}
-			return rerr
-		}
 	}
+	return nil
 }
 
 // Judge decodes and judges one frame and returns the result, which is

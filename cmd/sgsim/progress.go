@@ -52,7 +52,7 @@ func (p *progress) tick() {
 			progressbar.OptionClearOnFinish(),
 		)
 	}
-	_ = p.bar.Set64(p.read.n)
+	_ = p.bar.Set64(p.read.n.Load())
 }
 
 func (p *progress) done() {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/sgsim/sgsim/capture"
@@ -168,14 +169,16 @@ func unwrapPath(err error) error {
 	return err
 }
 
+// countingReader counts the bytes read, for the progress bar. The replay
+// reads on a goroutine of its own, so the count is atomic.
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 

@@ -83,18 +83,23 @@ type batch struct {
 	frames    [batchSize]capture.Frame
 	packets   [batchSize]eni.Packet
 	unwrapped [batchSize]bool
-	data      [batchSize][]byte // the frames' bytes, kept for fn while the reader moves on
+	data      []byte // the frames' bytes, one after another, kept for fn while the reader moves on
 	n         int
 	err       error // the reader's, after the n frames
 }
 
 const (
 	// batchSize is how many frames pass at once from reading to judging:
-	// enough that waking the judging goroutine costs little per frame.
-	batchSize = 512
-	// batchCount is how many batches are in flight: enough that reading
-	// seldom waits for judging, or judging for reading.
-	batchCount = 4
+	// enough that waking the other goroutine costs little per frame.
+	batchSize = 1024
+	// batchBytes bounds the frames' bytes a batch keeps for fn: a capture
+	// of 64 KB frames (a host's, with segmentation offload) fills a batch
+	// with fewer of them.
+	batchBytes = 1 << 20
+	// batchCount is how many batches are in flight: enough that the
+	// stages' differences from frame to frame even out, so that neither
+	// waits for the other.
+	batchCount = 8
 	// judgeSize is how many frames are judged together: enough that
 	// taking the network's evaluation lock costs little per frame, few
 	// enough that the results stay in cache.
@@ -178,17 +183,20 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 // of each frame's bytes when keep is set. It reports whether the reader
 // failed (io.EOF at the end), after the frames in b.
 func (r *Replayer) read(b *batch, rd *capture.Reader, keep bool) (failed bool) {
-	b.n, b.err = 0, nil
-	for b.n < batchSize {
+	b.n, b.err, b.data = 0, nil, b.data[:0]
+	for b.n < batchSize && len(b.data) < batchBytes {
 		f := &b.frames[b.n]
 		if err := rd.ReadFrame(f); err != nil {
 			b.err = err
 			return true
 		}
 		if keep {
-			// The reader reuses its buffer; fn may look at the bytes.
-			b.data[b.n] = append(b.data[b.n][:0], f.Data...)
-			f.Data = b.data[b.n]
+			// The reader reuses its buffer; fn may look at the bytes. Once
+			// the batch's buffer has grown, a copy is an append in place;
+			// frames kept from before a growth keep the old buffer.
+			at := len(b.data)
+			b.data = append(b.data, f.Data...)
+			f.Data = b.data[at:len(b.data):len(b.data)]
 		}
 		b.unwrapped[b.n] = capture.Decode(r.dec, f, r.opts.VXLAN, &b.packets[b.n])
 		if !keep {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/sgsim/sgsim/capture"
 	"github.com/sgsim/sgsim/ec2json"
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/internal/capgen"
 	"github.com/sgsim/sgsim/internal/sample"
 	"github.com/sgsim/sgsim/replay"
 )
@@ -196,6 +199,33 @@ func (h *heldReader) Read(p []byte) (int, error) {
 	n := copy(p, h.data[h.off:end])
 	h.off += n
 	return n, nil
+}
+
+// TestRunKeepsBigFrames checks that fn sees each frame's own bytes when
+// frames are large (a host's capture with segmentation offload), so that
+// batches fill by bytes rather than by frames.
+func TestRunKeepsBigFrames(t *testing.T) {
+	web := netip.AddrPortFrom(netip.MustParseAddr("10.20.1.10"), 443)
+	client := netip.AddrPortFrom(netip.MustParseAddr("198.51.100.7"), 50000)
+	var frames []sample.Frame
+	at := sample.Start
+	for k := range 200 {
+		p := eni.TCP(client, web, eni.ACK)
+		if k%2 == 1 {
+			p = eni.TCP(web, client, eni.ACK)
+		}
+		at = at.Add(time.Millisecond)
+		frame := capgen.Ethernet(capgen.IP(p, 20_000+k*200), 0)
+		frames = append(frames, sample.Frame{Time: at, Data: frame})
+	}
+	rp, rd := replayOf(t, pcapOf(t, frames))
+	k := 0
+	require.NoError(t, rp.Run(rd, func(res *replay.Result) error {
+		require.Equal(t, frames[k].Data, res.Frame.Data, "frame %d", k+1)
+		k++
+		return nil
+	}))
+	require.Equal(t, len(frames), k)
 }
 
 // TestRunTruncated checks that a capture cut inside a frame still has

@@ -183,7 +183,11 @@ func BenchmarkReplayVsDecode(b *testing.B) {
 //	judge   that, and judging each packet through a FlowCache
 //	replay  Replayer.Run: that, with verdicts and the summary's counts
 //
-// Each step's ns/frame less the one before it is that layer's own cost.
+// Each step's ns/frame less the one before it is that layer's own cost,
+// up to judge: those run on one goroutine. Replayer.Run reads on a
+// goroutine of its own beside the judging, so with two cores its time is
+// less than judge's; with GOMAXPROCS=1 it is the sum again, and replay
+// less judge is the cost of counting.
 // The layers run one after another, not interleaved: on a busy machine
 // compare them over several runs (-count). Each has a loop of its own,
 // alike in shape: one loop with a callback would add an indirect call a

@@ -121,10 +121,10 @@ func New(n *eni.Network, opts Options) *Replayer {
 // *capture.TruncatedError for a capture cut short, after every complete
 // frame was judged), or nil at the end.
 //
-// Reading and decoding run on a goroutine of their own, a few thousand
-// frames ahead of judging, which runs on the caller's: decoding is the
-// larger part of a replay, and on a machine with a core to spare the
-// frames are judged while the next ones are read. Judging stays in
+// Reading and decoding run on a goroutine of their own, up to eight
+// thousand frames ahead of judging, which runs on the caller's: decoding
+// is the larger part of a replay, and on a machine with a core to spare
+// the frames are judged while the next ones are read. Judging stays in
 // capture order on one goroutine, so the results are those of judging
 // one frame at a time. When fn fails, the few frames judged with its
 // frame are counted in the summary but not passed to fn, and those read

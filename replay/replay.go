@@ -68,9 +68,11 @@ type Replayer struct {
 	sum  Summary
 	flow map[flowKey]int
 
-	// Run's batches of decoded frames, and the results it judges them
-	// into, a few at a time; reused from run to run (see Run).
-	batches [batchCount]batch
+	// Run's batches of decoded frames (a megabyte, made by the first Run,
+	// so that a replayer used only through Judge goes without), and the
+	// results it judges them into, a few at a time; reused from run to
+	// run.
+	batches *[batchCount]batch
 	judged  [judgeSize]Result
 	paths   [judgeSize]*eni.Path
 	times   [judgeSize]time.Time
@@ -135,6 +137,9 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 	full := make(chan *batch, batchCount) // room for every batch: sending never blocks
 	stop := make(chan struct{})
 	done := make(chan struct{})
+	if r.batches == nil {
+		r.batches = new([batchCount]batch)
+	}
 	for b := range r.batches {
 		free <- &r.batches[b]
 	}

@@ -115,7 +115,7 @@ func (m *aclMemo) evaluate(acl *nacl.ACL, egress bool, p *Packet, remote netip.A
 // [Network.JudgeInto] would. It allocates nothing.
 func (fc *FlowCache) JudgeInto(p *Packet, ts time.Time, out *Path) {
 	fc.net.eval.Lock()
-	fc.judgeInto(p, ts, out)
+	fc.judgeInto(p, ts, out, p.FlowHash())
 	fc.net.eval.Unlock()
 }
 
@@ -130,17 +130,31 @@ func (fc *FlowCache) JudgeEach(paths []*Path, times []time.Time) {
 	fc.net.eval.Lock()
 	defer fc.net.eval.Unlock()
 	for k, out := range paths {
-		fc.judgeInto(&out.Packet, times[k], out)
+		fc.judgeInto(&out.Packet, times[k], out, out.Packet.FlowHash())
 	}
 }
 
-// judgeInto is JudgeInto with fc.net.eval held.
-func (fc *FlowCache) judgeInto(p *Packet, ts time.Time, out *Path) {
+// JudgeEachHashed is JudgeEach for a caller that has each packet's
+// [Packet.FlowHash] already, hashes[k] for paths[k].Packet: a replay
+// works them out on the goroutine that decodes, beside the one that
+// judges. A hash that is not the packet's costs speed, never correctness:
+// the cache checks every field of the packet against what it remembers.
+func (fc *FlowCache) JudgeEachHashed(paths []*Path, times []time.Time, hashes []uint64) {
+	fc.net.eval.Lock()
+	defer fc.net.eval.Unlock()
+	for k, out := range paths {
+		fc.judgeInto(&out.Packet, times[k], out, hashes[k])
+	}
+}
+
+// judgeInto is JudgeInto with fc.net.eval held, for a packet whose
+// FlowHash is h.
+func (fc *FlowCache) judgeInto(p *Packet, ts time.Time, out *Path, h uint64) {
 	if p.Status != Decoded || p.Fragment == LaterFragment {
 		fc.net.judgeInto(p, ts, out, nil, &fc.routes[pairSlot(p.Src, p.Dst)])
 		return
 	}
-	e := &fc.entries[hashPacket(p)&fc.mask]
+	e := &fc.entries[h&fc.mask]
 	switch {
 	case !e.key.matches(p):
 		*e = flowEntry{key: keyOf(p)}
@@ -218,7 +232,7 @@ func (fc *FlowCache) prefill(e *flowEntry, p *Packet) {
 		return
 	}
 	rev := Packet{Status: Decoded, Src: p.Dst, Dst: p.Src, SrcPort: p.DstPort, DstPort: p.SrcPort, Proto: p.Proto}
-	r := &fc.entries[hashPacket(&rev)&fc.mask]
+	r := &fc.entries[rev.FlowHash()&fc.mask]
 	if r == e || r.key.matches(&rev) {
 		return // the packet's own entry, or the reply's, known already
 	}
@@ -374,9 +388,11 @@ func (p *Path) grow(k StageKind) *Stage {
 // that compiled state and routes are checked against.
 type generations struct{ groups, net uint64 }
 
-// hashPacket mixes the packet's flow key fields (a wyhash-style
-// multiply-fold).
-func hashPacket(p *Packet) uint64 {
+// FlowHash is a hash of the fields that tell one kind of packet from
+// another for a [FlowCache]: addresses, protocol, ports, ICMP type, code
+// and identifier (a wyhash-style multiply-fold). See
+// [FlowCache.JudgeEachHashed].
+func (p *Packet) FlowHash() uint64 {
 	e := uint64(p.SrcPort) | uint64(p.DstPort)<<16 | uint64(p.ICMPID)<<32 | uint64(p.Proto)<<48 |
 		uint64(p.ICMPType)<<56 ^ uint64(p.ICMPCode)<<40
 	if p.Src.Is4() && p.Dst.Is4() { // one multiply for the common case

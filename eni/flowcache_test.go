@@ -55,12 +55,40 @@ func change(t *testing.T, w *world, kind int, rng *rand.Rand) {
 // flows that repeat and configuration that changes under them, through a
 // FlowCache and through Network.JudgeInto on two identical networks, and
 // requires the same paths, explanations and counters: the cache may only
-// save work.
+// save work. It does so for each way in: JudgeInto, and JudgeEachHashed
+// with the packets' hashes and with hashes that are not theirs, which
+// may cost speed but must not change an answer.
 func TestFlowCacheAgreesWithJudge(t *testing.T) {
+	ways := []struct {
+		name  string
+		judge func(fc *eni.FlowCache, p *eni.Packet, ts time.Time, out *eni.Path, rng *rand.Rand)
+	}{
+		{"JudgeInto", func(fc *eni.FlowCache, p *eni.Packet, ts time.Time, out *eni.Path, _ *rand.Rand) {
+			fc.JudgeInto(p, ts, out)
+		}},
+		{"JudgeEachHashed", func(fc *eni.FlowCache, p *eni.Packet, ts time.Time, out *eni.Path, _ *rand.Rand) {
+			out.Packet = *p
+			fc.JudgeEachHashed([]*eni.Path{out}, []time.Time{ts}, []uint64{p.FlowHash()})
+		}},
+		{"JudgeEachHashed/wrong hashes", func(fc *eni.FlowCache, p *eni.Packet, ts time.Time, out *eni.Path, rng *rand.Rand) {
+			out.Packet = *p
+			h := p.FlowHash()
+			if rng.IntN(2) == 0 {
+				h = rng.Uint64() // the wrong entry: another kind's, or an empty one
+			}
+			fc.JudgeEachHashed([]*eni.Path{out}, []time.Time{ts}, []uint64{h})
+		}},
+	}
+	for _, way := range ways {
+		t.Run(way.name, func(t *testing.T) { flowCacheAgreesWithJudge(t, way.judge) })
+	}
+}
+
+func flowCacheAgreesWithJudge(t *testing.T, judge func(*eni.FlowCache, *eni.Packet, time.Time, *eni.Path, *rand.Rand)) {
 	hosts := []string{"10.0.2.10", "10.0.2.11", "10.0.3.10", "10.0.1.10", "198.51.100.7", "203.0.113.9", "10.0.2.99", "10.0.3.99"}
 	for seed := uint64(1); seed <= 12; seed++ {
 		a, b := pathWorld(t, seed), pathWorld(t, seed)
-		rng := rand.New(rand.NewPCG(seed, 17))
+		rng, hashes := rand.New(rand.NewPCG(seed, 17)), rand.New(rand.NewPCG(seed, 29))
 		fc := a.net.NewFlowCache()
 		var got, want eni.Path
 		ts := t0
@@ -75,7 +103,7 @@ func TestFlowCacheAgreesWithJudge(t *testing.T) {
 				change(t, a, kind, rand.New(rand.NewPCG(r1, 1)))
 				change(t, b, kind, rand.New(rand.NewPCG(r1, 1)))
 			}
-			fc.JudgeInto(&p, ts, &got)
+			judge(fc, &p, ts, &got, hashes)
 			b.net.JudgeInto(&p, ts, &want)
 			require.Equal(t, want.String(), got.String(), "seed %d packet %d", seed, k)
 			require.Equal(t, stageFields(want.Stages()), stageFields(got.Stages()), "seed %d packet %d", seed, k)

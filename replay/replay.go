@@ -75,7 +75,6 @@ type Replayer struct {
 	batches *[batchCount]batch
 	judged  [judgeSize]Result
 	paths   [judgeSize]*eni.Path
-	times   [judgeSize]time.Time
 }
 
 // A batch is frames read and decoded together, handed from the reading
@@ -84,6 +83,8 @@ type Replayer struct {
 type batch struct {
 	frames    [batchSize]capture.Frame
 	packets   [batchSize]eni.Packet
+	times     [batchSize]time.Time // the frames' times, as JudgeEachHashed takes them
+	hashes    [batchSize]uint64    // the packets' FlowHash, worked out here rather than on the judging goroutine
 	unwrapped [batchSize]bool
 	data      []byte // the frames' bytes, one after another, kept for fn while the reader moves on
 	n         int
@@ -204,6 +205,7 @@ func (r *Replayer) read(b *batch, rd *capture.Reader, keep bool) (failed bool) {
 			f.Data = b.data[at:len(b.data):len(b.data)]
 		}
 		b.unwrapped[b.n] = capture.Decode(r.dec, f, r.opts.VXLAN, &b.packets[b.n])
+		b.times[b.n], b.hashes[b.n] = f.Time, b.packets[b.n].FlowHash()
 		if !keep {
 			f.Data = nil // the reader's buffer, which it goes on to reuse
 		}
@@ -220,9 +222,8 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 		for k := range n {
 			res := &r.judged[k]
 			res.Frame, res.Unwrapped, res.Path.Packet = b.frames[at+k], b.unwrapped[at+k], b.packets[at+k]
-			r.times[k] = res.Frame.Time
 		}
-		r.fc.JudgeEach(r.paths[:n], r.times[:n])
+		r.fc.JudgeEachHashed(r.paths[:n], b.times[at:at+n], b.hashes[at:at+n])
 		for k := range n {
 			res := &r.judged[k]
 			r.finish(res)

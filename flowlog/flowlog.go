@@ -16,6 +16,21 @@
 // they close when written as the capture goes; AWS, too, publishes a
 // record once its window has closed.
 //
+// An interface's aggregation windows in which the log captured nothing
+// are NODATA records, as in AWS's example:
+//
+//	2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA
+//
+// AWS says neither when an interface's windows start nor how one is
+// told to be empty; sgsim starts them with the first packet the log
+// captures there (AWS writes nothing for an interface before it has
+// traffic), one window after another, and writes NODATA for each window
+// that captured no packet. Start and end are its first and last second.
+// Under a traffic type of ACCEPT or REJECT, a window with only the other
+// action's packets captured nothing. At the end of a capture, windows
+// that had not ended by its last packet are left out. A quiet spell has
+// NODATA records for a day at most ([NoDataSpan]).
+//
 // A [Format] writes custom records instead, with fields of versions 2 to
 // 10 as create-flow-logs --log-format names them ([ParseFormat]); records
 // carry the version of the format's newest field. Fields for what sgsim
@@ -25,6 +40,7 @@
 package flowlog
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/netip"
@@ -56,6 +72,11 @@ type Record struct {
 	TCPFlags                    uint8      // FIN 1, SYN 2, RST 4, and ACK 16 with SYN, OR-ed over the window
 	Egress                      bool       // flow-direction: the interface sent the packets
 	InVPC                       bool       // the packets stay in the interface's VPC (traffic-path 1, egress)
+
+	// NoData marks a record of an aggregation window in which the log
+	// captured nothing at the interface (log-status NODATA): only the
+	// interface's own fields, Start and End are set.
+	NoData bool
 }
 
 // String formats the record in the default format.
@@ -88,7 +109,32 @@ type Aggregator struct {
 	latest  int64       // the latest packet time seen
 	format  Format
 	traffic TrafficType
+
+	// Each interface's windows, for its NODATA records, in the order the
+	// interfaces were first seen; and the NODATA records not yet written,
+	// in the order of their windows (nodataFirst: each window's start).
+	ifaces      map[string]*ifaceWindows
+	ifaceOrder  []*ifaceWindows
+	last        *ifaceWindows // the interface of the latest packet, as most packets are at the one before's
+	nodata      []Record
+	nodataFirst []int64
 }
+
+// ifaceWindows follows one interface's aggregation windows, which start
+// with the first packet the log captures there, to tell which of them
+// captured nothing.
+type ifaceWindows struct {
+	id    Record // the interface's own fields, for its NODATA records
+	at    int64  // the first packet's time: window g is [at+g·window, at+(g+1)·window)
+	next  int64  // the first window not yet closed
+	seen  uint64 // bit k: window next+k captured a packet
+	quiet int64  // how many windows before next in a row captured nothing
+}
+
+// NoDataSpan bounds the NODATA records of one quiet spell at an
+// interface: a day's windows. A capture whose clock jumps, as with one
+// frame's bad timestamp, would otherwise have millions of them.
+const NoDataSpan = 24 * time.Hour
 
 // NewAggregator returns an aggregator with the given aggregation window
 // (AWS: 60 s or 600 s; Nitro instances always 60 s or less).
@@ -96,7 +142,7 @@ func NewAggregator(window time.Duration) *Aggregator {
 	if window <= 0 {
 		window = time.Minute
 	}
-	return &Aggregator{window: int64(window), records: map[key]int{}, format: DefaultFormat}
+	return &Aggregator{window: int64(window), records: map[key]int{}, format: DefaultFormat, ifaces: map[string]*ifaceWindows{}}
 }
 
 // SetFormat sets the fields records are written with; the default is
@@ -128,9 +174,12 @@ type Packet struct {
 
 // Add counts a packet, unless the log does not capture its action.
 func (a *Aggregator) Add(p Packet) {
+	ns := p.Time.UnixNano()
+	a.latest = max(a.latest, ns) // the capture's clock, whatever the log captures: windows close with time
 	if !a.traffic.captures(p.Accept) {
 		return
 	}
+	a.saw(&p, ns)
 	if p.Protocol != 6 && p.Protocol != 17 {
 		p.SrcPort, p.DstPort = 0, 0
 	}
@@ -140,8 +189,6 @@ func (a *Aggregator) Add(p Packet) {
 	if !p.PktDst.IsValid() {
 		p.PktDst = p.Dst
 	}
-	ns := p.Time.UnixNano()
-	a.latest = max(a.latest, ns)
 	k := key{p.InterfaceID, p.PktSrc, p.PktDst, p.SrcPort, p.DstPort, p.Protocol, p.Egress, p.Accept}
 	i, ok := a.records[k]
 	i -= a.base
@@ -172,6 +219,88 @@ func (a *Aggregator) Add(p Packet) {
 	}
 }
 
+// saw notes that the log captured a packet at p's interface, in the
+// interface's current window.
+func (a *Aggregator) saw(p *Packet, ns int64) {
+	w := a.last
+	if w == nil || w.id.InterfaceID != p.InterfaceID {
+		w = a.ifaces[p.InterfaceID]
+		if w == nil {
+			w = &ifaceWindows{at: ns, id: Record{AccountID: p.AccountID, InterfaceID: p.InterfaceID,
+				VpcID: p.VpcID, SubnetID: p.SubnetID, InstanceID: p.InstanceID, Region: p.Region, AZID: p.AZID, NoData: true}}
+			a.ifaces[p.InterfaceID] = w
+			a.ifaceOrder = append(a.ifaceOrder, w)
+		}
+		a.last = w
+	}
+	if ns < w.at {
+		return // before the log's first packet here: no window of its own
+	}
+	g := (ns - w.at) / a.window
+	if g < w.next {
+		return // a window closed already: the packet is a window late
+	}
+	if g-w.next >= 64 {
+		a.close(w, g-63) // windows long past, to make room
+	}
+	w.seen |= 1 << (g - w.next)
+}
+
+// close closes the interface's windows before window end, adding a
+// NODATA record for each that captured nothing.
+func (a *Aggregator) close(w *ifaceWindows, end int64) {
+	most := max(1, int64(NoDataSpan)/a.window)
+	for ; w.next < end; w.next++ {
+		switch {
+		case w.seen&1 != 0:
+			w.quiet = 0
+		case w.quiet >= most:
+			if w.seen == 0 {
+				w.next = end // quiet to the end, and past the bound
+				return
+			}
+		default:
+			w.quiet++
+			start := w.at + w.next*a.window
+			r := w.id
+			r.Start, r.End = floorSeconds(start), floorSeconds(start+a.window-1)
+			a.nodata = append(a.nodata, r)
+			a.nodataFirst = append(a.nodataFirst, start)
+		}
+		w.seen >>= 1
+	}
+}
+
+// closeWindows closes every interface's windows that no packet can count
+// in any more: those that ended a whole window before the latest packet,
+// as for records; or, at the end of the capture (final), every window
+// that ended by the latest packet.
+func (a *Aggregator) closeWindows(final bool) {
+	n := len(a.nodata)
+	for _, w := range a.ifaceOrder {
+		if a.latest < w.at {
+			continue
+		}
+		end := (a.latest-w.at)/a.window - 1
+		if final {
+			end++ // the capture is over: every window that ended by its last packet
+		}
+		a.close(w, end)
+	}
+	if len(a.nodata) > n {
+		sortByFirst(a.nodata, a.nodataFirst) // interface by interface, each in window order
+	}
+}
+
+// floorSeconds is Unix seconds, rounded down also before 1970.
+func floorSeconds(ns int64) int64 {
+	s := ns / 1e9
+	if ns%1e9 < 0 {
+		s--
+	}
+	return s
+}
+
 // recordedFlags is what tcp-flags shows of a packet's flags: FIN, SYN and
 // RST, and ACK only beside SYN (SYN-ACK is 18); ACK, PSH and the rest
 // alone show as 0.
@@ -185,81 +314,109 @@ func recordedFlags(flags uint8) uint8 {
 }
 
 // Records returns the records not yet written, in the order their
-// windows opened.
+// windows opened. NODATA records are among them once their windows have
+// closed (see [Aggregator.WriteClosed] and [Aggregator.Write]).
 func (a *Aggregator) Records() []Record {
-	return a.sorted(len(a.out))
+	return a.sorted(len(a.out), len(a.nodata))
 }
 
-// sorted returns the first n records in the order their windows opened.
-func (a *Aggregator) sorted(n int) []Record {
+// sorted returns the first n records and the first m NODATA records, in
+// the order their windows opened; a record before a NODATA record whose
+// window opened at the same moment.
+func (a *Aggregator) sorted(n, m int) []Record {
 	idx := make([]int, n)
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortStableFunc(idx, func(x, y int) int {
-		switch {
-		case a.first[x] < a.first[y]:
-			return -1
-		case a.first[x] > a.first[y]:
-			return 1
+	slices.SortStableFunc(idx, func(x, y int) int { return cmp.Compare(a.first[x], a.first[y]) })
+	out := make([]Record, 0, n+m)
+	j := 0
+	for _, i := range idx {
+		for ; j < m && a.nodataFirst[j] < a.first[i]; j++ {
+			out = append(out, a.nodata[j])
 		}
-		return x - y
-	})
-	out := make([]Record, len(idx))
-	for k, i := range idx {
-		out[k] = a.out[i]
+		out = append(out, a.out[i])
 	}
-	return out
+	return append(out, a.nodata[j:m]...)
+}
+
+// sortByFirst sorts records by when their windows opened, keeping the
+// order of those that opened together.
+func sortByFirst(rs []Record, first []int64) {
+	idx := make([]int, len(rs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(x, y int) int { return cmp.Compare(first[x], first[y]) })
+	r2, f2 := slices.Clone(rs), slices.Clone(first)
+	for k, i := range idx {
+		rs[k], first[k] = r2[i], f2[i]
+	}
 }
 
 // WriteClosed writes the header line (once) and the records that no
 // packet can add to any more: those whose window closed a whole window
 // before the latest packet seen, so that packets up to a window out of
-// order still count. It keeps the order of Write: by window opening.
+// order still count; and the NODATA records of interfaces' windows that
+// closed as long ago with nothing captured. It keeps the order of Write:
+// by window opening.
 func (a *Aggregator) WriteClosed(w io.Writer) error {
+	a.closeWindows(false)
+	cutoff := a.latest - 2*a.window
 	n := 0
-	for n < len(a.out) && a.latest-a.first[n] >= 2*a.window {
+	for n < len(a.out) && a.first[n] <= cutoff {
 		n++
 	}
-	return a.write(w, n)
+	m := 0
+	for m < len(a.nodata) && a.nodataFirst[m] <= cutoff {
+		m++
+	}
+	return a.write(w, n, m)
 }
 
 // Write writes the header line (unless WriteClosed did) and every record
-// not yet written.
+// not yet written, the capture having ended: each interface's windows
+// that captured nothing, from its first packet until the latest packet,
+// are NODATA records.
 func (a *Aggregator) Write(w io.Writer) error {
-	return a.write(w, len(a.out))
+	a.closeWindows(true)
+	return a.write(w, len(a.out), len(a.nodata))
 }
 
-// write writes the first n records and forgets them.
-func (a *Aggregator) write(w io.Writer, n int) error {
+// write writes the first n records and the first m NODATA records, and
+// forgets them.
+func (a *Aggregator) write(w io.Writer, n, m int) error {
 	if !a.header {
 		if _, err := fmt.Fprintln(w, a.format.Header()); err != nil {
 			return err
 		}
 		a.header = true
 	}
-	if n == 0 {
+	if n+m == 0 {
 		return nil
 	}
 	var line []byte
-	for _, r := range a.sorted(n) {
+	for _, r := range a.sorted(n, m) {
 		line = append(r.AppendFormat(line[:0], a.format), '\n')
 		if _, err := w.Write(line); err != nil {
 			return err
 		}
 	}
+	a.nodata = a.nodata[:copy(a.nodata, a.nodata[m:])]
+	clear(a.nodata[len(a.nodata) : len(a.nodata)+m])
+	a.nodataFirst = a.nodataFirst[:copy(a.nodataFirst, a.nodataFirst[m:])]
 	for j, k := range a.keys[:n] {
 		if a.records[k] == a.base+j {
 			delete(a.records, k)
 		}
 	}
-	m := copy(a.out, a.out[n:])
-	clear(a.out[m:])
-	a.out = a.out[:m]
+	k := copy(a.out, a.out[n:])
+	clear(a.out[k:])
+	a.out = a.out[:k]
 	a.first = a.first[:copy(a.first, a.first[n:])]
-	m = copy(a.keys, a.keys[n:])
-	clear(a.keys[m:])
-	a.keys = a.keys[:m]
+	k = copy(a.keys, a.keys[n:])
+	clear(a.keys[k:])
+	a.keys = a.keys[:k]
 	a.base += n
 	return nil
 }

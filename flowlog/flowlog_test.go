@@ -64,6 +64,13 @@ func TestWriteClosedStreams(t *testing.T) {
 			Bytes: 100, Time: start.Add(time.Duration(k) * 100 * time.Millisecond), Accept: k%5 != 0}
 		batch.Add(p)
 		stream.Add(p)
+		if k%10 == 0 && (k/2000)%2 == 0 {
+			// An interface busy for 200 s, then quiet for 200 s: its NODATA
+			// records go out in order with the others'.
+			p.InterfaceID = "eni-quiet"
+			batch.Add(p)
+			stream.Add(p)
+		}
 		if k%100 == 0 {
 			require.NoError(t, stream.WriteClosed(&streamed))
 			most = max(most, len(stream.Records()))
@@ -79,6 +86,153 @@ func TestWriteClosedStreams(t *testing.T) {
 	assert.Greater(t, total, 10000)
 	assert.Less(t, most, total/10)
 	assert.Empty(t, stream.Records())
+	// Five quiet spells of 200 s hold two or three whole windows of 60 s
+	// each, as they fall: 2, 3, 3, 2, 3.
+	assert.Equal(t, 13, strings.Count(all.String(), "NODATA"))
+}
+
+// TestNoData checks the NODATA records of an interface's aggregation
+// windows that captured nothing: from its first captured packet on, in
+// window order among the other records, up to the last window that ended
+// by the capture's last packet; none for an interface the log never
+// captured a packet at; the same whether written as the capture goes or
+// at the end.
+func TestNoData(t *testing.T) {
+	web, client := netip.MustParseAddr("10.0.0.5"), netip.MustParseAddr("198.51.100.7")
+	t0 := time.Unix(1431280876, 0)
+	at := func(iface string, sec int, accept bool) flowlog.Packet {
+		return flowlog.Packet{AccountID: "123456789010", InterfaceID: iface, VpcID: "vpc-1", SubnetID: "subnet-1",
+			InstanceID: "i-1", Src: client, Dst: web, SrcPort: 50000, DstPort: 443, Protocol: 6, Bytes: 60,
+			Time: t0.Add(time.Duration(sec) * time.Second), Accept: accept}
+	}
+	const wide = "${version} ${vpc-id} ${interface-id} ${srcaddr} ${packets} ${tcp-flags} ${flow-direction} ${start} ${end} ${action} ${log-status}"
+	tests := []struct {
+		name    string
+		packets []flowlog.Packet
+		traffic flowlog.TrafficType
+		format  string
+		want    []string
+	}{
+		{"a quiet window between two", []flowlog.Packet{at("eni-a", 0, true), at("eni-a", 150, true)}, flowlog.TrafficAll, "", []string{
+			"2 123456789010 eni-a 198.51.100.7 10.0.0.5 50000 443 6 1 60 1431280876 1431280876 ACCEPT OK",
+			"2 123456789010 eni-a - - - - - - - 1431280936 1431280995 - NODATA",
+			"2 123456789010 eni-a 198.51.100.7 10.0.0.5 50000 443 6 1 60 1431281026 1431281026 ACCEPT OK",
+		}},
+		{"quiet windows until the capture ends", []flowlog.Packet{at("eni-a", 0, true), at("eni-b", 130, true), at("eni-b", 200, true)}, flowlog.TrafficAll, "", []string{
+			"2 123456789010 eni-a 198.51.100.7 10.0.0.5 50000 443 6 1 60 1431280876 1431280876 ACCEPT OK",
+			"2 123456789010 eni-a - - - - - - - 1431280936 1431280995 - NODATA",
+			"2 123456789010 eni-a - - - - - - - 1431280996 1431281055 - NODATA",
+			"2 123456789010 eni-b 198.51.100.7 10.0.0.5 50000 443 6 1 60 1431281006 1431281006 ACCEPT OK",
+			"2 123456789010 eni-b 198.51.100.7 10.0.0.5 50000 443 6 1 60 1431281076 1431281076 ACCEPT OK",
+			// eni-a's window from 180 s had not ended at 200 s.
+		}},
+		{"never captured, never logged", []flowlog.Packet{at("eni-a", 0, true), at("eni-a", 100, true), at("eni-a", 300, true)}, flowlog.TrafficReject, "", nil},
+		{"the log's traffic type decides what is quiet", []flowlog.Packet{at("eni-a", 0, false), at("eni-a", 90, true), at("eni-a", 130, false)}, flowlog.TrafficReject, "", []string{
+			"2 123456789010 eni-a 198.51.100.7 10.0.0.5 50000 443 6 1 60 1431280876 1431280876 REJECT OK",
+			"2 123456789010 eni-a - - - - - - - 1431280936 1431280995 - NODATA",
+			"2 123456789010 eni-a 198.51.100.7 10.0.0.5 50000 443 6 1 60 1431281006 1431281006 REJECT OK",
+		}},
+		{"custom format", []flowlog.Packet{at("eni-a", 0, true), at("eni-a", 125, true)}, flowlog.TrafficAll, wide, []string{
+			"5 vpc-1 eni-a 198.51.100.7 1 0 ingress 1431280876 1431280876 ACCEPT OK",
+			"5 vpc-1 eni-a - - - - 1431280936 1431280995 - NODATA",
+			"5 vpc-1 eni-a 198.51.100.7 1 0 ingress 1431281001 1431281001 ACCEPT OK",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			format := flowlog.DefaultFormat
+			if tt.format != "" {
+				var err error
+				format, err = flowlog.ParseFormat(tt.format)
+				require.NoError(t, err)
+			}
+			var outs [2]bytes.Buffer
+			for k := range outs {
+				a := flowlog.NewAggregator(time.Minute)
+				a.SetFormat(format)
+				a.SetTrafficType(tt.traffic)
+				for _, p := range tt.packets {
+					a.Add(p)
+					if k == 1 {
+						require.NoError(t, a.WriteClosed(&outs[k]))
+					}
+				}
+				require.NoError(t, a.Write(&outs[k]))
+			}
+			require.Equal(t, outs[0].String(), outs[1].String(), "written as the capture goes")
+			lines := strings.Split(strings.TrimSuffix(outs[0].String(), "\n"), "\n")
+			require.Equal(t, format.Header(), lines[0])
+			assert.Equal(t, tt.want, nonEmpty(lines[1:]))
+		})
+	}
+}
+
+// TestNoDataLongQuiet checks a quiet spell of many windows, more than
+// an interface's windows are followed at once, written as the capture
+// goes and at the end.
+func TestNoDataLongQuiet(t *testing.T) {
+	p := flowlog.Packet{InterfaceID: "eni-a", Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"),
+		Protocol: 17, SrcPort: 53, DstPort: 5353, Bytes: 80, Accept: true}
+	t0 := time.Unix(1700000000, 0)
+	var outs [2]bytes.Buffer
+	for k := range outs {
+		a := flowlog.NewAggregator(time.Minute)
+		for _, min := range []int{0, 1, 150, 151} {
+			p.Time = t0.Add(time.Duration(min)*time.Minute + time.Second)
+			a.Add(p)
+			if k == 1 {
+				require.NoError(t, a.WriteClosed(&outs[k]))
+			}
+		}
+		require.NoError(t, a.Write(&outs[k]))
+	}
+	require.Equal(t, outs[0].String(), outs[1].String())
+	lines := strings.Split(strings.TrimSuffix(outs[0].String(), "\n"), "\n")[1:]
+	require.Len(t, lines, 2+148+2)
+	for k, line := range lines {
+		start := t0.Unix() + 1 + int64(k)*60
+		if k >= 2 && k < 150 {
+			assert.Equal(t, fmt.Sprintf("2 unknown eni-a - - - - - - - %d %d - NODATA", start, start+59), line, "line %d", k)
+		} else {
+			assert.Contains(t, line, fmt.Sprintf(" 1 80 %d %d ACCEPT OK", start, start), "line %d", k)
+		}
+	}
+}
+
+// TestNoDataSpan checks that a quiet spell has a day of NODATA records
+// at most, whatever its length: ten days, or the fifty years a frame
+// with its timestamp zeroed would make.
+func TestNoDataSpan(t *testing.T) {
+	p := flowlog.Packet{InterfaceID: "eni-a", Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"),
+		Protocol: 6, SrcPort: 40000, DstPort: 443, Bytes: 60, Accept: true}
+	for _, tt := range []struct {
+		name   string
+		times  []time.Time
+		window time.Duration
+	}{
+		{"ten days", []time.Time{time.Unix(1700000000, 0), time.Unix(1700000000+10*86400, 0)}, time.Minute},
+		{"ten days, ten-minute windows", []time.Time{time.Unix(1700000000, 0), time.Unix(1700000000+10*86400, 0)}, 10 * time.Minute},
+		{"a zeroed timestamp", []time.Time{time.Unix(0, 0), time.Unix(1700000000, 0)}, time.Minute},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := flowlog.NewAggregator(tt.window)
+			for _, ts := range tt.times {
+				p.Time = ts
+				a.Add(p)
+			}
+			var out bytes.Buffer
+			require.NoError(t, a.Write(&out))
+			assert.Equal(t, int(flowlog.NoDataSpan/tt.window), strings.Count(out.String(), "NODATA"))
+			assert.Equal(t, 2, strings.Count(out.String(), "ACCEPT OK"))
+		})
+	}
+}
+
+func nonEmpty(lines []string) []string {
+	if len(lines) == 0 {
+		return nil
+	}
+	return lines
 }
 
 func TestParseFormat(t *testing.T) {

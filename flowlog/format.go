@@ -190,6 +190,18 @@ func (r *Record) appendField(b []byte, f Field, version int) []byte {
 		}
 		return append(b, s...)
 	}
+	if r.NoData {
+		// A window with nothing captured has the interface's fields and
+		// its times, and "-" for every field of traffic.
+		switch f {
+		case FieldVersion, FieldAccountID, FieldInterfaceID, FieldStart, FieldEnd, FieldVpcID, FieldSubnetID,
+			FieldInstanceID, FieldRegion, FieldAZID:
+		case FieldLogStatus:
+			return append(b, "NODATA"...)
+		default:
+			return append(b, '-')
+		}
+	}
 	switch f {
 	case FieldVersion:
 		return strconv.AppendInt(b, int64(version), 10)

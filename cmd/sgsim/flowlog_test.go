@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,12 +21,49 @@ import (
 // replies.
 func TestFlowLogAWSExample(t *testing.T) {
 	dir := t.TempDir()
+	cfg := awsExampleConfig(t, dir)
+	pcap := pings(t, dir, 30*time.Second)
+	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "flowlog", "--window", "10m", "--pcap", pcap}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"+
+		"2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917117 ACCEPT OK\n"+
+		"2 123456789010 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 0 0 1 4 336 1432917027 1432917117 REJECT OK\n", out)
+}
+
+// TestFlowLogNoData replays the same pings a hundred seconds apart, with
+// one-minute windows: the interface's windows without a ping captured
+// nothing, and the log says so with NODATA records, as AWS's does.
+func TestFlowLogNoData(t *testing.T) {
+	dir := t.TempDir()
+	cfg := awsExampleConfig(t, dir)
+	pcap := pings(t, dir, 100*time.Second)
+	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "flowlog", "--window", "1m", "--pcap", pcap}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	assert.Equal(t, []string{
+		"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status",
+		"2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 1 84 1432917027 1432917027 ACCEPT OK",
+		"2 123456789010 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 0 0 1 1 84 1432917027 1432917027 REJECT OK",
+		"2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 1 84 1432917127 1432917127 ACCEPT OK",
+		"2 123456789010 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 0 0 1 1 84 1432917127 1432917127 REJECT OK",
+		"2 123456789010 eni-1235b8ca123456789 - - - - - - - 1432917147 1432917206 - NODATA",
+		"2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 1 84 1432917227 1432917227 ACCEPT OK",
+	}, lines[:7])
+	// The interface's windows start with its first packet: pings at 0,
+	// 100, 200 and 300 s leave the windows from 120 s and 240 s quiet.
+	assert.Len(t, lines, 1+4*2+2)
+	assert.Equal(t, "2 123456789010 eni-1235b8ca123456789 - - - - - - - 1432917267 1432917326 - NODATA", lines[8])
+}
+
+// awsExampleConfig writes the configuration of AWS's flow-log example to
+// dir and returns the --config flags for it.
+func awsExampleConfig(t *testing.T, dir string) []string {
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
 		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
 		return p
 	}
-	cfg := []string{
+	return []string{
 		"--config", write("vpcs.json", `{"Vpcs":[{"VpcId":"vpc-1","OwnerId":"123456789010","CidrBlock":"172.31.0.0/16"}]}`),
 		"--config", write("subnets.json", `{"Subnets":[{"SubnetId":"subnet-1","VpcId":"vpc-1","CidrBlock":"172.31.16.0/20"}]}`),
 		"--config", write("sgs.json", `{"SecurityGroups":[{"GroupId":"sg-1","GroupName":"ping","VpcId":"vpc-1","OwnerId":"123456789010",
@@ -39,6 +77,11 @@ func TestFlowLogAWSExample(t *testing.T) {
 			"SubnetId":"subnet-1","VpcId":"vpc-1","InterfaceType":"interface","PrivateIpAddress":"172.31.16.139",
 			"Groups":[{"GroupId":"sg-1"}]}]}`),
 	}
+}
+
+// pings writes a capture of AWS's example, four pings and their replies,
+// every gap apart, and returns its path.
+func pings(t *testing.T, dir string, gap time.Duration) string {
 	pcap := filepath.Join(dir, "ping.pcap")
 	f, err := os.Create(pcap)
 	require.NoError(t, err)
@@ -47,15 +90,10 @@ func TestFlowLogAWSExample(t *testing.T) {
 	home, inst := mustAddr("203.0.113.12"), mustAddr("172.31.16.139")
 	start := time.Unix(1432917027, 0)
 	for k := 0; k < 4; k++ {
-		ts := start.Add(time.Duration(k) * 30 * time.Second)
+		ts := start.Add(time.Duration(k) * gap)
 		require.NoError(t, w.WriteFrame(ts, capgen.Ethernet(capgen.IP(eni.ICMP(home, inst, 8, 0, 1), 56), 0)))
 		require.NoError(t, w.WriteFrame(ts.Add(time.Millisecond), capgen.Ethernet(capgen.IP(eni.ICMP(inst, home, 0, 0, 1), 56), 0)))
 	}
 	require.NoError(t, f.Close())
-
-	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "flowlog", "--window", "10m", "--pcap", pcap}, cfg...)...)
-	require.Equal(t, 0, code, errOut)
-	assert.Equal(t, "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"+
-		"2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917117 ACCEPT OK\n"+
-		"2 123456789010 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 0 0 1 4 336 1432917027 1432917117 REJECT OK\n", out)
+	return pcap
 }

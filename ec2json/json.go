@@ -226,9 +226,10 @@ func decodeList[T any](file, key string, raw json.RawMessage, id func(*T) string
 				E string `json:"VpcId"`
 				F string `json:"PrefixListId"`
 				G string `json:"SecurityGroupRuleId"`
+				H string `json:"FlowLogId"`
 			}
 			_ = json.Unmarshal(item, &probe)
-			for _, s := range []string{probe.G, probe.B, probe.C, probe.A, probe.D, probe.F, probe.E} {
+			for _, s := range []string{probe.H, probe.G, probe.B, probe.C, probe.A, probe.D, probe.F, probe.E} {
 				if s != "" {
 					obj = s
 					break
@@ -263,4 +264,13 @@ func jsonMsg(err error) string {
 		return msg[k+2:]
 	}
 	return msg
+}
+
+// flowLog is one entry of describe-flow-logs.
+type flowLog struct {
+	FlowLogID              string `json:"FlowLogId"`
+	ResourceID             string `json:"ResourceId"`
+	TrafficType            string `json:"TrafficType"`
+	LogFormat              string `json:"LogFormat"`
+	MaxAggregationInterval *int   `json:"MaxAggregationInterval"`
 }

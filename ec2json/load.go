@@ -2,11 +2,12 @@
 // into an [eni.Network]: describe-vpcs, describe-subnets,
 // describe-security-groups, describe-security-group-rules,
 // describe-network-interfaces, describe-network-acls,
-// describe-managed-prefix-lists and get-managed-prefix-list-entries.
+// describe-managed-prefix-lists and get-managed-prefix-list-entries; and
+// describe-flow-logs, for the flow logs a replay writes ([FlowLog]).
 //
 // Each file's kind is recognised from its top-level key (Vpcs, Subnets,
 // SecurityGroups, SecurityGroupRules, NetworkInterfaces, NetworkAcls,
-// PrefixLists, Entries); unknown keys and fields are ignored. The output
+// PrefixLists, Entries, FlowLogs); unknown keys and fields are ignored. The output
 // of get-managed-prefix-list-entries names no list, so its file is tied to
 // its list by the argument "pl-0abc=FILE", or else by the first "pl-..."
 // in the file's name (for example entries-pl-0abc.json).
@@ -108,7 +109,9 @@ func unwrapPathError(err error) string {
 
 // Result is a loaded configuration.
 type Result struct {
-	Network  *eni.Network
+	Network *eni.Network
+	// FlowLogs are the flow logs of describe-flow-logs, in file order.
+	FlowLogs []FlowLog
 	Warnings []string
 	// Files lists, for each file, what it held ("3 security groups").
 	Files []string
@@ -148,6 +151,9 @@ type loader struct {
 	lists   []located[prefixList]
 	entries map[string]located[[]prefixListEntry]
 
+	flowLogs   []located[flowLog]
+	flowLogOut []FlowLog
+
 	seen     map[string]string // object ID → file defining it
 	warnings []string
 	files    []string
@@ -165,7 +171,7 @@ func Load(sources ...Source) (*Result, error) {
 			return nil, err
 		}
 	}
-	steps := []func() error{l.buildVPCs, l.buildPrefixLists, l.buildGroups, l.buildACLs, l.buildInterfaces}
+	steps := []func() error{l.buildVPCs, l.buildPrefixLists, l.buildGroups, l.buildACLs, l.buildInterfaces, l.buildFlowLogs}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err
@@ -175,7 +181,7 @@ func Load(sources ...Source) (*Result, error) {
 	for _, s := range sources {
 		data[s.Name] = s.Data
 	}
-	return &Result{Network: l.net, Warnings: l.warnings, Files: l.files, origins: l.seen, data: data}, nil
+	return &Result{Network: l.net, FlowLogs: l.flowLogOut, Warnings: l.warnings, Files: l.files, origins: l.seen, data: data}, nil
 }
 
 func (l *loader) warn(format string, args ...any) {
@@ -230,6 +236,9 @@ func (l *loader) parse(s Source) error {
 		func() error {
 			return collect(l, s.Name, top, "PrefixLists", "prefix lists", func(x *prefixList) string { return x.PrefixListID }, &l.lists, count)
 		},
+		func() error {
+			return collect(l, s.Name, top, "FlowLogs", "flow logs", func(x *flowLog) string { return x.FlowLogID }, &l.flowLogs, count)
+		},
 	}
 	for _, step := range steps {
 		if err = step(); err != nil {
@@ -258,7 +267,7 @@ func (l *loader) parse(s Source) error {
 		}
 		sort.Strings(keys)
 		return &Error{File: s.Name, Msg: fmt.Sprintf("holds none of Vpcs, Subnets, SecurityGroups, SecurityGroupRules, "+
-			"NetworkInterfaces, NetworkAcls, PrefixLists or Entries (its keys: %s)", strings.Join(keys, ", "))}
+			"NetworkInterfaces, NetworkAcls, PrefixLists, Entries or FlowLogs (its keys: %s)", strings.Join(keys, ", "))}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sgsim/sgsim/ec2json"
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/flowlog"
 	"github.com/sgsim/sgsim/internal/sample"
 	"github.com/sgsim/sgsim/sg"
 )
@@ -136,6 +137,69 @@ func TestFlowLogFields(t *testing.T) {
 	}
 }
 
+// flowLogs is describe-flow-logs output with one flow log, fl-1, of the
+// given fields.
+func flowLogs(fields string) string {
+	return `{"FlowLogs":[{"FlowLogId":"fl-1","FlowLogStatus":"ACTIVE","LogDestinationType":"s3",` + fields + `}]}`
+}
+
+// TestLoadFlowLogs checks what describe-flow-logs gives a replay: the
+// interfaces each flow log logs (its own, its subnet's or its VPC's), its
+// format, traffic type and aggregation window, AWS's defaults where the
+// output leaves them out; transit gateway flow logs are left out with a
+// warning.
+func TestLoadFlowLogs(t *testing.T) {
+	twoSubnets := `{"Subnets":[{"SubnetId":"subnet-1","VpcId":"vpc-1","CidrBlock":"10.0.1.0/24"},
+		{"SubnetId":"subnet-2","VpcId":"vpc-1","CidrBlock":"10.0.2.0/24"}]}`
+	threeENIs := `{"NetworkInterfaces":[
+		{"NetworkInterfaceId":"eni-1","SubnetId":"subnet-1","VpcId":"vpc-1","PrivateIpAddress":"10.0.1.10","Groups":[{"GroupId":"sg-web"}]},
+		{"NetworkInterfaceId":"eni-2","SubnetId":"subnet-1","VpcId":"vpc-1","PrivateIpAddress":"10.0.1.11","Groups":[{"GroupId":"sg-web"}]},
+		{"NetworkInterfaceId":"eni-3","SubnetId":"subnet-2","VpcId":"vpc-1","PrivateIpAddress":"10.0.2.10","Groups":[{"GroupId":"sg-web"}]}]}`
+	custom := "${version} ${interface-id} ${srcaddr} ${action}"
+	tests := []struct {
+		name    string
+		fields  string
+		ifaces  []string
+		traffic flowlog.TrafficType
+		format  string
+		window  time.Duration
+		warning string
+	}{
+		{"on an interface", `"ResourceId":"eni-2","TrafficType":"REJECT","MaxAggregationInterval":60`, []string{"eni-2"}, flowlog.TrafficReject, "", time.Minute, ""},
+		{"on a subnet", `"ResourceId":"subnet-1","TrafficType":"ACCEPT","LogFormat":"` + custom + `"`, []string{"eni-1", "eni-2"}, flowlog.TrafficAccept, custom, 10 * time.Minute, ""},
+		{"on a VPC", `"ResourceId":"vpc-1","TrafficType":"ALL","MaxAggregationInterval":600`, []string{"eni-1", "eni-2", "eni-3"}, flowlog.TrafficAll, "", 10 * time.Minute, ""},
+		{"on a transit gateway", `"ResourceId":"tgw-1"`, nil, 0, "", 0, "fl.json: fl-1: flow logs of transit gateways (tgw-1) are not modelled; left out"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ec2json.Load(src("vpcs.json", vpcs), src("subnets.json", twoSubnets), src("sgs.json", sgs("")),
+				src("enis.json", threeENIs), src("fl.json", flowLogs(tt.fields)))
+			require.NoError(t, err)
+			if tt.warning != "" {
+				assert.Empty(t, r.FlowLogs)
+				assert.Contains(t, r.Warnings, tt.warning)
+				return
+			}
+			require.Len(t, r.FlowLogs, 1)
+			fl := r.FlowLogs[0]
+			assert.Equal(t, "fl-1", fl.ID)
+			var ids []string
+			for _, i := range fl.Interfaces {
+				ids = append(ids, i.ID())
+			}
+			assert.Equal(t, tt.ifaces, ids)
+			assert.Equal(t, tt.traffic, fl.Traffic)
+			want := flowlog.DefaultFormat
+			if tt.format != "" {
+				want, err = flowlog.ParseFormat(tt.format)
+				require.NoError(t, err)
+			}
+			assert.Equal(t, want, fl.Format)
+			assert.Equal(t, tt.window, fl.Window)
+		})
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	okPerm := `{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"IpRanges":[{"CidrIp":"10.0.0.0/8"}]}`
 	base := func(sgsBody, enisBody string, extra ...ec2json.Source) []ec2json.Source {
@@ -192,6 +256,28 @@ func TestLoadErrors(t *testing.T) {
 		{"acl tcp without ports", base(sgs(okPerm), enis(""), src("acls.json",
 			`{"NetworkAcls":[{"NetworkAclId":"acl-1","VpcId":"vpc-1","IsDefault":true,"Entries":[{"RuleNumber":10,"Protocol":"6","RuleAction":"allow","Egress":false,"CidrBlock":"0.0.0.0/0"}]}]}`)),
 			"acls.json: acl-1: Entries[0].PortRange: missing"},
+		{"flow log on an unknown interface", base(sgs(okPerm), enis(""), src("fl.json", flowLogs(`"ResourceId":"eni-9","TrafficType":"ALL"`))),
+			"fl.json: fl-1: ResourceId: eni-9 is not defined in any --config file"},
+		{"flow log on an unknown subnet", base(sgs(okPerm), enis(""), src("fl.json", flowLogs(`"ResourceId":"subnet-9","TrafficType":"ALL"`))),
+			"fl.json: fl-1: ResourceId: subnet-9 is not defined in any --config file"},
+		{"flow log on an unknown VPC", base(sgs(okPerm), enis(""), src("fl.json", flowLogs(`"ResourceId":"vpc-9","TrafficType":"ALL"`))),
+			"fl.json: fl-1: ResourceId: vpc-9 is not defined in any --config file"},
+		{"flow log on something else", base(sgs(okPerm), enis(""), src("fl.json", flowLogs(`"ResourceId":"i-1","TrafficType":"ALL"`))),
+			`fl.json: fl-1: ResourceId: "i-1" is not a network interface, subnet, VPC or transit gateway`},
+		{"flow log without a resource", base(sgs(okPerm), enis(""), src("fl.json", flowLogs(`"TrafficType":"ALL"`))),
+			"fl.json: fl-1: ResourceId: is missing"},
+		{"flow log traffic type", base(sgs(okPerm), enis(""), src("fl.json", flowLogs(`"ResourceId":"eni-1","TrafficType":"SOME"`))),
+			`fl.json: fl-1: TrafficType: "SOME" is not ACCEPT, REJECT or ALL`},
+		{"flow log without a traffic type", base(sgs(okPerm), enis(""), src("fl.json", flowLogs(`"ResourceId":"eni-1"`))),
+			`fl.json: fl-1: TrafficType: "" is not ACCEPT, REJECT or ALL`},
+		{"flow log format", base(sgs(okPerm), enis(""), src("fl.json", flowLogs(`"ResourceId":"eni-1","TrafficType":"ALL","LogFormat":"${version} ${nope}"`))),
+			`fl.json: fl-1: LogFormat: "${nope}": no flow log field is called "nope"`},
+		{"flow log interval", base(sgs(okPerm), enis(""), src("fl.json", flowLogs(`"ResourceId":"eni-1","TrafficType":"ALL","MaxAggregationInterval":300`))),
+			"fl.json: fl-1: MaxAggregationInterval: 300 is not 60 or 600"},
+		{"flow log interval type", base(sgs(okPerm), enis(""), src("fl.json", flowLogs(`"ResourceId":"eni-1","TrafficType":"ALL","MaxAggregationInterval":"60"`))),
+			"fl.json: fl-1: MaxAggregationInterval: a JSON string where int is expected"},
+		{"flow log without an ID", base(sgs(okPerm), enis(""), src("fl.json", `{"FlowLogs":[{"ResourceId":"eni-1","TrafficType":"ALL"}]}`)),
+			"fl.json: FlowLogs[0]: has no ID"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,6 +296,8 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte(`{"SecurityGroups":[{"GroupId":"sg-1","IpPermissions":[{"IpProtocol":"tcp","FromPort":1e9}]}]}`))
 	f.Add([]byte(`{"NetworkAcls":[{"NetworkAclId":"acl-1","VpcId":"vpc-1","Entries":[{"RuleNumber":"x"}]}]}`))
+	f.Add([]byte(`{"FlowLogs":[{"FlowLogId":"fl-1","ResourceId":"vpc-0a1b2c3d4e5f60001","TrafficType":"ALL",` +
+		`"LogFormat":"${version} ${srcaddr} ${log-status}","MaxAggregationInterval":60}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sources := sample.Configs()
 		k := len(data) % len(sources)

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,3 +98,68 @@ func pings(t *testing.T, dir string, gap time.Duration) string {
 	require.NoError(t, f.Close())
 	return pcap
 }
+
+// TestFlowLogsOfTheConfiguration replays AWS's example with the VPC's own
+// flow logs (describe-flow-logs): each is written in its format, traffic
+// type and interval, one to the output, several to a directory, one file
+// each; flags that would contradict them are refused.
+func TestFlowLogsOfTheConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	cfg := awsExampleConfig(t, dir)
+	pcap := pings(t, dir, 30*time.Second)
+	logs := func(name string, entries ...string) []string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(`{"FlowLogs":[`+strings.Join(entries, ",")+`]}`), 0o644))
+		return append(slices.Clone(cfg), "--config", p)
+	}
+	onENI := `{"FlowLogId":"fl-eni","ResourceId":"eni-1235b8ca123456789","TrafficType":"REJECT","MaxAggregationInterval":60,
+		"LogFormat":"${version} ${interface-id} ${srcaddr} ${dstaddr} ${packets} ${action} ${log-status}"}`
+	onVPC := `{"FlowLogId":"fl-vpc","ResourceId":"vpc-1","TrafficType":"ALL","MaxAggregationInterval":600}`
+
+	t.Run("one, to the output", func(t *testing.T) {
+		out, errOut, code := sgsim(t, append([]string{"replay", "--format", "flowlog", "--pcap", pcap}, logs("one.json", onENI)...)...)
+		require.Equal(t, 0, code, errOut)
+		assert.Equal(t, "version interface-id srcaddr dstaddr packets action log-status\n"+
+			"2 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 2 REJECT OK\n"+
+			"2 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 2 REJECT OK\n", out)
+	})
+	t.Run("several, one file each", func(t *testing.T) {
+		outDir := filepath.Join(dir, "logs")
+		out, errOut, code := sgsim(t, append([]string{"replay", "--format", "flowlog", "--pcap", pcap, "--flowlog-dir", outDir},
+			logs("two.json", onENI, onVPC)...)...)
+		require.Equal(t, 0, code, errOut)
+		assert.Empty(t, out)
+		eniLog, err := os.ReadFile(filepath.Join(outDir, "fl-eni.log"))
+		require.NoError(t, err)
+		assert.Equal(t, 3, strings.Count(string(eniLog), "\n"), "header and two records:\n%s", eniLog)
+		vpcLog, err := os.ReadFile(filepath.Join(outDir, "fl-vpc.log"))
+		require.NoError(t, err)
+		assert.Equal(t, flowlogHeader+"\n"+
+			"2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917117 ACCEPT OK\n"+
+			"2 123456789010 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 0 0 1 4 336 1432917027 1432917117 REJECT OK\n", string(vpcLog))
+	})
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"several, no directory", append([]string{"replay", "--format", "flowlog", "--pcap", pcap}, logs("e1.json", onENI, onVPC)...),
+			"sgsim: replay: the configuration has 2 flow logs (fl-eni, fl-vpc): give --flowlog-dir DIR to write each to DIR/ID.log\n"},
+		{"a format as well", append([]string{"replay", "--format", "flowlog", "--pcap", pcap, "--log-format", "${srcaddr}"}, logs("e2.json", onENI)...),
+			"sgsim: replay: --log-format: the configuration's flow logs (fl-eni) set their own\n"},
+		{"a window as well", append([]string{"replay", "--format", "flowlog", "--pcap", pcap, "--window", "1m"}, logs("e3.json", onENI)...),
+			"sgsim: replay: --window: the configuration's flow logs (fl-eni) set their own\n"},
+		{"a directory without flow logs", append([]string{"replay", "--format", "flowlog", "--pcap", pcap, "--flowlog-dir", dir}, cfg...),
+			"sgsim: replay: --flowlog-dir: the configuration has no flow logs (describe-flow-logs)\n"},
+		{"a directory without --format flowlog", append([]string{"replay", "--pcap", pcap, "--flowlog-dir", dir}, logs("e4.json", onENI)...),
+			"sgsim: replay: --flowlog-dir goes with --format flowlog\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errOut, code := sgsim(t, tt.args...)
+			assert.Equal(t, 2, code)
+			assert.Equal(t, tt.want, errOut)
+		})
+	}
+}
+
+const flowlogHeader = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"

@@ -2,7 +2,7 @@
 // offline: it loads what `aws ec2 describe-*` printed for a VPC and replays
 // packet captures through it, or checks whether one connection would work.
 //
-//	sgsim replay [--config FILE]... [--pcap FILE] [--format summary|jsonl|flowlog] [--vxlan] [--window 60s] [--log-format '${version} ...'] [--traffic-type ALL]
+//	sgsim replay [--config FILE]... [--pcap FILE] [--format summary|jsonl|flowlog] [--vxlan] [--window 60s] [--log-format '${version} ...'] [--traffic-type ALL] [--flowlog-dir DIR]
 //	sgsim check --config FILE... --src ADDR|ENI --dst ADDR|ENI --protocol P [--port N] [--format text|mermaid]
 //	sgsim audit --config FILE... [--pcap FILE] [--format table|json|sarif] [--fail-on SEVERITY]
 //	sgsim diff --config FILE... --against FILE... --pcap FILE
@@ -33,7 +33,7 @@ const usage = `sgsim simulates AWS VPC security groups and network ACLs offline.
 
 Usage:
   sgsim replay [--config FILE]... [--pcap FILE] [--format summary|jsonl|flowlog] [--vxlan] [--window DURATION] [--log-format FIELDS] [--traffic-type ACCEPT|REJECT|ALL]
-               [--tcp-pickup]
+               [--tcp-pickup] [--flowlog-dir DIR]
   sgsim check  --config FILE... --src ADDR|ENI-ID --dst ADDR|ENI-ID --protocol tcp|udp|icmp|icmpv6|NUMBER
                [--port N] [--sport N] [--icmp-type T] [--icmp-code C] [--format text|mermaid]
   sgsim audit  --config FILE... [--pcap FILE] [--format table|json|sarif] [--fail-on SEVERITY]
@@ -44,6 +44,8 @@ Usage:
 describe-security-group-rules, describe-network-interfaces, describe-network-acls,
 describe-managed-prefix-lists and get-managed-prefix-list-entries print (one file each, any
 order; give an entries file as pl-ID=FILE). "sgsim replay" alone replays an embedded sample.
+With describe-flow-logs among them, "replay --format flowlog" writes the VPC's own flow logs,
+each in its format, traffic type and interval; two or more go to --flowlog-dir DIR, one file each.
 `
 
 // exitError carries an exit status and the one line to print on stderr.

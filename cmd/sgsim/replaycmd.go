@@ -4,14 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/sgsim/sgsim/capture"
+	"github.com/sgsim/sgsim/ec2json"
 	"github.com/sgsim/sgsim/eni"
 	"github.com/sgsim/sgsim/flowlog"
 	"github.com/sgsim/sgsim/internal/sample"
@@ -29,6 +33,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	trafficType := fs.String("traffic-type", "", "what the flow log captures, as create-flow-logs --traffic-type: ACCEPT, REJECT or ALL (default ALL)")
 	logFormat := fs.String("log-format", "", "flow log fields, as create-flow-logs --log-format takes them ('${version} ${vpc-id} ...'); default: AWS's default format")
 	pickup := fs.Bool("tcp-pickup", false, "let TCP packets other than SYN open tracked connections, for captures that begin mid-connection")
+	flowlogDir := fs.String("flowlog-dir", "", "write each flow log of the configuration (describe-flow-logs) to `DIR`/ID.log")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -37,7 +42,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	default:
 		return bad("replay: --format %q: use summary, jsonl or flowlog", *format)
 	}
-	for _, f := range []struct{ name, value string }{{"log-format", *logFormat}, {"traffic-type", *trafficType}} {
+	for _, f := range []struct{ name, value string }{{"log-format", *logFormat}, {"traffic-type", *trafficType}, {"flowlog-dir", *flowlogDir}} {
 		if f.value != "" && *format != "flowlog" {
 			return bad("replay: --%s goes with --format flowlog", f.name)
 		}
@@ -64,6 +69,11 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	res, err := loadConfig(configs, true, stderr)
 	if err != nil {
 		return err
+	}
+	if *format == "flowlog" {
+		if err := checkFlowLogFlags(fs, res.FlowLogs, *flowlogDir); err != nil {
+			return err
+		}
 	}
 	if *pickup {
 		// AWS opens tracked TCP connections on a SYN; a capture that starts
@@ -104,23 +114,37 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	rp := replay.New(res.Network, replay.Options{VXLAN: *vxlan})
 	prog := newProgress(stderr, size, counter)
 	var fn func(*replay.Result) error
-	var agg *flowlog.Aggregator
+	var logs []flowOutput
 	switch *format {
 	case "jsonl":
 		enc := newJSONL(out)
 		fn = func(r *replay.Result) error { prog.tick(); return enc.write(r) }
 	case "flowlog":
-		agg = flowlog.NewAggregator(*window)
-		agg.SetFormat(fields)
-		agg.SetTrafficType(traffic)
-		fl := newFlowLogger(agg)
+		var fl *flowLogger
+		if len(res.FlowLogs) == 0 {
+			agg := flowlog.NewAggregator(*window)
+			agg.SetFormat(fields)
+			agg.SetTrafficType(traffic)
+			logs = []flowOutput{{agg: agg, w: out}}
+			fl = newFlowLogger(agg)
+		} else {
+			if logs, err = openFlowLogs(res.FlowLogs, *flowlogDir, out); err != nil {
+				return err
+			}
+			defer closeFlowLogs(logs)
+			fl = newFlowLoggerOf(res.FlowLogs, logs)
+		}
 		fn = func(r *replay.Result) error {
 			prog.tick()
 			fl.add(r)
 			// Records whose windows closed go out as the capture goes, so
 			// memory holds only the open windows.
 			if r.Frame.Number%4096 == 0 {
-				return agg.WriteClosed(out)
+				for _, l := range logs {
+					if err := l.agg.WriteClosed(l.w); err != nil {
+						return err
+					}
+				}
 			}
 			return nil
 		}
@@ -142,8 +166,14 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	switch *format {
 	case "flowlog":
-		if err := agg.Write(out); err != nil {
-			return fmt.Errorf("writing the output: %w", err)
+		for k := range logs {
+			l := &logs[k]
+			if err := l.agg.Write(l.w); err != nil {
+				return fmt.Errorf("writing the output: %w", err)
+			}
+			if err := l.flush(); err != nil {
+				return fmt.Errorf("writing the output: %w", err)
+			}
 		}
 	case "summary":
 		writeSummary(out, res, name, rd.Format(), rp)
@@ -189,12 +219,122 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // Traffic AWS never logs (Amazon DNS, IMDS, Time Sync, DHCP, Windows
 // activation, the VPC router) is left out.
 type flowLogger struct {
-	agg    *flowlog.Aggregator
-	ifaces map[*eni.Interface]*logOwner // read once per interface, not per frame
+	agg    *flowlog.Aggregator                      // the one log of every interface, when logs is nil
+	logs   map[*eni.Interface][]*flowlog.Aggregator // the configuration's flow logs at each interface
+	ifaces map[*eni.Interface]*logOwner             // read once per interface, not per frame
 }
 
 func newFlowLogger(agg *flowlog.Aggregator) *flowLogger {
 	return &flowLogger{agg: agg, ifaces: map[*eni.Interface]*logOwner{}}
+}
+
+// newFlowLoggerOf logs each interface to the flow logs of the
+// configuration that cover it (logs[k] for fls[k]), and the others to
+// none.
+func newFlowLoggerOf(fls []ec2json.FlowLog, logs []flowOutput) *flowLogger {
+	fl := &flowLogger{ifaces: map[*eni.Interface]*logOwner{}, logs: map[*eni.Interface][]*flowlog.Aggregator{}}
+	for k, f := range fls {
+		for _, i := range f.Interfaces {
+			fl.logs[i] = append(fl.logs[i], logs[k].agg)
+		}
+	}
+	return fl
+}
+
+// addAt adds a packet seen at interface i to the flow logs there.
+func (fl *flowLogger) addAt(i *eni.Interface, rec flowlog.Packet) {
+	if fl.logs == nil {
+		fl.agg.Add(rec)
+		return
+	}
+	for _, a := range fl.logs[i] {
+		a.Add(rec)
+	}
+}
+
+// flowOutput is a flow log being written: to the command's output, or to
+// a file of its own.
+type flowOutput struct {
+	agg  *flowlog.Aggregator
+	w    *bufio.Writer
+	file *os.File // nil: w is the command's output
+}
+
+func (o *flowOutput) flush() error {
+	if err := o.w.Flush(); err != nil {
+		return err
+	}
+	if f := o.file; f != nil {
+		o.file = nil
+		return f.Close()
+	}
+	return nil
+}
+
+// checkFlowLogFlags checks the flow log flags against the configuration's
+// flow logs: with some, they set format, traffic type and window, and two
+// or more need a directory to be written to.
+func checkFlowLogFlags(fs *flag.FlagSet, fls []ec2json.FlowLog, dir string) error {
+	ids := make([]string, len(fls))
+	for k, f := range fls {
+		ids[k] = f.ID
+	}
+	if len(fls) == 0 {
+		if dir != "" {
+			return bad("replay: --flowlog-dir: the configuration has no flow logs (describe-flow-logs)")
+		}
+		return nil
+	}
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "log-format", "traffic-type", "window":
+			if err == nil {
+				err = bad("replay: --%s: the configuration's flow logs (%s) set their own", f.Name, strings.Join(ids, ", "))
+			}
+		}
+	})
+	if err == nil && len(fls) > 1 && dir == "" {
+		err = bad("replay: the configuration has %d flow logs (%s): give --flowlog-dir DIR to write each to DIR/ID.log", len(fls), strings.Join(ids, ", "))
+	}
+	return err
+}
+
+// openFlowLogs starts an aggregator for each of the configuration's flow
+// logs, written to dir/ID.log, or to out when dir is "".
+func openFlowLogs(fls []ec2json.FlowLog, dir string, out *bufio.Writer) ([]flowOutput, error) {
+	logs := make([]flowOutput, 0, len(fls))
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, bad("replay: --flowlog-dir %s: %v", dir, unwrapPath(err))
+		}
+	}
+	for _, f := range fls {
+		agg := flowlog.NewAggregator(f.Window)
+		agg.SetFormat(f.Format)
+		agg.SetTrafficType(f.Traffic)
+		o := flowOutput{agg: agg, w: out}
+		if dir != "" {
+			name := filepath.Join(dir, f.ID+".log")
+			file, err := os.Create(name)
+			if err != nil {
+				closeFlowLogs(logs)
+				return nil, bad("replay: %s: cannot write: %v", name, unwrapPath(err))
+			}
+			o.file, o.w = file, bufio.NewWriterSize(file, 1<<16)
+		}
+		logs = append(logs, o)
+	}
+	return logs, nil
+}
+
+// closeFlowLogs closes the files of flow logs not written to the end.
+func closeFlowLogs(logs []flowOutput) {
+	for _, l := range logs {
+		if l.file != nil {
+			_ = l.file.Close()
+		}
+	}
 }
 
 // logOwner is what an interface's records say of it.
@@ -265,7 +405,7 @@ func (fl *flowLogger) add(r *replay.Result) {
 		if pkt.Src.Is4() && o.primary.IsValid() {
 			rec.Src = o.primary
 		}
-		fl.agg.Add(rec)
+		fl.addAt(i, rec)
 		rec.Src = pkt.Src
 	}
 	if i := p.Dst; i != nil && reached {
@@ -275,6 +415,6 @@ func (fl *flowLogger) add(r *replay.Result) {
 		if pkt.Dst.Is4() && o.primary.IsValid() {
 			rec.Dst = o.primary
 		}
-		fl.agg.Add(rec)
+		fl.addAt(i, rec)
 	}
 }

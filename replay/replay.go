@@ -48,6 +48,7 @@ type Result struct {
 	Verdict   Verdict
 	Unwrapped bool // the frame was a VXLAN (Traffic Mirroring) copy, judged by its inner frame
 	Path      eni.Path
+	hash      uint64 // the packet's FlowHash
 }
 
 // Options tune a replay.
@@ -67,6 +68,9 @@ type Replayer struct {
 	res  Result
 	sum  Summary
 	flow map[flowKey]int
+	// lastFlows remembers refused flows' places by packet hash, in front
+	// of flow.
+	lastFlows [256]recentFlow
 
 	// Run's batches of decoded frames (a megabyte, made by the first Run,
 	// so that a replayer used only through Judge goes without), and the
@@ -221,7 +225,7 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 		n := min(judgeSize, b.n-at)
 		for k := range n {
 			res := &r.judged[k]
-			res.Frame, res.Unwrapped, res.Path.Packet = b.frames[at+k], b.unwrapped[at+k], b.packets[at+k]
+			res.Frame, res.Unwrapped, res.Path.Packet, res.hash = b.frames[at+k], b.unwrapped[at+k], b.packets[at+k], b.hashes[at+k]
 		}
 		r.fc.JudgeEachHashed(r.paths[:n], b.times[at:at+n], b.hashes[at:at+n])
 		for k := range n {
@@ -257,6 +261,7 @@ func (r *Replayer) Judge(f *capture.Frame) *Result {
 func (r *Replayer) decode(res *Result, f *capture.Frame) {
 	res.Frame = *f
 	res.Unwrapped = capture.Decode(r.dec, f, r.opts.VXLAN, &res.Path.Packet)
+	res.hash = res.Path.Packet.FlowHash()
 }
 
 // finish gives a judged result its verdict and counts it.
@@ -327,6 +332,13 @@ type RejectedFlow struct {
 	First, Last time.Time
 }
 
+// recentFlow is a refused flow's place in Summary.flows, by its key.
+type recentFlow struct {
+	key flowKey
+	k   int
+	set bool
+}
+
 type flowKey struct {
 	src, dst netip.Addr
 	dport    uint16
@@ -390,8 +402,8 @@ func (r *Replayer) count(res *Result) {
 	stages := res.Path.Stages()
 	first := -1
 	also := 0
-	for k, st := range stages {
-		if !st.Allowed {
+	for k := range stages { // by index: a Stage is large to copy
+		if !stages[k].Allowed {
 			if first < 0 {
 				first = k
 			} else {
@@ -399,7 +411,7 @@ func (r *Replayer) count(res *Result) {
 			}
 		}
 	}
-	st := stages[first]
+	st := &stages[first]
 	p := &res.Path.Packet
 	// The flow's key within its protocol, as rules see it: the destination
 	// port, or the ICMP type and code.
@@ -409,7 +421,17 @@ func (r *Replayer) count(res *Result) {
 	} else if st.Verdict.Interface != nil {
 		fk.iface, fk.reason = st.Verdict.Interface, st.Verdict.Reason
 	}
-	k, ok := r.flow[fk]
+	// A refused flow's frames come again and again (retries, scans of
+	// one port): a small table by packet hash answers most of them
+	// without hashing the whole key for the map.
+	m := &r.lastFlows[res.hash&uint64(len(r.lastFlows)-1)]
+	k, ok := m.k, m.set && m.key == fk
+	if !ok {
+		k, ok = r.flow[fk]
+		if ok {
+			*m = recentFlow{key: fk, k: k, set: true}
+		}
+	}
 	if !ok && len(s.flows) >= MaxRejectedFlows {
 		s.OtherRejected++ // a scan of the whole internet must not take all memory
 		return
@@ -417,8 +439,9 @@ func (r *Replayer) count(res *Result) {
 	if !ok {
 		k = len(s.flows)
 		r.flow[fk] = k
-		s.flows = append(s.flows, RejectedFlow{Src: p.Src, Dst: p.Dst, Proto: p.Proto, DstPort: fk.dport, Stage: st,
+		s.flows = append(s.flows, RejectedFlow{Src: p.Src, Dst: p.Dst, Proto: p.Proto, DstPort: fk.dport, Stage: *st,
 			Also: also, First: t})
+		*m = recentFlow{key: fk, k: k, set: true}
 	}
 	f := &s.flows[k]
 	f.Frames++

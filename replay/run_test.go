@@ -294,3 +294,32 @@ func TestRunAllocatesNothingPerFrame(t *testing.T) {
 	}
 	require.Equal(t, 2*len(frames), rp.Summary().Frames)
 }
+
+// TestRejectedFlowsCounted refuses many flows, each several times and
+// interleaved, more flows than the replay remembers at once by hash: each
+// refused flow is counted once, with all its frames.
+func TestRejectedFlowsCounted(t *testing.T) {
+	scanner := netip.MustParseAddr("192.0.2.66")
+	web := netip.MustParseAddr("10.20.1.10")
+	var frames []sample.Frame
+	at := sample.Start
+	const flows, tries = 1000, 3
+	for range tries {
+		for k := range flows {
+			at = at.Add(time.Millisecond)
+			p := eni.TCP(netip.AddrPortFrom(scanner, 40000), netip.AddrPortFrom(web, uint16(1000+k)), eni.SYN)
+			frames = append(frames, sample.Frame{Time: at, Data: capgen.Ethernet(capgen.IP(p, 0), 0)})
+		}
+	}
+	rp, rd := replayOf(t, pcapOf(t, frames))
+	require.NoError(t, rp.Run(rd, nil))
+	s := rp.Summary()
+	// web-1 lets in only 22 (from the admins), 80 and 443: every port
+	// here is refused.
+	got := s.RejectedFlows()
+	require.Len(t, got, flows)
+	for _, f := range got {
+		require.Equal(t, tries, f.Frames, "%s → %s:%d", f.Src, f.Dst, f.DstPort)
+	}
+	require.Equal(t, flows*tries, s.Rejected)
+}

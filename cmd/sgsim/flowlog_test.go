@@ -21,11 +21,7 @@ import (
 // and expects AWS's two records: ACCEPT for the pings, REJECT for the
 // replies.
 func TestFlowLogAWSExample(t *testing.T) {
-	dir := t.TempDir()
-	cfg := awsExampleConfig(t, dir)
-	pcap := pings(t, dir, 30*time.Second)
-	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "flowlog", "--window", "10m", "--pcap", pcap}, cfg...)...)
-	require.Equal(t, 0, code, errOut)
+	out := replayPings(t, 30*time.Second, "10m")
 	assert.Equal(t, "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"+
 		"2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917117 ACCEPT OK\n"+
 		"2 123456789010 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 0 0 1 4 336 1432917027 1432917117 REJECT OK\n", out)
@@ -35,11 +31,7 @@ func TestFlowLogAWSExample(t *testing.T) {
 // one-minute windows: the interface's windows without a ping captured
 // nothing, and the log says so with NODATA records, as AWS's does.
 func TestFlowLogNoData(t *testing.T) {
-	dir := t.TempDir()
-	cfg := awsExampleConfig(t, dir)
-	pcap := pings(t, dir, 100*time.Second)
-	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "flowlog", "--window", "1m", "--pcap", pcap}, cfg...)...)
-	require.Equal(t, 0, code, errOut)
+	out := replayPings(t, 100*time.Second, "1m")
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	assert.Equal(t, []string{
 		"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status",
@@ -54,6 +46,17 @@ func TestFlowLogNoData(t *testing.T) {
 	// 100, 200 and 300 s leave the windows from 120 s and 240 s quiet.
 	assert.Len(t, lines, 1+4*2+2)
 	assert.Equal(t, "2 123456789010 eni-1235b8ca123456789 - - - - - - - 1432917267 1432917326 - NODATA", lines[8])
+}
+
+// replayPings replays AWS's example, the pings gap apart, and returns the
+// flow log with aggregation windows of window.
+func replayPings(t *testing.T, gap time.Duration, window string) string {
+	dir := t.TempDir()
+	cfg := awsExampleConfig(t, dir)
+	pcap := pings(t, dir, gap)
+	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "flowlog", "--window", window, "--pcap", pcap}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	return out
 }
 
 // awsExampleConfig writes the configuration of AWS's flow-log example to

@@ -72,7 +72,7 @@ type Replayer struct {
 	// of flow.
 	lastFlows [256]recentFlow
 
-	// Run's batches of decoded frames (a megabyte, made by the first Run,
+	// Run's batches of decoded frames (1.5 MB, made by the first Run,
 	// so that a replayer used only through Judge goes without), and the
 	// results it judges them into, a few at a time; reused from run to
 	// run.

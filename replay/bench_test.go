@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"testing"
 	"time"
@@ -142,10 +143,10 @@ func BenchmarkReplayVsDecode(b *testing.B) {
 	}{{"sample", bigSample}, {"long", longSample}} {
 		b.Run(mix.name, func(b *testing.B) {
 			data := mix.data(b)
-			// Generating the capture leaves a heap of a gigabyte to mark, a
-			// collection that would otherwise run beside the first
-			// iterations, on the core the replay reads on.
-			runtime.GC()
+			// Generating the capture leaves a heap of a gigabyte to mark and
+			// then to return to the system, work that would otherwise run
+			// beside the first iterations, on the core the replay reads on.
+			debug.FreeOSMemory()
 			decodeTime, replayTime := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
 			decodeCPU, replayCPU := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
 			var frames int
@@ -202,7 +203,7 @@ func BenchmarkReplayLayers(b *testing.B) {
 		data func(testing.TB) []byte
 	}{{"sample", bigSample}, {"long", longSample}} {
 		data := mix.data(b)
-		runtime.GC() // as in BenchmarkReplayVsDecode
+		debug.FreeOSMemory() // as in BenchmarkReplayVsDecode
 		frames := 0
 		layer := func(name string, pass func() int) {
 			b.Run(mix.name+"/"+name, func(b *testing.B) {

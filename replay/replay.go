@@ -225,7 +225,12 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 		n := min(judgeSize, b.n-at)
 		for k := range n {
 			res := &r.judged[k]
-			res.Frame, res.Unwrapped, res.Path.Packet, res.hash = b.frames[at+k], b.unwrapped[at+k], b.packets[at+k], b.hashes[at+k]
+			if fn != nil {
+				res.Frame = b.frames[at+k]
+			} else {
+				res.Frame.Time = b.times[at+k]
+			}
+			res.Unwrapped, res.Path.Packet, res.hash = b.unwrapped[at+k], b.packets[at+k], b.hashes[at+k]
 		}
 		r.fc.JudgeEachHashed(r.paths[:n], b.times[at:at+n], b.hashes[at:at+n])
 		for k := range n {

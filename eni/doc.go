@@ -38,7 +38,9 @@
 // replay judges every frame through a [FlowCache], which answers exactly
 // as JudgeInto does and remembers, per kind of packet, what only a change
 // of configuration can alter, so that a flow's later packets skip the
-// lookups; [FlowCache.JudgeEach] judges a batch of packets at once.
+// lookups; [FlowCache.JudgeEach] judges a batch of packets at once, and
+// [FlowCache.JudgeEachHashed] a batch whose [Packet.FlowHash] values were
+// worked out beforehand, as a replay does on the goroutine that decodes.
 //
 // A network judges one packet, or one batch, at a time: every interface's
 // connection tracking, counters and compiled rules sit behind a single

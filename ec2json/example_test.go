@@ -34,3 +34,26 @@ func ExampleLoad() {
 	// warning: no describe-network-acls output: every subnet is taken to use an allow-all default ACL
 	// DENY ENI_SG_RULES_MISMATCH
 }
+
+// With describe-flow-logs among the files, each flow log comes resolved to
+// the interfaces it logs, with its format, traffic type and interval.
+func ExampleFlowLog() {
+	enis := `{"NetworkInterfaces": [{"NetworkInterfaceId": "eni-0abc", "SubnetId": "subnet-1", "VpcId": "vpc-1",
+	  "PrivateIpAddress": "10.0.1.10", "Groups": []}]}`
+	logs := `{"FlowLogs": [{"FlowLogId": "fl-0abc", "ResourceId": "subnet-1", "TrafficType": "REJECT",
+	  "LogFormat": "${version} ${interface-id} ${srcaddr} ${dstport} ${action}", "MaxAggregationInterval": 60}]}`
+	res, err := ec2json.Load(ec2json.Source{Name: "enis.json", Data: []byte(enis)}, ec2json.Source{Name: "flow-logs.json", Data: []byte(logs)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, fl := range res.FlowLogs {
+		fmt.Println(fl.ID, fl.ResourceID, fl.Traffic, fl.Window, fl.Format)
+		for _, i := range fl.Interfaces {
+			fmt.Println(" ", i.ID())
+		}
+	}
+	// Output:
+	// fl-0abc subnet-1 REJECT 1m0s ${version} ${interface-id} ${srcaddr} ${dstport} ${action}
+	//   eni-0abc
+}

@@ -42,3 +42,21 @@ func ExampleParseFormat() {
 	// version vpc-id interface-id srcaddr dstport tcp-flags flow-direction action
 	// 5 vpc-0abc eni-1235b8ca123456789 203.0.113.12 22 3 ingress ACCEPT
 }
+
+// An interface's aggregation window in which the log captured nothing is
+// a NODATA record, written in its place among the others.
+func ExampleAggregator_noData() {
+	agg := flowlog.NewAggregator(time.Minute)
+	start := time.Unix(1431280816, 0)
+	for _, sec := range []int{0, 130} { // nothing from 60 s to 120 s
+		agg.Add(flowlog.Packet{AccountID: "123456789010", InterfaceID: "eni-1235b8ca123456789",
+			Src: netip.MustParseAddr("172.31.16.139"), Dst: netip.MustParseAddr("172.31.16.21"),
+			SrcPort: 20641, DstPort: 22, Protocol: 6, Bytes: 60, Time: start.Add(time.Duration(sec) * time.Second), Accept: true})
+	}
+	agg.Write(os.Stdout)
+	// Output:
+	// version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
+	// 2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 1 60 1431280816 1431280816 ACCEPT OK
+	// 2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280935 - NODATA
+	// 2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 1 60 1431280946 1431280946 ACCEPT OK
+}

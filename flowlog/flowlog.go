@@ -28,7 +28,9 @@
 // that captured no packet. Start and end are its first and last second.
 // Under a traffic type of ACCEPT or REJECT, a window with only the other
 // action's packets captured nothing. At the end of a capture, windows
-// that had not ended by its last packet are left out. A quiet spell has
+// that had not ended by its last frame are left out (the aggregator knows
+// the capture's time from the packets it is given and from
+// [Aggregator.Advance]). A quiet spell has
 // NODATA records for a day at most ([NoDataSpan]).
 //
 // A [Format] writes custom records instead, with fields of versions 2 to
@@ -217,6 +219,15 @@ func (a *Aggregator) Add(p Packet) {
 	if s := p.Time.Unix(); s < r.Start {
 		r.Start = s
 	}
+}
+
+// Advance tells the aggregator that the capture has reached t, as a
+// packet at an interface the log does not cover, or that it does not
+// capture, would: windows close with the capture's time, and at the end
+// an interface's quiet windows up to the capture's last frame are NODATA
+// records.
+func (a *Aggregator) Advance(t time.Time) {
+	a.latest = max(a.latest, t.UnixNano())
 }
 
 // saw notes that the log captured a packet at p's interface, in the

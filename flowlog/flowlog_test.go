@@ -167,6 +167,23 @@ func TestNoData(t *testing.T) {
 	}
 }
 
+// TestAdvance checks that the capture's clock, not only the log's own
+// packets, closes an interface's quiet windows: frames elsewhere after
+// its last packet leave NODATA records up to the capture's end.
+func TestAdvance(t *testing.T) {
+	a := flowlog.NewAggregator(time.Minute)
+	t0 := time.Unix(1700000000, 0)
+	a.Add(flowlog.Packet{InterfaceID: "eni-a", Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"),
+		Protocol: 6, SrcPort: 40000, DstPort: 443, Bytes: 60, Time: t0, Accept: true})
+	a.Advance(t0.Add(150 * time.Second)) // the capture goes on elsewhere
+	a.Advance(t0.Add(10 * time.Second))  // and never backwards
+	var out bytes.Buffer
+	require.NoError(t, a.Write(&out))
+	assert.Equal(t, flowlog.Header+"\n"+
+		"2 unknown eni-a 10.0.0.1 10.0.0.2 40000 443 6 1 60 1700000000 1700000000 ACCEPT OK\n"+
+		"2 unknown eni-a - - - - - - - 1700000060 1700000119 - NODATA\n", out.String(), "the window from 120 s had not ended at 150 s")
+}
+
 // TestNoDataLongQuiet checks a quiet spell of many windows, more than
 // an interface's windows are followed at once, written as the capture
 // goes and at the end.

@@ -221,6 +221,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 type flowLogger struct {
 	agg    *flowlog.Aggregator                      // the one log of every interface, when logs is nil
 	logs   map[*eni.Interface][]*flowlog.Aggregator // the configuration's flow logs at each interface
+	all    []*flowlog.Aggregator                    // the configuration's flow logs
 	ifaces map[*eni.Interface]*logOwner             // read once per interface, not per frame
 }
 
@@ -234,6 +235,7 @@ func newFlowLogger(agg *flowlog.Aggregator) *flowLogger {
 func newFlowLoggerOf(fls []ec2json.FlowLog, logs []flowOutput) *flowLogger {
 	fl := &flowLogger{ifaces: map[*eni.Interface]*logOwner{}, logs: map[*eni.Interface][]*flowlog.Aggregator{}}
 	for k, f := range fls {
+		fl.all = append(fl.all, logs[k].agg)
 		for _, i := range f.Interfaces {
 			fl.logs[i] = append(fl.logs[i], logs[k].agg)
 		}
@@ -381,6 +383,15 @@ func (o *logOwner) fill(rec *flowlog.Packet, i *eni.Interface) {
 }
 
 func (fl *flowLogger) add(r *replay.Result) {
+	// Every frame is the capture's clock, for each log: windows close, and
+	// quiet ones are NODATA records, up to the capture's end.
+	if fl.logs == nil {
+		fl.agg.Advance(r.Frame.Time)
+	} else {
+		for _, a := range fl.all {
+			a.Advance(r.Frame.Time)
+		}
+	}
 	p := &r.Path
 	if r.Verdict == replay.Skip || (p.Service != eni.NoService && p.Service != eni.ECSTaskMetadata) {
 		return

@@ -33,6 +33,7 @@ func (l *loader) buildFlowLogs() error {
 		obj := fl.FlowLogID
 		out := FlowLog{ID: fl.FlowLogID, ResourceID: fl.ResourceID, Format: flowlog.DefaultFormat, Window: 10 * time.Minute}
 		var covers func(*eni.Interface) bool
+		defined := true
 		switch id := fl.ResourceID; {
 		case id == "":
 			return &Error{File: file, Object: obj, Field: "ResourceId", Msg: "is missing"}
@@ -40,26 +41,23 @@ func (l *loader) buildFlowLogs() error {
 			l.warn("%s: %s: flow logs of transit gateways (%s) are not modelled; left out", file, obj, id)
 			continue
 		case strings.HasPrefix(id, "eni-"):
-			if l.net.Interface(id) == nil {
-				return &Error{File: file, Object: obj, Field: "ResourceId", Msg: fmt.Sprintf("%s is not defined in any --config file", id)}
-			}
+			defined = l.net.Interface(id) != nil
 			covers = func(i *eni.Interface) bool { return i.ID() == id }
 		case strings.HasPrefix(id, "subnet-"):
-			if _, ok := l.net.Subnet(id); !ok {
-				return &Error{File: file, Object: obj, Field: "ResourceId", Msg: fmt.Sprintf("%s is not defined in any --config file", id)}
-			}
+			_, defined = l.net.Subnet(id)
 			covers = func(i *eni.Interface) bool { return i.Spec().SubnetID == id }
 		case strings.HasPrefix(id, "vpc-"):
-			if _, ok := l.net.VPC(id); !ok {
-				return &Error{File: file, Object: obj, Field: "ResourceId", Msg: fmt.Sprintf("%s is not defined in any --config file", id)}
-			}
+			_, defined = l.net.VPC(id)
 			covers = func(i *eni.Interface) bool { return i.VpcID() == id }
 		default:
 			return &Error{File: file, Object: obj, Field: "ResourceId",
 				Msg: fmt.Sprintf("%q is not a network interface, subnet, VPC or transit gateway", id)}
 		}
+		if !defined {
+			return &Error{File: file, Object: obj, Field: "ResourceId", Msg: fmt.Sprintf("%s is not defined in any --config file", fl.ResourceID)}
+		}
 		var err error
-		if out.Traffic, err = flowlog.ParseTrafficType(fl.TrafficType); err != nil || fl.TrafficType == "" {
+		if out.Traffic, err = flowlog.ParseTrafficType(fl.TrafficType); err != nil {
 			return &Error{File: file, Object: obj, Field: "TrafficType", Msg: fmt.Sprintf("%q is not ACCEPT, REJECT or ALL", fl.TrafficType)}
 		}
 		if fl.LogFormat != "" {

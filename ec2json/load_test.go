@@ -166,6 +166,10 @@ func TestLoadFlowLogs(t *testing.T) {
 		warning string
 	}{
 		{"on an interface", `"ResourceId":"eni-2","TrafficType":"REJECT","MaxAggregationInterval":60`, []string{"eni-2"}, flowlog.TrafficReject, "", time.Minute, ""},
+		// No MaxAggregationInterval: AWS's default, 600 s, kept as it is.
+		// AWS aggregates over 60 s or less at Nitro instances' interfaces
+		// whatever the flow log says, but the files do not say which
+		// instances those are (see FlowLog.Window).
 		{"on a subnet", `"ResourceId":"subnet-1","TrafficType":"ACCEPT","LogFormat":"` + custom + `"`, []string{"eni-1", "eni-2"}, flowlog.TrafficAccept, custom, 10 * time.Minute, ""},
 		{"on a VPC", `"ResourceId":"vpc-1","TrafficType":"ALL","MaxAggregationInterval":600`, []string{"eni-1", "eni-2", "eni-3"}, flowlog.TrafficAll, "", 10 * time.Minute, ""},
 		{"on a transit gateway", `"ResourceId":"tgw-1"`, nil, 0, "", 0, "fl.json: fl-1: flow logs of transit gateways (tgw-1) are not modelled; left out"},

@@ -219,14 +219,14 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // Traffic AWS never logs (Amazon DNS, IMDS, Time Sync, DHCP, Windows
 // activation, the VPC router) is left out.
 type flowLogger struct {
-	agg    *flowlog.Aggregator                      // the one log of every interface, when logs is nil
-	logs   map[*eni.Interface][]*flowlog.Aggregator // the configuration's flow logs at each interface
-	all    []*flowlog.Aggregator                    // the configuration's flow logs
+	all    []*flowlog.Aggregator                    // every log
+	logs   map[*eni.Interface][]*flowlog.Aggregator // the logs at each interface; nil: all of them, at every interface
 	ifaces map[*eni.Interface]*logOwner             // read once per interface, not per frame
 }
 
+// newFlowLogger logs every interface to agg.
 func newFlowLogger(agg *flowlog.Aggregator) *flowLogger {
-	return &flowLogger{agg: agg, ifaces: map[*eni.Interface]*logOwner{}}
+	return &flowLogger{all: []*flowlog.Aggregator{agg}, ifaces: map[*eni.Interface]*logOwner{}}
 }
 
 // newFlowLoggerOf logs each interface to the flow logs of the
@@ -245,11 +245,11 @@ func newFlowLoggerOf(fls []ec2json.FlowLog, logs []flowOutput) *flowLogger {
 
 // addAt adds a packet seen at interface i to the flow logs there.
 func (fl *flowLogger) addAt(i *eni.Interface, rec flowlog.Packet) {
-	if fl.logs == nil {
-		fl.agg.Add(rec)
-		return
+	logs := fl.all
+	if fl.logs != nil {
+		logs = fl.logs[i]
 	}
-	for _, a := range fl.logs[i] {
+	for _, a := range logs {
 		a.Add(rec)
 	}
 }
@@ -385,12 +385,8 @@ func (o *logOwner) fill(rec *flowlog.Packet, i *eni.Interface) {
 func (fl *flowLogger) add(r *replay.Result) {
 	// Every frame is the capture's clock, for each log: windows close, and
 	// quiet ones are NODATA records, up to the capture's end.
-	if fl.logs == nil {
-		fl.agg.Advance(r.Frame.Time)
-	} else {
-		for _, a := range fl.all {
-			a.Advance(r.Frame.Time)
-		}
+	for _, a := range fl.all {
+		a.Advance(r.Frame.Time)
 	}
 	p := &r.Path
 	if r.Verdict == replay.Skip || (p.Service != eni.NoService && p.Service != eni.ECSTaskMetadata) {

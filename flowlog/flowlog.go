@@ -101,25 +101,30 @@ type key struct {
 // closed can be written as the capture goes ([Aggregator.WriteClosed]),
 // so that memory holds only the open windows, however long the capture.
 type Aggregator struct {
-	window  int64       // nanoseconds
-	records map[key]int // the flow's open record: base + its place in out
-	out     []Record    // records not yet written, in the order their windows opened
-	first   []int64     // first packet time of each record: its window opens then
-	keys    []key       // each record's key, to forget it once written
-	base    int         // how many records were written before out[0]
-	header  bool        // the header line was written
-	latest  int64       // the latest packet time seen
+	window  int64           // nanoseconds
+	records map[key]int     // the flow's open record: base + its place in out
+	out     []Record        // records not yet written, in the order their windows opened
+	first   []int64         // first packet time of each record: its window opens then
+	keys    []key           // each record's key, to forget it once written
+	wins    []*ifaceWindows // each record's interface's windows: a packet of an open record finds them there
+	base    int             // how many records were written before out[0]
+	header  bool            // the header line was written
+	latest  int64           // the latest packet time seen
 	format  Format
 	traffic TrafficType
 
 	// Each interface's windows, for its NODATA records, in the order the
 	// interfaces were first seen; and the NODATA records not yet written,
-	// in the order of their windows (nodataFirst: each window's start).
-	ifaces      map[string]*ifaceWindows
-	ifaceOrder  []*ifaceWindows
-	last        *ifaceWindows // the interface of the latest packet, as most packets are at the one before's
-	nodata      []Record
-	nodataFirst []int64
+	// in the order of their windows.
+	ifaces     map[string]*ifaceWindows
+	ifaceOrder []*ifaceWindows
+	nodata     []noData
+}
+
+// noData is a NODATA record and the start of its window.
+type noData struct {
+	first int64
+	rec   Record
 }
 
 // ifaceWindows follows one interface's aggregation windows, which start
@@ -181,7 +186,6 @@ func (a *Aggregator) Add(p Packet) {
 	if !a.traffic.captures(p.Accept) {
 		return
 	}
-	a.saw(&p, ns)
 	if p.Protocol != 6 && p.Protocol != 17 {
 		p.SrcPort, p.DstPort = 0, 0
 	}
@@ -194,6 +198,13 @@ func (a *Aggregator) Add(p Packet) {
 	k := key{p.InterfaceID, p.PktSrc, p.PktDst, p.SrcPort, p.DstPort, p.Protocol, p.Egress, p.Accept}
 	i, ok := a.records[k]
 	i -= a.base
+	var w *ifaceWindows
+	if ok {
+		w = a.wins[i]
+	} else {
+		w = a.windowsOf(&p, ns)
+	}
+	a.saw(w, ns)
 	if ok && (ns-a.first[i] >= a.window || ns < a.first[i]) {
 		ok = false // the window has closed: the next record starts here
 	}
@@ -206,6 +217,7 @@ func (a *Aggregator) Add(p Packet) {
 			PktSrc: p.PktSrc, PktDst: p.PktDst, Egress: p.Egress, InVPC: p.InVPC})
 		a.first = append(a.first, ns)
 		a.keys = append(a.keys, k)
+		a.wins = append(a.wins, w)
 	}
 	r := &a.out[i]
 	r.Packets++
@@ -230,20 +242,22 @@ func (a *Aggregator) Advance(t time.Time) {
 	a.latest = max(a.latest, t.UnixNano())
 }
 
-// saw notes that the log captured a packet at p's interface, in the
-// interface's current window.
-func (a *Aggregator) saw(p *Packet, ns int64) {
-	w := a.last
-	if w == nil || w.id.InterfaceID != p.InterfaceID {
-		w = a.ifaces[p.InterfaceID]
-		if w == nil {
-			w = &ifaceWindows{at: ns, id: Record{AccountID: p.AccountID, InterfaceID: p.InterfaceID,
-				VpcID: p.VpcID, SubnetID: p.SubnetID, InstanceID: p.InstanceID, Region: p.Region, AZID: p.AZID, NoData: true}}
-			a.ifaces[p.InterfaceID] = w
-			a.ifaceOrder = append(a.ifaceOrder, w)
-		}
-		a.last = w
+// windowsOf returns the windows of p's interface, starting them at ns
+// if the log has captured nothing there before.
+func (a *Aggregator) windowsOf(p *Packet, ns int64) *ifaceWindows {
+	w := a.ifaces[p.InterfaceID]
+	if w == nil {
+		w = &ifaceWindows{at: ns, id: Record{AccountID: p.AccountID, InterfaceID: p.InterfaceID,
+			VpcID: p.VpcID, SubnetID: p.SubnetID, InstanceID: p.InstanceID, Region: p.Region, AZID: p.AZID, NoData: true}}
+		a.ifaces[p.InterfaceID] = w
+		a.ifaceOrder = append(a.ifaceOrder, w)
 	}
+	return w
+}
+
+// saw notes that the log captured a packet at time ns at the interface
+// whose windows w are.
+func (a *Aggregator) saw(w *ifaceWindows, ns int64) {
 	if ns < w.at {
 		return // before the log's first packet here: no window of its own
 	}
@@ -275,8 +289,7 @@ func (a *Aggregator) close(w *ifaceWindows, end int64) {
 			start := w.at + w.next*a.window
 			r := w.id
 			r.Start, r.End = floorSeconds(start), floorSeconds(start+a.window-1)
-			a.nodata = append(a.nodata, r)
-			a.nodataFirst = append(a.nodataFirst, start)
+			a.nodata = append(a.nodata, noData{start, r})
 		}
 		w.seen >>= 1
 	}
@@ -299,7 +312,8 @@ func (a *Aggregator) closeWindows(final bool) {
 		a.close(w, end)
 	}
 	if len(a.nodata) > n {
-		sortByFirst(a.nodata, a.nodataFirst) // interface by interface, each in window order
+		// Interface by interface, each in window order: merge them.
+		slices.SortStableFunc(a.nodata, func(x, y noData) int { return cmp.Compare(x.first, y.first) })
 	}
 }
 
@@ -343,26 +357,15 @@ func (a *Aggregator) sorted(n, m int) []Record {
 	out := make([]Record, 0, n+m)
 	j := 0
 	for _, i := range idx {
-		for ; j < m && a.nodataFirst[j] < a.first[i]; j++ {
-			out = append(out, a.nodata[j])
+		for ; j < m && a.nodata[j].first < a.first[i]; j++ {
+			out = append(out, a.nodata[j].rec)
 		}
 		out = append(out, a.out[i])
 	}
-	return append(out, a.nodata[j:m]...)
-}
-
-// sortByFirst sorts records by when their windows opened, keeping the
-// order of those that opened together.
-func sortByFirst(rs []Record, first []int64) {
-	idx := make([]int, len(rs))
-	for i := range idx {
-		idx[i] = i
+	for _, nd := range a.nodata[j:m] {
+		out = append(out, nd.rec)
 	}
-	slices.SortStableFunc(idx, func(x, y int) int { return cmp.Compare(first[x], first[y]) })
-	r2, f2 := slices.Clone(rs), slices.Clone(first)
-	for k, i := range idx {
-		rs[k], first[k] = r2[i], f2[i]
-	}
+	return out
 }
 
 // WriteClosed writes the header line (once) and the records that no
@@ -379,7 +382,7 @@ func (a *Aggregator) WriteClosed(w io.Writer) error {
 		n++
 	}
 	m := 0
-	for m < len(a.nodata) && a.nodataFirst[m] <= cutoff {
+	for m < len(a.nodata) && a.nodata[m].first <= cutoff {
 		m++
 	}
 	return a.write(w, n, m)
@@ -413,21 +416,24 @@ func (a *Aggregator) write(w io.Writer, n, m int) error {
 			return err
 		}
 	}
-	a.nodata = a.nodata[:copy(a.nodata, a.nodata[m:])]
-	clear(a.nodata[len(a.nodata) : len(a.nodata)+m])
-	a.nodataFirst = a.nodataFirst[:copy(a.nodataFirst, a.nodataFirst[m:])]
+	k := copy(a.nodata, a.nodata[m:])
+	clear(a.nodata[k:])
+	a.nodata = a.nodata[:k]
 	for j, k := range a.keys[:n] {
 		if a.records[k] == a.base+j {
 			delete(a.records, k)
 		}
 	}
-	k := copy(a.out, a.out[n:])
+	k = copy(a.out, a.out[n:])
 	clear(a.out[k:])
 	a.out = a.out[:k]
 	a.first = a.first[:copy(a.first, a.first[n:])]
 	k = copy(a.keys, a.keys[n:])
 	clear(a.keys[k:])
 	a.keys = a.keys[:k]
+	k = copy(a.wins, a.wins[n:])
+	clear(a.wins[k:])
+	a.wins = a.wins[:k]
 	a.base += n
 	return nil
 }

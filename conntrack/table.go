@@ -64,6 +64,7 @@ type Stats struct {
 
 type entry struct {
 	key        Key
+	serial     uint64 // Stats.Created when it was made: what a Hint checks that its slot still holds its entry
 	tag        uint32
 	prev, next uint32 // per-state list ordered by last use; slab index+1, 0 = none
 	state      State
@@ -167,17 +168,28 @@ func (t *Table) Lookup(p *Packet, now int64) (Conn, bool) {
 // without building and hashing its key. The zero Hint knows nothing. A
 // Hint belongs to one table and to packets with the same addresses,
 // protocol, ports, ICMP type and identifier and direction.
+//
+// A Hint names its entry by place and serial number rather than holding
+// a copy of the key: it is small, so that a caller can keep one for every
+// flow it has seen in little memory, and checking it compares one word.
 type Hint struct {
-	key    Key
-	keyed  uint8  // 1: key holds the packets' key; 2: they have none (untrackable)
-	slot   uint32 // slab index+1 where the entry was; 0 unknown
-	absent uint64 // Created+1 as of a lookup that found no entry: none can appear until Track makes one
-	// ready is a slot Predict found live for the packet at readyNow, as of
-	// the table's readyTick: the next lookup, if nothing came between,
-	// takes it on trust.
-	ready     uint32
+	slot  uint32 // slab index+1 where the entry was; 0 unknown
+	keyed uint8  // 1: the packets have a key (trackable); 2: they have none
+	// ready is set when Predict found slot live for the packet at
+	// readyNow, as of the table's readyTick: the next lookup, if nothing
+	// came between, takes it on trust.
+	ready     bool
+	serial    uint64 // the serial of the entry at slot
+	absent    uint64 // Created+1 as of a lookup that found no entry: none can appear until Track makes one
 	readyNow  int64
 	readyTick uint64
+}
+
+// holds reports whether the entry the hint names is still at its slot.
+// Serials are never reused and a free entry's is 0, so equal serials mean
+// the same entry, and with it the same key.
+func (t *Table) holds(h *Hint) bool {
+	return h.slot != 0 && int(h.slot) <= t.used && t.slab[h.slot-1].serial == h.serial
 }
 
 // LookupHint is [Table.Lookup] for a packet like the ones h was used with
@@ -191,9 +203,9 @@ func (t *Table) LookupHint(p *Packet, now int64, h *Hint, c *Conn) bool {
 func (t *Table) lookup(p *Packet, now int64, h *Hint, c *Conn) bool {
 	// A slot Predict vouched for, with nothing changed since, needs no
 	// checking again.
-	vouched := h != nil && h.ready != 0 && h.readyTick == t.tick && h.readyNow == now
+	vouched := h != nil && h.ready && h.readyTick == t.tick && h.readyNow == now
 	if h != nil {
-		h.ready = 0
+		h.ready = false
 	}
 	t.tick++
 	// Expired entries go a few at a time, every eighth call: the list
@@ -206,35 +218,27 @@ func (t *Table) lookup(p *Packet, now int64, h *Hint, c *Conn) bool {
 	if vouched {
 		return t.hit(p, noSlot, h.slot, now, h, c)
 	}
-	var k Key
-	kp := &k
-	switch {
-	case h == nil:
-		var ok bool
-		if k, ok = p.key(); !ok {
-			return false
-		}
-	case h.keyed == 1:
-		kp = &h.key
-	case h.keyed == 2:
+	if h != nil && h.keyed == 2 {
 		return false
-	default:
-		var ok bool
-		if k, ok = p.key(); !ok {
-			h.keyed = 2
-			return false
-		}
-		h.key, h.keyed = k, 1
-		kp = &h.key
 	}
 	slot, i := noSlot, uint32(0)
 	switch {
-	case h != nil && h.slot != 0 && int(h.slot) <= t.used && t.slab[h.slot-1].state != StateNone && t.slab[h.slot-1].key.equal(kp):
+	case h != nil && h.keyed == 1 && t.holds(h):
 		i = h.slot
-	case h != nil && h.absent == t.stats.Created+1:
+	case h != nil && h.keyed == 1 && h.absent == t.stats.Created+1:
 		return false
 	default:
-		slot, i = t.find(kp)
+		k, ok := p.key()
+		if h != nil {
+			h.keyed = 2
+			if ok {
+				h.keyed = 1
+			}
+		}
+		if !ok {
+			return false
+		}
+		slot, i = t.find(&k)
 	}
 	if i == 0 {
 		h.setAbsent(t)
@@ -248,7 +252,7 @@ func (t *Table) lookup(p *Packet, now int64, h *Hint, c *Conn) bool {
 		return false
 	}
 	if h != nil {
-		h.slot = i
+		h.slot, h.serial = i, e.serial
 	}
 	return t.hit(p, slot, i, now, h, c)
 }
@@ -311,7 +315,7 @@ func (t *Table) Predict(p *Packet, h *Hint, now int64) Prediction {
 		return WillMiss
 	case h.keyed != 1:
 		return Unsure
-	case h.slot != 0 && int(h.slot) <= t.used && t.slab[h.slot-1].state != StateNone && t.slab[h.slot-1].key.equal(&h.key):
+	case t.holds(h):
 		e := &t.slab[h.slot-1]
 		switch {
 		case t.expired(e, now):
@@ -324,7 +328,7 @@ func (t *Table) Predict(p *Packet, h *Hint, now int64) Prediction {
 				return Unsure
 			}
 		}
-		h.ready, h.readyNow, h.readyTick = h.slot, now, t.tick
+		h.ready, h.readyNow, h.readyTick = true, now, t.tick
 		return WillHit
 	case h.absent == t.stats.Created+1:
 		return WillMiss
@@ -424,7 +428,7 @@ func tcpNext(s State, fins, flags uint8, fromOrigin bool) (State, uint8) {
 // packet that cannot open a flow, and [Full] (counting the packet) when the
 // table has no room.
 func (t *Table) Track(p *Packet, tag uint32, now int64) (Conn, Result) {
-	c, r, _, _ := t.track(p, tag, now, nil)
+	c, r, _ := t.track(p, tag, now)
 	return c, r
 }
 
@@ -432,29 +436,19 @@ func (t *Table) Track(p *Packet, tag uint32, now int64) (Conn, Result) {
 // a new entry's place is noted in h, so the packets that follow find it
 // without a search.
 func (t *Table) TrackHint(p *Packet, tag uint32, now int64, h *Hint) (Conn, Result) {
-	var known *Key
-	if h.keyed == 1 {
-		known = &h.key // the lookup before built it
-	}
-	c, r, k, i := t.track(p, tag, now, known)
+	c, r, i := t.track(p, tag, now)
 	if r == Created {
-		h.key, h.keyed, h.slot = k, 1, i
+		h.keyed, h.slot, h.serial = 1, i, t.slab[i-1].serial
 	}
 	return c, r
 }
 
-// track is Track, also returning the new entry's key and slab index+1;
-// known, when not nil, is the packet's key.
-func (t *Table) track(p *Packet, tag uint32, now int64, known *Key) (Conn, Result, Key, uint32) {
+// track is Track, also returning the new entry's slab index+1.
+func (t *Table) track(p *Packet, tag uint32, now int64) (Conn, Result, uint32) {
 	t.tick++
-	var k Key
-	if known != nil {
-		k = *known
-	} else {
-		var ok bool
-		if k, ok = p.key(); !ok {
-			return Conn{}, NotStartable, Key{}, 0
-		}
+	k, ok := p.key()
+	if !ok {
+		return Conn{}, NotStartable, 0
 	}
 	var state State
 	var aux uint8
@@ -466,13 +460,13 @@ func (t *Table) track(p *Packet, tag uint32, now int64, known *Key) (Conn, Resul
 		case t.cfg.TCPPickup && p.TCPFlags&RST == 0:
 			state = TCPEstablished
 		default:
-			return Conn{}, NotStartable, Key{}, 0
+			return Conn{}, NotStartable, 0
 		}
 	case protoUDP:
 		state = UDPSingle
 	case protoICMP, protoICMPv6:
 		if req, _, _ := icmpQuery(p.Proto, p.ICMPType); !req {
-			return Conn{}, NotStartable, Key{}, 0
+			return Conn{}, NotStartable, 0
 		}
 		state, aux = ICMPQuery, p.ICMPType
 	default:
@@ -490,21 +484,21 @@ func (t *Table) track(p *Packet, tag uint32, now int64, known *Key) (Conn, Resul
 		slot = noSlot
 		if t.stats.Entries >= t.cfg.MaxEntries {
 			t.stats.Exceeded++
-			return Conn{}, Full, Key{}, 0
+			return Conn{}, Full, 0
 		}
 	}
 	i = t.alloc()
 	e := &t.slab[i-1]
-	*e = entry{key: k, tag: tag, state: state, origin: p.Dir, lastDir: p.Dir, aux: aux, created: now, lastSeen: now}
+	t.stats.Created++
+	*e = entry{key: k, serial: t.stats.Created, tag: tag, state: state, origin: p.Dir, lastDir: p.Dir, aux: aux, created: now, lastSeen: now}
 	t.insert(&k, i, slot)
 	t.push(i, e)
 	t.stats.Entries++
-	t.stats.Created++
 	if t.stats.Entries > t.stats.Peak {
 		t.stats.Peak = t.stats.Entries
 	}
 	t.reap(now, 2)
-	return t.conn(e), Created, k, i
+	return t.conn(e), Created, i
 }
 
 func (t *Table) conn(e *entry) Conn {

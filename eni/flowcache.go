@@ -44,8 +44,8 @@ type FlowCache struct {
 const routeCacheSize = 256
 
 // flowCacheSize is the number of kinds of packet remembered at once: the
-// flows live at one time in a capture, both directions. An entry is 528
-// bytes, so a cache holds about 2 MB.
+// flows live at one time in a capture, both directions. An entry is 320
+// bytes, so a cache holds about 1.3 MB.
 const flowCacheSize = 4096
 
 // NewFlowCache returns an empty flow cache for the network.
@@ -265,11 +265,10 @@ func (i *Interface) prefill(m, req *endMemo, dir Direction, rev *Packet) bool {
 	c := i.current()
 	pre, svc := c.before(dir, rev, local, remote)
 	*m = endMemo{c: c, pre: pre, svc: svc}
-	if pre != ReasonNone || !req.ctp.Local.IsValid() {
+	if pre != ReasonNone || !req.looked {
 		return false
 	}
-	m.ctp, m.ct, m.lane = req.ctp, req.ct, laneTracked
-	m.ctp.Dir = conntrack.Dir(dir)
+	m.ct, m.looked, m.lane = req.ct, true, laneTracked
 	if req.lane == laneRule {
 		// An untracked flow: the rules judge the reply too.
 		m.m, m.ref, m.untracked = c.match(dir, rev, remote)
@@ -313,14 +312,22 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 	now := ts.UnixNano()
 	// The network's evaluation is held, so what is checked here still
 	// holds when it is acted on.
-	ok := (src == nil || src.ready(&e.ends[0], p, now, gen)) && (dst == nil || dst.ready(&e.ends[1], p, now, gen))
+	// The tables' views of the packet, at each end.
+	var srcCT, dstCT conntrack.Packet
+	if src != nil {
+		setCT(&srcCT, Outbound, p)
+	}
+	if dst != nil {
+		setCT(&dstCT, Inbound, p)
+	}
+	ok := (src == nil || src.ready(&e.ends[0], &srcCT, now, gen)) && (dst == nil || dst.ready(&e.ends[1], &dstCT, now, gen))
 	if ok {
 		out.Action, out.Service, out.Src, out.Dst, out.n = Allow, NoService, src, dst, 0
 		out.setPacket(p)
 		out.lazy, out.now = true, now
 		if src != nil {
 			s := out.grow(StageSourceGroups)
-			src.repeat(&s.Verdict, Outbound, now, &e.ends[0])
+			src.repeat(&s.Verdict, Outbound, &srcCT, now, &e.ends[0])
 		}
 		if srcACL != nil {
 			s := out.grow(StageSourceACL)
@@ -332,27 +339,27 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 		}
 		if dst != nil {
 			s := out.grow(StageDestGroups)
-			dst.repeat(&s.Verdict, Inbound, now, &e.ends[1])
+			dst.repeat(&s.Verdict, Inbound, &dstCT, now, &e.ends[1])
 		}
 	}
 	return ok
 }
 
-// ready reports whether the interface's check of the packet will end as
-// the memo's lane says, changing nothing. Called with net.eval held.
-func (i *Interface) ready(m *endMemo, p *Packet, now int64, gen generations) bool {
+// ready reports whether the interface's check of the packet, whose view
+// in the table is ctp, will end as the memo's lane says, changing nothing.
+// Called with net.eval held.
+func (i *Interface) ready(m *endMemo, ctp *conntrack.Packet, now int64, gen generations) bool {
 	// i.current() == m.c, without reading the generations again.
 	if c := m.c; m.lane == laneNone || m.pre != ReasonNone || i.compiled != c || c.regGen != gen.groups || c.netGen != gen.net {
 		return false
 	}
-	m.ctp.TCPFlags = p.TCPFlags
-	switch i.table.Predict(&m.ctp, &m.ct, now) {
+	switch i.table.Predict(ctp, &m.ct, now) {
 	case conntrack.WillHit:
 		return m.lane == laneTracked
 	case conntrack.WillMiss:
 		// Without a connection, the rule decides again; it opens none if
 		// the flow is untracked or the packet cannot start one.
-		return m.lane == laneRule && (m.untracked || i.table.CanTrack(&m.ctp) == conntrack.NotStartable)
+		return m.lane == laneRule && (m.untracked || i.table.CanTrack(ctp) == conntrack.NotStartable)
 	}
 	return false
 }
@@ -361,9 +368,9 @@ func (i *Interface) ready(m *endMemo, p *Packet, now int64, gen generations) boo
 // table lookup, verdict and counters, without the checks whose answers
 // the memo holds. It sets every field of v but Packet and Time, which the
 // path fills in when asked. Called with net.eval held.
-func (i *Interface) repeat(v *Verdict, dir Direction, now int64, m *endMemo) {
+func (i *Interface) repeat(v *Verdict, dir Direction, ctp *conntrack.Packet, now int64, m *endMemo) {
 	v.Interface, v.Direction, v.Action, v.NewConn, v.Service = i, dir, Allow, false, NoService
-	if i.table.LookupHint(&m.ctp, now, &m.ct, &v.Conn) {
+	if i.table.LookupHint(ctp, now, &m.ct, &v.Conn) {
 		v.Reason, v.Rule, v.Tracked, v.Untracked = ReasonTracked, sg.RuleRef(v.Conn.Tag), true, false
 	} else {
 		v.Reason, v.Rule, v.Conn, v.Tracked, v.Untracked = ReasonRule, m.ref, conntrack.Conn{}, false, m.untracked

@@ -346,11 +346,23 @@ type endMemo struct {
 	svc       Service
 	ruled     bool // m, ref and untracked are known
 	untracked bool
+	looked    bool // the check reached the table: ct is the packets' hint
+	lane      lane // how the check last ended, if the fast lane can repeat it
 	m         sg.Match
 	ref       sg.RuleRef
 	ct        conntrack.Hint
-	ctp       conntrack.Packet // the table's view of the packets, flags aside
-	lane      lane             // how the check last ended, if the fast lane can repeat it
+}
+
+// setCT sets c to the connection-tracking table's view of the packet at
+// one end of its path. Field by field: a composite literal is built aside
+// and copied, on every packet of the fast lane.
+func setCT(c *conntrack.Packet, dir Direction, p *Packet) {
+	if dir == Inbound {
+		c.Local, c.Remote, c.LocalPort, c.RemotePort = p.Dst, p.Src, p.DstPort, p.SrcPort
+	} else {
+		c.Local, c.Remote, c.LocalPort, c.RemotePort = p.Src, p.Dst, p.SrcPort, p.DstPort
+	}
+	c.ICMPID, c.Proto, c.Dir, c.TCPFlags, c.ICMPType = p.ICMPID, p.Proto, conntrack.Dir(dir), p.TCPFlags, p.ICMPType
 }
 
 // match finds the rule that admits the packet and tells whether the flow
@@ -428,29 +440,16 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 		return Deny, ReasonFragmentUnmatched
 	}
 
-	// The table's view of the packet: all but the flags are the same for
-	// every packet of a memo's kind, so a memo keeps it built.
-	var tmp conntrack.Packet
-	ctp := &tmp
-	if memo != nil {
-		ctp = &memo.ctp
-	}
-	if !ctp.Local.IsValid() {
-		*ctp = conntrack.Packet{Local: local, Remote: remote, Proto: p.Proto, Dir: conntrack.Dir(dir),
-			ICMPType: p.ICMPType, ICMPID: p.ICMPID}
-		if dir == Inbound {
-			ctp.LocalPort, ctp.RemotePort = p.DstPort, p.SrcPort
-		} else {
-			ctp.LocalPort, ctp.RemotePort = p.SrcPort, p.DstPort
-		}
-	}
-	ctp.TCPFlags = p.TCPFlags
+	var ctPkt conntrack.Packet
+	ctp := &ctPkt
+	setCT(ctp, dir, p)
 	var conn conntrack.Conn
 	var ok bool
 	switch {
 	case !commit:
 		conn, ok = i.table.Peek(ctp, now)
 	case memo != nil:
+		memo.looked = true
 		ok = i.table.LookupHint(ctp, now, &memo.ct, &conn)
 	default:
 		conn, ok = i.table.Lookup(ctp, now)

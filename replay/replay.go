@@ -194,8 +194,14 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 // failed (io.EOF at the end), after the frames in b.
 func (r *Replayer) read(b *batch, rd *capture.Reader, keep bool) (failed bool) {
 	b.n, b.err, b.data = 0, nil, b.data[:0]
+	// Without fn, judging needs the frames' times only: the frames are
+	// read into one place, so that the batch's frames stay out of cache.
+	var scratch capture.Frame
 	for b.n < batchSize && len(b.data) < batchBytes {
-		f := &b.frames[b.n]
+		f := &scratch
+		if keep {
+			f = &b.frames[b.n]
+		}
 		if err := rd.ReadFrame(f); err != nil {
 			b.err = err
 			return true
@@ -210,9 +216,6 @@ func (r *Replayer) read(b *batch, rd *capture.Reader, keep bool) (failed bool) {
 		}
 		b.unwrapped[b.n] = capture.Decode(r.dec, f, r.opts.VXLAN, &b.packets[b.n])
 		b.times[b.n], b.hashes[b.n] = f.Time, b.packets[b.n].FlowHash()
-		if !keep {
-			f.Data = nil // the reader's buffer, which it goes on to reuse
-		}
 		b.n++
 	}
 	return false

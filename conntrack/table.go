@@ -93,6 +93,12 @@ type Table struct {
 	sweep State  // next list the incremental reaper looks at
 	calls uint   // lookups so far, to pace the reaper
 	tick  uint64 // calls that may have changed entries, so a Hint knows what Predict saw still holds
+	// missed is the key built by the last lookup, through missHint, that
+	// found no entry, as of tick missTick: the TrackHint that follows
+	// such a miss needs the same key.
+	missed   Key
+	missHint *Hint
+	missTick uint64
 
 	stats Stats
 }
@@ -239,6 +245,9 @@ func (t *Table) lookup(p *Packet, now int64, h *Hint, c *Conn) bool {
 			return false
 		}
 		slot, i = t.find(&k)
+		if h != nil {
+			t.missed, t.missHint, t.missTick = k, h, t.tick // in case of a miss
+		}
 	}
 	if i == 0 {
 		h.setAbsent(t)
@@ -428,7 +437,7 @@ func tcpNext(s State, fins, flags uint8, fromOrigin bool) (State, uint8) {
 // packet that cannot open a flow, and [Full] (counting the packet) when the
 // table has no room.
 func (t *Table) Track(p *Packet, tag uint32, now int64) (Conn, Result) {
-	c, r, _ := t.track(p, tag, now)
+	c, r, _ := t.track(p, tag, now, nil)
 	return c, r
 }
 
@@ -436,19 +445,31 @@ func (t *Table) Track(p *Packet, tag uint32, now int64) (Conn, Result) {
 // a new entry's place is noted in h, so the packets that follow find it
 // without a search.
 func (t *Table) TrackHint(p *Packet, tag uint32, now int64, h *Hint) (Conn, Result) {
-	c, r, i := t.track(p, tag, now)
+	var known *Key
+	// Right after a miss through h, the table holds the key it built.
+	// The hint is marked absent as of that miss; one cleared since is not.
+	if t.missHint == h && t.missTick == t.tick && h.absent == t.stats.Created+1 {
+		known = &t.missed
+	}
+	c, r, i := t.track(p, tag, now, known)
 	if r == Created {
 		h.keyed, h.slot, h.serial = 1, i, t.slab[i-1].serial
 	}
 	return c, r
 }
 
-// track is Track, also returning the new entry's slab index+1.
-func (t *Table) track(p *Packet, tag uint32, now int64) (Conn, Result, uint32) {
+// track is Track, also returning the new entry's slab index+1; known,
+// when not nil, is the packet's key.
+func (t *Table) track(p *Packet, tag uint32, now int64, known *Key) (Conn, Result, uint32) {
 	t.tick++
-	k, ok := p.key()
-	if !ok {
-		return Conn{}, NotStartable, 0
+	var k Key
+	if known != nil {
+		k = *known
+	} else {
+		var ok bool
+		if k, ok = p.key(); !ok {
+			return Conn{}, NotStartable, 0
+		}
 	}
 	var state State
 	var aux uint8

@@ -358,6 +358,36 @@ func BenchmarkMemoryPerFlow(b *testing.B) {
 	}
 }
 
+// TestTrackHintAfterClearedHint checks that a hint cleared after a miss
+// knows nothing, as a zero Hint does: TrackHint opens the entry of the
+// packet it is given, not of the one that missed.
+func TestTrackHintAfterClearedHint(t *testing.T) {
+	tab := newTable(t, nil)
+	first := ct.Packet{Local: local, Remote: netip.MustParseAddr("198.51.100.1"), LocalPort: 40000, RemotePort: 443,
+		Proto: 6, Dir: ct.Outbound, TCPFlags: ct.SYN}
+	second := first
+	second.RemotePort = 8443
+	h := new(ct.Hint)
+	var c ct.Conn
+	require.False(t, tab.LookupHint(&first, sec, h, &c))
+	*h = ct.Hint{}
+	_, res := tab.TrackHint(&second, 1, sec, h)
+	require.Equal(t, ct.Created, res)
+	_, ok := tab.Lookup(&second, 2*sec)
+	require.True(t, ok, "the entry of the packet given to TrackHint")
+	_, ok = tab.Lookup(&first, 2*sec)
+	require.False(t, ok, "no entry for the packet that missed")
+
+	// Uncleared, the hint takes the key its miss built, for the same packet.
+	h2 := new(ct.Hint)
+	require.False(t, tab.LookupHint(&first, 3*sec, h2, &c))
+	_, res = tab.TrackHint(&first, 1, 3*sec, h2)
+	require.Equal(t, ct.Created, res)
+	require.True(t, tab.LookupHint(&first, 4*sec, h2, &c))
+	_, ok = tab.Lookup(&first, 4*sec)
+	require.True(t, ok)
+}
+
 // TestLookupHintAgreesWithLookup drives two tables with the same random
 // packets, one looked up with hints kept per kind of packet, and requires
 // the same answers and counters throughout: a hint only saves work. What

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"runtime"
 	"slices"
 	"time"
 
@@ -156,14 +157,13 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 				return
 			default:
 			}
-			select {
-			case b := <-free:
-				last := r.read(b, rd, fn != nil)
-				full <- b
-				if last {
-					return
-				}
-			case <-stop:
+			b := take(free, stop)
+			if b == nil {
+				return
+			}
+			last := r.read(b, rd, fn != nil)
+			full <- b
+			if last {
 				return
 			}
 		}
@@ -175,7 +175,7 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 		<-done
 	}()
 	for {
-		b := <-full
+		b := take(full, nil)
 		if err := r.judge(b, fn); err != nil {
 			return err
 		}
@@ -186,6 +186,37 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 			return err
 		}
 		free <- b
+	}
+}
+
+// handoffTries is how many times take looks for a batch, yielding to
+// other goroutines in between, before it blocks: about a tenth of a
+// millisecond.
+const handoffTries = 1000
+
+// take returns the next batch from ch, or nil once stop (which may be
+// nil) is closed. It looks again and again, yielding in between, for
+// about a tenth of a millisecond before it blocks: a goroutine that
+// blocks leaves its thread asleep and its core idle, and waking them for
+// the next batch is slow on a shared virtual machine, slow enough to
+// stall the pipeline. Waiting on a slow reader (a pipe) costs that much
+// spinning per batch at most.
+func take(ch <-chan *batch, stop <-chan struct{}) *batch {
+	for range handoffTries {
+		select {
+		case b := <-ch:
+			return b
+		case <-stop:
+			return nil
+		default:
+			runtime.Gosched()
+		}
+	}
+	select {
+	case b := <-ch:
+		return b
+	case <-stop:
+		return nil
 	}
 }
 

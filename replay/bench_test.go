@@ -129,13 +129,18 @@ func replayAll(tb testing.TB, data []byte) (frames int, mallocs uint64) {
 // The replay reads and decodes on one goroutine and judges on another
 // (see Replayer.Run), so with a core to spare its time is less than its
 // work: replay-cpu/decode-cpu is the ratio of the CPU time the two take,
-// on every core, which is what a machine with one core would see.
+// on every core, which is about what a machine with one core would see
+// (it includes the time either goroutine spends looking for the other's
+// batches before it blocks).
 //
 // Each iteration times one decode and one replay. The figures are those
-// of the fastest of each over the iterations (-benchtime 5x or more for a
-// steady figure): on a shared machine other work only ever adds time, so
-// the fastest run is the best estimate of a loop's own cost, and the
-// ratio of the two is not at the mercy of a neighbour busy during one.
+// of the fastest of each over the iterations (-benchtime 10x for a steady
+// figure): on a shared machine other work only ever adds time, so the
+// fastest run is the best estimate of a loop's own cost, and the ratio of
+// the two is not at the mercy of a neighbour busy during one. A host
+// whose cores slow each other down (on a busy virtual machine, two busy
+// cores may each run a third slower than one) still moves replay/decode,
+// since decoding alone keeps one core busy and the replay two.
 func BenchmarkReplayVsDecode(b *testing.B) {
 	for _, mix := range []struct {
 		name string

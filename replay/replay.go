@@ -86,7 +86,7 @@ type Replayer struct {
 // goroutine to the judging one. It holds only what judging needs, not
 // whole results, so that little memory passes between the two.
 type batch struct {
-	frames    [batchSize]capture.Frame
+	frames    [batchSize]capture.Frame // read into only when there is an fn to pass them to
 	packets   [batchSize]eni.Packet
 	times     [batchSize]time.Time // the frames' times, as JudgeEachHashed takes them
 	hashes    [batchSize]uint64    // the packets' FlowHash, worked out here rather than on the judging goroutine

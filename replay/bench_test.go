@@ -139,7 +139,7 @@ func replayAll(tb testing.TB, data []byte) (frames int, mallocs uint64) {
 // fastest run is the best estimate of a loop's own cost, and the ratio of
 // the two is not at the mercy of a neighbour busy during one. A host
 // whose cores slow each other down (on a busy virtual machine, two busy
-// cores may each run a third slower than one) still moves replay/decode,
+// cores may each run up to 40% slower than one) still moves replay/decode,
 // since decoding alone keeps one core busy and the replay two.
 func BenchmarkReplayVsDecode(b *testing.B) {
 	for _, mix := range []struct {

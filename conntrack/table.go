@@ -95,7 +95,8 @@ type Table struct {
 	tick  uint64 // calls that may have changed entries, so a Hint knows what Predict saw still holds
 	// missed is the key built by the last lookup, through missHint, that
 	// found no entry, as of tick missTick: the TrackHint that follows
-	// such a miss needs the same key.
+	// such a miss needs the same key. (missHint keeps that one hint, and
+	// whatever holds it, reachable until the next such miss.)
 	missed   Key
 	missHint *Hint
 	missTick uint64

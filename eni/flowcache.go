@@ -119,6 +119,15 @@ func (fc *FlowCache) JudgeInto(p *Packet, ts time.Time, out *Path) {
 	fc.net.eval.Unlock()
 }
 
+// JudgeIntoHashed is JudgeInto for a caller that has the packet's
+// [Packet.FlowHash] already, as JudgeEachHashed is for a batch. A hash that
+// is not the packet's costs speed, never correctness.
+func (fc *FlowCache) JudgeIntoHashed(p *Packet, ts time.Time, out *Path, h uint64) {
+	fc.net.eval.Lock()
+	fc.judgeInto(p, ts, out, h)
+	fc.net.eval.Unlock()
+}
+
 // JudgeEach judges each path's own Packet (out.Packet, decoded there by
 // the caller) at the time of the same index, in order, exactly as
 // JudgeInto would one at a time. The network's evaluation is held for the

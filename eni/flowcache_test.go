@@ -55,9 +55,10 @@ func change(t *testing.T, w *world, kind int, rng *rand.Rand) {
 // flows that repeat and configuration that changes under them, through a
 // FlowCache and through Network.JudgeInto on two identical networks, and
 // requires the same paths, explanations and counters: the cache may only
-// save work. It does so for each way in: JudgeInto, and JudgeEachHashed
-// with the packets' hashes and with hashes that are not theirs, which
-// may cost speed but must not change an answer.
+// save work. It does so for each way in: JudgeInto, JudgeIntoHashed with
+// hashes that are now and then not the packets', and JudgeEachHashed with
+// the packets' hashes and with hashes that are not theirs, which may cost
+// speed but must not change an answer.
 func TestFlowCacheAgreesWithJudge(t *testing.T) {
 	ways := []struct {
 		name  string
@@ -65,6 +66,13 @@ func TestFlowCacheAgreesWithJudge(t *testing.T) {
 	}{
 		{"JudgeInto", func(fc *eni.FlowCache, p *eni.Packet, ts time.Time, out *eni.Path, _ *rand.Rand) {
 			fc.JudgeInto(p, ts, out)
+		}},
+		{"JudgeIntoHashed/wrong hashes", func(fc *eni.FlowCache, p *eni.Packet, ts time.Time, out *eni.Path, rng *rand.Rand) {
+			h := p.FlowHash()
+			if rng.IntN(2) == 0 {
+				h = rng.Uint64()
+			}
+			fc.JudgeIntoHashed(p, ts, out, h)
 		}},
 		{"JudgeEachHashed", func(fc *eni.FlowCache, p *eni.Packet, ts time.Time, out *eni.Path, _ *rand.Rand) {
 			out.Packet = *p

@@ -290,7 +290,7 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 func (r *Replayer) Judge(f *capture.Frame) *Result {
 	res := &r.res
 	r.decode(res, f)
-	r.fc.JudgeInto(&res.Path.Packet, f.Time, &res.Path)
+	r.fc.JudgeIntoHashed(&res.Path.Packet, f.Time, &res.Path, res.hash)
 	r.finish(res)
 	return res
 }

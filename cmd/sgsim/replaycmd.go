@@ -221,7 +221,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 type flowLogger struct {
 	all    []*flowlog.Aggregator                    // every log
 	logs   map[*eni.Interface][]*flowlog.Aggregator // the logs at each interface; nil: all of them, at every interface
-	ifaces map[*eni.Interface]*logOwner             // read once per interface, not per frame
+	ifaces map[*eni.Interface]*logOwner             // read once per interface, not per frame, with its logs
 }
 
 // newFlowLogger logs every interface to agg.
@@ -241,17 +241,6 @@ func newFlowLoggerOf(fls []ec2json.FlowLog, logs []flowOutput) *flowLogger {
 		}
 	}
 	return fl
-}
-
-// addAt adds a packet seen at interface i to the flow logs there.
-func (fl *flowLogger) addAt(i *eni.Interface, rec flowlog.Packet) {
-	logs := fl.all
-	if fl.logs != nil {
-		logs = fl.logs[i]
-	}
-	for _, a := range logs {
-		a.Add(rec)
-	}
 }
 
 // flowOutput is a flow log being written: to the command's output, or to
@@ -345,6 +334,7 @@ type logOwner struct {
 	primary                           netip.Addr // the primary private IPv4, which logs show for secondaries
 	vpc, subnet, instance, region, az string
 	vpcCIDRs                          []netip.Prefix
+	logs                              []*flowlog.Aggregator // the flow logs at the interface
 }
 
 func (fl *flowLogger) owner(i *eni.Interface) *logOwner {
@@ -361,6 +351,10 @@ func (fl *flowLogger) owner(i *eni.Interface) *logOwner {
 		}
 		if v, ok := i.Network().VPC(o.vpc); ok {
 			o.vpcCIDRs = v.CIDRs
+		}
+		o.logs = fl.all
+		if fl.logs != nil {
+			o.logs = fl.logs[i]
 		}
 		fl.ifaces[i] = o
 	}
@@ -380,6 +374,13 @@ func (o *logOwner) inVPC(a netip.Addr) bool {
 func (o *logOwner) fill(rec *flowlog.Packet, i *eni.Interface) {
 	rec.AccountID, rec.InterfaceID = o.account, i.ID()
 	rec.VpcID, rec.SubnetID, rec.InstanceID, rec.Region, rec.AZID = o.vpc, o.subnet, o.instance, o.region, o.az
+}
+
+// add adds a packet seen at the interface to the flow logs there.
+func (o *logOwner) add(rec flowlog.Packet) {
+	for _, a := range o.logs {
+		a.Add(rec)
+	}
 }
 
 func (fl *flowLogger) add(r *replay.Result) {
@@ -412,7 +413,7 @@ func (fl *flowLogger) add(r *replay.Result) {
 		if pkt.Src.Is4() && o.primary.IsValid() {
 			rec.Src = o.primary
 		}
-		fl.addAt(i, rec)
+		o.add(rec)
 		rec.Src = pkt.Src
 	}
 	if i := p.Dst; i != nil && reached {
@@ -422,6 +423,6 @@ func (fl *flowLogger) add(r *replay.Result) {
 		if pkt.Dst.Is4() && o.primary.IsValid() {
 			rec.Dst = o.primary
 		}
-		fl.addAt(i, rec)
+		o.add(rec)
 	}
 }

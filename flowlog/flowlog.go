@@ -416,24 +416,21 @@ func (a *Aggregator) write(w io.Writer, n, m int) error {
 			return err
 		}
 	}
-	k := copy(a.nodata, a.nodata[m:])
-	clear(a.nodata[k:])
-	a.nodata = a.nodata[:k]
+	a.nodata = dropFront(a.nodata, m)
 	for j, k := range a.keys[:n] {
 		if a.records[k] == a.base+j {
 			delete(a.records, k)
 		}
 	}
-	k = copy(a.out, a.out[n:])
-	clear(a.out[k:])
-	a.out = a.out[:k]
-	a.first = a.first[:copy(a.first, a.first[n:])]
-	k = copy(a.keys, a.keys[n:])
-	clear(a.keys[k:])
-	a.keys = a.keys[:k]
-	k = copy(a.wins, a.wins[n:])
-	clear(a.wins[k:])
-	a.wins = a.wins[:k]
+	a.out, a.first, a.keys, a.wins = dropFront(a.out, n), dropFront(a.first, n), dropFront(a.keys, n), dropFront(a.wins, n)
 	a.base += n
 	return nil
+}
+
+// dropFront removes s's first n elements in place, clearing the ones
+// left behind so that they hold nothing alive.
+func dropFront[T any](s []T, n int) []T {
+	k := copy(s, s[n:])
+	clear(s[k:])
+	return s[:k]
 }

@@ -7,48 +7,52 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestTake covers each way a wait for a batch ends: one ready at once, one
-// that comes once take has given up looking and blocked, and a stop with
-// nothing coming, at once or while take is blocked.
+// TestTake covers each way a wait for a batch ends: a batch that comes or
+// a stop, either before take looks or once it has given up looking and
+// blocked; and a wait with no stop at all.
 func TestTake(t *testing.T) {
 	b := new(batch)
 	for _, tc := range []struct {
-		name string
-		run  func(ch chan *batch, stop chan struct{}) *batch
-		want *batch
+		name    string
+		blocked bool // the batch or the stop comes once take has blocked
+		stopped bool // the stop comes, not the batch
+		noStop  bool // take is given no stop channel
 	}{
-		{"ready", func(ch chan *batch, stop chan struct{}) *batch {
-			ch <- b
-			return take(ch, stop)
-		}, b},
-		{"after blocking", func(ch chan *batch, stop chan struct{}) *batch {
-			got := make(chan *batch)
-			go func() { got <- take(ch, stop) }()
-			waitBlocked()
-			ch <- b
-			return <-got
-		}, b},
-		{"stopped", func(ch chan *batch, stop chan struct{}) *batch {
-			close(stop)
-			return take(ch, stop)
-		}, nil},
-		{"stopped while blocked", func(ch chan *batch, stop chan struct{}) *batch {
-			got := make(chan *batch)
-			go func() { got <- take(ch, stop) }()
-			waitBlocked()
-			close(stop)
-			return <-got
-		}, nil},
-		{"no stop", func(ch chan *batch, _ chan struct{}) *batch {
-			got := make(chan *batch)
-			go func() { got <- take(ch, nil) }()
-			waitBlocked()
-			ch <- b
-			return <-got
-		}, b},
+		{name: "ready"},
+		{name: "after blocking", blocked: true},
+		{name: "stopped", stopped: true},
+		{name: "stopped while blocked", blocked: true, stopped: true},
+		{name: "no stop", blocked: true, noStop: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Same(t, tc.want, tc.run(make(chan *batch, 1), make(chan struct{})))
+			ch, stop := make(chan *batch, 1), make(chan struct{})
+			arg := stop
+			if tc.noStop {
+				arg = nil
+			}
+			end := func() {
+				if tc.stopped {
+					close(stop)
+				} else {
+					ch <- b
+				}
+			}
+			var got *batch
+			if tc.blocked {
+				taken := make(chan *batch)
+				go func() { taken <- take(ch, arg) }()
+				waitBlocked()
+				end()
+				got = <-taken
+			} else {
+				end()
+				got = take(ch, arg)
+			}
+			want := b
+			if tc.stopped {
+				want = nil
+			}
+			require.Same(t, want, got)
 		})
 	}
 }

@@ -114,9 +114,7 @@ func (m *aclMemo) evaluate(acl *nacl.ACL, egress bool, p *Packet, remote netip.A
 // JudgeInto judges the packet at time ts into out, exactly as
 // [Network.JudgeInto] would. It allocates nothing.
 func (fc *FlowCache) JudgeInto(p *Packet, ts time.Time, out *Path) {
-	fc.net.eval.Lock()
-	fc.judgeInto(p, ts, out, p.FlowHash())
-	fc.net.eval.Unlock()
+	fc.JudgeIntoHashed(p, ts, out, p.FlowHash())
 }
 
 // JudgeIntoHashed is JudgeInto for a caller that has the packet's

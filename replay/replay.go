@@ -68,7 +68,11 @@ type Replayer struct {
 	dec  *eni.Decoder
 	res  Result
 	sum  Summary
-	flow map[flowKey]int
+	// counts are the figures of each frame alone; Summary copies them
+	// into sum. ahead are those the reading goroutine keeps during a Run
+	// without fn, added to counts when it ends.
+	counts, ahead frameCounts
+	flow          map[flowKey]int
 	// lastFlows remembers refused flows' places by packet hash, in front
 	// of flow.
 	lastFlows [256]recentFlow
@@ -94,6 +98,13 @@ type batch struct {
 	data      []byte // the frames' bytes, one after another, kept for fn while the reader moves on
 	n         int
 	err       error // the reader's, after the n frames
+
+	// In a Run without fn, the frames' verdicts and interfaces, which the
+	// reading goroutine counts when the batch comes back to it: judged
+	// says they are set and not yet counted.
+	verdicts   [batchSize]Verdict
+	srcs, dsts [batchSize]*eni.Interface
+	judged     bool
 }
 
 const (
@@ -134,7 +145,11 @@ func New(n *eni.Network, opts Options) *Replayer {
 // is the larger part of a replay, and on a machine with a core to spare
 // the frames are judged while the next ones are read. Judging stays in
 // capture order on one goroutine, so the results are those of judging
-// one frame at a time. When fn fails, the few frames judged with its
+// one frame at a time. Without fn, the counts of each frame's verdict
+// are kept on the reading goroutine too, as each batch comes back to
+// it: judging sets the pace, and those counts need nothing but the
+// verdicts. The refused flows are still counted in order, as they are
+// judged. When fn fails, the few frames judged with its
 // frame are counted in the summary but not passed to fn, and those read
 // ahead are neither; Run returns once the reading goroutine has stopped,
 // so the reader is the caller's again.
@@ -161,6 +176,7 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 			if b == nil {
 				return
 			}
+			r.ahead.addBatch(b)
 			last := r.read(b, rd, fn != nil)
 			full <- b
 			if last {
@@ -169,10 +185,16 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 		}
 	}()
 	// The reader and the batches are the reading goroutine's until it has
-	// returned.
+	// returned; then the counts it kept, and those of the batches judged
+	// since it last took one, are added.
 	defer func() {
 		close(stop)
 		<-done
+		for b := range r.batches {
+			r.ahead.addBatch(&r.batches[b])
+		}
+		r.counts.merge(&r.ahead)
+		r.ahead.reset()
 	}()
 	for {
 		b := take(full, nil)
@@ -267,12 +289,20 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 			res.Unwrapped, res.Path.Packet, res.hash = b.unwrapped[at+k], b.packets[at+k], b.hashes[at+k]
 		}
 		r.fc.JudgeEachHashed(r.paths[:n], b.times[at:at+n], b.hashes[at:at+n])
+		if fn == nil {
+			for k := range n {
+				res := &r.judged[k]
+				res.Verdict = verdictOf(&res.Path)
+				b.verdicts[at+k], b.srcs[at+k], b.dsts[at+k] = res.Verdict, res.Path.Src, res.Path.Dst
+				if res.Verdict == Reject {
+					r.countRefused(res)
+				}
+			}
+			continue
+		}
 		for k := range n {
 			res := &r.judged[k]
 			r.finish(res)
-			if fn == nil {
-				continue
-			}
 			if err := fn(res); err != nil {
 				for j := k + 1; j < n; j++ {
 					r.finish(&r.judged[j])
@@ -281,6 +311,7 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 			}
 		}
 	}
+	b.judged = fn == nil
 	return nil
 }
 
@@ -305,25 +336,35 @@ func (r *Replayer) decode(res *Result, f *capture.Frame) {
 
 // finish gives a judged result its verdict and counts it.
 func (r *Replayer) finish(res *Result) {
-	switch {
-	case res.Path.Skip():
-		res.Verdict = Skip
-	case res.Path.Action == eni.Allow: // not Allowed(): it copies the whole path
-		res.Verdict = Accept
-	default:
-		res.Verdict = Reject
+	res.Verdict = verdictOf(&res.Path)
+	p := &res.Path
+	r.counts.add(res.Frame.Time, res.Unwrapped, p.Packet.Status == eni.NotIP, res.Verdict, p.Src, p.Dst)
+	if res.Verdict == Reject {
+		r.countRefused(res)
 	}
-	r.count(res)
+}
+
+func verdictOf(p *eni.Path) Verdict {
+	switch {
+	case p.Skip():
+		return Skip
+	case p.Action == eni.Allow: // not Allowed(): it copies the whole path
+		return Accept
+	}
+	return Reject
 }
 
 // Summary returns the figures so far.
 func (r *Replayer) Summary() *Summary {
 	s := &r.sum
+	c := &r.counts
+	s.Frames, s.Accepted, s.Rejected, s.Skipped = c.frames, c.accepted, c.rejected, c.skipped
+	s.NotIP, s.Unwrapped, s.First, s.Last = c.notIP, c.unwrapped, c.first, c.last
 	s.Interfaces = s.Interfaces[:0]
 	for _, i := range r.net.Interfaces() {
 		c := InterfaceCounts{Interface: i}
-		if k := i.Index(); k < len(r.sum.ifaces) && r.sum.ifaces[k].Interface == i {
-			c = r.sum.ifaces[k]
+		if k := i.Index(); k < len(r.counts.ifaces) && r.counts.ifaces[k].Interface == i {
+			c = r.counts.ifaces[k]
 		}
 		st := i.Stats()
 		c.TrackedPeak, c.TableFull = st.Tracking.Peak, st.Tracking.Exceeded
@@ -340,10 +381,112 @@ type Summary struct {
 	Interfaces                          []InterfaceCounts
 	// OtherRejected counts refused frames of flows beyond the first
 	// MaxRejectedFlows distinct ones, which are not kept one by one.
-	OtherRejected   int
-	firstNs, lastNs int64
-	ifaces          []InterfaceCounts
-	flows           []RejectedFlow
+	OtherRejected int
+	flows         []RejectedFlow
+}
+
+// frameCounts are the figures that each frame adds to on its own,
+// whatever came before it: so they may be kept apart and added up.
+type frameCounts struct {
+	frames, accepted, rejected, skipped int
+	notIP, unwrapped                    int
+	first, last                         time.Time
+	firstNs, lastNs                     int64
+	ifaces                              []InterfaceCounts // by Interface.Index
+}
+
+// add counts a frame of time t with verdict v, leaving the interface
+// src and entering dst (either may be nil).
+func (c *frameCounts) add(t time.Time, unwrapped, notIP bool, v Verdict, src, dst *eni.Interface) {
+	c.frames++
+	// Compare nanoseconds: time.Time's Before and After cost several
+	// integer compares each, on every frame.
+	if ns := t.UnixNano(); c.frames == 1 || ns < c.firstNs {
+		c.first, c.firstNs = t, ns
+		if c.frames == 1 {
+			c.last, c.lastNs = t, ns
+		}
+	} else if ns > c.lastNs {
+		c.last, c.lastNs = t, ns
+	}
+	if unwrapped {
+		c.unwrapped++
+	}
+	switch v {
+	case Skip:
+		c.skipped++
+		if notIP {
+			c.notIP++
+		}
+		return
+	case Accept:
+		c.accepted++
+	case Reject:
+		c.rejected++
+	}
+	accept := v == Accept
+	if src != nil {
+		n := c.iface(src)
+		if accept {
+			n.OutAccepted++
+		} else {
+			n.OutRejected++
+		}
+	}
+	if dst != nil {
+		n := c.iface(dst)
+		if accept {
+			n.InAccepted++
+		} else {
+			n.InRejected++
+		}
+	}
+}
+
+// addBatch counts a batch's judged frames, if they have not been.
+func (c *frameCounts) addBatch(b *batch) {
+	if !b.judged {
+		return
+	}
+	b.judged = false
+	for k := range b.n {
+		c.add(b.times[k], b.unwrapped[k], b.packets[k].Status == eni.NotIP, b.verdicts[k], b.srcs[k], b.dsts[k])
+	}
+}
+
+// merge adds o's counts to c's.
+func (c *frameCounts) merge(o *frameCounts) {
+	if o.frames == 0 {
+		return
+	}
+	if c.frames == 0 || o.firstNs < c.firstNs {
+		c.first, c.firstNs = o.first, o.firstNs
+	}
+	if c.frames == 0 || o.lastNs > c.lastNs {
+		c.last, c.lastNs = o.last, o.lastNs
+	}
+	c.frames += o.frames
+	c.accepted += o.accepted
+	c.rejected += o.rejected
+	c.skipped += o.skipped
+	c.notIP += o.notIP
+	c.unwrapped += o.unwrapped
+	for k := range o.ifaces {
+		if x := &o.ifaces[k]; x.Interface != nil {
+			n := c.iface(x.Interface)
+			n.InAccepted += x.InAccepted
+			n.InRejected += x.InRejected
+			n.OutAccepted += x.OutAccepted
+			n.OutRejected += x.OutRejected
+		}
+	}
+}
+
+// reset clears the counts, keeping the memory of ifaces.
+func (c *frameCounts) reset() {
+	ifaces := c.ifaces[:0]
+	clear(c.ifaces)
+	*c = frameCounts{ifaces: ifaces}
 }
 
 // InterfaceCounts are one interface's frames by direction and verdict.
@@ -389,55 +532,11 @@ type flowKey struct {
 	entry    int
 }
 
-func (r *Replayer) count(res *Result) {
+// countRefused counts a refused frame in its refused flow, in capture
+// order: a flow's first frame sets its stage and times.
+func (r *Replayer) countRefused(res *Result) {
 	s := &r.sum
-	s.Frames++
 	t := res.Frame.Time
-	// Compare nanoseconds: time.Time's Before and After cost several
-	// integer compares each, on every frame.
-	if ns := t.UnixNano(); s.Frames == 1 || ns < s.firstNs {
-		s.First, s.firstNs = t, ns
-		if s.Frames == 1 {
-			s.Last, s.lastNs = t, ns
-		}
-	} else if ns > s.lastNs {
-		s.Last, s.lastNs = t, ns
-	}
-	if res.Unwrapped {
-		s.Unwrapped++
-	}
-	switch res.Verdict {
-	case Skip:
-		s.Skipped++
-		if res.Path.Packet.Status == eni.NotIP {
-			s.NotIP++
-		}
-		return
-	case Accept:
-		s.Accepted++
-	case Reject:
-		s.Rejected++
-	}
-	accept := res.Verdict == Accept
-	if i := res.Path.Src; i != nil {
-		c := r.counts(i)
-		if accept {
-			c.OutAccepted++
-		} else {
-			c.OutRejected++
-		}
-	}
-	if i := res.Path.Dst; i != nil {
-		c := r.counts(i)
-		if accept {
-			c.InAccepted++
-		} else {
-			c.InRejected++
-		}
-	}
-	if accept {
-		return
-	}
 	stages := res.Path.Stages()
 	first := -1
 	also := 0
@@ -487,18 +586,18 @@ func (r *Replayer) count(res *Result) {
 	f.Last = t
 }
 
-// counts returns the interface's counters, indexed by Interface.Index.
-func (r *Replayer) counts(i *eni.Interface) *InterfaceCounts {
+// iface returns the interface's counters, indexed by Interface.Index.
+func (c *frameCounts) iface(i *eni.Interface) *InterfaceCounts {
 	k := i.Index()
-	if k < len(r.sum.ifaces) && r.sum.ifaces[k].Interface == i {
-		return &r.sum.ifaces[k]
+	if k < len(c.ifaces) && c.ifaces[k].Interface == i {
+		return &c.ifaces[k]
 	}
-	for len(r.sum.ifaces) <= k {
-		r.sum.ifaces = append(r.sum.ifaces, InterfaceCounts{})
+	for len(c.ifaces) <= k {
+		c.ifaces = append(c.ifaces, InterfaceCounts{})
 	}
-	c := &r.sum.ifaces[k]
-	c.Interface = i
-	return c
+	n := &c.ifaces[k]
+	n.Interface = i
+	return n
 }
 
 // RejectedFlows returns the refused flows, most frames first.

@@ -38,10 +38,10 @@ func sampleFrames(t *testing.T) []capture.Frame {
 	}
 }
 
-// bigFrames is a capture of the sample's traffic several times the
+// bigFrames is a capture of the sample's traffic more than twice the
 // frames Run has in flight at once, and its frames, each with its bytes.
 func bigFrames(t *testing.T) ([]byte, []capture.Frame) {
-	data := pcapOf(t, sample.Frames(6000))
+	data := pcapOf(t, sample.Frames(20000))
 	rd, err := capture.NewReader(bytes.NewReader(data))
 	require.NoError(t, err)
 	var frames []capture.Frame
@@ -233,7 +233,7 @@ func TestRunKeepsBigFrames(t *testing.T) {
 // cut, wherever in Run's batches the cut falls.
 func TestRunTruncated(t *testing.T) {
 	data, frames := bigFrames(t)
-	for _, keep := range []int{0, 1, 511, 512, 513, 2048, 4000} {
+	for _, keep := range []int{0, 1, 511, 512, 513, 2048, 4000, 12000} {
 		t.Run(fmt.Sprint(keep), func(t *testing.T) {
 			// The offset of frame keep+1 in the file: a 24-byte file
 			// header, then each frame's 16-byte header and bytes.
@@ -253,8 +253,47 @@ func TestRunTruncated(t *testing.T) {
 			require.Equal(t, keep+1, trunc.Frame)
 			require.Equal(t, keep, seen)
 			require.Equal(t, keep, rp.Summary().Frames)
+
+			// Without fn, the verdicts are counted on the reading
+			// goroutine: every judged frame still is, once.
+			quiet, rd := replayOf(t, data[:off+16+3])
+			require.ErrorAs(t, quiet.Run(rd, nil), &trunc)
+			require.Equal(t, summaryText(rp.Summary()), summaryText(quiet.Summary()))
 		})
 	}
+}
+
+// TestRunCountsAddUp judges a capture in three parts, one frame at a
+// time, by a Run without fn and by a Run with one, on one replayer: the
+// summary is that of judging the whole capture one frame at a time,
+// wherever each part's frames were counted.
+func TestRunCountsAddUp(t *testing.T) {
+	data, frames := bigFrames(t)
+	one, _ := replayOf(t, data)
+	for k := range frames {
+		one.Judge(&frames[k])
+	}
+
+	parts := newReplayer(t)
+	a, b := 1000, 17500 // not at batch boundaries; the middle part reuses each batch
+	for k := range frames[:a] {
+		parts.Judge(&frames[k])
+	}
+	for _, part := range []struct {
+		frames []capture.Frame
+		fn     func(*replay.Result) error
+	}{{frames[a:b], nil}, {frames[b:], func(*replay.Result) error { return nil }}} {
+		var buf bytes.Buffer
+		w, err := capgen.NewPcap(&buf, 1, false)
+		require.NoError(t, err)
+		for _, f := range part.frames {
+			require.NoError(t, w.WriteFrame(f.Time, f.Data))
+		}
+		rd, err := capture.NewReader(&buf)
+		require.NoError(t, err)
+		require.NoError(t, parts.Run(rd, part.fn))
+	}
+	require.Equal(t, summaryText(one.Summary()), summaryText(parts.Summary()))
 }
 
 // summaryText renders what a summary says, by interface ID and stage

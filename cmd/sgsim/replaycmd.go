@@ -149,17 +149,25 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 			return nil
 		}
 	default:
-		fn = func(*replay.Result) error { prog.tick(); return nil }
+		// The summary needs no results one by one: without fn, the replay
+		// counts verdicts off the judging goroutine.
+		if prog.enabled {
+			fn = func(*replay.Result) error { prog.tick(); return nil }
+		}
 	}
 	// An error of fn's is the output's: nothing more can be written. Any
 	// other is the capture's, after every frame before it was judged, and
 	// those frames are reported in full before the error is.
 	outFailed := false
-	runErr := rp.Run(rd, func(r *replay.Result) error {
-		err := fn(r)
-		outFailed = err != nil
-		return err
-	})
+	run := fn
+	if fn != nil {
+		run = func(r *replay.Result) error {
+			err := fn(r)
+			outFailed = err != nil
+			return err
+		}
+	}
+	runErr := rp.Run(rd, run)
 	prog.done()
 	if outFailed {
 		return fmt.Errorf("writing the output: %w", runErr)

@@ -19,8 +19,8 @@ import (
 
 // FuzzReplayOutputs replays arbitrary captures through the sample's
 // network and writes every output format from the results: whatever the
-// bytes, nothing panics, every JSON line is JSON, and the flow log and the
-// summary are written.
+// bytes, nothing panics, every JSON line is JSON, the flow log and the
+// summary are written, and a replay without fn sums up the same.
 func FuzzReplayOutputs(f *testing.F) {
 	f.Add(sample.Capture()[:4000], false) // the sample's first frames
 	syn := capgen.IP(eni.TCP(netip.MustParseAddrPort("198.51.100.7:50000"), netip.MustParseAddrPort("10.20.1.10:443"), eni.SYN), 0)
@@ -72,6 +72,25 @@ func FuzzReplayOutputs(f *testing.F) {
 		if err := agg.Write(io.Discard); err != nil {
 			t.Fatal(err)
 		}
-		writeSummary(io.Discard, res, "fuzz", rd.Format(), rp)
+		var withFn bytes.Buffer
+		writeSummary(&withFn, res, "fuzz", rd.Format(), rp)
+
+		// Without fn the verdicts are counted on the reading goroutine:
+		// the summary must say the same.
+		rd, err = capture.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res2, err := ec2json.Load(sample.Configs()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		quiet := replay.New(res2.Network, replay.Options{VXLAN: vxlan})
+		_ = quiet.Run(rd, nil)
+		var withoutFn bytes.Buffer
+		writeSummary(&withoutFn, res2, "fuzz", rd.Format(), quiet)
+		if withFn.String() != withoutFn.String() {
+			t.Fatalf("summaries differ with and without fn:\n%s\n%s", withFn.String(), withoutFn.String())
+		}
 	})
 }

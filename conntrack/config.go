@@ -39,6 +39,10 @@ type Config struct {
 // DefaultMaxEntries is the default capacity of a table.
 const DefaultMaxEntries = 500_000
 
+// maxEntries bounds MaxEntries, so that the index never passes 2^32 slots,
+// whose places the 32 hash bits each slot keeps are enough to find.
+const maxEntries = 1 << 30
+
 // AWS's documented ranges for the configurable timeouts.
 const (
 	MinTCPEstablished = 60 * time.Second
@@ -109,8 +113,8 @@ func (c Config) Validate() error {
 			return &ConfigError{Field: p.name, Value: p.v}
 		}
 	}
-	if c.MaxEntries < 1 {
-		return fmt.Errorf("MaxEntries: %d must be at least 1", c.MaxEntries)
+	if c.MaxEntries < 1 || c.MaxEntries > maxEntries {
+		return fmt.Errorf("MaxEntries: %d must be from 1 to %d", c.MaxEntries, maxEntries)
 	}
 	return nil
 }

@@ -43,8 +43,9 @@
 // entries are dropped when a lookup finds them and, a few per call, from
 // the head of per-state lists ordered by last use: never by a full scan.
 //
-// The table is an open-addressing index of 32-bit slots over a slab of
-// fixed-size, pointer-free entries. It grows on demand up to
+// The table is an open-addressing index over a slab of fixed-size,
+// pointer-free entries. Each index slot holds an entry's place and 32 bits
+// of its key's hash, so that a search reads only the entry it finds. It grows on demand up to
 // [Config.MaxEntries]; when it is full and nothing has expired, a packet
 // that needs a new entry is refused and counted, like AWS's
 // conntrack_allowance_exceeded. Entries already in the table keep working.

@@ -21,12 +21,16 @@ func checkIndex(t *testing.T, tab *Table, step int) {
 			continue
 		}
 		inIndex++
-		e := &tab.slab[v-1]
+		i := uint32(v)
+		e := &tab.slab[i-1]
 		if e.state == StateNone {
 			t.Fatalf("step %d: index slot %d names a free entry", step, s)
 		}
-		if _, found := tab.find(&e.key); found != v {
-			t.Fatalf("step %d: entry %d is in the index at %d, where find does not reach (it finds %d)", step, v, s, found)
+		if got, want := uint32(v>>32), uint32(e.key.hash(tab.seed)); got != want {
+			t.Fatalf("step %d: index slot %d holds hash bits %#x for entry %d, whose key's are %#x", step, s, got, i, want)
+		}
+		if _, found := tab.find(&e.key); found != i {
+			t.Fatalf("step %d: entry %d is in the index at %d, where find does not reach (it finds %d)", step, i, s, found)
 		}
 	}
 	if inIndex != tab.stats.Entries {
@@ -113,7 +117,7 @@ func TestIndexStaysWhole(t *testing.T) {
 func checkReap(t *testing.T, tab *Table, now int64, step int) {
 	copyOf := func() *Table {
 		c := *tab
-		c.index, c.slab = append([]uint32(nil), tab.index...), append([]entry(nil), tab.slab...)
+		c.index, c.slab = append([]uint64(nil), tab.index...), append([]entry(nil), tab.slab...)
 		return &c
 	}
 	fast, slow := copyOf(), copyOf()

@@ -82,7 +82,12 @@ type Table struct {
 	cfg      Config
 	timeouts [numStates]int64
 
-	index []uint32 // open addressing, linear probing; slab index+1, 0 = empty
+	// index is open addressing with linear probing. A slot holds the
+	// entry's slab index+1 in its low half and the low 32 bits of its
+	// key's hash in its high half (0 = empty): probing past other keys,
+	// moving entries back after a removal and growing all read the index
+	// alone, never the slab's entries.
+	index []uint64
 	mask  uint64
 	slab  []entry
 	free  uint32 // free-list head through entry.next; slab index+1
@@ -111,7 +116,7 @@ func New(cfg Config) (*Table, error) {
 	}
 	t := &Table{seed: rand.Uint64()}
 	t.setConfig(cfg)
-	t.index = make([]uint32, 64)
+	t.index = make([]uint64, 64)
 	t.mask = 63
 	return t, nil
 }
@@ -496,7 +501,8 @@ func (t *Table) track(p *Packet, tag uint32, now int64, known *Key) (Conn, Resul
 	}
 	// The index position found empty here is where the entry goes, unless
 	// a removal shifts entries first.
-	slot, i := t.find(&k)
+	h := k.hash(t.seed)
+	slot, i := t.findHashed(&k, h)
 	if i != 0 {
 		t.removeAt(slot, i) // a stale entry of a different shape on the same key
 		slot = noSlot
@@ -513,7 +519,7 @@ func (t *Table) track(p *Packet, tag uint32, now int64, known *Key) (Conn, Resul
 	e := &t.slab[i-1]
 	t.stats.Created++
 	*e = entry{key: k, serial: t.stats.Created, tag: tag, state: state, origin: p.Dir, lastDir: p.Dir, aux: aux, created: now, lastSeen: now}
-	t.insert(&k, i, slot)
+	t.insert(h, i, slot)
 	t.push(i, e)
 	t.stats.Entries++
 	if t.stats.Entries > t.stats.Peak {
@@ -646,41 +652,55 @@ func (t *Table) unlink(i uint32, e *entry, s State) {
 	e.prev, e.next = 0, 0
 }
 
-func (t *Table) find(k *Key) (slot uint64, i uint32) {
-	s := k.hash(t.seed) & t.mask
+func (t *Table) find(k *Key) (slot uint64, i uint32) { return t.findHashed(k, k.hash(t.seed)) }
+
+// findHashed is find for a key whose hash is h.
+func (t *Table) findHashed(k *Key, h uint64) (slot uint64, i uint32) {
+	tag := h << 32
+	s := h & t.mask
 	for {
 		v := t.index[s]
-		if v == 0 || t.slab[v-1].key.equal(k) {
-			return s, v
+		if v == 0 || (v&^0xffffffff == tag && t.slab[uint32(v)-1].key.equal(k)) {
+			return s, uint32(v)
 		}
 		s = (s + 1) & t.mask
 	}
 }
 
-// insert puts entry i, whose key is k, in the index: at slot, the empty
-// position find gave for k, unless it is noSlot or the index grows.
-func (t *Table) insert(k *Key, i uint32, slot uint64) {
+// insert puts entry i, whose key hashes to h, in the index: at slot, the
+// empty position find gave for the key, unless it is noSlot or the index
+// grows.
+func (t *Table) insert(h uint64, i uint32, slot uint64) {
 	if uint64(t.stats.Entries+1)*4 > uint64(len(t.index))*3 {
 		t.grow()
 		slot = noSlot
 	}
 	if slot == noSlot {
-		slot, _ = t.find(k)
+		slot = t.empty(h)
 	}
-	t.index[slot] = i
+	t.index[slot] = h<<32 | uint64(i)
 }
 
-// grow doubles the index and reinserts every live entry.
+// empty returns the first empty index position from the home of hash h.
+func (t *Table) empty(h uint64) uint64 {
+	s := h & t.mask
+	for t.index[s] != 0 {
+		s = (s + 1) & t.mask
+	}
+	return s
+}
+
+// grow doubles the index and reinserts every live entry, by the hash bits
+// its slot holds: the index is at most 2^32 slots (see maxEntries), so
+// those bits give the home in any index.
 func (t *Table) grow() {
-	t.index = make([]uint32, len(t.index)*2)
+	old := t.index
+	t.index = make([]uint64, len(old)*2)
 	t.mask = uint64(len(t.index) - 1)
-	for j := range t.slab[:t.used] {
-		e := &t.slab[j]
-		if e.state == StateNone {
-			continue
+	for _, v := range old {
+		if v != 0 {
+			t.index[t.empty(v>>32)] = v
 		}
-		s, _ := t.find(&e.key)
-		t.index[s] = uint32(j + 1)
 	}
 }
 
@@ -713,9 +733,12 @@ const noSlot = ^uint64(0)
 // later entries of the probe run back so no tombstones are needed.
 func (t *Table) removeAt(slot uint64, i uint32) {
 	if slot == noSlot {
-		var j uint32
-		if slot, j = t.find(&t.slab[i-1].key); j != i {
-			panic("conntrack: index and slab disagree") // a bug, never bad input
+		// By slab index from the key's home: the entry is there, so no
+		// other key need be compared.
+		for slot = t.slab[i-1].key.hash(t.seed) & t.mask; uint32(t.index[slot]) != i; slot = (slot + 1) & t.mask {
+			if t.index[slot] == 0 {
+				panic("conntrack: index and slab disagree") // a bug, never bad input
+			}
 		}
 	}
 	e := &t.slab[i-1]
@@ -726,7 +749,7 @@ func (t *Table) removeAt(slot uint64, i uint32) {
 
 	hole := slot
 	for j := (slot + 1) & t.mask; t.index[j] != 0; j = (j + 1) & t.mask {
-		home := t.slab[t.index[j]-1].key.hash(t.seed) & t.mask
+		home := t.index[j] >> 32 & t.mask
 		// Move the entry at j into the hole unless its home lies cyclically
 		// in (hole, j].
 		if (j > hole && (home <= hole || home > j)) || (j < hole && home <= hole && home > j) {

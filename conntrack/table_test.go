@@ -255,6 +255,10 @@ func TestConfigValidate(t *testing.T) {
 	bad = def
 	bad.MaxEntries = 0
 	assert.Error(t, bad.Validate())
+	bad.MaxEntries = 1<<30 + 1
+	assert.EqualError(t, bad.Validate(), "MaxEntries: 1073741825 must be from 1 to 1073741824")
+	bad.MaxEntries = 1 << 30
+	assert.NoError(t, bad.Validate())
 }
 
 // TestAgainstModel drives the table with random flows and checks every
@@ -331,6 +335,42 @@ func BenchmarkLookupHit(b *testing.B) {
 	for b.Loop() {
 		now++
 		tab.Lookup(q, now)
+	}
+}
+
+// BenchmarkChurn keeps a table at about 400,000 live UDP flows, as a busy
+// interface has them: each operation is a new flow's miss, its entry, and
+// (the reaper's) an idle entry's removal, so searches, inserts and
+// removals all run in a table far larger than the caches.
+func BenchmarkChurn(b *testing.B) {
+	const live = 400_000
+	tab := newTable(b, nil)
+	step := int64(30*time.Second) / live // the UDP timeout, over the live flows
+	p := ct.Packet{Proto: 17, Dir: ct.Outbound, Local: local, RemotePort: 53}
+	flow := func(i int) {
+		p.Remote = netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		p.LocalPort = uint16(i>>24) + 1024
+	}
+	now, i := int64(0), 0
+	for ; i < live; i++ {
+		flow(i)
+		now += step
+		tab.Track(&p, 0, now)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		flow(i)
+		now += step
+		if _, ok := tab.Lookup(&p, now); ok {
+			b.Fatalf("flow %d found before it was made", i)
+		}
+		if _, res := tab.Track(&p, 0, now); res != ct.Created {
+			b.Fatalf("flow %d: %v", i, res)
+		}
+		i++
+	}
+	if n := tab.Len(); n < live/2 || n > 2*live {
+		b.Fatalf("%d live flows, want about %d", n, live)
 	}
 }
 

@@ -99,10 +99,16 @@ type Table struct {
 	calls uint   // lookups so far, to pace the reaper
 	tick  uint64 // calls that may have changed entries, so a Hint knows what Predict saw still holds
 	// missed is the key built by the last lookup, through missHint, that
-	// found no entry, as of tick missTick: the TrackHint that follows
-	// such a miss needs the same key. (missHint keeps that one hint, and
-	// whatever holds it, reachable until the next such miss.)
+	// found no live entry, as of tick missTick, with its hash and the
+	// empty index position its search ended at (noSlot if the search
+	// found an entry, which the lookup may have removed, moving others):
+	// the TrackHint that follows such a miss needs the same key, and puts
+	// its entry there.
+	// (missHint keeps that one hint, and whatever holds it, reachable
+	// until the next such miss.)
 	missed   Key
+	missHash uint64
+	missSlot uint64
 	missHint *Hint
 	missTick uint64
 
@@ -250,9 +256,13 @@ func (t *Table) lookup(p *Packet, now int64, h *Hint, c *Conn) bool {
 		if !ok {
 			return false
 		}
-		slot, i = t.find(&k)
-		if h != nil {
-			t.missed, t.missHint, t.missTick = k, h, t.tick // in case of a miss
+		hk := k.hash(t.seed)
+		slot, i = t.findHashed(&k, hk)
+		if h != nil { // in case of a miss
+			t.missed, t.missHash, t.missSlot, t.missHint, t.missTick = k, hk, slot, h, t.tick
+			if i != 0 {
+				t.missSlot = noSlot
+			}
 		}
 	}
 	if i == 0 {
@@ -465,7 +475,8 @@ func (t *Table) TrackHint(p *Packet, tag uint32, now int64, h *Hint) (Conn, Resu
 }
 
 // track is Track, also returning the new entry's slab index+1; known,
-// when not nil, is the packet's key.
+// when not nil, is the packet's key, t.missed, whose search left
+// t.missHash and t.missSlot.
 func (t *Table) track(p *Packet, tag uint32, now int64, known *Key) (Conn, Result, uint32) {
 	t.tick++
 	var k Key
@@ -499,10 +510,16 @@ func (t *Table) track(p *Packet, tag uint32, now int64, known *Key) (Conn, Resul
 	default:
 		state = OtherFlow
 	}
-	// The index position found empty here is where the entry goes, unless
-	// a removal shifts entries first.
-	h := k.hash(t.seed)
-	slot, i := t.findHashed(&k, h)
+	// The index position found empty here (or by the miss) is where the
+	// entry goes, unless a removal shifts entries first.
+	var h, slot uint64
+	var i uint32
+	if known != nil && t.missSlot != noSlot {
+		h, slot = t.missHash, t.missSlot
+	} else {
+		h = k.hash(t.seed)
+		slot, i = t.findHashed(&k, h)
+	}
 	if i != 0 {
 		t.removeAt(slot, i) // a stale entry of a different shape on the same key
 		slot = noSlot

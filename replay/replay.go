@@ -68,9 +68,10 @@ type Replayer struct {
 	dec  *eni.Decoder
 	res  Result
 	sum  Summary
-	// counts are the figures of each frame alone; Summary copies them
-	// into sum. ahead are those the reading goroutine keeps during a Run
-	// without fn, added to counts when it ends.
+	// counts are the figures of each frame alone, kept by the judging
+	// goroutine; Summary copies them into sum. ahead are those the
+	// reading goroutine keeps during a Run without fn, added to counts
+	// when it ends.
 	counts, ahead frameCounts
 	flow          map[flowKey]int
 	// lastFlows remembers refused flows' places by packet hash, in front
@@ -93,15 +94,16 @@ type batch struct {
 	frames    [batchSize]capture.Frame // read into only when there is an fn to pass them to
 	packets   [batchSize]eni.Packet
 	times     [batchSize]time.Time // the frames' times, as JudgeEachHashed takes them
-	hashes    [batchSize]uint64    // the packets' FlowHash, worked out here rather than on the judging goroutine
+	hashes    [batchSize]uint64    // the packets' FlowHash, worked out on whichever goroutine has time for it
+	hashed    bool                 // hashes are set
 	unwrapped [batchSize]bool
 	data      []byte // the frames' bytes, one after another, kept for fn while the reader moves on
 	n         int
 	err       error // the reader's, after the n frames
 
-	// In a Run without fn, the frames' verdicts and interfaces, which the
-	// reading goroutine counts when the batch comes back to it: judged
-	// says they are set and not yet counted.
+	// In a Run without fn, the frames' verdicts and interfaces, to be
+	// counted by the judging goroutine or, when the batch comes back to
+	// it, the reading one: judged says they are set and not yet counted.
 	verdicts   [batchSize]Verdict
 	srcs, dsts [batchSize]*eni.Interface
 	judged     bool
@@ -145,11 +147,14 @@ func New(n *eni.Network, opts Options) *Replayer {
 // is the larger part of a replay, and on a machine with a core to spare
 // the frames are judged while the next ones are read. Judging stays in
 // capture order on one goroutine, so the results are those of judging
-// one frame at a time. Without fn, the counts of each frame's verdict
-// are kept on the reading goroutine too, as each batch comes back to
-// it: judging sets the pace, and those counts need nothing but the
-// verdicts. The refused flows are still counted in order, as they are
-// judged. When fn fails, the few frames judged with its
+// one frame at a time. Work that needs nothing but a frame's packet or
+// verdict goes to whichever goroutine has time for it: the packets'
+// hashes are worked out by the reading goroutine unless free batches are
+// waiting for it, and, without fn, the counts of each frame's verdict
+// are kept by the judging goroutine when no batch is waiting for it, and
+// otherwise by the reading one as the batch comes back to it. The refused
+// flows are counted in order, as they are judged. When fn fails, the few
+// frames judged with its
 // frame are counted in the summary but not passed to fn, and those read
 // ahead are neither; Run returns once the reading goroutine has stopped,
 // so the reader is the caller's again.
@@ -177,7 +182,9 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 				return
 			}
 			r.ahead.addBatch(b)
-			last := r.read(b, rd, fn != nil)
+			// Other free batches waiting mean judging is ahead: it can
+			// hash the packets itself.
+			last := r.read(b, rd, fn != nil, len(free) == 0)
 			full <- b
 			if last {
 				return
@@ -200,6 +207,11 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 		b := take(full, nil)
 		if err := r.judge(b, fn); err != nil {
 			return err
+		}
+		if len(full) == 0 {
+			// Judging is ahead of reading: counting here costs only time
+			// spent waiting.
+			r.counts.addBatch(b)
 		}
 		if err := b.err; err != nil {
 			if errors.Is(err, io.EOF) {
@@ -243,10 +255,11 @@ func take(ch <-chan *batch, stop <-chan struct{}) *batch {
 }
 
 // read reads and decodes up to a batch of frames into b, keeping a copy
-// of each frame's bytes when keep is set. It reports whether the reader
-// failed (io.EOF at the end), after the frames in b.
-func (r *Replayer) read(b *batch, rd *capture.Reader, keep bool) (failed bool) {
-	b.n, b.err, b.data = 0, nil, b.data[:0]
+// of each frame's bytes when keep is set and working out the packets'
+// hashes when hash is. It reports whether the reader failed (io.EOF at
+// the end), after the frames in b.
+func (r *Replayer) read(b *batch, rd *capture.Reader, keep, hash bool) (failed bool) {
+	b.n, b.err, b.data, b.hashed = 0, nil, b.data[:0], hash
 	// Without fn, judging needs the frames' times only: the frames are
 	// read into one place, so that the batch's frames stay out of cache.
 	var scratch capture.Frame
@@ -268,7 +281,10 @@ func (r *Replayer) read(b *batch, rd *capture.Reader, keep bool) (failed bool) {
 			f.Data = b.data[at:len(b.data):len(b.data)]
 		}
 		b.unwrapped[b.n] = capture.Decode(r.dec, f, r.opts.VXLAN, &b.packets[b.n])
-		b.times[b.n], b.hashes[b.n] = f.Time, b.packets[b.n].FlowHash()
+		b.times[b.n] = f.Time
+		if hash {
+			b.hashes[b.n] = b.packets[b.n].FlowHash()
+		}
 		b.n++
 	}
 	return false
@@ -277,6 +293,12 @@ func (r *Replayer) read(b *batch, rd *capture.Reader, keep bool) (failed bool) {
 // judge judges the batch's frames, a few at a time, counting each and
 // passing it to fn (when not nil). It returns fn's first error.
 func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
+	if !b.hashed {
+		for k := range b.n {
+			b.hashes[k] = b.packets[k].FlowHash()
+		}
+		b.hashed = true
+	}
 	for at := 0; at < b.n; at += judgeSize {
 		n := min(judgeSize, b.n-at)
 		for k := range n {

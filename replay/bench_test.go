@@ -141,6 +141,13 @@ func replayAll(tb testing.TB, data []byte) (frames int, mallocs uint64) {
 // whose cores slow each other down (on a busy virtual machine, two busy
 // cores may each run up to 40% slower than one) still moves replay/decode,
 // since decoding alone keeps one core busy and the replay two.
+//
+// So each iteration also replays once more with GOMAXPROCS at 1: the same
+// work on one core. replay-1core/decode is the ratio of the work, which
+// a busy host moves far less, and replay-1core/replay is how much the
+// second core gave: near 2 when the two goroutines ran side by side, near
+// 1 when the host left the process one core's worth of time. A high
+// replay/decode with a low replay-1core/replay is the host, not the code.
 func BenchmarkReplayVsDecode(b *testing.B) {
 	for _, mix := range []struct {
 		name string
@@ -153,6 +160,7 @@ func BenchmarkReplayVsDecode(b *testing.B) {
 			// beside the first iterations, on the core the replay reads on.
 			debug.FreeOSMemory()
 			decodeTime, replayTime := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
+			oneCoreTime := time.Duration(math.MaxInt64)
 			decodeCPU, replayCPU := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
 			var frames int
 			var mallocs uint64
@@ -165,8 +173,17 @@ func BenchmarkReplayVsDecode(b *testing.B) {
 				if m != n {
 					b.Fatalf("replay judged %d frames, decoding saw %d", m, n)
 				}
+				procs := runtime.GOMAXPROCS(1)
+				t3 := time.Now()
+				m, _ = replayAll(b, data)
+				t4 := time.Now()
+				runtime.GOMAXPROCS(procs)
+				if m != n {
+					b.Fatalf("replay on one core judged %d frames, decoding saw %d", m, n)
+				}
 				decodeTime = min(decodeTime, t1.Sub(t0))
 				replayTime = min(replayTime, t2.Sub(t1))
+				oneCoreTime = min(oneCoreTime, t4.Sub(t3))
 				decodeCPU, replayCPU = min(decodeCPU, c1-c0), min(replayCPU, c2-c1)
 				frames = n
 				mallocs = max(mallocs, allocs)
@@ -174,6 +191,8 @@ func BenchmarkReplayVsDecode(b *testing.B) {
 			b.ReportMetric(float64(decodeTime.Nanoseconds())/float64(frames), "decode-ns/frame")
 			b.ReportMetric(float64(replayTime.Nanoseconds())/float64(frames), "replay-ns/frame")
 			b.ReportMetric(float64(replayTime)/float64(decodeTime), "replay/decode")
+			b.ReportMetric(float64(oneCoreTime)/float64(decodeTime), "replay-1core/decode")
+			b.ReportMetric(float64(oneCoreTime)/float64(replayTime), "replay-1core/replay")
 			if decodeCPU > 0 {
 				// The work, on every core: reading runs beside judging.
 				b.ReportMetric(float64(replayCPU)/float64(decodeCPU), "replay-cpu/decode-cpu")

@@ -171,13 +171,14 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 	}
 	go func() {
 		defer close(done)
+		wait := newSpinner()
 		for {
 			select {
 			case <-stop: // before another batch, though one is free
 				return
 			default:
 			}
-			b := take(free, stop)
+			b := wait.take(free, stop)
 			if b == nil {
 				return
 			}
@@ -203,8 +204,9 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 		r.counts.merge(&r.ahead)
 		r.ahead.reset()
 	}()
+	wait := newSpinner()
 	for {
-		b := take(full, nil)
+		b := wait.take(full, nil)
 		if err := r.judge(b, fn); err != nil {
 			return err
 		}
@@ -223,22 +225,38 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 	}
 }
 
-// handoffTries is how many times take looks for a batch, yielding to
-// other goroutines in between, before it blocks: about a tenth of a
-// millisecond.
-const handoffTries = 1000
+// A spinner is one of Run's goroutines waiting for batches: before it
+// blocks, it looks again and again, yielding in between, up to its budget
+// of looks. A goroutine that blocks leaves its thread asleep and its core
+// idle, and waking them for the next batch is slow on a shared virtual
+// machine, slow enough to stall the pipeline when the other goroutine is
+// only a moment behind. But when the other goroutine's thread is not
+// running at all (the host or other programs have the cores), looking
+// only takes time from it: beside a program that kept one core busy, a
+// replay that always looked took a fifth longer than one that blocked. So the budget follows what looking earned: it doubles
+// when a batch came while looking, and halves when none did and the
+// goroutine blocked all the same. Waiting on a slow reader (a pipe) costs
+// a few looks per batch once the budget has fallen.
+type spinner struct{ budget int }
+
+const (
+	// maxLooks is the most a spinner looks before blocking: about a
+	// tenth of a millisecond.
+	maxLooks = 1000
+	// minLooks keeps a few looks, so that a budget that has fallen can
+	// rise again when batches come quickly once more.
+	minLooks = 8
+)
+
+func newSpinner() spinner { return spinner{budget: maxLooks} }
 
 // take returns the next batch from ch, or nil once stop (which may be
-// nil) is closed. It looks again and again, yielding in between, for
-// about a tenth of a millisecond before it blocks: a goroutine that
-// blocks leaves its thread asleep and its core idle, and waking them for
-// the next batch is slow on a shared virtual machine, slow enough to
-// stall the pipeline. Waiting on a slow reader (a pipe) costs that much
-// spinning per batch at most.
-func take(ch <-chan *batch, stop <-chan struct{}) *batch {
-	for range handoffTries {
+// nil) is closed, looking up to the budget before it blocks.
+func (s *spinner) take(ch <-chan *batch, stop <-chan struct{}) *batch {
+	for k := range s.budget {
 		select {
 		case b := <-ch:
+			s.found(k)
 			return b
 		case <-stop:
 			return nil
@@ -246,6 +264,7 @@ func take(ch <-chan *batch, stop <-chan struct{}) *batch {
 			runtime.Gosched()
 		}
 	}
+	s.blocked()
 	select {
 	case b := <-ch:
 		return b
@@ -253,6 +272,17 @@ func take(ch <-chan *batch, stop <-chan struct{}) *batch {
 		return nil
 	}
 }
+
+// found adjusts the budget for a batch found after looks fruitless
+// looks: looking paid if there were any.
+func (s *spinner) found(looks int) {
+	if looks > 0 {
+		s.budget = min(maxLooks, 2*s.budget)
+	}
+}
+
+// blocked adjusts the budget for a wait that looking did not end.
+func (s *spinner) blocked() { s.budget = max(minLooks, s.budget/2) }
 
 // read reads and decodes up to a batch of frames into b, keeping a copy
 // of each frame's bytes when keep is set and working out the packets'

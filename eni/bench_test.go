@@ -94,3 +94,68 @@ func BenchmarkDecode(b *testing.B) {
 		d.DecodeEthernet(f, &p)
 	}
 }
+
+// BenchmarkFlowCacheLive judges HTTPS connections to one server through a
+// FlowCache with live connections open at once, their packets interleaved
+// one by one, as a busy server's capture has them: each connection is 40
+// packets (handshake, exchanges, FIN), then another takes its place, so
+// the cache holds two kinds of packet per live connection. The
+// connections are tracked: the server takes 443 from 198.51.0.0/16 only.
+func BenchmarkFlowCacheLive(b *testing.B) {
+	for _, live := range []int{100, 500, 1000, 2500} {
+		b.Run(fmt.Sprint(live), func(b *testing.B) {
+			w := newWorld(b)
+			w.iface("eni-web", "subnet-app", "10.0.2.10", w.group("web", tcpRule(443, "198.51.0.0/16")))
+			pkts := liveConnections(live, 40*2*live)
+			fc := w.net.NewFlowCache()
+			var out eni.Path
+			now := t0
+			k := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				now = now.Add(time.Microsecond)
+				if fc.JudgeInto(&pkts[k], now, &out); out.Action != eni.Allow {
+					b.Fatalf("packet %d: %s", k, out.String())
+				}
+				if k++; k == len(pkts) {
+					k = 0
+				}
+			}
+		})
+	}
+}
+
+// liveConnections returns n packets of live interleaved TCP connections
+// from 198.51.x.y to 10.0.2.10:443, each 40 packets long; connection c's
+// successors use new client ports.
+func liveConnections(live, n int) []eni.Packet {
+	server := netip.MustParseAddrPort("10.0.2.10:443")
+	step, round := make([]int, live), make([]int, live)
+	for c := range step {
+		step[c] = c % 40 // staggered, so that connections end at different times
+	}
+	out := make([]eni.Packet, 0, n)
+	for len(out) < n {
+		for c := 0; c < live && len(out) < n; c++ {
+			client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, byte(c >> 8), byte(c)}), uint16(20000+round[c]))
+			var p eni.Packet
+			switch s := step[c]; {
+			case s == 0:
+				p = eni.TCP(client, server, eni.SYN)
+			case s == 1:
+				p = eni.TCP(server, client, eni.SYN|eni.ACK)
+			case s == 39:
+				p = eni.TCP(client, server, eni.FIN|eni.ACK)
+			case s%2 == 0:
+				p = eni.TCP(client, server, eni.ACK)
+			default:
+				p = eni.TCP(server, client, eni.ACK)
+			}
+			out = append(out, p)
+			if step[c]++; step[c] == 40 {
+				step[c], round[c] = 0, round[c]+1
+			}
+		}
+	}
+	return out
+}

@@ -86,6 +86,15 @@ func TestFlowCacheAgreesWithJudge(t *testing.T) {
 			}
 			fc.JudgeEachHashed([]*eni.Path{out}, []time.Time{ts}, []uint64{h})
 		}},
+		// Every kind in one set of the cache, with one tag: each packet
+		// looks through the set's kinds by their keys, and most push one
+		// out (the replies readied for new flows too).
+		{"JudgeIntoHashed/one set, one tag", func(fc *eni.FlowCache, p *eni.Packet, ts time.Time, out *eni.Path, _ *rand.Rand) {
+			fc.JudgeIntoHashed(p, ts, out, 42)
+		}},
+		{"JudgeIntoHashed/one set", func(fc *eni.FlowCache, p *eni.Packet, ts time.Time, out *eni.Path, _ *rand.Rand) {
+			fc.JudgeIntoHashed(p, ts, out, p.FlowHash()&^0xffff|42)
+		}},
 	}
 	for _, way := range ways {
 		t.Run(way.name, func(t *testing.T) { flowCacheAgreesWithJudge(t, way.judge) })

@@ -233,10 +233,11 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 // only a moment behind. But when the other goroutine's thread is not
 // running at all (the host or other programs have the cores), looking
 // only takes time from it: beside a program that kept one core busy, a
-// replay that always looked took a fifth longer than one that blocked. So the budget follows what looking earned: it doubles
-// when a batch came while looking, and halves when none did and the
-// goroutine blocked all the same. Waiting on a slow reader (a pipe) costs
-// a few looks per batch once the budget has fallen.
+// replay that always looked took a fifth longer than one that blocked.
+// So the budget follows what looking earned: it doubles when a batch came
+// while looking, and halves when none did and the goroutine blocked all
+// the same. Waiting on a slow reader (a pipe) costs a few looks per batch
+// once the budget has fallen.
 type spinner struct{ budget int }
 
 const (

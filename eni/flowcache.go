@@ -36,7 +36,7 @@ type FlowCache struct {
 	// entries are in sets of flowCacheWays, a kind of packet in the set
 	// its hash picks: with one place per kind, kinds pushed each other out
 	// long before the cache was full (BenchmarkFlowCacheLive: with 1,000
-	// connections live, a third more time a packet than with sets).
+	// connections live, 123 ns a packet against 94-100 with sets).
 	// tags holds, per set, 16 bits of each way's kind's hash (0: empty)
 	// in one word, so that looking for a kind reads one word and the
 	// entry whose tag matches, and finds it without a branch per way.

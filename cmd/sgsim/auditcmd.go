@@ -17,13 +17,13 @@ import (
 )
 
 func auditCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("audit", stderr)
+	fs := newFlags("audit")
 	var configs multiFlag
-	fs.Var(&configs, "config", "configuration file (repeatable)")
-	pcap := fs.String("pcap", "", "capture whose traffic shows which rules are used")
-	format := fs.String("format", "table", "table, json or sarif")
-	failOn := fs.String("fail-on", "", "exit 1 when a finding of this severity or worse exists (info, low, medium, high, critical)")
-	allowed := fs.String("allowed-ports", "80,443", "ports that may be open to the internet without an EC2.18 finding")
+	fs.Var(&configs, "config", "a `FILE` that aws ec2 describe-* printed (repeatable)")
+	pcap := fs.String("pcap", "", "a capture `FILE` (pcap or pcapng) whose traffic shows which rules are used")
+	format := fs.String("format", "table", "output `FORMAT`: table, json or sarif")
+	failOn := fs.String("fail-on", "", "exit 1 when a finding of this `SEVERITY` or worse exists (info, low, medium, high, critical)")
+	allowed := fs.String("allowed-ports", "80,443", "`PORTS` that may be open to the internet without an EC2.18 finding")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

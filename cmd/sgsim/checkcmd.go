@@ -17,17 +17,17 @@ import (
 const defaultSport = 32768
 
 func checkCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", stderr)
+	fs := newFlags("check")
 	var configs multiFlag
-	fs.Var(&configs, "config", "configuration file (repeatable)")
-	srcArg := fs.String("src", "", "source address or interface ID")
-	dstArg := fs.String("dst", "", "destination address or interface ID")
-	protoArg := fs.String("protocol", "", "tcp, udp, icmp, icmpv6 or a protocol number")
-	port := fs.Int("port", -1, "destination port (tcp, udp)")
-	sport := fs.Int("sport", defaultSport, "source port, to which the reply returns")
-	icmpType := fs.Int("icmp-type", -1, "ICMP type (default: echo request)")
-	icmpCode := fs.Int("icmp-code", 0, "ICMP code")
-	format := fs.String("format", "text", "text or mermaid")
+	fs.Var(&configs, "config", "a `FILE` that aws ec2 describe-* printed (repeatable)")
+	srcArg := fs.String("src", "", "source `ADDR|ENI-ID`: an address, or an interface's ID")
+	dstArg := fs.String("dst", "", "destination `ADDR|ENI-ID`: an address, or an interface's ID")
+	protoArg := fs.String("protocol", "", "the `PROTOCOL`: tcp, udp, icmp, icmpv6 or a protocol number")
+	port := fs.Int("port", -1, "destination port `N` (tcp, udp)")
+	sport := fs.Int("sport", defaultSport, "source port `N`, to which the reply returns")
+	icmpType := fs.Int("icmp-type", -1, "ICMP type `T` (default: echo request)")
+	icmpCode := fs.Int("icmp-code", 0, "ICMP code `C`")
+	format := fs.String("format", "text", "output `FORMAT`: text or mermaid")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

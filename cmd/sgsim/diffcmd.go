@@ -19,11 +19,11 @@ import (
 // diffCmd replays one capture against two configurations and lists every
 // flow whose verdict changes.
 func diffCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("diff", stderr)
+	fs := newFlags("diff")
 	var before, after multiFlag
-	fs.Var(&before, "config", "configuration file of today (repeatable)")
-	fs.Var(&after, "against", "configuration file of the proposal (repeatable)")
-	pcap := fs.String("pcap", "", "capture to replay against both")
+	fs.Var(&before, "config", "a `FILE` that aws ec2 describe-* printed, as things are (repeatable)")
+	fs.Var(&after, "against", "a `FILE` of the proposed configuration, in the same form (repeatable)")
+	pcap := fs.String("pcap", "", "the capture `FILE` (pcap or pcapng) to replay against both")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -48,10 +48,12 @@ With describe-flow-logs among them, "replay --format flowlog" writes the VPC's o
 each in its format, traffic type and interval; two or more go to --flowlog-dir DIR, one file each.
 `
 
-// exitError carries an exit status and the one line to print on stderr.
+// exitError carries an exit status and the one line to print on stderr,
+// or, for a request for help, the text to print on stdout.
 type exitError struct {
 	code int
 	msg  string
+	help string
 }
 
 func (e *exitError) Error() string { return e.msg }
@@ -76,6 +78,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "diff":
 		err = diffCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
+		if len(args) > 1 && args[0] == "help" {
+			// sgsim help CMD is CMD --help.
+			return run([]string{args[1], "--help"}, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
@@ -86,6 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
+		fmt.Fprint(stdout, ee.help)
 		if ee.msg != "" {
 			fmt.Fprintln(stderr, "sgsim:", ee.msg)
 		}
@@ -101,24 +108,66 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("sgsim "+name, flag.ContinueOnError)
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	// Errors become one line of ours; help goes to stdout (see parse).
 	fs.SetOutput(io.Discard)
 	return fs
 }
 
-// parse parses flags, turning flag errors into one clear line.
+// parse parses flags, turning flag errors into one clear line, and -h or
+// --help into the command's help.
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return &exitError{code: 0, msg: ""}
+			return &exitError{code: 0, help: commandHelp(fs)}
 		}
-		return bad("%s: %v (sgsim help)", fs.Name(), err)
+		return bad("%s: %v (sgsim %s --help)", fs.Name(), err, fs.Name())
 	}
 	if fs.NArg() > 0 {
-		return bad("%s: unexpected argument %q (sgsim help)", fs.Name(), fs.Arg(0))
+		return bad("%s: unexpected argument %q (sgsim %s --help)", fs.Name(), fs.Arg(0), fs.Name())
 	}
 	return nil
+}
+
+// commandHelp is a command's synopsis, from the usage text, and its flags.
+func commandHelp(fs *flag.FlagSet) string {
+	var b strings.Builder
+	b.WriteString("Usage:\n")
+	in := false
+	for _, line := range strings.Split(usage, "\n") {
+		switch {
+		case strings.HasPrefix(line, "  sgsim "):
+			in = strings.HasPrefix(line, "  sgsim "+fs.Name()+" ")
+		case !strings.HasPrefix(line, "    "):
+			in = false
+		}
+		if in {
+			b.WriteString(line + "\n")
+		}
+	}
+	b.WriteString("\nFlags:\n")
+	type row struct{ name, text string }
+	var rows []row
+	width := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		arg, text := flag.UnquoteUsage(f)
+		name := "--" + f.Name
+		if arg != "" {
+			name += " " + arg
+		}
+		// -1 marks "not given" (the port, the ICMP type): not a default
+		// to show.
+		if d := f.DefValue; d != "" && d != "false" && d != "0" && d != "-1" {
+			text += " (default " + d + ")"
+		}
+		rows = append(rows, row{name, text})
+		width = max(width, len(name))
+	})
+	for _, r := range rows {
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, r.name, r.text)
+	}
+	return b.String()
 }
 
 // loadConfig loads the --config files, or the sample when none are given

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -260,7 +261,7 @@ func TestReplayErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"bad flag", []string{"replay", "--colour"}, "sgsim: sgsim replay: flag provided but not defined: -colour (sgsim help)\n"},
+		{"bad flag", []string{"replay", "--colour"}, "sgsim: replay: flag provided but not defined: -colour (sgsim replay --help)\n"},
 		{"bad format", []string{"replay", "--format", "xml"}, "sgsim: replay: --format \"xml\": use summary, jsonl or flowlog\n"},
 		{"bad log format", []string{"replay", "--format", "flowlog", "--log-format", "${version} ${vpcid}"},
 			"sgsim: replay: --log-format: \"${vpcid}\": no flow log field is called \"vpcid\" (fields: " + flowlogFields + ")\n"},
@@ -284,6 +285,44 @@ func TestReplayErrors(t *testing.T) {
 			assert.Equal(t, tt.want, errOut)
 		})
 	}
+}
+
+// TestCommandHelp checks each command's --help: exit 0, the synopsis of
+// the command alone, and a line for every flag, each of which the
+// synopsis names and none of which it leaves out.
+func TestCommandHelp(t *testing.T) {
+	flagName := regexp.MustCompile(`--[a-z-]+`)
+	for _, cmd := range []string{"replay", "check", "audit", "diff"} {
+		t.Run(cmd, func(t *testing.T) {
+			out, errOut, code := sgsim(t, cmd, "--help")
+			assert.Equal(t, 0, code)
+			assert.Empty(t, errOut)
+			same, _, _ := sgsim(t, "help", cmd)
+			assert.Equal(t, out, same, "sgsim help %s", cmd)
+			short, _, _ := sgsim(t, cmd, "-h")
+			assert.Equal(t, out, short, "%s -h", cmd)
+
+			synopsis, flags, ok := strings.Cut(out, "\nFlags:\n")
+			require.True(t, ok, out)
+			require.True(t, strings.HasPrefix(synopsis, "Usage:\n  sgsim "+cmd+" "), synopsis)
+			for _, other := range []string{"replay", "check", "audit", "diff"} {
+				if other != cmd {
+					assert.NotContains(t, synopsis, "sgsim "+other)
+				}
+			}
+			var listed []string
+			for _, line := range strings.Split(strings.TrimSuffix(flags, "\n"), "\n") {
+				f := strings.Fields(line)
+				require.NotEmpty(t, f, "an empty line among the flags")
+				require.True(t, strings.HasPrefix(f[0], "--"), line)
+				require.Greater(t, len(f), 2, "flag %s without a description", f[0])
+				listed = append(listed, f[0])
+			}
+			named := flagName.FindAllString(synopsis, -1)
+			assert.ElementsMatch(t, named, listed, "the synopsis and the flags disagree")
+		})
+	}
+	golden(t, "help-replay", func() string { out, _, _ := sgsim(t, "replay", "--help"); return out }())
 }
 
 // flowlogFields lists every flow log field, as the error for an unknown

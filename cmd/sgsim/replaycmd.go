@@ -23,15 +23,15 @@ import (
 )
 
 func replayCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("replay", stderr)
+	fs := newFlags("replay")
 	var configs multiFlag
-	fs.Var(&configs, "config", "configuration file (repeatable)")
-	pcap := fs.String("pcap", "", "capture file (pcap or pcapng)")
-	format := fs.String("format", "summary", "summary, jsonl or flowlog")
+	fs.Var(&configs, "config", "a `FILE` that aws ec2 describe-* printed (repeatable)")
+	pcap := fs.String("pcap", "", "the capture `FILE` (pcap or pcapng)")
+	format := fs.String("format", "summary", "output `FORMAT`: summary, jsonl or flowlog")
 	vxlan := fs.Bool("vxlan", false, "judge the frames inside VPC Traffic Mirroring (VXLAN) copies")
-	window := fs.Duration("window", time.Minute, "flow log aggregation window")
-	trafficType := fs.String("traffic-type", "", "what the flow log captures, as create-flow-logs --traffic-type: ACCEPT, REJECT or ALL (default ALL)")
-	logFormat := fs.String("log-format", "", "flow log fields, as create-flow-logs --log-format takes them ('${version} ${vpc-id} ...'); default: AWS's default format")
+	window := fs.Duration("window", time.Minute, "flow log aggregation window, a `DURATION` such as 60s or 10m")
+	trafficType := fs.String("traffic-type", "", "the `TYPE` of traffic the flow log captures, as create-flow-logs --traffic-type takes it: ACCEPT, REJECT or ALL (default ALL)")
+	logFormat := fs.String("log-format", "", "flow log `FIELDS`, as create-flow-logs --log-format takes them ('${version} ${vpc-id} ...'); default: AWS's default format")
 	pickup := fs.Bool("tcp-pickup", false, "let TCP packets other than SYN open tracked connections, for captures that begin mid-connection")
 	flowlogDir := fs.String("flowlog-dir", "", "write each flow log of the configuration (describe-flow-logs) to `DIR`/ID.log")
 	if err := parse(fs, args); err != nil {

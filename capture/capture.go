@@ -79,7 +79,7 @@ const MaxFrame = 262144
 // Frame is one captured frame.
 type Frame struct {
 	Number  int    // 1-based, as Wireshark numbers frames
-	Data    []byte // the captured bytes; valid until the next call to Next
+	Data    []byte // the captured bytes; valid until the next call to Next or ReadFrame
 	Time    time.Time
 	WireLen int // the frame's length on the wire
 	Link    Link

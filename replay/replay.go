@@ -558,8 +558,10 @@ const MaxRejectedFlows = 100_000
 // protocol and destination port refused at the same stage for the same
 // reason.
 type RejectedFlow struct {
-	Src, Dst    netip.Addr
-	Proto       uint8
+	Src, Dst netip.Addr
+	Proto    uint8
+	// DstPort is the destination port for TCP and UDP, type<<8|code for
+	// ICMP and ICMPv6 (as the rules match them), 0 for other protocols.
 	DstPort     uint16
 	Stage       eni.Stage // the first refusal, as of the flow's first frame
 	Also        int       // how many later stages would refuse it too

@@ -44,11 +44,14 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil || proto == sg.AllProtocols {
 		return bad("check: --protocol %q: use tcp, udp, icmp, icmpv6 or a number 0-255", *protoArg)
 	}
-	if proto.HasPorts() && (*port < 0 || *port > 65535) {
+	switch {
+	case proto.HasPorts() && *port == -1:
 		return bad("check: --port: %s needs a destination port 0-65535", proto)
+	case proto.HasPorts() && (*port < 0 || *port > 65535):
+		return bad("check: --port %d is not a port (0-65535)", *port)
 	}
 	if *sport < 0 || *sport > 65535 {
-		return bad("check: --sport %d is not a port", *sport)
+		return bad("check: --sport %d is not a port (0-65535)", *sport)
 	}
 	res, err := loadConfig(configs, false, stderr)
 	if err != nil {

@@ -363,15 +363,20 @@ func TestCheck(t *testing.T) {
 	assert.Contains(t, out, "-x")
 	golden(t, "check-mermaid", out)
 
-	for _, args := range [][]string{
-		{"--src", "10.20.2.10", "--dst", "10.20.3.10", "--protocol", "tcp"},
-		{"--src", "eni-nope", "--dst", "10.20.3.10", "--protocol", "udp", "--port", "1"},
-		{"--src", "10.20.2.10", "--dst", "10.20.3.10", "--protocol", "sctpx", "--port", "1"},
-		{"--src", "10.20.2.10", "--dst", "2001:db8::1", "--protocol", "udp", "--port", "1"},
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--src", "10.20.2.10", "--dst", "10.20.3.10", "--protocol", "tcp"}, "check: --port: tcp needs a destination port 0-65535"},
+		{[]string{"--src", "10.20.2.10", "--dst", "10.20.3.10", "--protocol", "tcp", "--port", "70000"}, "check: --port 70000 is not a port (0-65535)"},
+		{[]string{"--src", "10.20.2.10", "--dst", "10.20.3.10", "--protocol", "tcp", "--port", "1", "--sport", "-2"}, "check: --sport -2 is not a port (0-65535)"},
+		{[]string{"--src", "eni-nope", "--dst", "10.20.3.10", "--protocol", "udp", "--port", "1"}, "check: --src eni-nope: no such interface in the --config files"},
+		{[]string{"--src", "10.20.2.10", "--dst", "10.20.3.10", "--protocol", "sctpx", "--port", "1"}, "check: --protocol \"sctpx\": use tcp, udp, icmp, icmpv6 or a number 0-255"},
+		{[]string{"--src", "10.20.2.10", "--dst", "2001:db8::1", "--protocol", "udp", "--port", "1"}, "check: --src 10.20.2.10 and --dst 2001:db8::1 are of different address families"},
 	} {
-		_, errOut, code := sgsim(t, append(append([]string{"check"}, cfg...), args...)...)
-		assert.Equal(t, 2, code, "%v", args)
-		assert.Equal(t, 1, strings.Count(errOut, "\n"), "one line: %q", errOut)
+		_, errOut, code := sgsim(t, append(append([]string{"check"}, cfg...), tt.args...)...)
+		assert.Equal(t, 2, code, "%v", tt.args)
+		assert.Equal(t, "sgsim: "+tt.want+"\n", errOut, "%v", tt.args)
 	}
 }
 

@@ -433,3 +433,49 @@ func TestReplayOutputFails(t *testing.T) {
 		assert.Equal(t, "sgsim: writing the output: no space left on device\n", e.String(), format)
 	}
 }
+
+// TestSummaryGroupsPorts: flows between the same two addresses refused at
+// the same place for the same reason share a row once there are four or
+// more of them, ranked by their frames together; fewer keep a row each,
+// and flows refused elsewhere or for another reason are not folded in.
+func TestSummaryGroupsPorts(t *testing.T) {
+	cfg := sampleConfig(t)
+	p := filepath.Join(t.TempDir(), "scan.pcap")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	w, err := capgen.NewPcap(f, 1, false)
+	require.NoError(t, err)
+	at := sample.Start
+	syn := func(src, dst string, sport, dport uint16) {
+		at = at.Add(time.Millisecond)
+		pkt := eni.Packet{Src: mustAddr(src), Dst: mustAddr(dst), Proto: 6, SrcPort: sport, DstPort: dport, TCPFlags: eni.SYN}
+		require.NoError(t, w.WriteFrame(at, capgen.Ethernet(capgen.IP(pkt, 0), 0)))
+	}
+	// A scan of the web server's ports 20-40: 22 is open to a prefix list
+	// only, so the group refuses it as it does every other port.
+	for port := uint16(20); port <= 40; port++ {
+		syn("192.0.2.66", "10.20.1.10", 40000, port)
+	}
+	// Three ports from another address, each tried twice: three rows.
+	for _, port := range []uint16{3306, 5432, 6379, 3306, 5432, 6379} {
+		syn("192.0.2.77", "10.20.1.10", 40000, port)
+	}
+	// The app server's SSH to the database: refused by the ACL at 22
+	// (entry 90), by the group elsewhere; four ports, two reasons.
+	for _, port := range []uint16{22, 23, 24, 25} {
+		syn("10.20.2.10", "10.20.3.10", 40000, port)
+	}
+	// The scanner comes back the next day: the capture's end is dated.
+	at = at.Add(25 * time.Hour)
+	syn("192.0.2.66", "10.20.1.10", 40001, 20)
+	require.NoError(t, f.Close())
+
+	out, errOut, code := sgsim(t, append([]string{"replay", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	first, _, _ := strings.Cut(out, "\n")
+	assert.Equal(t, "Replayed "+p+" (pcap): 32 frames from 2026-11-02 09:30:00 to 2026-11-03 10:30:00 (25h0m0s)", first)
+	start := strings.Index(out, "REJECTED FLOWS")
+	end := strings.Index(out, "\nRULES")
+	require.True(t, start >= 0 && end > start, out)
+	golden(t, "replay-summary-grouped", out[start:end])
+}

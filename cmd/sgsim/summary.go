@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,7 +24,12 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 	span := s.Last.Sub(s.First)
 	fmt.Fprintf(w, "Replayed %s (%s): %d frames", name, format, s.Frames)
 	if s.Frames > 0 {
-		fmt.Fprintf(w, " from %s to %s (%s)", s.First.UTC().Format("2006-01-02 15:04:05"), s.Last.UTC().Format("15:04:05"), span.Round(time.Millisecond))
+		first, last := s.First.UTC(), s.Last.UTC()
+		end := last.Format("15:04:05")
+		if first.YearDay() != last.YearDay() || first.Year() != last.Year() {
+			end = last.Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(w, " from %s to %s (%s)", first.Format("2006-01-02 15:04:05"), end, roundSpan(span))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  %d accepted, %d rejected, %d skipped", s.Accepted, s.Rejected, s.Skipped)
@@ -55,7 +61,12 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 	tw.Flush()
 
 	flows := s.RejectedFlows()
-	fmt.Fprintf(w, "\nREJECTED FLOWS (%d; most frames first)\n", len(flows))
+	rows := rejectedRows(flows)
+	fmt.Fprintf(w, "\nREJECTED FLOWS (%d; most frames first", len(flows))
+	if len(rows) < len(flows) {
+		fmt.Fprintf(w, "; flows refused alike between two addresses, %d or more ports, share a row", minPortsPerRow)
+	}
+	fmt.Fprintln(w, ")")
 	if s.OtherRejected > 0 {
 		fmt.Fprintf(w, "  (%d more refused frames of flows beyond the first %d are counted but not listed)\n", s.OtherRejected, replay.MaxRejectedFlows)
 	}
@@ -66,16 +77,16 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 	if len(flows) > 0 {
 		fmt.Fprintln(tw, "  frames\tflow\trefused by")
 	}
-	for k, f := range flows {
+	for k, r := range rows {
 		if k == maxRejectedFlows {
-			fmt.Fprintf(tw, "  …\t%d more\t\n", len(flows)-k)
+			fmt.Fprintf(tw, "  …\t%d more rows\t\n", len(rows)-k)
 			break
 		}
 		also := ""
-		if f.Also > 0 {
-			also = fmt.Sprintf(" (+%d more stage(s))", f.Also)
+		if r.also > 0 {
+			also = fmt.Sprintf(" (+%d more stage(s))", r.also)
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s%s\n", f.Frames, flowText(f), refusalText(f.Stage), also)
+		fmt.Fprintf(tw, "  %d\t%s\t%s%s\n", r.frames, r.flow, r.refusal, also)
 	}
 	tw.Flush()
 
@@ -92,7 +103,7 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nUNUSED RULES (%d of %d: no frame in these %s of capture needed them; a short capture proves little)\n",
-		len(unused), len(rules), span.Round(time.Millisecond))
+		len(unused), len(rules), roundSpan(span))
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, u := range unused {
 		fmt.Fprintln(tw, u)
@@ -110,6 +121,75 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 }
 
 func flowText(f replay.RejectedFlow) string { return flowLabel(f.Proto, f.Src, f.Dst, f.DstPort) }
+
+// roundSpan rounds a capture's span for people: to the second once it
+// is a minute or more.
+func roundSpan(d time.Duration) time.Duration {
+	if d >= time.Minute {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Millisecond)
+}
+
+// minPortsPerRow is how many TCP or UDP flows between the same two
+// addresses, refused at the same place for the same reason, take one row
+// of the summary between them. A client's replies refused by an ACL
+// without the ephemeral ports, or a port scan, is one cause: a row a
+// port would push every other refusal out of sight.
+const minPortsPerRow = 4
+
+// rejectedRow is a row of the summary's refused flows: one flow, or
+// flows that differ only in their destination port.
+type rejectedRow struct {
+	frames           int
+	flow, refusal    string
+	also             int
+	minPort, maxPort uint16
+}
+
+// rejectedRows turns the refused flows, most frames first, into the
+// summary's rows, most frames first.
+func rejectedRows(flows []replay.RejectedFlow) []rejectedRow {
+	type group struct {
+		proto    uint8
+		src, dst netip.Addr
+		refusal  string
+	}
+	refusals := make([]string, len(flows))
+	members := map[group][]int{}
+	for k, f := range flows {
+		refusals[k] = refusalText(f.Stage)
+		if f.Proto == 6 || f.Proto == 17 {
+			g := group{f.Proto, f.Src, f.Dst, refusals[k]}
+			members[g] = append(members[g], k)
+		}
+	}
+	var rows []rejectedRow
+	for k, f := range flows {
+		g := group{f.Proto, f.Src, f.Dst, refusals[k]}
+		m := members[g]
+		if len(m) < minPortsPerRow {
+			rows = append(rows, rejectedRow{frames: f.Frames, flow: flowText(f), refusal: refusals[k], also: f.Also})
+			continue
+		}
+		if m[0] != k {
+			continue // in the row of the group's first flow
+		}
+		r := rejectedRow{refusal: refusals[k], minPort: f.DstPort, maxPort: f.DstPort}
+		for _, j := range m {
+			o := flows[j]
+			r.frames += o.Frames
+			r.also = max(r.also, o.Also)
+			r.minPort, r.maxPort = min(r.minPort, o.DstPort), max(r.maxPort, o.DstPort)
+		}
+		r.flow = fmt.Sprintf("%s %s → %s:%d-%d (%d ports)", eni.ProtoName(f.Proto), f.Src, f.Dst, r.minPort, r.maxPort, len(m))
+		rows = append(rows, r)
+	}
+	// A group's row sits at its first flow's place: move it up to its
+	// frames' place, ties staying in order.
+	slices.SortStableFunc(rows, func(a, b rejectedRow) int { return b.frames - a.frames })
+	return rows
+}
 
 // flowLabel names a flow: key is the destination port for TCP and UDP,
 // type<<8|code for ICMP.

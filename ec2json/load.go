@@ -23,7 +23,8 @@
 // e.g. "sgs.json: sg-0abc: IpPermissions[2].FromPort: 70000 is not a
 // port". A reference to a group, subnet or prefix list that no file
 // defines is an error naming both ends; groups of other accounts or of
-// peered VPCs may stay outside the files.
+// other VPCs (peered, or attached to the same transit gateway) may stay
+// outside the files, with a warning: rules naming them match nothing.
 package ec2json
 
 import (
@@ -711,19 +712,22 @@ func (l *loader) buildGroups() error {
 		ids = append(ids, g.v.GroupID)
 	}
 	for _, id := range ids {
-		owner := ""
+		owner, vpc := "", ""
 		if gi, ok := reg.Group(id); ok {
-			owner = gi.OwnerID
+			owner, vpc = gi.OwnerID, gi.VpcID
 		}
 		for _, p := range perms[id] {
-			if p.rule.Peer.Kind == sg.PeerGroup && !reg.HasGroup(p.rule.Peer.GroupID) {
-				foreign := p.rule.Peer.PeeringConnectionID != "" || (p.rule.Peer.UserID != "" && owner != "" && p.rule.Peer.UserID != owner)
-				if !foreign {
+			if peer := p.rule.Peer; peer.Kind == sg.PeerGroup && !reg.HasGroup(peer.GroupID) {
+				// A group of another account, of a peered VPC, or of a VPC
+				// attached to the same transit gateway (AWS §1.2) may well
+				// be outside the files; one of the same VPC may not.
+				if !peer.Foreign(owner, vpc) {
 					return &Error{File: p.file, Object: id, Field: p.field,
-						Msg: fmt.Sprintf("%s is not defined in any --config file", p.rule.Peer.GroupID)}
+						Msg: fmt.Sprintf("%s is not defined in any --config file", peer.GroupID)}
 				}
-				l.warn("%s: %s: %s: %s is in another account or a peered VPC and not in the files: the rule matches nothing",
-					p.file, id, p.field, p.rule.Peer.GroupID)
+				l.warn("%s: %s: %s: %s is in another account or VPC and not in the files: the rule matches nothing "+
+					"(add that VPC's describe-security-groups and describe-network-interfaces output to model it)",
+					p.file, id, p.field, peer.GroupID)
 			}
 			if p.rule.Peer.Kind == sg.PeerPrefixList {
 				if _, ok := reg.PrefixList(p.rule.Peer.PrefixListID); !ok {

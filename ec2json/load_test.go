@@ -316,3 +316,48 @@ func FuzzLoad(f *testing.F) {
 		_ = fmt.Sprint(r.Warnings)
 	})
 }
+
+// TestForeignGroupReference: a rule may name a group the files do not
+// define when the group is another account's, a peered VPC's, or another
+// VPC's (attached by transit gateway): a warning, and the rule matches
+// nothing. A group of the same VPC and account must be in the files.
+func TestForeignGroupReference(t *testing.T) {
+	tests := []struct {
+		name    string
+		pair    string
+		foreign bool
+	}{
+		{"same VPC", `{"GroupId":"sg-0gone","UserId":"111122223333"}`, false},
+		{"same VPC, VpcId given", `{"GroupId":"sg-0gone","UserId":"111122223333","VpcId":"vpc-1"}`, false},
+		{"no owner or VPC", `{"GroupId":"sg-0gone"}`, false},
+		{"another account", `{"GroupId":"sg-0other","UserId":"444455556666"}`, true},
+		{"peered VPC", `{"GroupId":"sg-0peer","UserId":"111122223333","VpcId":"vpc-2","VpcPeeringConnectionId":"pcx-1","PeeringStatus":"active"}`, true},
+		{"VPC attached by transit gateway", `{"GroupId":"sg-0tgw","UserId":"111122223333","VpcId":"vpc-3"}`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			perm := `{"IpProtocol":"tcp","FromPort":443,"ToPort":443,"UserIdGroupPairs":[` + tt.pair + `]}`
+			r, err := ec2json.Load(src("vpcs.json", vpcs), src("subnets.json", subnets), src("sgs.json", sgs(perm)), src("enis.json", enis("")))
+			if !tt.foreign {
+				require.Error(t, err)
+				assert.Equal(t, "sgs.json: sg-web: IpPermissions[0].UserIdGroupPairs[0].GroupId: sg-0gone is not defined in any --config file", err.Error())
+				return
+			}
+			require.NoError(t, err)
+			var about []string
+			for _, w := range r.Warnings {
+				if strings.Contains(w, "UserIdGroupPairs") {
+					about = append(about, w)
+				}
+			}
+			require.Len(t, about, 1, "%q", r.Warnings)
+			assert.Contains(t, about[0], "sgs.json: sg-web: IpPermissions[0].UserIdGroupPairs[0].GroupId: ")
+			assert.Contains(t, about[0], "is in another account or VPC and not in the files: the rule matches nothing")
+			// The rule stays, matching nothing: no address is in the group.
+			g, _ := r.Network.Groups().Group("sg-web")
+			require.Len(t, g.Ingress, 1)
+			https := eni.TCP(netip.MustParseAddrPort("10.0.9.9:50000"), netip.MustParseAddrPort("10.0.1.10:443"), eni.SYN)
+			assert.False(t, r.Network.Judge(&https, time.Unix(0, 0)).Allowed())
+		})
+	}
+}

@@ -498,14 +498,11 @@ func (r *Registry) authorize(groupID string, dir Direction, rules []Rule) ([]Rul
 
 // checkPeer enforces what Authorize checks of a peer: a referenced group in
 // the same account and VPC must exist, and so must a prefix list. Groups in
-// peered VPCs or other accounts may be outside the model.
+// other accounts or VPCs may be outside the model.
 func (r *Registry) checkPeer(g *group, p Peer) error {
 	switch p.Kind {
 	case PeerGroup:
-		if r.groups[p.GroupID] != nil || p.PeeringConnectionID != "" || p.stale() {
-			return nil
-		}
-		if p.UserID != "" && g.spec.OwnerID != "" && p.UserID != g.spec.OwnerID {
+		if r.groups[p.GroupID] != nil || p.stale() || p.Foreign(g.spec.OwnerID, g.spec.VpcID) {
 			return nil
 		}
 		return &Error{Code: ErrInvalidGroup, Group: g.spec.ID, Value: p.GroupID,

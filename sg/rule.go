@@ -52,6 +52,16 @@ type Peer struct {
 // CIDR returns a CIDR peer. It does not validate; see [ParsePeer].
 func CIDR(p netip.Prefix) Peer { return Peer{Kind: PeerCIDR, CIDR: p} }
 
+// Foreign reports whether a group peer names a group of another account
+// or VPC than a group owned by owner in vpc (either may be unknown: ""):
+// one in a peered VPC, another account's, or one of a VPC attached to the
+// same transit gateway. Such a group may be outside a model, and a rule
+// naming it then matches no address.
+func (p Peer) Foreign(owner, vpc string) bool {
+	return p.Kind == PeerGroup && (p.PeeringConnectionID != "" || (p.UserID != "" && owner != "" && p.UserID != owner) ||
+		(p.VpcID != "" && vpc != "" && p.VpcID != vpc))
+}
+
 // GroupPeer returns a peer referencing the security group id in the same VPC.
 func GroupPeer(id string) Peer { return Peer{Kind: PeerGroup, GroupID: id} }
 

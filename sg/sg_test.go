@@ -509,3 +509,39 @@ func FuzzCompiledAgreesWithOracle(f *testing.F) {
 		checkAgainstOracle(t, reg, rs, ids, members, probe{sg.Direction(dir & 1), proto, port % 60, typ % 5, code % 4, a.String()})
 	})
 }
+
+// TestForeignGroupPeer: a reference to a group outside the registry is
+// accepted when the group is another account's or another VPC's (peered,
+// or attached to the same transit gateway), and refused when nothing says
+// it is not in the referencing group's own account and VPC.
+func TestForeignGroupPeer(t *testing.T) {
+	tests := []struct {
+		name    string
+		peer    sg.Peer
+		foreign bool
+	}{
+		{"bare", sg.Peer{Kind: sg.PeerGroup, GroupID: "sg-x"}, false},
+		{"same account", sg.Peer{Kind: sg.PeerGroup, GroupID: "sg-x", UserID: "111122223333"}, false},
+		{"same account and VPC", sg.Peer{Kind: sg.PeerGroup, GroupID: "sg-x", UserID: "111122223333", VpcID: "vpc-1"}, false},
+		{"another account", sg.Peer{Kind: sg.PeerGroup, GroupID: "sg-x", UserID: "444455556666"}, true},
+		{"peered VPC", sg.Peer{Kind: sg.PeerGroup, GroupID: "sg-x", VpcID: "vpc-2", PeeringConnectionID: "pcx-1"}, true},
+		{"transit gateway", sg.Peer{Kind: sg.PeerGroup, GroupID: "sg-x", UserID: "111122223333", VpcID: "vpc-3"}, true},
+		{"not a group", sg.Peer{Kind: sg.PeerCIDR, VpcID: "vpc-3"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.foreign, tt.peer.Foreign("111122223333", "vpc-1"))
+			if tt.peer.Kind != sg.PeerGroup {
+				return
+			}
+			reg := sg.NewRegistry()
+			db := newGroup(t, reg, "db")
+			_, err := reg.AuthorizeIngress(db, sg.Rule{Protocol: sg.TCP, FromPort: 5432, ToPort: 5432, Peer: tt.peer})
+			if tt.foreign {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, sg.ErrInvalidGroup)
+			}
+		})
+	}
+}

@@ -187,10 +187,33 @@ func TestDiff(t *testing.T) {
 	}
 	pcap := filepath.Join(t.TempDir(), "sample.pcap")
 	require.NoError(t, os.WriteFile(pcap, sample.Capture(), 0o644))
-	out, errOut, code := sgsim(t, append(append([]string{"diff", "--pcap", pcap}, before...), after...)...)
+	args := append(append([]string{"diff", "--pcap", pcap}, before...), after...)
+	out, errOut, code := sgsim(t, args...)
 	require.Equal(t, 0, code, errOut)
 	golden(t, "diff-narrowed-ssh", out)
-	assert.True(t, strings.HasPrefix(out, "10 of 348 frames change verdict, in 1 flows\n"), out)
+	assert.True(t, strings.HasPrefix(out, "10 of 348 frames change verdict, in 1 flows: 10 frames newly rejected, 0 newly accepted\n"), out)
 	assert.Contains(t, out, "tcp 198.51.100.200 → 10.20.1.10:22")
 	assert.NotContains(t, out, "203.0.113.5", "the office admin is not affected")
+
+	// --fail-on: narrowing breaks traffic and lets nothing more in.
+	for _, tt := range []struct {
+		way  string
+		code int
+	}{{"newly-rejected", 1}, {"newly-accepted", 0}, {"any", 1}} {
+		o, e, c := sgsim(t, append(args, "--fail-on", tt.way)...)
+		assert.Equal(t, tt.code, c, "--fail-on %s", tt.way)
+		assert.Equal(t, out, o, "--fail-on changes the exit status only")
+		assert.Empty(t, e)
+	}
+	// The same configuration on both sides changes nothing.
+	same := append([]string{"diff", "--pcap", pcap, "--fail-on", "any"}, before...)
+	for k := 0; k < len(before); k += 2 {
+		same = append(same, "--against", before[k+1])
+	}
+	o, _, c := sgsim(t, same...)
+	assert.Equal(t, 0, c)
+	assert.Equal(t, "0 of 348 frames change verdict, in 0 flows\n", o)
+	_, e, c := sgsim(t, append(args, "--fail-on", "worse")...)
+	assert.Equal(t, 2, c)
+	assert.Equal(t, "sgsim: diff: --fail-on \"worse\": use newly-rejected, newly-accepted or any\n", e)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -24,11 +23,17 @@ func diffCmd(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&before, "config", "a `FILE` that aws ec2 describe-* printed, as things are (repeatable)")
 	fs.Var(&after, "against", "a `FILE` of the proposed configuration, in the same form (repeatable)")
 	pcap := fs.String("pcap", "", "the capture `FILE` (pcap or pcapng) to replay against both")
+	failOn := fs.String("fail-on", "", "exit 1 when a frame's verdict changes this `WAY`: newly-rejected (the change breaks traffic), newly-accepted (it lets more in) or any")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if len(before) == 0 || len(after) == 0 || *pcap == "" {
 		return bad("diff: --config, --against and --pcap are required")
+	}
+	switch *failOn {
+	case "", "newly-rejected", "newly-accepted", "any":
+	default:
+		return bad("diff: --fail-on %q: use newly-rejected, newly-accepted or any", *failOn)
 	}
 	resA, err := loadConfig(before, false, stderr)
 	if err != nil {
@@ -38,15 +43,26 @@ func diffCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(*pcap)
+	// The capture is read twice side by side, each from its own handle:
+	// a capture larger than memory streams like any other.
+	fa, err := os.Open(*pcap)
 	if err != nil {
 		return bad("%s: cannot read: %v", *pcap, unwrapPath(err))
 	}
-	ra, err := capture.NewReader(bytes.NewReader(data))
+	defer fa.Close()
+	fb, err := os.Open(*pcap)
+	if err != nil {
+		return bad("%s: cannot read: %v", *pcap, unwrapPath(err))
+	}
+	defer fb.Close()
+	ra, err := capture.NewReader(bufio.NewReaderSize(fa, 1<<16))
 	if err != nil {
 		return bad("%s: %v", *pcap, err)
 	}
-	rb, _ := capture.NewReader(bytes.NewReader(data))
+	rb, err := capture.NewReader(bufio.NewReaderSize(fb, 1<<16))
+	if err != nil {
+		return bad("%s: %v", *pcap, err)
+	}
 	pa, pb := replay.New(resA.Network, replay.Options{}), replay.New(resB.Network, replay.Options{})
 
 	type key struct {
@@ -58,29 +74,42 @@ func diffCmd(args []string, stdout, stderr io.Writer) error {
 	groups := map[key]*struct{ frames, first int }{}
 	var order []key
 	frames, changed := 0, 0
+	newlyRejected, newlyAccepted := 0, 0 // frames
 	var readErr error
 	for {
-		fa, err := ra.Next()
+		fra, err := ra.Next()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				readErr = err
 			}
 			break
 		}
-		a := pa.Judge(&fa)
+		a := pa.Judge(&fra)
 		va, da := a.Verdict, decision(a)
 		flow := pathFlow(&a.Path)
-		fb, _ := rb.Next()
-		b := pb.Judge(&fb)
+		frb, err := rb.Next()
+		if err != nil {
+			// The same bytes read a second time: only a file changed
+			// under us gets here.
+			readErr = fmt.Errorf("frame %d: the file changed while it was read: %w", fra.Number, err)
+			break
+		}
+		b := pb.Judge(&frb)
 		frames++
 		if va == b.Verdict {
 			continue
 		}
 		changed++
+		switch {
+		case b.Verdict == replay.Reject:
+			newlyRejected++
+		case b.Verdict == replay.Accept:
+			newlyAccepted++
+		}
 		k := key{flow: flow, before: da, after: decision(b), beforeVerdict: va, afterVerdict: b.Verdict}
 		g := groups[k]
 		if g == nil {
-			g = &struct{ frames, first int }{first: fa.Number}
+			g = &struct{ frames, first int }{first: fra.Number}
 			groups[k] = g
 			order = append(order, k)
 		}
@@ -89,7 +118,11 @@ func diffCmd(args []string, stdout, stderr io.Writer) error {
 	sort.SliceStable(order, func(i, j int) bool { return order[i].before < order[j].before })
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
-	fmt.Fprintf(out, "%d of %d frames change verdict, in %d flows\n", changed, frames, len(order))
+	fmt.Fprintf(out, "%d of %d frames change verdict, in %d flows", changed, frames, len(order))
+	if changed > 0 {
+		fmt.Fprintf(out, ": %d frames newly rejected, %d newly accepted", newlyRejected, newlyAccepted)
+	}
+	fmt.Fprintln(out)
 	if len(order) > 0 {
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "\nframes\tfirst\tflow\tbefore\tafter")
@@ -106,6 +139,10 @@ func diffCmd(args []string, stdout, stderr io.Writer) error {
 			return &exitError{code: 1, msg: fmt.Sprintf("%s: %v", *pcap, trunc)}
 		}
 		return bad("%s: %v", *pcap, readErr)
+	}
+	if fail := (*failOn == "newly-rejected" && newlyRejected > 0) || (*failOn == "newly-accepted" && newlyAccepted > 0) ||
+		(*failOn == "any" && changed > 0); fail {
+		return &exitError{code: 1}
 	}
 	return nil
 }

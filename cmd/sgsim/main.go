@@ -38,7 +38,7 @@ Usage:
                [--port N] [--sport N] [--icmp-type T] [--icmp-code C] [--format text|mermaid]
   sgsim audit  --config FILE... [--pcap FILE] [--format table|json|sarif] [--fail-on SEVERITY]
                [--allowed-ports 80,443]
-  sgsim diff   --config FILE... --against FILE... --pcap FILE
+  sgsim diff   --config FILE... --against FILE... --pcap FILE [--fail-on newly-rejected|newly-accepted|any]
 
 --config takes the JSON that aws ec2 describe-vpcs, describe-subnets, describe-security-groups,
 describe-security-group-rules, describe-network-interfaces, describe-network-acls,

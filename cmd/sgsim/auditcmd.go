@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -20,7 +19,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("audit")
 	var configs multiFlag
 	fs.Var(&configs, "config", "a `FILE` that aws ec2 describe-* printed (repeatable)")
-	pcap := fs.String("pcap", "", "a capture `FILE` (pcap or pcapng) whose traffic shows which rules are used")
+	pcap := fs.String("pcap", "", "a capture `FILE` (pcap or pcapng; - reads standard input) whose traffic shows which rules are used")
 	format := fs.String("format", "table", "output `FORMAT`: table, json or sarif")
 	failOn := fs.String("fail-on", "", "exit 1 when a finding of this `SEVERITY` or worse exists (info, low, medium, high, critical)")
 	allowed := fs.String("allowed-ports", "80,443", "`PORTS` that may be open to the internet without an EC2.18 finding")
@@ -125,12 +124,12 @@ func countAtLeast(fs []audit.Finding, s audit.Severity) int {
 // replayForUsage replays a capture so the rules' hit counters say which
 // rules traffic used. A capture that cannot be read to its end (cut short,
 // or malformed) counts every frame before the fault, which readErr names.
-func replayForUsage(res *ec2json.Result, name string) (u *audit.Usage, readErr, err error) {
-	f, err := os.Open(name)
+func replayForUsage(res *ec2json.Result, flag string) (u *audit.Usage, readErr, err error) {
+	f, name, _, c, err := openCapture(flag)
 	if err != nil {
-		return nil, nil, bad("%s: cannot read: %v", name, unwrapPath(err))
+		return nil, nil, err
 	}
-	defer f.Close()
+	defer c.Close()
 	rd, err := capture.NewReader(f)
 	if err != nil {
 		return nil, nil, bad("%s: %v", name, err)

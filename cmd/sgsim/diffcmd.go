@@ -30,6 +30,9 @@ func diffCmd(args []string, stdout, stderr io.Writer) error {
 	if len(before) == 0 || len(after) == 0 || *pcap == "" {
 		return bad("diff: --config, --against and --pcap are required")
 	}
+	if *pcap == "-" {
+		return bad("diff: --pcap -: diff reads the capture twice, side by side: give a file")
+	}
 	switch *failOn {
 	case "", "newly-rejected", "newly-accepted", "any":
 	default:

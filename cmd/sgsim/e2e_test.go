@@ -77,6 +77,26 @@ func TestEndToEnd(t *testing.T) {
 		assert.Regexp(t, `^sgsim: .*bad.pcapng: frame 2: the interface description block at byte \d+ is malformed: its if_tsresol 0xc0 .+\n$`, errOut, format)
 	}
 
+	// A capture piped in, as from tcpdump -w -: the same verdicts as from
+	// the file; cut short, the same line and status.
+	pipe := func(input []byte, args ...string) (string, string, int) {
+		cmd := exec.Command(bin, args...)
+		var o, e bytes.Buffer
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(input), &o, &e
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return o.String(), e.String(), ee.ExitCode()
+		}
+		require.NoError(t, err)
+		return o.String(), e.String(), 0
+	}
+	fromFile, _, _ := exe(append([]string{"replay", "--format", "jsonl", "--pcap", cut}, cfg...)...)
+	out, errOut, code = pipe(sample.Capture()[:5000], append([]string{"replay", "--format", "jsonl", "--pcap", "-"}, cfg...)...)
+	assert.Equal(t, 1, code)
+	assert.Equal(t, fromFile, out)
+	assert.Regexp(t, `^sgsim: stdin: the capture is cut short inside frame \d+; frames before it were read\n$`, errOut)
+
 	_, errOut, code = exe("replay", "--pcap", "/nonexistent.pcap", "--config", "/nonexistent.json")
 	assert.Equal(t, 2, code)
 	assert.Equal(t, "sgsim: /nonexistent.json: cannot read: no such file or directory\n", errOut)

@@ -102,6 +102,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// stdin is where --pcap - reads a capture from; tests replace it.
+var stdin io.Reader = os.Stdin
+
+// openCapture opens the capture a --pcap flag names: a file, or standard
+// input for "-" (tcpdump -w - writes there). It returns the name to show,
+// the size when known (0 for a pipe) and what to close.
+func openCapture(flag string) (r io.Reader, name string, size int64, closer io.Closer, err error) {
+	if flag == "-" {
+		return stdin, "stdin", 0, io.NopCloser(nil), nil
+	}
+	f, err := os.Open(flag)
+	if err != nil {
+		return nil, flag, 0, nil, bad("%s: cannot read: %v", flag, unwrapPath(err))
+	}
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	return f, flag, size, f, nil
+}
+
 // multiFlag collects a repeated flag.
 type multiFlag []string
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -478,4 +479,37 @@ func TestSummaryGroupsPorts(t *testing.T) {
 	end := strings.Index(out, "\nRULES")
 	require.True(t, start >= 0 && end > start, out)
 	golden(t, "replay-summary-grouped", out[start:end])
+}
+
+// TestCaptureFromStdin: --pcap - reads the capture from standard input,
+// named "stdin" in what is printed; diff, which reads it twice, refuses it.
+func TestCaptureFromStdin(t *testing.T) {
+	cfg := sampleConfig(t)
+	file := filepath.Join(t.TempDir(), "sample.pcap")
+	require.NoError(t, os.WriteFile(file, sample.Capture(), 0o644))
+	defer func(r io.Reader) { stdin = r }(stdin)
+
+	for _, cmd := range [][]string{{"replay"}, {"replay", "--format", "jsonl"}, {"replay", "--format", "flowlog"}, {"audit"}} {
+		want, _, code := sgsim(t, append(append(cmd, "--pcap", file), cfg...)...)
+		require.Equal(t, 0, code)
+		stdin = bytes.NewReader(sample.Capture())
+		got, errOut, code := sgsim(t, append(append(cmd, "--pcap", "-"), cfg...)...)
+		assert.Equal(t, 0, code, errOut)
+		assert.Equal(t, strings.ReplaceAll(want, file, "stdin"), got, "%v", cmd)
+	}
+
+	stdin = bytes.NewReader(nil)
+	_, errOut, code := sgsim(t, append([]string{"replay", "--pcap", "-"}, cfg...)...)
+	assert.Equal(t, 2, code)
+	assert.Equal(t, "sgsim: stdin: not a capture: the file is shorter than a capture header\n", errOut)
+
+	against := append([]string(nil), cfg...)
+	for k := range against {
+		if against[k] == "--config" {
+			against[k] = "--against"
+		}
+	}
+	_, errOut, code = sgsim(t, append(append([]string{"diff", "--pcap", "-"}, cfg...), against...)...)
+	assert.Equal(t, 2, code)
+	assert.Equal(t, "sgsim: diff: --pcap -: diff reads the capture twice, side by side: give a file\n", errOut)
 }

@@ -26,7 +26,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("replay")
 	var configs multiFlag
 	fs.Var(&configs, "config", "a `FILE` that aws ec2 describe-* printed (repeatable)")
-	pcap := fs.String("pcap", "", "the capture `FILE` (pcap or pcapng)")
+	pcap := fs.String("pcap", "", "the capture `FILE` (pcap or pcapng; - reads standard input)")
 	format := fs.String("format", "summary", "output `FORMAT`: summary, jsonl or flowlog")
 	vxlan := fs.Bool("vxlan", false, "judge the frames inside VPC Traffic Mirroring (VXLAN) copies")
 	window := fs.Duration("window", time.Minute, "flow log aggregation window, a `DURATION` such as 60s or 10m")
@@ -93,15 +93,12 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		name = sample.CaptureName
 		in = bytes.NewReader(sample.Capture())
 	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return bad("%s: cannot read: %v", name, unwrapPath(err))
+		var c io.Closer
+		var err error
+		if in, name, size, c, err = openCapture(name); err != nil {
+			return err
 		}
-		defer f.Close()
-		if st, err := f.Stat(); err == nil {
-			size = st.Size()
-		}
-		in = f
+		defer c.Close()
 	}
 	counter := &countingReader{r: in}
 	rd, err := capture.NewReader(counter)

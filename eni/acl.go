@@ -121,6 +121,23 @@ func (n *Network) ACLs() []*nacl.ACL {
 	return out
 }
 
+// ACLUsage returns the entries of the network ACL with this ID and the
+// packets each decided on the paths this network judged (see
+// [nacl.ACL.Usage]), or nil for an ID it does not hold. Entries count the
+// packets their ACL's answer applied to, allowed or refused there: not a
+// stage judged only to explain an earlier refusal, nor traffic that no ACL
+// filters. It is safe while other goroutines judge packets.
+func (n *Network) ACLUsage(id string) []nacl.EntryUsage {
+	a := n.ACL(id)
+	if a == nil {
+		return nil
+	}
+	// Judging counts with the evaluation held.
+	n.eval.Lock()
+	defer n.eval.Unlock()
+	return a.Usage()
+}
+
 // AssociateACL makes an ACL the subnet's one, replacing the previous
 // association (a subnet has exactly one ACL).
 func (n *Network) AssociateACL(subnetID, aclID string) error {

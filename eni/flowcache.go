@@ -381,10 +381,12 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 		if srcACL != nil {
 			s := out.grow(StageSourceACL)
 			s.ACL, s.Subnet, s.ACLResult = srcACL.acl, srcACL.id, e.acls[0].res
+			s.ACLResult.Count()
 		}
 		if dstACL != nil {
 			s := out.grow(StageDestACL)
 			s.ACL, s.Subnet, s.ACLResult = dstACL.acl, dstACL.id, e.acls[1].res
+			s.ACLResult.Count()
 		}
 		if dst != nil {
 			s := out.grow(StageDestGroups)

@@ -136,6 +136,16 @@ func flowCacheAgreesWithJudge(t *testing.T, judge func(*eni.FlowCache, *eni.Pack
 			require.NotNil(t, j)
 			require.Equal(t, fmt.Sprint(i.Stats()), fmt.Sprint(j.Stats()), "seed %d %s", seed, i.ID())
 		}
+		acls := 0
+		for _, acl := range b.net.ACLs() {
+			other := a.net.ACL(acl.ID)
+			require.NotNil(t, other)
+			require.Equal(t, acl.Usage(), other.Usage(), "seed %d %s: entries' packet counts", seed, acl.ID)
+			for _, u := range acl.Usage() {
+				acls += int(u.Packets)
+			}
+		}
+		require.Positive(t, acls, "seed %d: the ACLs counted packets", seed)
 	}
 }
 
@@ -208,7 +218,8 @@ func stageFields(stages []eni.Stage) string {
 			acl = s.ACL.ID
 		}
 		v.Interface = nil
-		fmt.Fprintf(&b, "%d %t %t %s %+v %s %q %+v\n", s.Kind, s.Allowed, s.Hypothetical, iface, v, acl, s.Subnet, s.ACLResult)
+		fmt.Fprintf(&b, "%d %t %t %s %+v %s %q %s %d\n", s.Kind, s.Allowed, s.Hypothetical, iface, v, acl, s.Subnet,
+			s.ACLResult.Action, s.ACLResult.RuleNumber)
 	}
 	return b.String()
 }

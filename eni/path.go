@@ -246,6 +246,14 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	if out.n > 0 && ok {
 		out.Action = Allow
 	}
+	// The ACLs' entries count the packets their answers applied to: not
+	// those judged only to explain a refusal, nor traffic no ACL filters
+	// (which returned above).
+	for k := range out.stages[:out.n] {
+		if s := &out.stages[k]; s.ACL != nil && !s.Hypothetical {
+			s.ACLResult.Count()
+		}
+	}
 }
 
 func (p *Path) add(k StageKind) *Stage {

@@ -2,6 +2,7 @@ package eni_test
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -236,7 +237,8 @@ func BenchmarkPath(b *testing.B) {
 }
 
 // TestConcurrentPaths judges paths from several goroutines while ACL
-// entries, associations and group rules change; run with -race.
+// entries, associations and group rules change and the ACL's usage is
+// read; run with -race.
 func TestConcurrentPaths(t *testing.T) {
 	w := newWorld(t)
 	any := w.group("any", allRule("10.0.0.0/8"))
@@ -292,9 +294,62 @@ func TestConcurrentPaths(t *testing.T) {
 		require.NoError(t, w.net.AssociateACL("subnet-data", "acl-x"))
 		require.NoError(t, a.ReplaceEntry(aclEntry(100, false, -1, nacl.Action(k%2), "0.0.0.0/0", 0, 0)))
 		_, _ = w.reg.AuthorizeIngress(any, tcpRule(int32(7000+k), "10.0.0.0/8"))
+		require.Len(t, w.net.ACLUsage("acl-x"), 6) // counts read while packets are counted
 		require.NoError(t, w.net.DisassociateACL("subnet-data"))
 	}
 	for g := 0; g < 5; g++ {
 		<-done
 	}
+}
+
+// TestACLUsage: an ACL's entries count the packets their answers applied
+// to: allowed or refused there, not a stage judged only to explain an
+// earlier refusal, and not traffic no ACL filters.
+func TestACLUsage(t *testing.T) {
+	w := newWorld(t)
+	any := w.group("any", allRule("10.0.0.0/8"))
+	mute := w.group("mute")
+	require.NoError(t, w.reg.RevokeEgress(mute, allRule("0.0.0.0/0")))
+	w.iface("eni-a", "subnet-app", "10.0.2.10", any)
+	w.iface("eni-m", "subnet-app", "10.0.2.11", mute)
+	w.iface("eni-d", "subnet-data", "10.0.3.10", any)
+	acl, err := w.net.CreateACL("acl-data", "vpc-1")
+	require.NoError(t, err)
+	cidr := netip.MustParsePrefix
+	for _, e := range []nacl.Entry{
+		{RuleNumber: 100, Protocol: 6, Action: nacl.Allow, CIDR: cidr("10.0.2.0/24"), FromPort: 5432, ToPort: 5432},
+		{RuleNumber: 110, Protocol: 6, Action: nacl.Deny, CIDR: cidr("10.0.0.0/16"), FromPort: 22, ToPort: 22},
+		{RuleNumber: 100, Egress: true, Protocol: 6, Action: nacl.Allow, CIDR: cidr("10.0.2.0/24"), FromPort: 1024, ToPort: 65535},
+	} {
+		require.NoError(t, acl.CreateEntry(e))
+	}
+	require.NoError(t, w.net.AssociateACL("subnet-data", "acl-data"))
+
+	judge := func(p *eni.Packet, allowed bool) {
+		t.Helper()
+		path := w.net.Judge(p, t0)
+		require.Equal(t, allowed, path.Allowed(), "%s", path)
+	}
+	judge(tcp("10.0.2.10:40000", "10.0.3.10:5432", eni.SYN), true)         // in 100
+	judge(tcp("10.0.3.10:5432", "10.0.2.10:40000", eni.SYN|eni.ACK), true) // out 100
+	judge(tcp("10.0.2.10:40001", "10.0.3.10:22", eni.SYN), false)          // in 110
+	judge(tcp("10.0.2.10:40002", "10.0.3.10:80", eni.SYN), false)          // in *
+	judge(tcp("10.0.2.11:40003", "10.0.3.10:5432", eni.SYN), false)        // the group refuses first: not counted
+	judge(udp("10.0.3.10:40004", "10.0.0.2:53"), true)                     // Amazon DNS: no ACL applies
+	judge(tcp("10.0.3.10:40005", "10.0.2.10:443", eni.SYN), false)         // out *
+
+	got := map[string]uint64{}
+	for _, u := range w.net.ACLUsage("acl-data") {
+		got[u.String()] = u.Packets
+	}
+	assert.Equal(t, map[string]uint64{
+		"100 allow tcp 5432 from 10.0.2.0/24":     1,
+		"110 deny tcp 22 from 10.0.0.0/16":        1,
+		"* deny all traffic from 0.0.0.0/0":       1,
+		"* deny all traffic from ::/0":            0, // the VPC has IPv6
+		"100 allow tcp 1024-65535 to 10.0.2.0/24": 1,
+		"* deny all traffic to 0.0.0.0/0":         1,
+		"* deny all traffic to ::/0":              0,
+	}, got)
+	assert.Nil(t, w.net.ACLUsage("acl-nope"))
 }

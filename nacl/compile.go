@@ -13,10 +13,28 @@ import (
 type Result struct {
 	Action     Action
 	RuleNumber int
+	hits       *uint64 // the deciding entry's packet count
 }
 
 // Allowed reports whether the ACL lets the packet through.
 func (r Result) Allowed() bool { return r.Action == Allow }
+
+// Count credits one packet to the entry that decided r, for
+// [ACL.Usage]. Evaluate counts nothing itself: a caller counts the
+// packets the answer applied to, not those judged only to explain a
+// refusal elsewhere, and may remember a Result for the packets of a flow
+// and count each. A zero Result counts nothing.
+//
+// Unlike the ACL's methods, Count is not safe for concurrent use: it is
+// on every packet's path, where an atomic add would cost more than the
+// rest of a remembered answer. Callers judging on several goroutines
+// count under a lock of their own, as eni.Network does, and read
+// [ACL.Usage] under it too.
+func (r Result) Count() {
+	if r.hits != nil {
+		*r.hits++
+	}
+}
 
 type compiled struct {
 	tables  [2][2]table // [egress][family]
@@ -30,6 +48,7 @@ func (a *ACL) Version() uint64 { return a.snap.Load().version }
 type table struct {
 	proto    [256]uint8 // matcher index; 0 = protocols without entries of their own
 	matchers []matcher
+	star     *uint64 // the "*" entry's packet count
 }
 
 type matcher struct {
@@ -42,6 +61,7 @@ type centry struct {
 	pfx    prefix.Masked
 	number int32
 	action Action
+	hits   *uint64
 }
 
 type span struct {
@@ -62,7 +82,7 @@ func (a *ACL) Evaluate(egress bool, proto uint8, dstPort uint16, icmpType, icmpC
 	}
 	t := &c.tables[dirIndex(egress)][f]
 	if len(t.matchers) == 0 {
-		return Result{Action: Deny, RuleNumber: star}
+		return Result{Action: Deny, RuleNumber: star, hits: t.star}
 	}
 	key := uint16(0)
 	switch proto {
@@ -77,10 +97,10 @@ func (a *ACL) Evaluate(egress bool, proto uint8, dstPort uint16, icmpType, icmpC
 	for k := range set {
 		e := &set[k]
 		if e.pfx.Contains(r) {
-			return Result{Action: e.action, RuleNumber: int(e.number)}
+			return Result{Action: e.action, RuleNumber: int(e.number), hits: e.hits}
 		}
 	}
-	return Result{Action: Deny, RuleNumber: star}
+	return Result{Action: Deny, RuleNumber: star, hits: t.star}
 }
 
 // Entry returns the entry with this direction and rule number, the "*"
@@ -104,8 +124,13 @@ func (a *ACL) Entry(egress bool, ruleNumber int) (Entry, bool) {
 	return Entry{}, false
 }
 
-// rebuild compiles the entries into a new snapshot. Called with a.mu held.
+// rebuild compiles the entries into a new snapshot, each entry with its
+// packet count (a new one for an entry new or replaced). Called with a.mu
+// held.
 func (a *ACL) rebuild() {
+	if a.hits == nil {
+		a.hits = map[entryKey]*uint64{}
+	}
 	var byProto [2][2]map[int16][]span
 	for _, e := range a.entries {
 		d, f := dirIndex(e.Egress), 0
@@ -115,7 +140,11 @@ func (a *ACL) rebuild() {
 		if byProto[d][f] == nil {
 			byProto[d][f] = map[int16][]span{}
 		}
-		ce := centry{pfx: prefix.Of(e.CIDR), number: int32(e.RuleNumber), action: e.Action}
+		k := entryKey{e.Egress, e.RuleNumber}
+		if a.hits[k] == nil {
+			a.hits[k] = new(uint64)
+		}
+		ce := centry{pfx: prefix.Of(e.CIDR), number: int32(e.RuleNumber), action: e.Action, hits: a.hits[k]}
 		add := func(p int16, lo, hi uint16) { byProto[d][f][p] = append(byProto[d][f][p], span{lo, hi, ce}) }
 		switch {
 		case e.Protocol == 6 || e.Protocol == 17:
@@ -144,6 +173,7 @@ func (a *ACL) rebuild() {
 	for d := range byProto {
 		for f := range byProto[d] {
 			c.tables[d][f].build(byProto[d][f])
+			c.tables[d][f].star = &a.star[d][f]
 		}
 	}
 	a.snap.Store(c)

@@ -147,10 +147,15 @@ type ACL struct {
 
 	mu      sync.Mutex
 	entries []Entry // numbered entries only
-	ipv6    bool    // the * entries include the IPv6 one
-	quota   int
-	edited  [2]bool // per direction (0 ingress, 1 egress): changed since creation
-	snap    atomic.Pointer[compiled]
+	// hits and star count the packets each entry decided (see
+	// Result.Count): per numbered entry, and per direction and address
+	// family for the "*" entries.
+	hits   map[entryKey]*uint64
+	star   [2][2]uint64
+	ipv6   bool // the * entries include the IPv6 one
+	quota  int
+	edited [2]bool // per direction (0 ingress, 1 egress): changed since creation
+	snap   atomic.Pointer[compiled]
 }
 
 // New returns a custom ACL as AWS creates it: no numbered entries, so the
@@ -212,16 +217,47 @@ func (a *ACL) AddIPv6() {
 // Entries returns every entry, the "*" entries included, sorted by
 // direction (ingress first) and rule number.
 func (a *ACL) Entries() []Entry {
+	u := a.Usage()
+	out := make([]Entry, len(u))
+	for k := range u {
+		out[k] = u[k].Entry
+	}
+	return out
+}
+
+// EntryUsage is an entry and the packets it decided.
+type EntryUsage struct {
+	Entry
+	// Packets counts the packets whose Result this entry was and that
+	// were counted (see [Result.Count]), since the entry was created or
+	// last replaced.
+	Packets uint64
+}
+
+// Usage returns every entry, as Entries orders them, with the packets
+// each decided: a replay's figures of which entries traffic used. The
+// counts are read as Count left them: call it when no packet is being
+// counted, or under the lock Count is called with (eni.Network.ACLUsage).
+func (a *ACL) Usage() []EntryUsage {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	out := slices.Clone(a.entries)
-	for _, egress := range []bool{false, true} {
-		out = append(out, Entry{RuleNumber: DenyAllIPv4, Egress: egress, Protocol: -1, Action: Deny, CIDR: netip.MustParsePrefix("0.0.0.0/0")})
+	out := make([]EntryUsage, 0, len(a.entries)+4)
+	for _, e := range a.entries {
+		u := EntryUsage{Entry: e}
+		if h := a.hits[entryKey{e.Egress, e.RuleNumber}]; h != nil {
+			u.Packets = *h
+		}
+		out = append(out, u)
+	}
+	for d, egress := range []bool{false, true} {
+		out = append(out, EntryUsage{Entry: Entry{RuleNumber: DenyAllIPv4, Egress: egress, Protocol: -1, Action: Deny,
+			CIDR: netip.MustParsePrefix("0.0.0.0/0")}, Packets: a.star[d][0]})
 		if a.ipv6 {
-			out = append(out, Entry{RuleNumber: DenyAllIPv6, Egress: egress, Protocol: -1, Action: Deny, CIDR: netip.MustParsePrefix("::/0")})
+			out = append(out, EntryUsage{Entry: Entry{RuleNumber: DenyAllIPv6, Egress: egress, Protocol: -1, Action: Deny,
+				CIDR: netip.MustParsePrefix("::/0")}, Packets: a.star[d][1]})
 		}
 	}
-	slices.SortFunc(out, func(x, y Entry) int {
+	slices.SortFunc(out, func(x, y EntryUsage) int {
 		if x.Egress != y.Egress {
 			if x.Egress {
 				return 1
@@ -231,6 +267,12 @@ func (a *ACL) Entries() []Entry {
 		return x.RuleNumber - y.RuleNumber
 	})
 	return out
+}
+
+// entryKey names a numbered entry: its direction and rule number.
+type entryKey struct {
+	egress bool
+	number int
 }
 
 // CreateEntry adds an entry, as CreateNetworkAclEntry does.
@@ -275,6 +317,7 @@ func (a *ACL) ReplaceEntry(e Entry) error {
 	}
 	a.entries[k] = n
 	a.edited[dirIndex(n.Egress)] = true
+	delete(a.hits, entryKey{n.Egress, n.RuleNumber}) // another entry: its count starts again
 	a.rebuild()
 	return nil
 }
@@ -289,6 +332,7 @@ func (a *ACL) DeleteEntry(egress bool, ruleNumber int) error {
 	}
 	a.entries = slices.Delete(a.entries, k, k+1)
 	a.edited[dirIndex(egress)] = true
+	delete(a.hits, entryKey{egress, ruleNumber})
 	a.rebuild()
 	return nil
 }

@@ -33,19 +33,19 @@ func TestFirstMatchWins(t *testing.T) {
 	require.NoError(t, a.CreateEntry(in(90, 6, nacl.Deny, "198.51.100.0/24", 22, 22)))
 	require.NoError(t, a.CreateEntry(in(100, -1, nacl.Allow, "0.0.0.0/0", 0, 0)))
 	r := a.Evaluate(false, 6, 22, 0, 0, addr("198.51.100.5"))
-	assert.Equal(t, nacl.Result{Action: nacl.Deny, RuleNumber: 90}, r)
+	assert.Equal(t, nacl.Result{Action: nacl.Deny, RuleNumber: 90}, decided(r))
 	r = a.Evaluate(false, 6, 22, 0, 0, addr("203.0.113.5"))
-	assert.Equal(t, nacl.Result{Action: nacl.Allow, RuleNumber: 100}, r)
+	assert.Equal(t, nacl.Result{Action: nacl.Allow, RuleNumber: 100}, decided(r))
 
 	// The same deny at 110 comes too late.
 	require.NoError(t, a.DeleteEntry(false, 90))
 	require.NoError(t, a.CreateEntry(in(110, 6, nacl.Deny, "198.51.100.0/24", 22, 22)))
 	r = a.Evaluate(false, 6, 22, 0, 0, addr("198.51.100.5"))
-	assert.Equal(t, nacl.Result{Action: nacl.Allow, RuleNumber: 100}, r)
+	assert.Equal(t, nacl.Result{Action: nacl.Allow, RuleNumber: 100}, decided(r))
 
 	// Edge 19: nothing matches outbound → the * entry.
 	r = a.Evaluate(true, 6, 443, 0, 0, addr("198.51.100.5"))
-	assert.Equal(t, nacl.Result{Action: nacl.Deny, RuleNumber: nacl.DenyAllIPv4}, r)
+	assert.Equal(t, nacl.Result{Action: nacl.Deny, RuleNumber: nacl.DenyAllIPv4}, decided(r))
 }
 
 func TestFamilies(t *testing.T) {
@@ -53,7 +53,7 @@ func TestFamilies(t *testing.T) {
 	a := nacl.New("acl-1", "vpc-1", true)
 	require.NoError(t, a.CreateEntry(in(100, -1, nacl.Allow, "0.0.0.0/0", 0, 0)))
 	r := a.Evaluate(false, 6, 443, 0, 0, addr("2001:db8::1"))
-	assert.Equal(t, nacl.Result{Action: nacl.Deny, RuleNumber: nacl.DenyAllIPv6}, r)
+	assert.Equal(t, nacl.Result{Action: nacl.Deny, RuleNumber: nacl.DenyAllIPv6}, decided(r))
 	require.NoError(t, a.CreateEntry(in(101, -1, nacl.Allow, "::/0", 0, 0)))
 	assert.True(t, a.Evaluate(false, 6, 443, 0, 0, addr("2001:db8::1")).Allowed())
 }
@@ -89,8 +89,8 @@ func TestIPv6Association(t *testing.T) {
 	d := nacl.NewDefault("acl-d", "vpc-1", false)
 	require.NoError(t, d.ReplaceEntry(in(100, 6, nacl.Allow, "0.0.0.0/0", 443, 443)))
 	d.AddIPv6()
-	assert.Equal(t, nacl.Result{Action: nacl.Deny, RuleNumber: nacl.DenyAllIPv6}, d.Evaluate(false, 6, 443, 0, 0, addr("2001:db8::1")))
-	assert.Equal(t, nacl.Result{Action: nacl.Allow, RuleNumber: 101}, d.Evaluate(true, 6, 443, 0, 0, addr("2001:db8::1")))
+	assert.Equal(t, nacl.Result{Action: nacl.Deny, RuleNumber: nacl.DenyAllIPv6}, decided(d.Evaluate(false, 6, 443, 0, 0, addr("2001:db8::1"))))
+	assert.Equal(t, nacl.Result{Action: nacl.Allow, RuleNumber: 101}, decided(d.Evaluate(true, 6, 443, 0, 0, addr("2001:db8::1"))))
 }
 
 func TestProtocolQuirks(t *testing.T) {
@@ -209,7 +209,7 @@ func randomACL(rng *rand.Rand, n int) *nacl.ACL {
 
 func check(t testing.TB, a *nacl.ACL, egress bool, proto uint8, port uint16, typ, code uint8, remote netip.Addr) {
 	want := oracle(a, egress, proto, port, typ, code, remote)
-	got := a.Evaluate(egress, proto, port, typ, code, remote)
+	got := decided(a.Evaluate(egress, proto, port, typ, code, remote))
 	if want != got {
 		t.Fatalf("Evaluate(egress %v, proto %d, port %d, icmp %d/%d, %s) = %+v; oracle says %+v\n%v",
 			egress, proto, port, typ, code, remote, got, want, a.Entries())
@@ -250,4 +250,57 @@ func TestNoAllocs(t *testing.T) {
 	remote := addr("10.1.2.3")
 	allocs := testing.AllocsPerRun(1000, func() { a.Evaluate(false, 6, 22, 0, 0, remote) })
 	assert.Zero(t, allocs)
+}
+
+// decided is what a Result says, without its entry's counter.
+func decided(r nacl.Result) nacl.Result {
+	return nacl.Result{Action: r.Action, RuleNumber: r.RuleNumber}
+}
+
+// TestUsage: each entry counts the packets whose counted Result it was,
+// the "*" entries per direction and family; a count survives other
+// entries' changes, and starts again when its entry is replaced.
+func TestUsage(t *testing.T) {
+	a := nacl.New("acl-1", "vpc-1", true)
+	require.NoError(t, a.CreateEntry(in(90, 6, nacl.Deny, "198.51.100.0/24", 22, 22)))
+	require.NoError(t, a.CreateEntry(in(100, -1, nacl.Allow, "0.0.0.0/0", 0, 0)))
+	require.NoError(t, a.CreateEntry(out(100, 6, nacl.Allow, "0.0.0.0/0", 1024, 65535)))
+	count := func(n int, egress bool, port uint16, remote string) {
+		for range n {
+			a.Evaluate(egress, 6, port, 0, 0, addr(remote)).Count()
+		}
+	}
+	count(3, false, 22, "198.51.100.5")                    // 90
+	count(2, false, 443, "198.51.100.5")                   // 100
+	count(4, true, 50000, "203.0.113.9")                   // egress 100
+	count(1, true, 80, "203.0.113.9")                      // egress * (IPv4)
+	count(2, false, 443, "2001:db8::1")                    // ingress * (IPv6)
+	a.Evaluate(false, 6, 22, 0, 0, addr("198.51.100.5"))   // judged, not counted
+	nacl.Result{Action: nacl.Deny, RuleNumber: 90}.Count() // a Result not from Evaluate counts nothing
+
+	usage := func() map[string]uint64 {
+		m := map[string]uint64{}
+		for _, u := range a.Usage() {
+			m[u.String()] = u.Packets
+		}
+		return m
+	}
+	assert.Equal(t, map[string]uint64{
+		"90 deny tcp 22 from 198.51.100.0/24":   3,
+		"100 allow all traffic from 0.0.0.0/0":  2,
+		"* deny all traffic from 0.0.0.0/0":     0,
+		"* deny all traffic from ::/0":          2,
+		"100 allow tcp 1024-65535 to 0.0.0.0/0": 4,
+		"* deny all traffic to 0.0.0.0/0":       1,
+		"* deny all traffic to ::/0":            0,
+	}, usage())
+	assert.Equal(t, len(a.Entries()), len(a.Usage()))
+
+	require.NoError(t, a.CreateEntry(in(110, 17, nacl.Allow, "0.0.0.0/0", 53, 53)))
+	assert.Equal(t, uint64(3), usage()["90 deny tcp 22 from 198.51.100.0/24"], "another entry's change keeps the count")
+	require.NoError(t, a.ReplaceEntry(in(90, 6, nacl.Deny, "198.51.100.0/24", 22, 23)))
+	assert.Equal(t, uint64(0), usage()["90 deny tcp 22-23 from 198.51.100.0/24"], "a replaced entry starts again")
+	require.NoError(t, a.DeleteEntry(false, 90))
+	require.NoError(t, a.CreateEntry(in(90, 6, nacl.Deny, "198.51.100.0/24", 22, 22)))
+	assert.Equal(t, uint64(0), usage()["90 deny tcp 22 from 198.51.100.0/24"], "so does one deleted and made again")
 }

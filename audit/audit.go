@@ -102,6 +102,8 @@ var Checks = []Check{
 		"say what the rule is for: the next person to read it will thank you"},
 	{"SGSIM.UNUSED_RULE", "Rules that no traffic in the capture used", Info,
 		"consider removing the rule, after checking a capture long enough to see every legitimate use"},
+	{"SGSIM.UNUSED_ACL_ENTRY", "Network ACL entries that no traffic in the capture used", Info,
+		"consider removing the entry, after checking a capture long enough to see every legitimate use"},
 }
 
 func check(id string) Check {
@@ -134,9 +136,9 @@ type Options struct {
 	// WideRange is the number of ports above which a TCP or UDP range is
 	// reported as wide. Default 100.
 	WideRange int
-	// Usage, when set, reports rules that no traffic used: give the
-	// capture's time span (the registry's hit counters say which rules
-	// decided packets).
+	// Usage, when set, reports rules and network ACL entries that no
+	// traffic used: give the capture's time span (the registry's hit
+	// counters and the network's ACL usage say which decided packets).
 	Usage *Usage
 }
 
@@ -621,6 +623,25 @@ func (a *auditor) unused() {
 			a.add("SGSIM.UNUSED_RULE", Finding{Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID,
 				Message: fmt.Sprintf("no frame of %s (%s, %s to %s) used %s", u.Capture, span,
 					u.First.UTC().Format(time.RFC3339), u.Last.UTC().Format(time.RFC3339), ruleResource(r))})
+		}
+	}
+	// The numbered entries of the ACLs that subnets use: the "*" entries
+	// cannot be removed.
+	inUse := map[string]bool{}
+	for _, s := range a.n.Subnets() {
+		inUse[s.ACLID] = true
+	}
+	for _, acl := range a.n.ACLs() {
+		if !inUse[acl.ID] {
+			continue
+		}
+		for _, e := range a.n.ACLUsage(acl.ID) {
+			if e.Packets == 0 && e.RuleNumber < nacl.DenyAllIPv4 {
+				res := fmt.Sprintf("%s %s entry %s", acl.ID, dirWord(e.Egress), e.Entry)
+				a.add("SGSIM.UNUSED_ACL_ENTRY", Finding{Resource: res, ACLID: acl.ID, ACLEntry: e.RuleNumber,
+					Message: fmt.Sprintf("no frame of %s (%s, %s to %s) used %s", u.Capture, span,
+						u.First.UTC().Format(time.RFC3339), u.Last.UTC().Format(time.RFC3339), res)})
+			}
 		}
 	}
 }

@@ -209,6 +209,32 @@ func TestUnusedRules(t *testing.T) {
 	assert.Empty(t, l.findings(audit.Options{})["SGSIM.UNUSED_RULE"], "no capture, no claim")
 }
 
+// TestUnusedACLEntries: the numbered entries of the ACLs subnets use that
+// no judged packet reached are reported; the "*" entries and the entries
+// of an ACL no subnet uses are not.
+func TestUnusedACLEntries(t *testing.T) {
+	l := newLab(t, rule(sg.TCP, 443, 443, "10.0.0.0/8"))
+	spare, err := l.net.CreateACL("acl-spare", "vpc-1")
+	require.NoError(t, err)
+	require.NoError(t, spare.CreateEntry(nacl.Entry{RuleNumber: 100, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0")}))
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := eni.TCP(netip.MustParseAddrPort("10.0.2.5:5000"), netip.MustParseAddrPort("10.0.1.10:443"), eni.SYN)
+	require.True(t, l.net.Judge(&p, start).Allowed()) // enters subnet-1 through acl-default's inbound 100
+	usage := &audit.Usage{Capture: "c.pcap", First: start, Last: start.Add(time.Minute)}
+	var got []string
+	for _, x := range l.findings(audit.Options{Usage: usage})["SGSIM.UNUSED_ACL_ENTRY"] {
+		assert.Equal(t, "acl-default", x.ACLID)
+		assert.Contains(t, x.Message, "no frame of c.pcap (1m0s, ")
+		got = append(got, x.Resource)
+	}
+	assert.ElementsMatch(t, []string{
+		"acl-default inbound entry 101 allow all traffic from ::/0",
+		"acl-default outbound entry 100 allow all traffic to 0.0.0.0/0",
+		"acl-default outbound entry 101 allow all traffic to ::/0",
+	}, got)
+	assert.Empty(t, l.findings(audit.Options{})["SGSIM.UNUSED_ACL_ENTRY"], "no capture, no claim")
+}
+
 func TestSeverityOrder(t *testing.T) {
 	l := newLab(t, rule(sg.TCP, 0, 65535, "0.0.0.0/0"))
 	fs := audit.Run(l.net, audit.Options{})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -249,6 +250,18 @@ func (n *Network) Subnet(id string) (Subnet, bool) {
 		return *s, true
 	}
 	return Subnet{}, false
+}
+
+// Subnets returns a snapshot of every subnet, sorted by ID.
+func (n *Network) Subnets() []Subnet {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]Subnet, 0, len(n.subnets))
+	for _, s := range n.subnets {
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(x, y Subnet) int { return strings.Compare(x.ID, y.ID) })
+	return out
 }
 
 // AddInterface creates a network interface in a subnet with its addresses,

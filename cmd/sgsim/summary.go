@@ -11,6 +11,7 @@ import (
 
 	"github.com/sgsim/sgsim/ec2json"
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/nacl"
 	"github.com/sgsim/sgsim/replay"
 )
 
@@ -110,6 +111,8 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 	}
 	tw.Flush()
 
+	writeACLUsage(w, res.Network, span)
+
 	fmt.Fprintln(w, "\nCONNECTION TRACKING")
 	var peak int
 	var full uint64
@@ -118,6 +121,57 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 		full += c.TableFull
 	}
 	fmt.Fprintf(w, "  busiest interface peaked at %d tracked connections; %d packets refused for a full table\n", peak, full)
+}
+
+// writeACLUsage lists the entries of the ACLs that modelled subnets use,
+// with the packets each decided, then the numbered entries no packet
+// needed. The "*" entries cannot be changed: they are counted, never
+// called unused.
+func writeACLUsage(w io.Writer, n *eni.Network, span time.Duration) {
+	used := map[string][]string{} // ACL ID: its subnets
+	for _, s := range n.Subnets() {
+		if s.ACLID != "" {
+			used[s.ACLID] = append(used[s.ACLID], s.ID)
+		}
+	}
+	fmt.Fprintln(w, "\nNETWORK ACL ENTRIES (packets decided, allowed or refused there; ACLs of the modelled subnets)")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  acl\tsubnets\tdirection\tentry\tpackets")
+	var unused []string
+	numbered := 0
+	for _, a := range n.ACLs() {
+		subnets := used[a.ID]
+		if len(subnets) == 0 {
+			continue
+		}
+		where := strings.Join(subnets[:min(2, len(subnets))], ",")
+		if len(subnets) > 2 {
+			where += fmt.Sprintf(" (+%d)", len(subnets)-2)
+		}
+		label := a.ID
+		for _, u := range n.ACLUsage(a.ID) {
+			dir := "inbound"
+			if u.Egress {
+				dir = "outbound"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\n", label, where, dir, u.Entry, u.Packets)
+			label, where = "", "" // the ACL's first line names it
+			if u.RuleNumber < nacl.DenyAllIPv4 {
+				numbered++
+				if u.Packets == 0 {
+					unused = append(unused, fmt.Sprintf("  %s\t%s\t%s", a.ID, dir, u.Entry))
+				}
+			}
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nUNUSED ACL ENTRIES (%d of %d numbered entries: no frame in these %s of capture needed them; a short capture proves little)\n",
+		len(unused), numbered, roundSpan(span))
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, u := range unused {
+		fmt.Fprintln(tw, u)
+	}
+	tw.Flush()
 }
 
 func flowText(f replay.RejectedFlow) string { return flowLabel(f.Proto, f.Src, f.Dst, f.DstPort) }

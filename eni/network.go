@@ -130,6 +130,9 @@ func NewNetwork() *Network {
 		acls:    map[string]*nacl.ACL{},
 		port25:  true,
 	}
+	// Rules are credited with the evaluation held; the registry's
+	// snapshots read the counters under it.
+	n.groups.SetCountLock(&n.eval)
 	n.groups.SetInUseCheck(func(id string) string {
 		n.usersMu.Lock()
 		defer n.usersMu.Unlock()

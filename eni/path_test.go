@@ -237,8 +237,8 @@ func BenchmarkPath(b *testing.B) {
 }
 
 // TestConcurrentPaths judges paths from several goroutines while ACL
-// entries, associations and group rules change and the ACL's usage is
-// read; run with -race.
+// entries, associations and group rules change and the counters of
+// rules and ACL entries are read; run with -race.
 func TestConcurrentPaths(t *testing.T) {
 	w := newWorld(t)
 	any := w.group("any", allRule("10.0.0.0/8"))
@@ -295,6 +295,8 @@ func TestConcurrentPaths(t *testing.T) {
 		require.NoError(t, a.ReplaceEntry(aclEntry(100, false, -1, nacl.Action(k%2), "0.0.0.0/0", 0, 0)))
 		_, _ = w.reg.AuthorizeIngress(any, tcpRule(int32(7000+k), "10.0.0.0/8"))
 		require.Len(t, w.net.ACLUsage("acl-x"), 6) // counts read while packets are counted
+		require.NotEmpty(t, w.reg.Rules())         // so are the rules'
+		_, _ = w.reg.Group(any)
 		require.NoError(t, w.net.DisassociateACL("subnet-data"))
 	}
 	for g := 0; g < 5; g++ {

@@ -63,8 +63,10 @@ type ruleRecord struct {
 	rule    Rule
 	revoked bool // guarded by Registry.mu
 
-	packets atomic.Uint64
-	conns   atomic.Uint64
+	// The counters: plain, as Ruleset.Count is on every packet's path;
+	// see Registry.SetCountLock.
+	packets uint64
+	conns   uint64
 }
 
 type group struct {
@@ -84,6 +86,7 @@ type Registry struct {
 	rules       []*ruleRecord // RuleRef-1 → record; never shrinks
 	nextGroupID uint64
 	inUse       func(groupID string) string
+	countLock   sync.Locker // held by whoever calls Ruleset.Count; nil: none
 
 	gen atomic.Uint64
 }
@@ -96,6 +99,30 @@ func (r *Registry) SetInUseCheck(f func(groupID string) string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.inUse = f
+}
+
+// SetCountLock names the lock under which the registry's compiled
+// rulesets credit rules ([Ruleset.Count]): snapshots that read the
+// counters (Group, Groups, Rule, Rules) and ResetCounters take it first,
+// so that they may run while packets are judged. eni.Network sets it to
+// its evaluation lock. Without it, read the counters only while no packet
+// is counted. The lock must not be held when the registry is called.
+func (r *Registry) SetCountLock(l sync.Locker) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.countLock = l
+}
+
+// lockCounts takes the count lock, if any, and returns its release.
+func (r *Registry) lockCounts() func() {
+	r.mu.RLock()
+	l := r.countLock
+	r.mu.RUnlock()
+	if l == nil {
+		return func() {}
+	}
+	l.Lock()
+	return l.Unlock
 }
 
 // NewRegistry returns an empty registry with AWS's default quotas.
@@ -281,6 +308,7 @@ func (r *Registry) GroupVPC(id string) (string, bool) {
 
 // Group returns a snapshot of a group with its rules and counters.
 func (r *Registry) Group(id string) (GroupInfo, bool) {
+	defer r.lockCounts()()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	g := r.groups[id]
@@ -292,6 +320,7 @@ func (r *Registry) Group(id string) (GroupInfo, bool) {
 
 // Groups returns snapshots of every group, in the order they were created.
 func (r *Registry) Groups() []GroupInfo {
+	defer r.lockCounts()()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	out := make([]GroupInfo, len(r.order))
@@ -314,11 +343,12 @@ func (g *group) info() GroupInfo {
 
 func (rec *ruleRecord) info() RuleInfo {
 	return RuleInfo{Ref: rec.ref, ID: rec.id, GroupID: rec.group, Direction: rec.dir, Rule: rec.rule,
-		Revoked: rec.revoked, Packets: rec.packets.Load(), Connections: rec.conns.Load()}
+		Revoked: rec.revoked, Packets: rec.packets, Connections: rec.conns}
 }
 
 // Rule returns a snapshot of the rule ref names, revoked or not.
 func (r *Registry) Rule(ref RuleRef) (RuleInfo, bool) {
+	defer r.lockCounts()()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if ref == 0 || int(ref) > len(r.rules) {
@@ -330,6 +360,7 @@ func (r *Registry) Rule(ref RuleRef) (RuleInfo, bool) {
 // Rules returns snapshots of every live rule with its counters, group by
 // group in creation order, ingress before egress.
 func (r *Registry) Rules() []RuleInfo {
+	defer r.lockCounts()()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var out []RuleInfo
@@ -364,11 +395,11 @@ func (r *Registry) RuleLoad(groupID string) (load [2][2]int, ok bool) {
 
 // ResetCounters sets every rule's hit counters to zero.
 func (r *Registry) ResetCounters() {
+	defer r.lockCounts()()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, rec := range r.rules {
-		rec.packets.Store(0)
-		rec.conns.Store(0)
+		rec.packets, rec.conns = 0, 0
 	}
 }
 

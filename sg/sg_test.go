@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -544,4 +545,34 @@ func TestForeignGroupPeer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCountLock: with the lock Count runs under named, the registry's
+// snapshots read the counters while packets are counted; run with -race.
+func TestCountLock(t *testing.T) {
+	reg := sg.NewRegistry()
+	var mu sync.Mutex
+	reg.SetCountLock(&mu)
+	id := newGroup(t, reg, "w")
+	_, err := reg.AuthorizeIngress(id, tcp(443, 443, "0.0.0.0/0"))
+	require.NoError(t, err)
+	rs := reg.Compile([]string{id}, nil)
+	m := rs.Lookup(sg.Ingress, 6, 443, mustAddr("203.0.113.1"))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 1000 {
+			mu.Lock()
+			rs.Count(m, false)
+			mu.Unlock()
+		}
+	}()
+	for range 100 {
+		_ = reg.Rules()
+		_, _ = reg.Group(id)
+	}
+	<-done
+	assert.Equal(t, uint64(1000), reg.Rules()[0].Packets)
+	reg.ResetCounters()
+	assert.Zero(t, reg.Rules()[0].Packets)
 }

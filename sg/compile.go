@@ -133,8 +133,8 @@ func (rs *Ruleset) Ref(m Match) RuleRef {
 
 // Count credits a packet to the matched rule, and a new tracked connection
 // when conn is true. It is not safe for concurrent use: it is on every
-// packet's path, where an atomic add would cost a tenth of a replay's
-// judging. Callers serialise it under one lock and name that lock with
+// packet's path, where an atomic add would cost a tenth of a whole
+// replay's time on one core. Callers serialise it under one lock and name that lock with
 // [Registry.SetCountLock], as eni.Network does.
 func (rs *Ruleset) Count(m Match, conn bool) {
 	if m.idx == 0 {

@@ -102,7 +102,7 @@ type Interface struct {
 
 	// Guarded by net.eval:
 	table    *conntrack.Table
-	dec      *Decoder
+	dec      *Decoder // made on first use: most interfaces of a replay never decode
 	compiled *compiled
 	frags    fragCache
 	local    linkLocalBudget
@@ -284,13 +284,24 @@ func (i *Interface) Check(dir Direction, p *Packet, ts time.Time) Verdict {
 	return i.evaluate(dir, p, ts.UnixNano(), false)
 }
 
+// decoder returns the interface's decoder, made on first use: a decoder
+// is 5 KB, and a network loaded from a large account holds thousands of
+// interfaces that are judged as paths, never frame by frame. Called with
+// net.eval held.
+func (i *Interface) decoder() *Decoder {
+	if i.dec == nil {
+		i.dec = NewDecoder()
+	}
+	return i.dec
+}
+
 // EvaluateFrame decodes an Ethernet frame (802.1Q tags allowed) and judges
 // it; see [Interface.Evaluate]. It allocates nothing.
 func (i *Interface) EvaluateFrame(dir Direction, frame []byte, ts time.Time) Verdict {
 	i.net.eval.Lock()
 	defer i.net.eval.Unlock()
 	var p Packet
-	i.dec.DecodeEthernet(frame, &p)
+	i.decoder().DecodeEthernet(frame, &p)
 	return i.evaluate(dir, &p, ts.UnixNano(), true)
 }
 
@@ -303,9 +314,9 @@ func (i *Interface) EvaluatePacket(dir Direction, pkt gopacket.Packet) Verdict {
 	var p Packet
 	ls := pkt.Layers()
 	if len(ls) > 0 && (ls[0].LayerType() == layers.LayerTypeIPv4 || ls[0].LayerType() == layers.LayerTypeIPv6) {
-		i.dec.DecodeIP(pkt.Data(), &p)
+		i.decoder().DecodeIP(pkt.Data(), &p)
 	} else {
-		i.dec.DecodeEthernet(pkt.Data(), &p)
+		i.decoder().DecodeEthernet(pkt.Data(), &p)
 	}
 	return i.evaluate(dir, &p, pkt.Metadata().Timestamp.UnixNano(), true)
 }

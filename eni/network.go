@@ -302,7 +302,7 @@ func (n *Network) AddInterface(spec InterfaceSpec) (*Interface, error) {
 			return nil, err
 		}
 	}
-	i := &Interface{net: n, spec: spec, vpcID: sub.VpcID, table: table, dec: NewDecoder(), index: n.nextIndex}
+	i := &Interface{net: n, spec: spec, vpcID: sub.VpcID, table: table, index: n.nextIndex}
 	n.nextIndex++
 	n.ifaces[spec.ID] = i
 	n.use(i, nil, spec.Groups)

@@ -242,7 +242,7 @@ func (i *Interface) current() *compiled {
 		}
 	}
 	n.mu.Unlock()
-	c.rules = n.groups.Compile(groups, func(g string) []netip.Addr { return snap.members[g] })
+	c.rules = n.ruleset(groups, snap, rg)
 	c.regGen = c.rules.Generation()
 	i.compiled = c
 	return c

@@ -102,6 +102,12 @@ type Network struct {
 	// interface, so that a packet's whole path is judged under a single
 	// acquisition. Taken before mu, never while holding it.
 	eval sync.Mutex
+	// rulesets are the compiled rules of each list of groups, shared by
+	// the interfaces that carry the same list (an auto scaling group's
+	// instances, a service's endpoints): compiling is the dearest thing a
+	// new interface does, and a compiled ruleset can be large. Valid for
+	// one network generation and one registry generation; guarded by eval.
+	rulesets rulesetCache
 
 	// users names, for each group, an interface carrying it: the group
 	// registry's in-use check reads it with the registry locked, so it has
@@ -115,6 +121,33 @@ type Network struct {
 	textMu  sync.Mutex
 	textGen uint64
 	texts   map[sg.RuleRef]string
+}
+
+// rulesetCache holds compiled rulesets by their groups, for one network
+// and one registry generation.
+type rulesetCache struct {
+	netGen, regGen uint64
+	byGroups       map[string]*sg.Ruleset
+}
+
+// get returns the compiled rules of groups, as of the network snapshot
+// snap and the registry generation rg, compiling them if no interface
+// with the same groups has. Called with n.eval held, not n.mu.
+func (n *Network) ruleset(groups []string, snap *snapshot, rg uint64) *sg.Ruleset {
+	c := &n.rulesets
+	if c.byGroups == nil || c.netGen != snap.gen || c.regGen != rg {
+		*c = rulesetCache{netGen: snap.gen, regGen: rg, byGroups: map[string]*sg.Ruleset{}}
+	}
+	key := strings.Join(groups, ",")
+	if rs := c.byGroups[key]; rs != nil {
+		return rs
+	}
+	rs := n.groups.Compile(groups, func(g string) []netip.Addr { return snap.members[g] })
+	if rs.Generation() == rg {
+		// Compiled as of rg: the registry did not change meanwhile.
+		c.byGroups[key] = rs
+	}
+	return rs
 }
 
 // NewNetwork returns an empty network with its own security group registry

@@ -40,6 +40,20 @@ type table struct {
 	proto    [256]uint16 // matcher index per protocol; 0 = the all-protocols matcher
 	matchers []matcher
 	openAll  [2]bool // [tcp, udp]: a world rule allows every port
+	// hosts holds the rules' one-address prefixes (a referenced group's
+	// members, /32 and /128 blocks) by address, in rule order, apart from
+	// the port intervals: in them each would be copied into every
+	// interval its rule covers, and a group of many members referenced
+	// by rules of many ports made rulesets of hundreds of kilobytes.
+	hosts map[prefix.Addr][]hostRule
+}
+
+// hostRule is a rule that names one address: its protocol (-1 for all)
+// and the key range it covers.
+type hostRule struct {
+	idx    int32 // index+1 into recs
+	proto  int16
+	lo, hi uint16
 }
 
 // matcher cuts one protocol's key space (ports, or ICMP type<<8|code) into
@@ -86,11 +100,23 @@ func (rs *Ruleset) Lookup(dir Direction, proto uint8, key uint16, remote netip.A
 		f = fam6
 	}
 	t := &rs.tables[dir&1][f]
-	if len(t.matchers) == 0 {
+	var s *prefixSet
+	if len(t.matchers) > 0 {
+		m := &t.matchers[t.proto[proto]]
+		s = &m.sets[interval.Find(m.starts, key)]
+	}
+	if t.hosts != nil {
+		// A one-address prefix is the most specific there is: it wins,
+		// the first rule that names the address and covers the packet.
+		for _, h := range t.hosts[prefix.AddrOf(remote)] {
+			if (h.proto == int16(AllProtocols) || h.proto == int16(proto)) && h.lo <= key && key <= h.hi {
+				return Match{idx: h.idx, World: s != nil && s.world}
+			}
+		}
+	}
+	if s == nil {
 		return Match{}
 	}
-	m := &t.matchers[t.proto[proto]]
-	s := &m.sets[interval.Find(m.starts, key)]
 	if s.big != nil {
 		if idx, ok := s.big.Lookup(remote); ok {
 			return Match{idx: idx, World: s.world}
@@ -199,6 +225,15 @@ func (r *Registry) Compile(groupIDs []string, members Members) *Ruleset {
 						f = fam6
 					}
 					proto := int16(rule.Protocol)
+					if p.IsSingleIP() {
+						t := &rs.tables[d][f]
+						if t.hosts == nil {
+							t.hosts = map[prefix.Addr][]hostRule{}
+						}
+						a := prefix.AddrOf(p.Addr())
+						t.hosts[a] = append(t.hosts[a], hostRule{idx: idx, proto: proto, lo: lo, hi: hi})
+						continue // never a world rule
+					}
 					build[d][f][proto] = append(build[d][f][proto], entry{lo: lo, hi: hi, pfx: p, idx: idx, world: world})
 					if world && rule.AllPorts() {
 						switch rule.Protocol {

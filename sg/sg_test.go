@@ -576,3 +576,66 @@ func TestCountLock(t *testing.T) {
 	reg.ResetCounters()
 	assert.Zero(t, reg.Rules()[0].Packets)
 }
+
+// TestHostPrefixes: one-address prefixes (a referenced group's members,
+// /32 blocks) are kept by address, apart from the port intervals; a host
+// still wins over a wider prefix, the lowest rule wins among rules naming
+// the same address that cover the packet, and other addresses fall
+// through to the prefixes, most specific first. The oracle says the same
+// for every probe.
+func TestHostPrefixes(t *testing.T) {
+	reg := sg.NewRegistry()
+	web := newGroup(t, reg, "web")
+	app := newGroup(t, reg, "app")
+	var members []netip.Addr
+	for k := range 12 {
+		members = append(members, netip.AddrFrom4([4]byte{10, 0, 1, byte(10 + k)}), netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", 10+k)))
+	}
+	mf := func(id string) []netip.Addr {
+		if id == web {
+			return members
+		}
+		return nil
+	}
+	refs, err := reg.AuthorizeIngress(app,
+		tcp(443, 443, "10.0.0.0/16"),
+		tcp(443, 443, web),
+		tcp(443, 443, "10.0.1.0/24"),
+		tcp(440, 450, "10.0.1.11/32"),
+		tcp(443, 443, "2001:db8::/64"),
+		tcp(443, 443, "0.0.0.0/0"),
+		sg.Rule{Protocol: sg.UDP, FromPort: 53, ToPort: 53, Peer: sg.GroupPeer(web)})
+	require.NoError(t, err)
+	rs := reg.Compile([]string{app}, mf)
+	for _, tt := range []struct {
+		proto  uint8
+		port   uint16
+		remote string
+		want   sg.RuleRef
+		world  bool
+	}{
+		{6, 443, "10.0.1.10", refs[1], true},  // a member: its host prefix, beside a world rule
+		{6, 443, "10.0.1.11", refs[1], true},  // a member and a /32 rule: the lower rule
+		{6, 445, "10.0.1.11", refs[3], false}, // only the /32 rule covers 445
+		{6, 445, "10.0.1.12", 0, false},       // no rule covers 445 for this member
+		{6, 443, "10.0.1.99", refs[2], true},  // no host: the /24
+		{6, 443, "10.0.7.1", refs[0], true},   // the /16
+		{6, 443, "192.0.2.1", refs[5], true},  // the world
+		{6, 443, "2001:db8::15", refs[1], false},
+		{6, 443, "2001:db8::99", refs[4], false},
+		{17, 53, "10.0.1.13", refs[6], false}, // the member's UDP rule
+		{17, 443, "10.0.1.13", 0, false},      // not TCP's rules
+	} {
+		m := rs.Lookup(sg.Ingress, tt.proto, tt.port, mustAddr(tt.remote))
+		assert.Equal(t, tt.want, rs.Ref(m), "%d %d %s", tt.proto, tt.port, tt.remote)
+		assert.Equal(t, tt.world, m.World, "%d %d %s", tt.proto, tt.port, tt.remote)
+		checkAgainstOracle(t, reg, rs, []string{app}, mf, probe{sg.Ingress, tt.proto, tt.port, 0, 0, tt.remote})
+	}
+	for k := range 40 {
+		for _, port := range []uint16{53, 439, 440, 443, 450} {
+			for _, proto := range []uint8{6, 17} {
+				checkAgainstOracle(t, reg, rs, []string{app}, mf, probe{sg.Ingress, proto, port, 0, 0, fmt.Sprintf("10.0.1.%d", k)})
+			}
+		}
+	}
+}

@@ -17,8 +17,9 @@ import (
 type Members func(groupID string) []netip.Addr
 
 // Ruleset is the compiled, immutable union of the rules of the groups
-// attached to one interface. It is safe for concurrent use; its hit counters
-// are updated atomically.
+// attached to one interface (or to several with the same groups). Its
+// lookups are safe for concurrent use; its hit counters are not (see
+// [Ruleset.Count]).
 type Ruleset struct {
 	tables [2][2]table // [Direction][family]
 	recs   []*ruleRecord

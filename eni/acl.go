@@ -20,6 +20,60 @@ type routes struct {
 	// few holds the subnet blocks when there are only a few: a scan beats
 	// a table lookup for the handful most VPCs have.
 	few []subnetBlock
+	// public maps the interfaces' public IPv4 addresses to their private
+	// ones; publicBits has a bit set for each one's hash, so that the
+	// packets of a capture, whose addresses are mostly not public ones,
+	// are passed by without a map lookup.
+	public     map[netip.Addr]netip.Addr
+	publicBits [4]uint64
+}
+
+// addPublic records a public address of an interface.
+func (r *routes) addPublic(p PublicIP) {
+	if r.public == nil {
+		r.public = map[netip.Addr]netip.Addr{}
+	}
+	r.public[p.Public] = p.Private
+	h := publicHash(p.Public.As4())
+	r.publicBits[h>>6] |= 1 << (h & 63)
+}
+
+func publicHash(a [4]byte) uint8 { return a[0]*7 ^ a[1]*3 ^ a[2]*5 ^ a[3] }
+
+// maybePublic reports whether a might be a public address of an
+// interface: false for certain when it is not.
+func (r *routes) maybePublic(a netip.Addr) bool {
+	if !a.Is4() {
+		return false
+	}
+	h := publicHash(a.As4())
+	return r.publicBits[h>>6]&(1<<(h&63)) != 0
+}
+
+// translate writes to out.Packet the packet p with each public address of
+// an interface replaced by its private one, as the internet gateway
+// does, and returns out.Packet and true; or returns p itself and false
+// when it names none.
+func (r *routes) translate(p *Packet, out *Path) (*Packet, bool) {
+	out.public.on = false
+	if r.public == nil || (!r.maybePublic(p.Src) && !r.maybePublic(p.Dst)) {
+		return p, false
+	}
+	src, srcOK := r.public[p.Src]
+	dst, dstOK := r.public[p.Dst]
+	if !srcOK && !dstOK {
+		return p, false
+	}
+	out.public = publicPair{}
+	out.setPacket(p)
+	if srcOK {
+		out.public.src, out.Packet.Src = p.Src, src
+	}
+	if dstOK {
+		out.public.dst, out.Packet.Dst = p.Dst, dst
+	}
+	out.public.on = true
+	return &out.Packet, true
 }
 
 type subnetBlock struct {

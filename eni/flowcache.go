@@ -202,6 +202,9 @@ func (fc *FlowCache) JudgeEachHashed(paths []*Path, times []time.Time, hashes []
 // judgeInto is JudgeInto with fc.net.eval held, for a packet whose
 // FlowHash is h.
 func (fc *FlowCache) judgeInto(p *Packet, ts time.Time, out *Path, h uint64) {
+	if q, ok := fc.net.current().routes.translate(p, out); ok {
+		p, h = q, q.FlowHash()
+	}
 	if p.Status != Decoded || p.Fragment == LaterFragment {
 		fc.net.judgeInto(p, ts, out, nil, &fc.routes[pairSlot(p.Src, p.Dst)])
 		return

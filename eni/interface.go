@@ -73,7 +73,13 @@ type InterfaceSpec struct {
 	InstanceID string
 	// PrivateIPv4 lists the private IPv4 addresses; the first is primary.
 	PrivateIPv4 []netip.Addr
-	IPv6        []netip.Addr
+	// PublicIPv4 lists the public IPv4 addresses (auto-assigned or
+	// Elastic IPs) associated with private ones. The internet gateway
+	// translates between the two, so a packet that names a public address
+	// is judged, as AWS judges it, with the private one in its place (see
+	// [Path.Public]).
+	PublicIPv4 []PublicIP
+	IPv6       []netip.Addr
 	// Groups are the attached security groups: 1 to the per-interface
 	// quota (5 by default), all in the interface's VPC.
 	Groups []string
@@ -87,6 +93,12 @@ type InterfaceSpec struct {
 	// ConnTrack sets the connection-tracking table; nil means AWS's
 	// defaults (see [conntrack.DefaultConfig]).
 	ConnTrack *conntrack.Config
+}
+
+// PublicIP is a public IPv4 address and the private one of the same
+// interface it stands for.
+type PublicIP struct {
+	Public, Private netip.Addr
 }
 
 // Interface is a network interface: its addresses and groups, its

@@ -324,10 +324,14 @@ func (n *Network) AddInterface(spec InterfaceSpec) (*Interface, error) {
 		spec.Type = TypeInterface
 	}
 	spec.PrivateIPv4 = slices.Clone(spec.PrivateIPv4)
+	spec.PublicIPv4 = slices.Clone(spec.PublicIPv4)
 	spec.IPv6 = slices.Clone(spec.IPv6)
 	spec.Groups = slices.Clone(spec.Groups)
 	spec.ConnTrack = nil
 	if err := n.checkAddrs(spec.ID, sub, nil, spec.PrivateIPv4, spec.IPv6); err != nil {
+		return nil, err
+	}
+	if err := n.checkPublic(spec); err != nil {
 		return nil, err
 	}
 	if len(spec.Groups) > 0 || !spec.RequesterManaged {
@@ -363,6 +367,35 @@ func (n *Network) DeleteInterface(id string) error {
 	n.use(i, i.spec.Groups, nil)
 	n.order = slices.DeleteFunc(n.order, func(x *Interface) bool { return x == i })
 	n.changed()
+	return nil
+}
+
+// checkPublic checks an interface's public addresses: IPv4, each for one
+// of its private IPv4 addresses, none another interface's. Called with
+// n.mu held.
+func (n *Network) checkPublic(spec InterfaceSpec) error {
+	seen := map[netip.Addr]bool{}
+	for k, pub := range spec.PublicIPv4 {
+		field := fmt.Sprintf("PublicIPv4[%d]", k)
+		switch {
+		case !pub.Public.Is4() || pub.Public.IsPrivate() || pub.Public.IsLoopback() || pub.Public.IsLinkLocalUnicast():
+			return &Error{Code: ErrAddressRange, Resource: spec.ID, Field: field, Value: pub.Public.String(), Msg: "not a public IPv4 address"}
+		case !slices.Contains(spec.PrivateIPv4, pub.Private):
+			return &Error{Code: ErrAddressRange, Resource: spec.ID, Field: field, Value: pub.Private.String(),
+				Msg: "not one of the interface's private IPv4 addresses"}
+		case seen[pub.Public]:
+			return &Error{Code: ErrAddressInUse, Resource: spec.ID, Field: field, Value: pub.Public.String(), Msg: "listed twice"}
+		}
+		seen[pub.Public] = true
+		for _, o := range n.order {
+			for _, x := range o.spec.PublicIPv4 {
+				if x.Public == pub.Public {
+					return &Error{Code: ErrAddressInUse, Resource: spec.ID, Field: field, Value: pub.Public.String(),
+						Msg: "associated with " + o.spec.ID}
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -648,6 +681,13 @@ func (n *Network) currentLocked() *snapshot {
 	r := &routes{byAddr: make(map[netip.Addr]*Interface, len(n.byAddr))}
 	for a, i := range n.byAddr {
 		r.byAddr[a] = i
+	}
+	for _, i := range n.order {
+		for _, pub := range i.spec.PublicIPv4 {
+			if slices.Contains(i.spec.PrivateIPv4, pub.Private) { // still assigned
+				r.addPublic(pub)
+			}
+		}
 	}
 	ids := make([]string, 0, len(n.subnets))
 	for id := range n.subnets {

@@ -66,10 +66,33 @@ type Path struct {
 	// callers of a replay never read them.
 	lazy bool
 	now  int64
+	// public holds the public addresses the packet named, when the
+	// internet gateway's translation put private ones in their place.
+	public publicPair
 	// where remembers where the previous packet judged into this Path
 	// went: captures run flow by flow, so the next packet is often between
 	// the same two addresses, either way round.
 	where route
+}
+
+// publicPair is what translate replaced: valid only when on, and each
+// address only when that end was translated.
+type publicPair struct {
+	on       bool
+	src, dst netip.Addr
+}
+
+// Public reports the public IPv4 addresses the packet named when it
+// reached the VPC through the internet gateway, which puts the private
+// address of the same interface in their place before any check (AWS
+// judges, and flow logs record, the private one): src or dst is valid
+// where that end was translated, and Packet holds the private address.
+// ok is false when neither was.
+func (p *Path) Public() (src, dst netip.Addr, ok bool) {
+	if !p.public.on {
+		return netip.Addr{}, netip.Addr{}, false
+	}
+	return p.public.src, p.public.dst, true
 }
 
 // route is where two addresses live, as of one routing snapshot.
@@ -150,7 +173,10 @@ func (n *Network) Judge(p *Packet, ts time.Time) Path {
 	return out
 }
 
-// JudgeInto follows a packet along its path and writes the outcome to out:
+// JudgeInto follows a packet along its path and writes the outcome to out.
+// A packet that names a public IPv4 address of an interface is judged
+// with the interface's private address in its place, as the internet
+// gateway translates it before any check ([Path.Public] tells). Then:
 //
 //  1. if the source address belongs to a modelled interface, its outbound
 //     check (a tracked connection, or the security groups' rules);
@@ -165,6 +191,7 @@ func (n *Network) Judge(p *Packet, ts time.Time) Path {
 // filter (Amazon DNS, IMDS, ...) skips ACLs too. It allocates nothing.
 func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
 	n.eval.Lock()
+	p, _ = n.current().routes.translate(p, out)
 	n.judgeInto(p, ts, out, nil, &out.where)
 	n.eval.Unlock()
 }
@@ -304,6 +331,13 @@ func (s Stage) Explain() string {
 func (p Path) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s", p.Action, p.Packet)
+	if src, dst, ok := p.Public(); ok {
+		for _, a := range [][2]netip.Addr{{src, p.Packet.Src}, {dst, p.Packet.Dst}} {
+			if a[0].IsValid() {
+				fmt.Fprintf(&b, " (%s translated to %s by the internet gateway)", a[0], a[1])
+			}
+		}
+	}
 	switch {
 	case p.Service != NoService:
 		fmt.Fprintf(&b, " (%s: never filtered)", p.Service)

@@ -109,16 +109,18 @@ type securityGroupRule struct {
 }
 
 type networkInterface struct {
-	NetworkInterfaceID string `json:"NetworkInterfaceId"`
-	InterfaceType      string `json:"InterfaceType"`
-	SubnetID           string `json:"SubnetId"`
-	VpcID              string `json:"VpcId"`
-	OwnerID            string `json:"OwnerId"`
-	Description        string `json:"Description"`
-	PrivateIPAddress   string `json:"PrivateIpAddress"`
+	NetworkInterfaceID string       `json:"NetworkInterfaceId"`
+	InterfaceType      string       `json:"InterfaceType"`
+	SubnetID           string       `json:"SubnetId"`
+	VpcID              string       `json:"VpcId"`
+	OwnerID            string       `json:"OwnerId"`
+	Description        string       `json:"Description"`
+	PrivateIPAddress   string       `json:"PrivateIpAddress"`
+	Association        *association `json:"Association"` // the primary private address's public one
 	PrivateIPAddresses []struct {
-		PrivateIPAddress string `json:"PrivateIpAddress"`
-		Primary          bool   `json:"Primary"`
+		PrivateIPAddress string       `json:"PrivateIpAddress"`
+		Primary          bool         `json:"Primary"`
+		Association      *association `json:"Association"`
 	} `json:"PrivateIpAddresses"`
 	IPv6Addresses []struct {
 		IPv6Address string `json:"Ipv6Address"`
@@ -137,6 +139,11 @@ type networkInterface struct {
 		UDPStreamTimeout      flexInt `json:"UdpStreamTimeout"`
 		UDPTimeout            flexInt `json:"UdpTimeout"`
 	} `json:"ConnectionTrackingConfiguration"`
+}
+
+// association is a private IPv4 address's public one.
+type association struct {
+	PublicIP string `json:"PublicIp"`
 }
 
 type networkACL struct {

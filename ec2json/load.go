@@ -1014,6 +1014,23 @@ func (l *loader) buildInterfaces() error {
 			}
 			spec.PrivateIPv4 = append(spec.PrivateIPv4, a)
 		}
+		// Public addresses, for the internet gateway's translation; the
+		// top-level Association repeats the primary private address's.
+		var pubFields []string
+		addPublic := func(field, public string, private netip.Addr) error {
+			a, err := parseAddr(file, obj, field, public)
+			if err != nil {
+				return err
+			}
+			for _, x := range spec.PublicIPv4 {
+				if x.Public == a {
+					return nil
+				}
+			}
+			spec.PublicIPv4 = append(spec.PublicIPv4, eni.PublicIP{Public: a, Private: private})
+			pubFields = append(pubFields, field)
+			return nil
+		}
 		for k, p := range x.PrivateIPAddresses {
 			a, err := parseAddr(file, obj, fmt.Sprintf("PrivateIpAddresses[%d].PrivateIpAddress", k), p.PrivateIPAddress)
 			if err != nil {
@@ -1021,6 +1038,16 @@ func (l *loader) buildInterfaces() error {
 			}
 			if !slices.Contains(spec.PrivateIPv4, a) {
 				spec.PrivateIPv4 = append(spec.PrivateIPv4, a)
+			}
+			if p.Association != nil && p.Association.PublicIP != "" {
+				if err := addPublic(fmt.Sprintf("PrivateIpAddresses[%d].Association.PublicIp", k), p.Association.PublicIP, a); err != nil {
+					return err
+				}
+			}
+		}
+		if x.Association != nil && x.Association.PublicIP != "" && len(spec.PrivateIPv4) > 0 {
+			if err := addPublic("Association.PublicIp", x.Association.PublicIP, spec.PrivateIPv4[0]); err != nil {
+				return err
 			}
 		}
 		for k, p := range x.IPv6Addresses {
@@ -1061,7 +1088,15 @@ func (l *loader) buildInterfaces() error {
 			spec.ConnTrack = &cfg
 		}
 		if _, err := l.net.AddInterface(spec); err != nil {
-			return wrap(file, obj, "", err)
+			field := ""
+			var ee *eni.Error
+			var k int
+			if errors.As(err, &ee) {
+				if _, serr := fmt.Sscanf(ee.Field, "PublicIPv4[%d]", &k); serr == nil && k >= 0 && k < len(pubFields) {
+					field = pubFields[k]
+				}
+			}
+			return wrap(file, obj, field, err)
 		}
 	}
 	return nil

@@ -361,3 +361,40 @@ func TestForeignGroupReference(t *testing.T) {
 		})
 	}
 }
+
+// TestPublicAddresses: the Association of an interface and of each of its
+// private addresses gives the public address the internet gateway
+// translates; a packet to it is judged at the interface. A malformed or
+// doubly used public address is an error naming its field.
+func TestPublicAddresses(t *testing.T) {
+	eni2 := func(pub1, pub2 string) string {
+		return `{"NetworkInterfaces":[{"NetworkInterfaceId":"eni-1","SubnetId":"subnet-1","VpcId":"vpc-1","InterfaceType":"interface",
+			"PrivateIpAddress":"10.0.1.10","Association":{"PublicIp":"` + pub1 + `","IpOwnerId":"amazon"},
+			"PrivateIpAddresses":[{"Primary":true,"PrivateIpAddress":"10.0.1.10","Association":{"PublicIp":"` + pub1 + `"}},
+				{"Primary":false,"PrivateIpAddress":"10.0.1.11","Association":{"PublicIp":"` + pub2 + `","AllocationId":"eipalloc-1"}}],
+			"Groups":[{"GroupId":"sg-web"}]}]}`
+	}
+	perm := `{"IpProtocol":"tcp","FromPort":443,"ToPort":443,"IpRanges":[{"CidrIp":"192.0.2.0/24"}]}`
+	r, err := ec2json.Load(src("vpcs.json", vpcs), src("subnets.json", subnets), src("sgs.json", sgs(perm)),
+		src("enis.json", eni2("203.0.113.12", "203.0.113.13")))
+	require.NoError(t, err)
+	assert.Equal(t, []eni.PublicIP{
+		{Public: netip.MustParseAddr("203.0.113.12"), Private: netip.MustParseAddr("10.0.1.10")},
+		{Public: netip.MustParseAddr("203.0.113.13"), Private: netip.MustParseAddr("10.0.1.11")},
+	}, r.Network.Interface("eni-1").Spec().PublicIPv4)
+	for _, dst := range []string{"203.0.113.12:443", "203.0.113.13:443"} {
+		syn := eni.TCP(netip.MustParseAddrPort("192.0.2.7:50000"), netip.MustParseAddrPort(dst), eni.SYN)
+		p := r.Network.Judge(&syn, time.Unix(0, 0))
+		assert.True(t, p.Allowed(), "%s", p)
+		assert.Equal(t, "eni-1", p.Dst.ID(), dst)
+	}
+
+	_, err = ec2json.Load(src("vpcs.json", vpcs), src("subnets.json", subnets), src("sgs.json", sgs(perm)),
+		src("enis.json", eni2("203.0.113.12", "203.0.113.300")))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "enis.json: eni-1: PrivateIpAddresses[1].Association.PublicIp: ")
+	_, err = ec2json.Load(src("vpcs.json", vpcs), src("subnets.json", subnets), src("sgs.json", sgs(perm)),
+		src("enis.json", eni2("203.0.113.12", "10.9.9.9")))
+	require.Error(t, err)
+	assert.Equal(t, `enis.json: eni-1: PrivateIpAddresses[1].Association.PublicIp: "10.9.9.9": not a public IPv4 address (InvalidParameterValue)`, err.Error())
+}

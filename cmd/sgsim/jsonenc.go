@@ -21,6 +21,8 @@ func appendFrame(b []byte, f *jsonFrame) []byte {
 	b = appendOptInt(b, "protocol_number", f.ProtocolNumber)
 	b = appendOptString(b, "src", f.Src)
 	b = appendOptString(b, "dst", f.Dst)
+	b = appendOptString(b, "public_src", f.PublicSrc)
+	b = appendOptString(b, "public_dst", f.PublicDst)
 	b = appendOptInt(b, "sport", f.SrcPort)
 	b = appendOptInt(b, "dport", f.DstPort)
 	b = appendOptInt(b, "icmp_type", f.ICMPType)

@@ -76,7 +76,7 @@ func TestAppendFrameMatchesEncodingJSON(t *testing.T) {
 		Connection: &jsonConn{State: "tcp-established", OpenedBy: "inbound", Since: "2026"}, NewConnection: true,
 		Untracked: true, NotReached: true, Explanation: "why \"so\""}
 	full := jsonFrame{Frame: 7, Time: "t", Verdict: "REJECT", Reason: "r", Protocol: "tcp", ProtocolNumber: &one, Src: "a",
-		Dst: "b", SrcPort: &one, DstPort: &one, ICMPType: &one, ICMPCode: &one, TCPFlags: "SYN", Bytes: 60, Mirrored: true,
+		Dst: "b", PublicSrc: "c", PublicDst: "d", SrcPort: &one, DstPort: &one, ICMPType: &one, ICMPCode: &one, TCPFlags: "SYN", Bytes: 60, Mirrored: true,
 		SourceInterface: "eni-a", DestinationInterface: "eni-b", DecidedBy: &st, Stages: []jsonStage{st, {}}}
 	require.Equal(t, marshal(t, &full), string(appendFrame(nil, &full)))
 	var empty jsonFrame

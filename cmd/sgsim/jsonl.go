@@ -22,6 +22,8 @@ type jsonFrame struct {
 	ProtocolNumber       *int        `json:"protocol_number,omitempty"`
 	Src                  string      `json:"src,omitempty"`
 	Dst                  string      `json:"dst,omitempty"`
+	PublicSrc            string      `json:"public_src,omitempty"` // the public address src stands for, translated by the internet gateway
+	PublicDst            string      `json:"public_dst,omitempty"`
 	SrcPort              *int        `json:"sport,omitempty"`
 	DstPort              *int        `json:"dport,omitempty"`
 	ICMPType             *int        `json:"icmp_type,omitempty"`
@@ -153,6 +155,14 @@ func (j *jsonl) frame(r *replay.Result) jsonFrame {
 		}
 		if p.Proto == 6 {
 			f.TCPFlags = eni.FlagNames(p.TCPFlags)
+		}
+		if src, dst, ok := r.Path.Public(); ok {
+			if src.IsValid() {
+				f.PublicSrc = src.String()
+			}
+			if dst.IsValid() {
+				f.PublicDst = dst.String()
+			}
 		}
 	}
 	if r.Path.Src != nil {

@@ -513,3 +513,49 @@ func TestCaptureFromStdin(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Equal(t, "sgsim: diff: --pcap -: diff reads the capture twice, side by side: give a file\n", errOut)
 }
+
+// TestReplayPublicAddress: a capture taken outside the VPC names the web
+// server's public address; the replay judges it at the server, as the
+// internet gateway's translation has it, JSON Lines say which public
+// address a frame named, and the flow log records the private one, as
+// AWS's does.
+func TestReplayPublicAddress(t *testing.T) {
+	cfg := sampleConfig(t)
+	enis := filepath.Join(filepath.Dir(cfg[1]), "network-interfaces.json")
+	data, err := os.ReadFile(enis)
+	require.NoError(t, err)
+	withPublic := strings.Replace(string(data), `"PrivateIpAddress": "10.20.1.10",`,
+		`"PrivateIpAddress": "10.20.1.10", "Association": {"PublicIp": "203.0.113.12", "IpOwnerId": "amazon"},`, 1)
+	require.NotEqual(t, string(data), withPublic)
+	require.NoError(t, os.WriteFile(enis, []byte(withPublic), 0o644))
+
+	p := filepath.Join(t.TempDir(), "outside.pcap")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	w, err := capgen.NewPcap(f, 1, false)
+	require.NoError(t, err)
+	for k, pk := range []eni.Packet{
+		eni.TCP(netip.MustParseAddrPort("198.51.100.7:50000"), netip.MustParseAddrPort("203.0.113.12:443"), eni.SYN),
+		eni.TCP(netip.MustParseAddrPort("203.0.113.12:443"), netip.MustParseAddrPort("198.51.100.7:50000"), eni.SYN|eni.ACK),
+		eni.TCP(netip.MustParseAddrPort("198.51.100.7:50001"), netip.MustParseAddrPort("203.0.113.12:22"), eni.SYN),
+	} {
+		require.NoError(t, w.WriteFrame(sample.Start.Add(time.Duration(k)*time.Millisecond), capgen.Ethernet(capgen.IP(pk, 0), 0)))
+	}
+	require.NoError(t, f.Close())
+
+	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 3)
+	assert.Contains(t, lines[0], `"verdict":"ACCEPT"`)
+	assert.Contains(t, lines[0], `"src":"198.51.100.7","dst":"10.20.1.10","public_dst":"203.0.113.12"`)
+	assert.Contains(t, lines[0], `"destination_interface":"eni-0a1b2c3d4e5f60001"`)
+	assert.Contains(t, lines[1], `"src":"10.20.1.10","dst":"198.51.100.7","public_src":"203.0.113.12"`)
+	assert.Contains(t, lines[1], `"verdict":"ACCEPT"`)
+	assert.Contains(t, lines[2], `"verdict":"REJECT"`, "SSH from outside the admins' list")
+
+	out, errOut, code = sgsim(t, append([]string{"replay", "--format", "flowlog", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, " eni-0a1b2c3d4e5f60001 198.51.100.7 10.20.1.10 50000 443 6 1 40 ")
+	assert.NotContains(t, out, "203.0.113.12", "flow logs record the private address")
+}

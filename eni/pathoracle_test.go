@@ -40,7 +40,13 @@ func pathWorld(t *testing.T, seed uint64) *world {
 	w.iface("eni-a", "subnet-app", "10.0.2.10", groups[0])
 	w.iface("eni-b", "subnet-app", "10.0.2.11", groups[1])
 	w.iface("eni-c", "subnet-data", "10.0.3.10", groups[2])
-	w.iface("eni-d", "subnet-public", "10.0.1.10", groups[0], groups[2])
+	// eni-d has a public address too, which the internet gateway
+	// translates: packets that name it are judged as if they named
+	// 10.0.1.10.
+	_, err := w.net.AddInterface(eni.InterfaceSpec{ID: "eni-d", SubnetID: "subnet-public", Groups: []string{groups[0], groups[2]},
+		OwnerID: "111122223333", PrivateIPv4: []netip.Addr{mustAddr("10.0.1.10")},
+		PublicIPv4: []eni.PublicIP{{Public: mustAddr("203.0.113.12"), Private: mustAddr("10.0.1.10")}}})
+	require.NoError(t, err)
 	for _, s := range []string{"subnet-app", "subnet-data"} {
 		a, err := w.net.CreateACL("acl-"+s, "vpc-1")
 		require.NoError(t, err)

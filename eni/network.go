@@ -130,7 +130,7 @@ type rulesetCache struct {
 	byGroups       map[string]*sg.Ruleset
 }
 
-// get returns the compiled rules of groups, as of the network snapshot
+// ruleset returns the compiled rules of groups, as of the network snapshot
 // snap and the registry generation rg, compiling them if no interface
 // with the same groups has. Called with n.eval held, not n.mu.
 func (n *Network) ruleset(groups []string, snap *snapshot, rg uint64) *sg.Ruleset {

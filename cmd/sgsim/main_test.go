@@ -270,6 +270,8 @@ func TestReplayErrors(t *testing.T) {
 		{"bad traffic type", []string{"replay", "--format", "flowlog", "--traffic-type", "both"},
 			"sgsim: replay: --traffic-type \"both\": use ACCEPT, REJECT or ALL\n"},
 		{"traffic type without flowlog", []string{"replay", "--traffic-type", "REJECT"}, "sgsim: replay: --traffic-type goes with --format flowlog\n"},
+		{"only without jsonl", []string{"replay", "--only", "REJECT"}, "sgsim: replay: --only goes with --format jsonl\n"},
+		{"bad only", []string{"replay", "--format", "jsonl", "--only", "REJECT,DROP"}, "sgsim: replay: --only \"DROP\": use ACCEPT, REJECT or SKIP, comma-separated\n"},
 		{"config without pcap", append([]string{"replay"}, cfg...), "sgsim: replay: --config and --pcap go together (with neither, the embedded sample is replayed)\n"},
 		{"missing capture", append([]string{"replay", "--pcap", filepath.Join(dir, "nope.pcap")}, cfg...), "sgsim: " + filepath.Join(dir, "nope.pcap") + ": cannot read: no such file or directory\n"},
 		{"missing config", []string{"replay", "--pcap", sampleCap, "--config", filepath.Join(dir, "nope.json")}, "sgsim: " + filepath.Join(dir, "nope.json") + ": cannot read: no such file or directory\n"},
@@ -558,4 +560,29 @@ func TestReplayPublicAddress(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, " eni-0a1b2c3d4e5f60001 198.51.100.7 10.20.1.10 50000 443 6 1 40 ")
 	assert.NotContains(t, out, "203.0.113.12", "flow logs record the private address")
+}
+
+// TestReplayOnly: --only prints the frames of the verdicts asked for,
+// exactly the lines the full output has for them, in capture order.
+func TestReplayOnly(t *testing.T) {
+	all, _, code := sgsim(t, "replay", "--format", "jsonl")
+	require.Equal(t, 0, code)
+	for _, only := range []string{"REJECT", "accept", "ACCEPT,REJECT", "SKIP"} {
+		var want []string
+		for _, line := range strings.Split(strings.TrimSpace(all), "\n") {
+			for _, v := range strings.Split(strings.ToUpper(only), ",") {
+				if strings.Contains(line, `"verdict":"`+v+`"`) {
+					want = append(want, line)
+				}
+			}
+		}
+		out, errOut, code := sgsim(t, "replay", "--format", "jsonl", "--only", only)
+		require.Equal(t, 0, code, errOut)
+		got := strings.Split(strings.TrimSpace(out), "\n")
+		if len(want) == 0 {
+			assert.Empty(t, strings.TrimSpace(out), only)
+			continue
+		}
+		assert.Equal(t, want, got, only)
+	}
 }

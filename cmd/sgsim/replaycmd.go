@@ -34,6 +34,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	logFormat := fs.String("log-format", "", "flow log `FIELDS`, as create-flow-logs --log-format takes them ('${version} ${vpc-id} ...'); default: AWS's default format")
 	pickup := fs.Bool("tcp-pickup", false, "let TCP packets other than SYN open tracked connections, for captures that begin mid-connection")
 	flowlogDir := fs.String("flowlog-dir", "", "write each flow log of the configuration (describe-flow-logs) to `DIR`/ID.log")
+	only := fs.String("only", "", "with --format jsonl, print only the frames of these `VERDICTS` (ACCEPT, REJECT, SKIP; comma-separated)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -45,6 +46,25 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	for _, f := range []struct{ name, value string }{{"log-format", *logFormat}, {"traffic-type", *trafficType}, {"flowlog-dir", *flowlogDir}} {
 		if f.value != "" && *format != "flowlog" {
 			return bad("replay: --%s goes with --format flowlog", f.name)
+		}
+	}
+	printed := [3]bool{true, true, true} // by replay.Verdict
+	if *only != "" {
+		if *format != "jsonl" {
+			return bad("replay: --only goes with --format jsonl")
+		}
+		printed = [3]bool{}
+		for _, v := range strings.Split(*only, ",") {
+			switch strings.ToUpper(strings.TrimSpace(v)) {
+			case "ACCEPT":
+				printed[replay.Accept] = true
+			case "REJECT":
+				printed[replay.Reject] = true
+			case "SKIP":
+				printed[replay.Skip] = true
+			default:
+				return bad("replay: --only %q: use ACCEPT, REJECT or SKIP, comma-separated", v)
+			}
 		}
 	}
 	fields, traffic := flowlog.DefaultFormat, flowlog.TrafficAll
@@ -115,7 +135,13 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	switch *format {
 	case "jsonl":
 		enc := newJSONL(out)
-		fn = func(r *replay.Result) error { prog.tick(); return enc.write(r) }
+		fn = func(r *replay.Result) error {
+			prog.tick()
+			if !printed[r.Verdict] {
+				return nil // not encoded at all: the encoding is most of the cost
+			}
+			return enc.write(r)
+		}
 	case "flowlog":
 		var fl *flowLogger
 		if len(res.FlowLogs) == 0 {

@@ -1,7 +1,6 @@
 package ec2json
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -222,8 +221,7 @@ func decodeList[T any](file, key string, raw json.RawMessage, id func(*T) string
 	}
 	out := make([]T, len(items))
 	for k, item := range items {
-		dec := json.NewDecoder(bytes.NewReader(item))
-		if err := dec.Decode(&out[k]); err != nil {
+		if err := json.Unmarshal(item, &out[k]); err != nil {
 			obj := fmt.Sprintf("%s[%d]", key, k)
 			var probe struct {
 				A string `json:"GroupId"`

@@ -164,9 +164,31 @@ func writeCheck(w io.Writer, req, rep *eni.Path) {
 	default:
 		fmt.Fprintln(w, "RESULT   the connection fails: the request gets through but its reply is refused")
 	}
-	for _, p := range []*eni.Path{req, rep} {
-		for _, s := range p.Refusals() {
-			fmt.Fprintf(w, "  change: %s\n", s.Explain())
+	for _, s := range req.Refusals() {
+		fmt.Fprintf(w, "  change: %s\n", s.Explain())
+	}
+	for _, s := range rep.Refusals() {
+		if i := s.Verdict.Interface; i != nil && !trackedAt(req, i) {
+			// The request never opened a connection here: once it gets
+			// through, the reply rides it (security groups are stateful),
+			// or, for an untracked flow, meets rules open both ways.
+			fmt.Fprintf(w, "  (the reply's refusal by %s %s goes once the request gets through: it rides the connection the request opens)\n",
+				i.ID(), s.Verdict.Direction)
+			continue
+		}
+		fmt.Fprintf(w, "  change: %s\n", s.Explain())
+	}
+}
+
+// trackedAt reports whether the request was let through interface i's
+// security groups for real: only then does the reply's refusal there say
+// something to change. A request refused there, or judged there only as
+// if it had got that far, opens no connection the reply could ride.
+func trackedAt(req *eni.Path, i *eni.Interface) bool {
+	for _, s := range req.Stages() {
+		if s.Verdict.Interface == i && (s.Kind == eni.StageSourceGroups || s.Kind == eni.StageDestGroups) {
+			return s.Allowed && !s.Hypothetical
 		}
 	}
+	return true // the request did not meet i: nothing to ride
 }

@@ -11,7 +11,8 @@ import (
 
 // progress shows a progress bar on stderr while a capture replays, only
 // when stderr is a terminal and only once the replay has taken more than
-// a moment, so pipes, logs and quick runs stay clean.
+// a moment, so pipes, logs and quick runs stay clean. A capture of
+// unknown size (piped in) shows the bytes read so far instead.
 type progress struct {
 	w       io.Writer
 	size    int64
@@ -26,7 +27,7 @@ const progressDelay = 700 * time.Millisecond
 
 func newProgress(stderr io.Writer, size int64, read *countingReader) *progress {
 	p := &progress{w: stderr, size: size, read: read, start: time.Now()}
-	if f, ok := stderr.(*os.File); ok && size > 0 && term.IsTerminal(int(f.Fd())) {
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.enabled = true
 	}
 	return p
@@ -44,13 +45,19 @@ func (p *progress) tick() {
 		if time.Since(p.start) < progressDelay {
 			return
 		}
-		p.bar = progressbar.NewOptions64(p.size,
+		size, opts := p.size, []progressbar.Option{
 			progressbar.OptionSetWriter(p.w),
 			progressbar.OptionSetDescription("replaying"),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionThrottle(100 * time.Millisecond),
 			progressbar.OptionClearOnFinish(),
-		)
+		}
+		if size > 0 {
+			opts = append(opts, progressbar.OptionSetPredictTime(true))
+		} else {
+			size = -1 // a spinner and the bytes read
+			opts = append(opts, progressbar.OptionShowBytes(true), progressbar.OptionShowCount())
+		}
+		p.bar = progressbar.NewOptions64(size, opts...)
 	}
 	_ = p.bar.Set64(p.read.n.Load())
 }

@@ -39,7 +39,20 @@ func TestProgressDuringReplay(t *testing.T) {
 	require.NoError(t, rp.Run(rd, func(*replay.Result) error { prog.tick(); return nil }))
 	prog.done()
 	require.Contains(t, bar.String(), "replaying")
+	require.Contains(t, bar.String(), "%")
 	require.Equal(t, int64(capBuf.Len()), counter.n.Load())
+
+	// Piped in, the size is unknown: the bytes read so far.
+	counter = &countingReader{r: smallReads{bytes.NewReader(capBuf.Bytes())}}
+	rd, err = capture.NewReader(counter)
+	require.NoError(t, err)
+	bar.Reset()
+	prog = newProgress(&bar, 0, counter)
+	prog.enabled, prog.start = true, time.Now().Add(-time.Hour)
+	require.NoError(t, replay.New(res.Network, replay.Options{}).Run(rd, func(*replay.Result) error { prog.tick(); return nil }))
+	prog.done()
+	require.Regexp(t, `replaying \([0-9.]+ [kMG]?B, `, bar.String())
+	require.NotContains(t, bar.String(), "%")
 }
 
 type smallReads struct{ r io.Reader }

@@ -487,7 +487,16 @@ func (a *auditor) ruleChecks() {
 	// Rules on one interface's union of groups: redundancy is judged where
 	// the rules meet. Each pair is reported once.
 	seen := map[[2]string]bool{}
+	// Interfaces with the same groups meet the same pairs, each reported
+	// once already: an auto scaling group's instances are judged once.
+	sets := map[string]bool{}
 	for _, i := range a.n.Interfaces() {
+		groups := slices.Sorted(slices.Values(i.Groups()))
+		if key := strings.Join(groups, ","); sets[key] {
+			continue
+		} else {
+			sets[key] = true
+		}
 		var rules []sg.RuleInfo
 		for _, gid := range i.Groups() {
 			if g, ok := a.reg.Group(gid); ok {

@@ -248,3 +248,29 @@ func TestSeverityOrder(t *testing.T) {
 	_, err = audit.ParseSeverity("severe")
 	assert.Error(t, err)
 }
+
+// TestRedundantOncePerGroups: a rule that another of the same groups
+// covers is reported once, however many interfaces carry those groups,
+// and whichever order they list them in; three identical rules in three
+// groups are two redundant ones, not one per partner per interface.
+func TestRedundantOncePerGroups(t *testing.T) {
+	l := newLab(t, rule(sg.TCP, 22, 22, "203.0.113.0/24"))
+	reg := l.net.Groups()
+	for _, id := range []string{"sg-y", "sg-z"} {
+		_, err := reg.CreateEmptyGroup(sg.GroupSpec{ID: id, Name: id[3:], Description: "under test", VpcID: "vpc-1"})
+		require.NoError(t, err)
+		_, err = reg.AuthorizeIngress(id, rule(sg.TCP, 22, 22, "203.0.113.0/24"))
+		require.NoError(t, err)
+	}
+	for k, groups := range [][]string{{"sg-x", "sg-y", "sg-z"}, {"sg-z", "sg-y", "sg-x"}, {"sg-y", "sg-x", "sg-z"}} {
+		_, err := l.net.AddInterface(eni.InterfaceSpec{ID: fmt.Sprintf("eni-%d", k+2), SubnetID: "subnet-1",
+			PrivateIPv4: []netip.Addr{netip.AddrFrom4([4]byte{10, 0, 1, byte(20 + k)})}, Groups: groups})
+		require.NoError(t, err)
+	}
+	var got []string
+	for _, x := range l.findings(audit.Options{})["SGSIM.REDUNDANT_RULE"] {
+		got = append(got, x.RuleID)
+	}
+	assert.Len(t, got, 2, "%v", got)
+	assert.NotEqual(t, got[0], got[1])
+}

@@ -491,12 +491,11 @@ func (a *auditor) ruleChecks() {
 	// once already: an auto scaling group's instances are judged once.
 	sets := map[string]bool{}
 	for _, i := range a.n.Interfaces() {
-		groups := slices.Sorted(slices.Values(i.Groups()))
-		if key := strings.Join(groups, ","); sets[key] {
+		key := strings.Join(slices.Sorted(slices.Values(i.Groups())), ",")
+		if sets[key] {
 			continue
-		} else {
-			sets[key] = true
 		}
+		sets[key] = true
 		var rules []sg.RuleInfo
 		for _, gid := range i.Groups() {
 			if g, ok := a.reg.Group(gid); ok {

@@ -35,6 +35,10 @@
 //
 // [Network.JudgeInto] follows a packet from its source interface through
 // the subnets' network ACLs to its destination interface ([Path]). A
+// packet that names an interface's public IPv4 address
+// ([InterfaceSpec.PublicIPv4]) is first given the private one, as the
+// internet gateway translates it ([Path.Public]). Network ACL entries
+// count the packets they decided ([Network.ACLUsage]), as rules do. A
 // replay judges every frame through a [FlowCache], which answers exactly
 // as JudgeInto does and remembers, per kind of packet, what only a change
 // of configuration can alter, so that a flow's later packets skip the
@@ -59,6 +63,9 @@
 //   - Amazon DNS is the primary VPC CIDR's base+2 (and 169.254.169.253,
 //     fd00:ec2::253); the VPC router is each subnet's base+1 (and
 //     fe80:ec2::1). DHCP is recognised by its UDP ports.
+//   - A network ACL entry counts a packet when its answer applied: not at
+//     a stage judged only to explain an earlier refusal, nor for traffic
+//     no ACL filters.
 //   - The link-local allowance ([LinkLocalPPS], 1024 packets a second
 //     that an interface sends to Amazon DNS, IMDS, Time Sync and Windows
 //     activation together) is a token bucket: a burst of up to 1024

@@ -20,5 +20,7 @@
 // a new immutable snapshot that the next evaluation uses. Judging a packet
 // is a binary search over the port (or ICMP type/code) intervals that the
 // entries define, then a walk of the few entries covering that interval,
-// in rule-number order; it allocates nothing.
+// in rule-number order; it allocates nothing. A caller credits each packet
+// to the entry that decided it ([Result.Count]), and [ACL.Usage] lists the
+// entries with their counts: which entries traffic used, and which none did.
 package nacl

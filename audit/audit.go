@@ -635,12 +635,9 @@ func (a *auditor) unused() {
 	}
 	// The numbered entries of the ACLs that subnets use: the "*" entries
 	// cannot be removed.
-	inUse := map[string]bool{}
-	for _, s := range a.n.Subnets() {
-		inUse[s.ACLID] = true
-	}
+	inUse := a.n.ACLSubnets()
 	for _, acl := range a.n.ACLs() {
-		if !inUse[acl.ID] {
+		if len(inUse[acl.ID]) == 0 {
 			continue
 		}
 		for _, e := range a.n.ACLUsage(acl.ID) {

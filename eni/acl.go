@@ -192,6 +192,19 @@ func (n *Network) ACLUsage(id string) []nacl.EntryUsage {
 	return a.Usage()
 }
 
+// ACLSubnets returns, for each network ACL that a subnet uses, the IDs of
+// the subnets that use it, sorted: the ACLs whose entries any traffic can
+// meet.
+func (n *Network) ACLSubnets() map[string][]string {
+	out := map[string][]string{}
+	for _, s := range n.Subnets() {
+		if s.ACLID != "" {
+			out[s.ACLID] = append(out[s.ACLID], s.ID)
+		}
+	}
+	return out
+}
+
 // AssociateACL makes an ACL the subnet's one, replacing the previous
 // association (a subnet has exactly one ACL).
 func (n *Network) AssociateACL(subnetID, aclID string) error {

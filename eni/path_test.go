@@ -354,4 +354,7 @@ func TestACLUsage(t *testing.T) {
 		"* deny all traffic to ::/0":              0,
 	}, got)
 	assert.Nil(t, w.net.ACLUsage("acl-nope"))
+	users := w.net.ACLSubnets()
+	assert.Equal(t, []string{"subnet-data"}, users["acl-data"])
+	assert.NotContains(t, users, "acl-nope")
 }

@@ -128,12 +128,7 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 // needed. The "*" entries cannot be changed: they are counted, never
 // called unused.
 func writeACLUsage(w io.Writer, n *eni.Network, span time.Duration) {
-	used := map[string][]string{} // ACL ID: its subnets
-	for _, s := range n.Subnets() {
-		if s.ACLID != "" {
-			used[s.ACLID] = append(used[s.ACLID], s.ID)
-		}
-	}
+	used := n.ACLSubnets()
 	fmt.Fprintln(w, "\nNETWORK ACL ENTRIES (packets decided, allowed or refused there; ACLs of the modelled subnets)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  acl\tsubnets\tdirection\tentry\tpackets")

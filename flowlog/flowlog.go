@@ -12,6 +12,10 @@
 // start and end are the Unix seconds of the first and last packet in the
 // window.
 //
+// At interfaces of instances built on the Nitro System, AWS aggregates
+// over 60 s at most, whatever the flow log's maximum aggregation interval
+// ([Packet.MaxWindow] bounds an interface's windows).
+//
 // Records are written in the order their windows opened, a window after
 // they close when written as the capture goes; AWS, too, publishes a
 // record once its window has closed.
@@ -131,11 +135,12 @@ type noData struct {
 // with the first packet the log captures there, to tell which of them
 // captured nothing.
 type ifaceWindows struct {
-	id    Record // the interface's own fields, for its NODATA records
-	at    int64  // the first packet's time: window g is [at+g·window, at+(g+1)·window)
-	next  int64  // the first window not yet closed
-	seen  uint64 // bit k: window next+k captured a packet
-	quiet int64  // how many windows before next in a row captured nothing
+	id     Record // the interface's own fields, for its NODATA records
+	window int64  // nanoseconds: the aggregator's, or less at Nitro instances
+	at     int64  // the first packet's time: window g is [at+g·window, at+(g+1)·window)
+	next   int64  // the first window not yet closed
+	seen   uint64 // bit k: window next+k captured a packet
+	quiet  int64  // how many windows before next in a row captured nothing
 }
 
 // NoDataSpan bounds the NODATA records of one quiet spell at an
@@ -177,6 +182,12 @@ type Packet struct {
 	TCPFlags                    uint8 // the TCP header's flags byte
 	Egress                      bool
 	InVPC                       bool
+
+	// MaxWindow bounds the interface's aggregation windows below the
+	// aggregator's, as AWS bounds them at 60 s at interfaces of instances
+	// built on the Nitro System; zero for no bound of its own. An
+	// interface keeps the window its first packet gave it.
+	MaxWindow time.Duration
 }
 
 // Add counts a packet, unless the log does not capture its action.
@@ -205,7 +216,7 @@ func (a *Aggregator) Add(p Packet) {
 		w = a.windowsOf(&p, ns)
 	}
 	a.saw(w, ns)
-	if ok && (ns-a.first[i] >= a.window || ns < a.first[i]) {
+	if ok && (ns-a.first[i] >= w.window || ns < a.first[i]) {
 		ok = false // the window has closed: the next record starts here
 	}
 	if !ok {
@@ -247,7 +258,11 @@ func (a *Aggregator) Advance(t time.Time) {
 func (a *Aggregator) windowsOf(p *Packet, ns int64) *ifaceWindows {
 	w := a.ifaces[p.InterfaceID]
 	if w == nil {
-		w = &ifaceWindows{at: ns, id: Record{AccountID: p.AccountID, InterfaceID: p.InterfaceID,
+		win := a.window
+		if p.MaxWindow > 0 {
+			win = min(win, int64(p.MaxWindow))
+		}
+		w = &ifaceWindows{at: ns, window: win, id: Record{AccountID: p.AccountID, InterfaceID: p.InterfaceID,
 			VpcID: p.VpcID, SubnetID: p.SubnetID, InstanceID: p.InstanceID, Region: p.Region, AZID: p.AZID, NoData: true}}
 		a.ifaces[p.InterfaceID] = w
 		a.ifaceOrder = append(a.ifaceOrder, w)
@@ -261,7 +276,7 @@ func (a *Aggregator) saw(w *ifaceWindows, ns int64) {
 	if ns < w.at {
 		return // before the log's first packet here: no window of its own
 	}
-	g := (ns - w.at) / a.window
+	g := (ns - w.at) / w.window
 	if g < w.next {
 		return // a window closed already: the packet is a window late
 	}
@@ -274,7 +289,7 @@ func (a *Aggregator) saw(w *ifaceWindows, ns int64) {
 // close closes the interface's windows before window end, adding a
 // NODATA record for each that captured nothing.
 func (a *Aggregator) close(w *ifaceWindows, end int64) {
-	most := max(1, int64(NoDataSpan)/a.window)
+	most := max(1, int64(NoDataSpan)/w.window)
 	for ; w.next < end; w.next++ {
 		switch {
 		case w.seen&1 != 0:
@@ -286,9 +301,9 @@ func (a *Aggregator) close(w *ifaceWindows, end int64) {
 			}
 		default:
 			w.quiet++
-			start := w.at + w.next*a.window
+			start := w.at + w.next*w.window
 			r := w.id
-			r.Start, r.End = floorSeconds(start), floorSeconds(start+a.window-1)
+			r.Start, r.End = floorSeconds(start), floorSeconds(start+w.window-1)
 			a.nodata = append(a.nodata, noData{start, r})
 		}
 		w.seen >>= 1
@@ -305,7 +320,7 @@ func (a *Aggregator) closeWindows(final bool) {
 		if a.latest < w.at {
 			continue
 		}
-		end := (a.latest-w.at)/a.window - 1
+		end := (a.latest-w.at)/w.window - 1
 		if final {
 			end++ // the capture is over: every window that ended by its last packet
 		}

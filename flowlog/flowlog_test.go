@@ -406,3 +406,42 @@ func TestTrafficType(t *testing.T) {
 	_, err = flowlog.ParseTrafficType("both")
 	assert.EqualError(t, err, `"both": use ACCEPT, REJECT or ALL`)
 }
+
+// TestNitroWindow: under a 600 s flow log, an interface of a Nitro
+// instance (MaxWindow 60 s) has records and NODATA records of 60 s, while
+// another keeps the flow log's 600 s; streaming writes the same lines.
+func TestNitroWindow(t *testing.T) {
+	web, client := netip.MustParseAddr("10.0.0.5"), netip.MustParseAddr("198.51.100.7")
+	t0 := time.Unix(1431280876, 0)
+	at := func(iface string, sec int, bound time.Duration) flowlog.Packet {
+		return flowlog.Packet{AccountID: "123456789010", InterfaceID: iface, Src: client, Dst: web, SrcPort: 50000, DstPort: 443,
+			Protocol: 6, Bytes: 60, Time: t0.Add(time.Duration(sec) * time.Second), Accept: true, MaxWindow: bound}
+	}
+	var packets []flowlog.Packet
+	for _, sec := range []int{0, 30, 150, 400} {
+		packets = append(packets, at("eni-nitro", sec, time.Minute), at("eni-xen", sec, 0))
+	}
+	var outs [2]bytes.Buffer
+	for k := range outs {
+		a := flowlog.NewAggregator(10 * time.Minute)
+		for _, p := range packets {
+			a.Add(p)
+			if k == 1 {
+				require.NoError(t, a.WriteClosed(&outs[k]))
+			}
+		}
+		require.NoError(t, a.Write(&outs[k]))
+	}
+	require.Equal(t, outs[0].String(), outs[1].String())
+	assert.Equal(t, []string{
+		flowlog.DefaultFormat.Header(),
+		"2 123456789010 eni-nitro 198.51.100.7 10.0.0.5 50000 443 6 2 120 1431280876 1431280906 ACCEPT OK",
+		"2 123456789010 eni-xen 198.51.100.7 10.0.0.5 50000 443 6 4 240 1431280876 1431281276 ACCEPT OK",
+		"2 123456789010 eni-nitro - - - - - - - 1431280936 1431280995 - NODATA",
+		"2 123456789010 eni-nitro 198.51.100.7 10.0.0.5 50000 443 6 1 60 1431281026 1431281026 ACCEPT OK",
+		"2 123456789010 eni-nitro - - - - - - - 1431281056 1431281115 - NODATA",
+		"2 123456789010 eni-nitro - - - - - - - 1431281116 1431281175 - NODATA",
+		"2 123456789010 eni-nitro - - - - - - - 1431281176 1431281235 - NODATA",
+		"2 123456789010 eni-nitro 198.51.100.7 10.0.0.5 50000 443 6 1 60 1431281276 1431281276 ACCEPT OK",
+	}, strings.Split(strings.TrimSuffix(outs[0].String(), "\n"), "\n"))
+}

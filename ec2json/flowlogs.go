@@ -18,8 +18,10 @@ type FlowLog struct {
 	Format     flowlog.Format   // LogFormat; AWS's default format when it has none
 	Traffic    flowlog.TrafficType
 	// Window is MaxAggregationInterval: 600 s unless 60 s was chosen. AWS
-	// aggregates over 60 s or less at interfaces of Nitro instances,
-	// whatever the flow log says; the files do not tell which those are.
+	// aggregates over 60 s at most at interfaces of instances built on
+	// the Nitro System, whatever the flow log says: describe-instances and
+	// describe-instance-types tell which those are
+	// ([eni.InterfaceSpec.Nitro]).
 	Window time.Duration
 }
 
@@ -71,10 +73,19 @@ func (l *loader) buildFlowLogs() error {
 			}
 			out.Window = time.Duration(*m) * time.Second
 		}
+		unknown := 0
 		for _, i := range ifaces {
 			if covers(i) {
 				out.Interfaces = append(out.Interfaces, i)
+				if l.instances.typeUnknown(i) {
+					unknown++
+				}
 			}
+		}
+		if out.Window > time.Minute && unknown > 0 {
+			l.warn("%s: %s: records of interfaces at instances of unknown type (%d) cover up to %d s, but AWS aggregates over 60 s at most "+
+				"at Nitro instances: give describe-instances and describe-instance-types output to tell which those are",
+				file, obj, unknown, int(out.Window.Seconds()))
 		}
 		l.flowLogOut = append(l.flowLogOut, out)
 	}

@@ -212,6 +212,33 @@ type prefixListEntry struct {
 	Description string `json:"Description"`
 }
 
+// reservation is one of describe-instances' Reservations: only what ties
+// an interface to its instance's type is read.
+type reservation struct {
+	ReservationID string `json:"ReservationId"`
+	Instances     []struct {
+		InstanceID        string `json:"InstanceId"`
+		InstanceType      string `json:"InstanceType"`
+		NetworkInterfaces []struct {
+			NetworkInterfaceID string `json:"NetworkInterfaceId"`
+		} `json:"NetworkInterfaces"`
+	} `json:"Instances"`
+}
+
+// instanceType is one of describe-instance-types' InstanceTypes.
+type instanceType struct {
+	InstanceType string `json:"InstanceType"`
+	Hypervisor   string `json:"Hypervisor"`
+	BareMetal    bool   `json:"BareMetal"`
+	NetworkInfo  *struct {
+		ConnectionTrackingConfiguration *struct {
+			DefaultTCPEstablishedTimeout flexInt `json:"DefaultTcpEstablishedTimeout"`
+			DefaultUDPStreamTimeout      flexInt `json:"DefaultUdpStreamTimeout"`
+			DefaultUDPTimeout            flexInt `json:"DefaultUdpTimeout"`
+		} `json:"ConnectionTrackingConfiguration"`
+	} `json:"NetworkInfo"`
+}
+
 // decodeList decodes a top-level list member object by object, so an error
 // names the object's index and, once known, its ID.
 func decodeList[T any](file, key string, raw json.RawMessage, id func(*T) string) ([]T, error) {
@@ -232,9 +259,11 @@ func decodeList[T any](file, key string, raw json.RawMessage, id func(*T) string
 				F string `json:"PrefixListId"`
 				G string `json:"SecurityGroupRuleId"`
 				H string `json:"FlowLogId"`
+				I string `json:"InstanceType"`
+				J string `json:"ReservationId"`
 			}
 			_ = json.Unmarshal(item, &probe)
-			for _, s := range []string{probe.H, probe.G, probe.B, probe.C, probe.A, probe.D, probe.F, probe.E} {
+			for _, s := range []string{probe.J, probe.I, probe.H, probe.G, probe.B, probe.C, probe.A, probe.D, probe.F, probe.E} {
 				if s != "" {
 					obj = s
 					break

@@ -2,12 +2,18 @@
 // into an [eni.Network]: describe-vpcs, describe-subnets,
 // describe-security-groups, describe-security-group-rules,
 // describe-network-interfaces, describe-network-acls,
-// describe-managed-prefix-lists and get-managed-prefix-list-entries; and
-// describe-flow-logs, for the flow logs a replay writes ([FlowLog]).
+// describe-managed-prefix-lists and get-managed-prefix-list-entries;
+// describe-flow-logs, for the flow logs a replay writes ([FlowLog]); and
+// describe-instances with describe-instance-types, for what an
+// interface's instance type decides: whether it is built on the Nitro
+// System (flow logs aggregate over 60 s at most there) and the idle
+// timeouts its interfaces start with (350 s for established TCP on Nitro
+// v6 types), under the interface's own ConnectionTrackingConfiguration.
 //
 // Each file's kind is recognised from its top-level key (Vpcs, Subnets,
 // SecurityGroups, SecurityGroupRules, NetworkInterfaces, NetworkAcls,
-// PrefixLists, Entries, FlowLogs); unknown keys and fields are ignored. The output
+// PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes); unknown
+// keys and fields are ignored. The output
 // of get-managed-prefix-list-entries names no list, so its file is tied to
 // its list by the argument "pl-0abc=FILE", or else by the first "pl-..."
 // in the file's name (for example entries-pl-0abc.json).
@@ -117,8 +123,9 @@ type Result struct {
 	// Files lists, for each file, what it held ("3 security groups").
 	Files []string
 
-	origins map[string]string // object ID → file
-	data    map[string][]byte // file → bytes
+	origins   map[string]string // object ID → file
+	data      map[string][]byte // file → bytes
+	instances *instanceIndex
 }
 
 // Origin returns the file that defined an object (a group, interface,
@@ -155,6 +162,10 @@ type loader struct {
 	flowLogs   []located[flowLog]
 	flowLogOut []FlowLog
 
+	reservations []located[reservation]
+	types        []located[instanceType]
+	instances    instanceIndex
+
 	seen     map[string]string // object ID → file defining it
 	warnings []string
 	files    []string
@@ -172,7 +183,7 @@ func Load(sources ...Source) (*Result, error) {
 			return nil, err
 		}
 	}
-	steps := []func() error{l.buildVPCs, l.buildPrefixLists, l.buildGroups, l.buildACLs, l.buildInterfaces, l.buildFlowLogs}
+	steps := []func() error{l.buildVPCs, l.buildPrefixLists, l.buildGroups, l.buildACLs, l.buildInstances, l.buildInterfaces, l.buildFlowLogs}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err
@@ -182,7 +193,7 @@ func Load(sources ...Source) (*Result, error) {
 	for _, s := range sources {
 		data[s.Name] = s.Data
 	}
-	return &Result{Network: l.net, FlowLogs: l.flowLogOut, Warnings: l.warnings, Files: l.files, origins: l.seen, data: data}, nil
+	return &Result{Network: l.net, FlowLogs: l.flowLogOut, Warnings: l.warnings, Files: l.files, origins: l.seen, data: data, instances: &l.instances}, nil
 }
 
 func (l *loader) warn(format string, args ...any) {
@@ -240,6 +251,27 @@ func (l *loader) parse(s Source) error {
 		func() error {
 			return collect(l, s.Name, top, "FlowLogs", "flow logs", func(x *flowLog) string { return x.FlowLogID }, &l.flowLogs, count)
 		},
+		func() error {
+			return collect(l, s.Name, top, "InstanceTypes", "instance types", func(x *instanceType) string { return x.InstanceType }, &l.types, count)
+		},
+		func() error {
+			raw, ok := top["Reservations"]
+			if !ok {
+				return nil
+			}
+			// A reservation is not an object of its own: its instances are.
+			v, err := decodeList[reservation](s.Name, "Reservations", raw, nil)
+			if err != nil {
+				return err
+			}
+			n := 0
+			for _, r := range v {
+				l.reservations = append(l.reservations, located[reservation]{s.Name, r})
+				n += len(r.Instances)
+			}
+			count(n, "instances")
+			return nil
+		},
 	}
 	for _, step := range steps {
 		if err = step(); err != nil {
@@ -268,7 +300,7 @@ func (l *loader) parse(s Source) error {
 		}
 		sort.Strings(keys)
 		return &Error{File: s.Name, Msg: fmt.Sprintf("holds none of Vpcs, Subnets, SecurityGroups, SecurityGroupRules, "+
-			"NetworkInterfaces, NetworkAcls, PrefixLists, Entries or FlowLogs (its keys: %s)", strings.Join(keys, ", "))}
+			"NetworkInterfaces, NetworkAcls, PrefixLists, Entries, FlowLogs, Reservations or InstanceTypes (its keys: %s)", strings.Join(keys, ", "))}
 	}
 	return nil
 }
@@ -1067,8 +1099,12 @@ func (l *loader) buildInterfaces() error {
 		if len(spec.Groups) == 0 && !x.RequesterManaged {
 			spec.RequesterManaged = true // AWS lets only service interfaces go without groups
 		}
+		l.instances.applyInstance(&spec, len(l.reservations) > 0)
 		if c := x.ConnectionTrackingConfiguration; c != nil {
 			cfg := conntrack.DefaultConfig()
+			if spec.ConnTrack != nil {
+				cfg = *spec.ConnTrack // the instance type's defaults
+			}
 			for _, f := range []struct {
 				name string
 				v    flexInt
@@ -1099,5 +1135,6 @@ func (l *loader) buildInterfaces() error {
 			return wrap(file, obj, field, err)
 		}
 	}
+	l.warnInstances()
 	return nil
 }

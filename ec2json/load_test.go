@@ -242,7 +242,7 @@ func TestLoadErrors(t *testing.T) {
 		{"group without a name", base(strings.Replace(sgs(okPerm), `"GroupName":"web",`, "", 1), enis("")),
 			"sgs.json: sg-web: GroupName: missing"},
 		{"not JSON", []ec2json.Source{src("x.json", "{\n\"SecurityGroups\": [\n}")}, "x.json: invalid JSON at line 3"},
-		{"unknown kind", []ec2json.Source{src("x.json", `{"Reservations":[]}`)}, "x.json: holds none of Vpcs"},
+		{"unknown kind", []ec2json.Source{src("x.json", `{"Images":[]}`)}, "x.json: holds none of Vpcs"},
 		{"entries without a list", []ec2json.Source{src("x.json", `{"Entries":[]}`)}, "x.json: Entries: get-managed-prefix-list-entries output names no list"},
 		{"defined twice", base(sgs(okPerm), enis(""), src("sgs2.json", sgs(okPerm))), "sgs2.json: sg-web: is defined twice (also in sgs.json)"},
 		{"acl association to unknown subnet", base(sgs(okPerm), enis(""), src("acls.json",
@@ -302,6 +302,9 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(`{"NetworkAcls":[{"NetworkAclId":"acl-1","VpcId":"vpc-1","Entries":[{"RuleNumber":"x"}]}]}`))
 	f.Add([]byte(`{"FlowLogs":[{"FlowLogId":"fl-1","ResourceId":"vpc-0a1b2c3d4e5f60001","TrafficType":"ALL",` +
 		`"LogFormat":"${version} ${srcaddr} ${log-status}","MaxAggregationInterval":60}]}`))
+	f.Add([]byte(`{"Reservations":[{"ReservationId":"r-1","Instances":[{"InstanceId":"i-0a1b2c3d4e5f60001","InstanceType":"m8i.large",` +
+		`"NetworkInterfaces":[{"NetworkInterfaceId":"eni-0a1b2c3d4e5f60001"}]}]}],"InstanceTypes":[{"InstanceType":"m8i.large",` +
+		`"Hypervisor":"nitro","NetworkInfo":{"ConnectionTrackingConfiguration":{"DefaultTcpEstablishedTimeout":350}}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sources := sample.Configs()
 		k := len(data) % len(sources)

@@ -71,6 +71,12 @@ type InterfaceSpec struct {
 	Description string
 	// InstanceID is the instance the interface is attached to, if any.
 	InstanceID string
+	// InstanceType is that instance's type, when known.
+	InstanceType string
+	// Nitro says the instance is built on the AWS Nitro System. Flow logs
+	// aggregate its interfaces' traffic over 60 s at most, whatever their
+	// maximum aggregation interval.
+	Nitro bool
 	// PrivateIPv4 lists the private IPv4 addresses; the first is primary.
 	PrivateIPv4 []netip.Addr
 	// PublicIPv4 lists the public IPv4 addresses (auto-assigned or

@@ -166,3 +166,61 @@ func TestFlowLogsOfTheConfiguration(t *testing.T) {
 }
 
 const flowlogHeader = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+
+// TestFlowLogNitro replays AWS's example, pings 30 s apart, under a
+// 600 s window. Once describe-instances and describe-instance-types say
+// that the interface's instance is built on Nitro, its records cover 60 s
+// at most, as AWS's do there; without them, a warning says what the 600 s
+// records may not show.
+func TestFlowLogNitro(t *testing.T) {
+	dir := t.TempDir()
+	cfg := awsExampleConfig(t, dir)
+	pcap := pings(t, dir, 30*time.Second)
+	write := func(name, body string) []string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return []string{"--config", p}
+	}
+	instances := write("instances.json", `{"Reservations":[{"ReservationId":"r-1","Instances":[{"InstanceId":"i-1","InstanceType":"m5.large",
+		"NetworkInterfaces":[{"NetworkInterfaceId":"eni-1235b8ca123456789"}]}]}]}`)
+	types := write("types.json", `{"InstanceTypes":[{"InstanceType":"m5.large","Hypervisor":"nitro"}]}`)
+	vpcLog := write("fl.json", `{"FlowLogs":[{"FlowLogId":"fl-vpc","ResourceId":"vpc-1","TrafficType":"ALL","MaxAggregationInterval":600}]}`)
+	nitro := flowlogHeader + "\n" +
+		"2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 2 168 1432917027 1432917057 ACCEPT OK\n" +
+		"2 123456789010 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 0 0 1 2 168 1432917027 1432917057 REJECT OK\n" +
+		"2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 2 168 1432917087 1432917117 ACCEPT OK\n" +
+		"2 123456789010 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 0 0 1 2 168 1432917087 1432917117 REJECT OK\n"
+	whole := flowlogHeader + "\n" +
+		"2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917117 ACCEPT OK\n" +
+		"2 123456789010 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 0 0 1 4 336 1432917027 1432917117 REJECT OK\n"
+	replay := []string{"replay", "--format", "flowlog", "--pcap", pcap}
+	for _, tt := range []struct {
+		name    string
+		args    [][]string
+		want    string
+		warning string
+	}{
+		{"--window, Nitro", [][]string{{"--window", "10m"}, instances, types}, nitro, ""},
+		{"flow log, Nitro", [][]string{vpcLog, instances, types}, nitro, ""},
+		{"--window, type unknown", [][]string{{"--window", "10m"}, instances}, whole,
+			"sgsim: warning: --window 10m0s: records of interfaces at instances of unknown type (1) cover up to 10m0s, but AWS aggregates over 60 s at most"},
+		{"flow log, type unknown", [][]string{vpcLog, instances}, whole,
+			"sgsim: warning: " + filepath.Join(dir, "fl.json") + ": fl-vpc: records of interfaces at instances of unknown type (1) cover up to 600 s, but AWS aggregates over 60 s at most"},
+		{"no instance", [][]string{{"--window", "10m"}}, whole, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(slices.Clone(replay), cfg...)
+			for _, a := range tt.args {
+				args = append(args, a...)
+			}
+			out, errOut, code := sgsim(t, args...)
+			require.Equal(t, 0, code, errOut)
+			assert.Equal(t, tt.want, out)
+			if tt.warning == "" {
+				assert.Empty(t, errOut)
+			} else {
+				assert.Contains(t, errOut, tt.warning)
+			}
+		})
+	}
+}

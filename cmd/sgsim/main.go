@@ -46,6 +46,8 @@ describe-managed-prefix-lists and get-managed-prefix-list-entries print (one fil
 order; give an entries file as pl-ID=FILE). "sgsim replay" alone replays an embedded sample.
 With describe-flow-logs among them, "replay --format flowlog" writes the VPC's own flow logs,
 each in its format, traffic type and interval; two or more go to --flowlog-dir DIR, one file each.
+With describe-instances and describe-instance-types, interfaces of Nitro instances aggregate
+over 60 s at most and start with their type's idle timeouts (350 s for TCP on Nitro v6).
 `
 
 // exitError carries an exit status and the one line to print on stderr,

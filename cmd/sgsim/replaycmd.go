@@ -94,6 +94,19 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		if err := checkFlowLogFlags(fs, res.FlowLogs, *flowlogDir); err != nil {
 			return err
 		}
+		if len(res.FlowLogs) == 0 && *window > time.Minute {
+			unknown := 0
+			for _, i := range res.Network.Interfaces() {
+				if res.TypeUnknown(i) {
+					unknown++
+				}
+			}
+			if unknown > 0 {
+				fmt.Fprintf(stderr, "sgsim: warning: --window %v: records of interfaces at instances of unknown type (%d) cover up to %v, "+
+					"but AWS aggregates over 60 s at most at Nitro instances: give describe-instances and describe-instance-types output to tell which those are\n",
+					*window, unknown, *window)
+			}
+		}
 	}
 	if *pickup {
 		// AWS opens tracked TCP connections on a SYN; a capture that starts
@@ -366,6 +379,7 @@ type logOwner struct {
 	vpc, subnet, instance, region, az string
 	vpcCIDRs                          []netip.Prefix
 	logs                              []*flowlog.Aggregator // the flow logs at the interface
+	maxWindow                         time.Duration         // 60 s at a Nitro instance: AWS aggregates no longer there
 }
 
 func (fl *flowLogger) owner(i *eni.Interface) *logOwner {
@@ -374,6 +388,9 @@ func (fl *flowLogger) owner(i *eni.Interface) *logOwner {
 		o = &logOwner{}
 		s := i.Spec()
 		o.account, o.vpc, o.subnet, o.instance = s.OwnerID, i.VpcID(), s.SubnetID, s.InstanceID
+		if s.Nitro {
+			o.maxWindow = time.Minute
+		}
 		if len(s.PrivateIPv4) > 0 {
 			o.primary = s.PrivateIPv4[0]
 		}
@@ -405,6 +422,7 @@ func (o *logOwner) inVPC(a netip.Addr) bool {
 func (o *logOwner) fill(rec *flowlog.Packet, i *eni.Interface) {
 	rec.AccountID, rec.InterfaceID = o.account, i.ID()
 	rec.VpcID, rec.SubnetID, rec.InstanceID, rec.Region, rec.AZID = o.vpc, o.subnet, o.instance, o.region, o.az
+	rec.MaxWindow = o.maxWindow
 }
 
 // add adds a packet seen at the interface to the flow logs there.

@@ -26,13 +26,18 @@ type routes struct {
 	// are passed by without a map lookup.
 	public     map[netip.Addr]netip.Addr
 	publicBits [4]uint64
+	// publicOf maps private addresses to their public ones: a packet
+	// between two interfaces by way of a public address leaves the first
+	// with its own public address as the source.
+	publicOf map[netip.Addr]netip.Addr
 }
 
 // addPublic records a public address of an interface.
 func (r *routes) addPublic(p PublicIP) {
 	if r.public == nil {
-		r.public = map[netip.Addr]netip.Addr{}
+		r.public, r.publicOf = map[netip.Addr]netip.Addr{}, map[netip.Addr]netip.Addr{}
 	}
+	r.publicOf[p.Private] = p.Public
 	r.public[p.Public] = p.Private
 	h := publicHash(p.Public.As4())
 	r.publicBits[h>>6] |= 1 << (h & 63)
@@ -54,8 +59,15 @@ func (r *routes) maybePublic(a netip.Addr) bool {
 // an interface replaced by its private one, as the internet gateway
 // does, and returns out.Packet and true; or returns p itself and false
 // when it names none.
+//
+// A packet from one interface to another's public address goes out
+// through the internet gateway and comes back in (a hairpin): the source
+// side sees the destination's public address, and the destination side
+// the source's public address, never its private one, so a rule naming
+// the source's group does not match it. translate then also writes the
+// two sides' packets to out.public.views.
 func (r *routes) translate(p *Packet, out *Path) (*Packet, bool) {
-	out.public.on = false
+	out.public.on, out.public.hairpin = false, false
 	if r.public == nil || (!r.maybePublic(p.Src) && !r.maybePublic(p.Dst)) {
 		return p, false
 	}
@@ -64,15 +76,33 @@ func (r *routes) translate(p *Packet, out *Path) (*Packet, bool) {
 	if !srcOK && !dstOK {
 		return p, false
 	}
-	out.public = publicPair{}
+	pub := &out.public
+	pub.src, pub.dst = netip.Addr{}, netip.Addr{}
 	out.setPacket(p)
 	if srcOK {
-		out.public.src, out.Packet.Src = p.Src, src
+		pub.src, out.Packet.Src = p.Src, src
 	}
 	if dstOK {
-		out.public.dst, out.Packet.Dst = p.Dst, dst
+		pub.dst, out.Packet.Dst = p.Dst, dst
 	}
-	out.public.on = true
+	pub.on = true
+	// A hairpin, seen at one end (the other names its private address)
+	// or between them.
+	if (srcOK || r.byAddr[p.Src] != nil) && (dstOK || r.byAddr[p.Dst] != nil) {
+		if !srcOK {
+			pub.src = r.publicOf[p.Src] // none: the source cannot reach the gateway
+		}
+		if !dstOK {
+			pub.dst = r.publicOf[p.Dst]
+		}
+		pub.hairpin = true
+		sent, received := &pub.views[0], &pub.views[1]
+		*sent, *received = out.Packet, out.Packet
+		if pub.dst.IsValid() {
+			sent.Dst = pub.dst
+		}
+		received.Src = pub.src
+	}
 	return &out.Packet, true
 }
 

@@ -205,7 +205,9 @@ func (fc *FlowCache) judgeInto(p *Packet, ts time.Time, out *Path, h uint64) {
 	if q, ok := fc.net.current().routes.translate(p, out); ok {
 		p, h = q, q.FlowHash()
 	}
-	if p.Status != Decoded || p.Fragment == LaterFragment {
+	// A hairpin's two sides see different packets, which the cache's
+	// entries, one view for the whole path, cannot hold.
+	if p.Status != Decoded || p.Fragment == LaterFragment || out.public.hairpin {
 		fc.net.judgeInto(p, ts, out, nil, &fc.routes[pairSlot(p.Src, p.Dst)])
 		return
 	}

@@ -76,10 +76,16 @@ type Path struct {
 }
 
 // publicPair is what translate replaced: valid only when on, and each
-// address only when that end was translated.
+// address only when that end was translated or, in a hairpin, has one.
 type publicPair struct {
 	on       bool
 	src, dst netip.Addr
+	// hairpin marks a packet between two interfaces by way of a public
+	// address; views are the packet as the source sends it and as the
+	// destination receives it (no valid source when the source has no
+	// public address).
+	hairpin bool
+	views   [2]Packet
 }
 
 // Public reports the public IPv4 addresses the packet named when it
@@ -87,12 +93,32 @@ type publicPair struct {
 // address of the same interface in their place before any check (AWS
 // judges, and flow logs record, the private one): src or dst is valid
 // where that end was translated, and Packet holds the private address.
-// ok is false when neither was.
+// ok is false when neither was. For a hairpin (see [Path.Hairpin]), src
+// and dst are the two ends' public addresses, where they have one.
 func (p *Path) Public() (src, dst netip.Addr, ok bool) {
 	if !p.public.on {
 		return netip.Addr{}, netip.Addr{}, false
 	}
 	return p.public.src, p.public.dst, true
+}
+
+// Hairpin reports whether the packet went from one interface to another
+// by way of the other's public address, out through the internet gateway
+// and back in, and if so the packet as each side saw it: sent leaves the
+// source for the destination's public address; received reaches the
+// destination from the source's public address. The source side's stages
+// judge sent, the destination side's received, and both subnets' ACLs
+// apply, even within one subnet. A rule referencing the source's group
+// does not match received, as AWS's do not match traffic by public
+// address. A source without a public address cannot go out through the
+// gateway (a NAT gateway, which the files do not model, would lend it
+// one): received then has no valid source and only the source side is
+// judged. Packet has both private addresses.
+func (p *Path) Hairpin() (sent, received Packet, ok bool) {
+	if !p.public.on || !p.public.hairpin {
+		return Packet{}, Packet{}, false
+	}
+	return p.public.views[0], p.public.views[1], true
 }
 
 // route is where two addresses live, as of one routing snapshot.
@@ -136,6 +162,12 @@ func (p *Path) Stages() []Stage {
 		for k := range p.stages[:p.n] {
 			if s := &p.stages[k]; s.Kind == StageSourceGroups || s.Kind == StageDestGroups {
 				s.Verdict.Packet, s.Verdict.Time = p.Packet, p.now
+				if p.public.on && p.public.hairpin {
+					s.Verdict.Packet = p.public.views[0]
+					if s.Kind == StageDestGroups {
+						s.Verdict.Packet = p.public.views[1]
+					}
+				}
 				s.ACL, s.Subnet, s.ACLResult = nil, "", nacl.Result{}
 			} else {
 				s.Verdict = Verdict{}
@@ -226,11 +258,20 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	if fe != nil {
 		srcMemo, dstMemo, srcACL, dstACL = &fe.ends[0], &fe.ends[1], &fe.acls[0], &fe.acls[1]
 	}
+	// sent is the packet as the source side sees it, received as the
+	// destination side does: the same packet, but for a hairpin.
+	sent, received, viaGateway := p, p, false
+	if out.public.on && out.public.hairpin {
+		sent, received, viaGateway = &out.public.views[0], &out.public.views[1], true
+		if !received.Src.IsValid() {
+			dst, dstNet = nil, nil // it never reaches the gateway
+		}
+	}
 	out.Src, out.Dst = src, dst
 	ok := true
 	if src != nil {
 		s := out.add(StageSourceGroups)
-		src.evaluateInto(&s.Verdict, Outbound, p, now, true, srcMemo)
+		src.evaluateInto(&s.Verdict, Outbound, sent, now, true, srcMemo)
 		s.Allowed = s.Verdict.Action == Allow // not Allowed(): it copies the verdict
 		switch s.Verdict.Reason {
 		case ReasonService:
@@ -244,25 +285,25 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 		}
 		ok = s.Allowed
 	}
-	if srcNet != dstNet {
+	if srcNet != dstNet || viaGateway {
 		if srcNet != nil && srcNet.acl != nil {
 			s := out.add(StageSourceACL)
 			s.ACL, s.Subnet = srcNet.acl, srcNet.id
-			s.ACLResult = srcACL.evaluate(srcNet.acl, true, p, p.Dst)
+			s.ACLResult = srcACL.evaluate(srcNet.acl, true, sent, sent.Dst)
 			s.Allowed, s.Hypothetical = s.ACLResult.Allowed(), !ok
 			ok = ok && s.Allowed
 		}
 		if dstNet != nil && dstNet.acl != nil {
 			s := out.add(StageDestACL)
 			s.ACL, s.Subnet = dstNet.acl, dstNet.id
-			s.ACLResult = dstACL.evaluate(dstNet.acl, false, p, p.Src)
+			s.ACLResult = dstACL.evaluate(dstNet.acl, false, received, received.Src)
 			s.Allowed, s.Hypothetical = s.ACLResult.Allowed(), !ok
 			ok = ok && s.Allowed
 		}
 	}
 	if dst != nil {
 		s := out.add(StageDestGroups)
-		dst.evaluateInto(&s.Verdict, Inbound, p, now, ok, dstMemo)
+		dst.evaluateInto(&s.Verdict, Inbound, received, now, ok, dstMemo)
 		s.Allowed, s.Hypothetical = s.Verdict.Action == Allow, !ok
 		if s.Verdict.Reason == ReasonService {
 			out.service(s.Verdict.Service)
@@ -330,13 +371,23 @@ func (s Stage) Explain() string {
 // String describes the path on several lines: the verdict, then each stage.
 func (p Path) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", p.Action, p.Packet)
-	if src, dst, ok := p.Public(); ok {
+	if sent, received, ok := p.Hairpin(); ok {
+		fmt.Fprintf(&b, "%s %s (to a public address: out through the internet gateway", p.Action, sent)
+		if received.Src.IsValid() {
+			fmt.Fprintf(&b, " and back in to %s from %s)", received.Dst, received.Src)
+		} else {
+			fmt.Fprintf(&b, ", which %s has no public address to go through; a NAT gateway would lend it one, "+
+				"so the destination is not judged)", sent.Src)
+		}
+	} else if src, dst, ok := p.Public(); ok {
+		fmt.Fprintf(&b, "%s %s", p.Action, p.Packet)
 		for _, a := range [][2]netip.Addr{{src, p.Packet.Src}, {dst, p.Packet.Dst}} {
 			if a[0].IsValid() {
 				fmt.Fprintf(&b, " (%s translated to %s by the internet gateway)", a[0], a[1])
 			}
 		}
+	} else {
+		fmt.Fprintf(&b, "%s %s", p.Action, p.Packet)
 	}
 	switch {
 	case p.Service != NoService:

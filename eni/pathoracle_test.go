@@ -37,13 +37,18 @@ func pathWorld(t *testing.T, seed uint64) *world {
 		}
 		groups = append(groups, id)
 	}
-	w.iface("eni-a", "subnet-app", "10.0.2.10", groups[0])
+	// eni-a has a public address too: a packet between it and eni-d's
+	// public address goes out through the internet gateway and back.
+	_, err := w.net.AddInterface(eni.InterfaceSpec{ID: "eni-a", SubnetID: "subnet-app", Groups: []string{groups[0]},
+		OwnerID: "111122223333", PrivateIPv4: []netip.Addr{mustAddr("10.0.2.10")},
+		PublicIPv4: []eni.PublicIP{{Public: mustAddr("203.0.113.10"), Private: mustAddr("10.0.2.10")}}})
+	require.NoError(t, err)
 	w.iface("eni-b", "subnet-app", "10.0.2.11", groups[1])
 	w.iface("eni-c", "subnet-data", "10.0.3.10", groups[2])
 	// eni-d has a public address too, which the internet gateway
 	// translates: packets that name it are judged as if they named
 	// 10.0.1.10.
-	_, err := w.net.AddInterface(eni.InterfaceSpec{ID: "eni-d", SubnetID: "subnet-public", Groups: []string{groups[0], groups[2]},
+	_, err = w.net.AddInterface(eni.InterfaceSpec{ID: "eni-d", SubnetID: "subnet-public", Groups: []string{groups[0], groups[2]},
 		OwnerID: "111122223333", PrivateIPv4: []netip.Addr{mustAddr("10.0.1.10")},
 		PublicIPv4: []eni.PublicIP{{Public: mustAddr("203.0.113.12"), Private: mustAddr("10.0.1.10")}}})
 	require.NoError(t, err)

@@ -23,6 +23,7 @@ func appendFrame(b []byte, f *jsonFrame) []byte {
 	b = appendOptString(b, "dst", f.Dst)
 	b = appendOptString(b, "public_src", f.PublicSrc)
 	b = appendOptString(b, "public_dst", f.PublicDst)
+	b = appendOptBool(b, "hairpin", f.Hairpin)
 	b = appendOptInt(b, "sport", f.SrcPort)
 	b = appendOptInt(b, "dport", f.DstPort)
 	b = appendOptInt(b, "icmp_type", f.ICMPType)

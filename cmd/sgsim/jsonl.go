@@ -24,6 +24,7 @@ type jsonFrame struct {
 	Dst                  string      `json:"dst,omitempty"`
 	PublicSrc            string      `json:"public_src,omitempty"` // the public address src stands for, translated by the internet gateway
 	PublicDst            string      `json:"public_dst,omitempty"`
+	Hairpin              bool        `json:"hairpin,omitempty"` // from one interface to another's public address, out through the internet gateway and back: the source side saw public_dst, the destination side public_src
 	SrcPort              *int        `json:"sport,omitempty"`
 	DstPort              *int        `json:"dport,omitempty"`
 	ICMPType             *int        `json:"icmp_type,omitempty"`
@@ -163,6 +164,7 @@ func (j *jsonl) frame(r *replay.Result) jsonFrame {
 			if dst.IsValid() {
 				f.PublicDst = dst.String()
 			}
+			_, _, f.Hairpin = r.Path.Hairpin()
 		}
 	}
 	if r.Path.Src != nil {

@@ -562,6 +562,61 @@ func TestReplayPublicAddress(t *testing.T) {
 	assert.NotContains(t, out, "203.0.113.12", "flow logs record the private address")
 }
 
+// TestReplayHairpin: the app server reaches the web server and the
+// database by their public addresses, out through the internet gateway
+// and back. The web server lets anyone in on 443; the database lets in
+// the app tier's group, which a packet from the app server's public
+// address is not in. JSON Lines mark the frames, and each end's flow log
+// records the packet as it saw it.
+func TestReplayHairpin(t *testing.T) {
+	cfg := sampleConfig(t)
+	enis := filepath.Join(filepath.Dir(cfg[1]), "network-interfaces.json")
+	data, err := os.ReadFile(enis)
+	require.NoError(t, err)
+	withPublic := string(data)
+	for private, public := range map[string]string{"10.20.1.10": "203.0.113.12", "10.20.2.10": "203.0.113.13", "10.20.3.10": "203.0.113.14"} {
+		withPublic = strings.Replace(withPublic, `"PrivateIpAddress": "`+private+`",`,
+			`"PrivateIpAddress": "`+private+`", "Association": {"PublicIp": "`+public+`", "IpOwnerId": "amazon"},`, 1)
+	}
+	require.NoError(t, os.WriteFile(enis, []byte(withPublic), 0o644))
+
+	p := filepath.Join(t.TempDir(), "hairpin.pcap")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	w, err := capgen.NewPcap(f, 1, false)
+	require.NoError(t, err)
+	for k, pk := range []eni.Packet{
+		eni.TCP(netip.MustParseAddrPort("10.20.2.10:40000"), netip.MustParseAddrPort("203.0.113.12:443"), eni.SYN),         // at app
+		eni.TCP(netip.MustParseAddrPort("10.20.1.10:443"), netip.MustParseAddrPort("203.0.113.13:40000"), eni.SYN|eni.ACK), // at web
+		eni.TCP(netip.MustParseAddrPort("10.20.2.10:40001"), netip.MustParseAddrPort("203.0.113.14:5432"), eni.SYN),        // at app
+		eni.TCP(netip.MustParseAddrPort("10.20.2.10:40002"), netip.MustParseAddrPort("10.20.3.10:5432"), eni.SYN),          // the private way
+	} {
+		require.NoError(t, w.WriteFrame(sample.Start.Add(time.Duration(k)*time.Millisecond), capgen.Ethernet(capgen.IP(pk, 0), 0)))
+	}
+	require.NoError(t, f.Close())
+
+	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 4)
+	assert.Contains(t, lines[0], `"verdict":"ACCEPT"`)
+	assert.Contains(t, lines[0], `"src":"10.20.2.10","dst":"10.20.1.10","public_src":"203.0.113.13","public_dst":"203.0.113.12","hairpin":true`)
+	assert.Contains(t, lines[1], `"verdict":"ACCEPT"`)
+	assert.Contains(t, lines[1], `"hairpin":true`)
+	assert.Contains(t, lines[2], `"verdict":"REJECT"`)
+	assert.Contains(t, lines[2], `"hairpin":true`)
+	assert.Contains(t, lines[2], "from 203.0.113.13", "the database sees the public address")
+	assert.Contains(t, lines[3], `"verdict":"ACCEPT"`)
+	assert.NotContains(t, lines[3], `"hairpin"`)
+
+	out, errOut, code = sgsim(t, append([]string{"replay", "--format", "flowlog", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, " eni-0a1b2c3d4e5f60002 10.20.2.10 203.0.113.12 40000 443 6 1 40 ", "sent from the app server")
+	assert.Contains(t, out, " eni-0a1b2c3d4e5f60001 203.0.113.13 10.20.1.10 40000 443 6 1 40 ", "received at the web server")
+	assert.Contains(t, out, " eni-0a1b2c3d4e5f60004 203.0.113.13 10.20.3.10 40001 5432 6 1 40 ", "refused at the database")
+	assert.Contains(t, out, " REJECT OK")
+}
+
 // TestReplayOnly: --only prints the frames of the verdicts asked for,
 // exactly the lines the full output has for them, in capture order.
 func TestReplayOnly(t *testing.T) {

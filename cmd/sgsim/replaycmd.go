@@ -452,24 +452,30 @@ func (fl *flowLogger) add(r *replay.Result) {
 			dstOK = dstOK && s.Allowed
 		}
 	}
-	pkt := &p.Packet
-	rec := flowlog.Packet{Src: pkt.Src, Dst: pkt.Dst, SrcPort: pkt.SrcPort, DstPort: pkt.DstPort, Protocol: pkt.Proto,
-		Bytes: pkt.Length, Time: r.Frame.Time, PktSrc: pkt.Src, PktDst: pkt.Dst, TCPFlags: pkt.TCPFlags}
+	// Each end logs the packet as it saw it: the same but for a hairpin,
+	// which the destination receives from the source's public address.
+	sent, received := p.Packet, p.Packet
+	if out, in, ok := p.Hairpin(); ok {
+		sent, received = out, in
+	}
+	rec := flowlog.Packet{SrcPort: sent.SrcPort, DstPort: sent.DstPort, Protocol: sent.Proto,
+		Bytes: sent.Length, Time: r.Frame.Time, TCPFlags: sent.TCPFlags}
 	if i := p.Src; i != nil {
 		o := fl.owner(i)
 		o.fill(&rec, i)
-		rec.Accept, rec.Egress, rec.InVPC = srcOK, true, o.inVPC(pkt.Dst)
-		if pkt.Src.Is4() && o.primary.IsValid() {
+		rec.Src, rec.Dst, rec.PktSrc, rec.PktDst = sent.Src, sent.Dst, sent.Src, sent.Dst
+		rec.Accept, rec.Egress, rec.InVPC = srcOK, true, o.inVPC(sent.Dst)
+		if sent.Src.Is4() && o.primary.IsValid() {
 			rec.Src = o.primary
 		}
 		o.add(rec)
-		rec.Src = pkt.Src
 	}
 	if i := p.Dst; i != nil && reached {
 		o := fl.owner(i)
 		o.fill(&rec, i)
+		rec.Src, rec.Dst, rec.PktSrc, rec.PktDst = received.Src, received.Dst, received.Src, received.Dst
 		rec.Accept, rec.Egress, rec.InVPC = dstOK, false, false
-		if pkt.Dst.Is4() && o.primary.IsValid() {
+		if received.Dst.Is4() && o.primary.IsValid() {
 			rec.Dst = o.primary
 		}
 		o.add(rec)

@@ -37,7 +37,11 @@
 // the subnets' network ACLs to its destination interface ([Path]). A
 // packet that names an interface's public IPv4 address
 // ([InterfaceSpec.PublicIPv4]) is first given the private one, as the
-// internet gateway translates it ([Path.Public]). Network ACL entries
+// internet gateway translates it ([Path.Public]). A packet from one
+// interface to another's public address goes out through the gateway and
+// back in ([Path.Hairpin]): the destination sees the source's public
+// address, which no rule referencing the source's group matches. Network
+// ACL entries
 // count the packets they decided ([Network.ACLUsage]), as rules do. A
 // replay judges every frame through a [FlowCache], which answers exactly
 // as JudgeInto does and remembers, per kind of packet, what only a change

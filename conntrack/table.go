@@ -113,6 +113,24 @@ type Table struct {
 	missTick uint64
 
 	stats Stats
+
+	// gone remembers entries dropped for idleness, by the low bits of
+	// their keys' hashes, so that a packet refused once its connection
+	// has gone can be told so ([Table.Idled]). A later one takes an
+	// earlier one's place: it is memory for explanations, never for
+	// verdicts. Made on the first expiry, sized to the slab.
+	gone []goneEntry
+}
+
+// goneEntry is a connection dropped for idleness; state is StateNone in an
+// unused one.
+type goneEntry struct {
+	key      Key
+	tag      uint32
+	state    State
+	origin   Dir
+	created  int64
+	lastSeen int64
 }
 
 // New returns an empty table, or an error if cfg is invalid.
@@ -271,8 +289,7 @@ func (t *Table) lookup(p *Packet, now int64, h *Hint, c *Conn) bool {
 	}
 	e := &t.slab[i-1]
 	if t.expired(e, now) {
-		t.stats.Expired++
-		t.removeAt(slot, i)
+		t.expire(slot, i)
 		h.setAbsent(t)
 		return false
 	}
@@ -572,8 +589,7 @@ func (t *Table) Expire(now int64) {
 			e := &t.slab[h-1]
 			next := e.next
 			if t.expired(e, now) {
-				t.stats.Expired++
-				t.remove(h)
+				t.expire(noSlot, h)
 			}
 			h = next
 		}
@@ -607,8 +623,7 @@ func (t *Table) reap(now int64, budget int) {
 		t.sweep = 1
 	}
 	for h := t.lists[s].head; budget > 0 && h != 0 && t.expired(&t.slab[h-1], now); h = t.lists[s].head {
-		t.stats.Expired++
-		t.remove(h)
+		t.expire(noSlot, h)
 		budget--
 	}
 }
@@ -619,8 +634,7 @@ func (t *Table) reap(now int64, budget int) {
 func (t *Table) reclaim(now int64) {
 	for s := State(1); s < numStates; s++ {
 		for h := t.lists[s].head; h != 0 && t.expired(&t.slab[h-1], now); h = t.lists[s].head {
-			t.stats.Expired++
-			t.remove(h)
+			t.expire(noSlot, h)
 		}
 	}
 }
@@ -743,6 +757,69 @@ func (t *Table) alloc() uint32 {
 
 func (t *Table) remove(i uint32) { t.removeAt(noSlot, i) }
 
+// expire drops entry i, found at index slot (noSlot: find it), for
+// idleness, and remembers it in gone.
+func (t *Table) expire(slot uint64, i uint32) {
+	if slot == noSlot {
+		slot = t.slotOf(i)
+	}
+	t.stats.Expired++
+	if n := len(t.gone); n < len(t.slab) && n < maxGone {
+		// Sized to the slab, so that a table's recent expiries mostly fit;
+		// what the smaller one held is forgotten.
+		t.gone = make([]goneEntry, min(maxGone, max(16, 1<<bits.Len(uint(len(t.slab)-1)))))
+	}
+	e := &t.slab[i-1]
+	t.gone[uint32(t.index[slot]>>32)&uint32(len(t.gone)-1)] = goneEntry{key: e.key, tag: e.tag, state: e.state,
+		origin: e.origin, created: e.created, lastSeen: e.lastSeen}
+	t.removeAt(slot, i)
+}
+
+// maxGone bounds the connections a table remembers after they idle out.
+const maxGone = 4096
+
+// Idled returns the connection p belonged to if it had gone idle past its
+// timeout by now: still in the table, not yet dropped, or dropped and
+// still remembered (the table remembers its most recent expiries, about
+// as many as it has held connections at once, up to 4,096). It is what a
+// packet refused for want of a connection is told. Timeout is the one
+// that applied; the connection went idle at LastSeen. It changes nothing.
+func (t *Table) Idled(p *Packet, now int64) (Conn, bool) {
+	k, ok := p.key()
+	if !ok {
+		return Conn{}, false
+	}
+	hk := k.hash(t.seed)
+	if _, i := t.findHashed(&k, hk); i != 0 {
+		e := &t.slab[i-1]
+		if !t.expired(e, now) {
+			return Conn{}, false // live: not idled out
+		}
+		return t.conn(e), true
+	}
+	if len(t.gone) == 0 {
+		return Conn{}, false
+	}
+	g := &t.gone[uint32(hk)&uint32(len(t.gone)-1)]
+	if g.state == StateNone || !g.key.equal(&k) {
+		return Conn{}, false
+	}
+	return Conn{State: g.state, Origin: g.origin, Tag: g.tag, Created: g.created, LastSeen: g.lastSeen,
+		Timeout: time.Duration(t.timeouts[g.state])}, true
+}
+
+// slotOf returns the index position of entry i, found from its key's
+// home: the entry is there, so no other key need be compared.
+func (t *Table) slotOf(i uint32) uint64 {
+	slot := t.slab[i-1].key.hash(t.seed) & t.mask
+	for ; uint32(t.index[slot]) != i; slot = (slot + 1) & t.mask {
+		if t.index[slot] == 0 {
+			panic("conntrack: index and slab disagree") // a bug, never bad input
+		}
+	}
+	return slot
+}
+
 // noSlot stands for an index position not yet known.
 const noSlot = ^uint64(0)
 
@@ -750,13 +827,7 @@ const noSlot = ^uint64(0)
 // later entries of the probe run back so no tombstones are needed.
 func (t *Table) removeAt(slot uint64, i uint32) {
 	if slot == noSlot {
-		// By slab index from the key's home: the entry is there, so no
-		// other key need be compared.
-		for slot = t.slab[i-1].key.hash(t.seed) & t.mask; uint32(t.index[slot]) != i; slot = (slot + 1) & t.mask {
-			if t.index[slot] == 0 {
-				panic("conntrack: index and slab disagree") // a bug, never bad input
-			}
-		}
+		slot = t.slotOf(i)
 	}
 	e := &t.slab[i-1]
 	t.unlink(i, e, e.state)

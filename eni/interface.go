@@ -502,6 +502,13 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 		}
 	}
 	if !m.OK() {
+		// A packet of a connection that has idled out, not one opening a
+		// new one, is told what it lost.
+		if p.Proto != 6 || p.TCPFlags&(SYN|ACK) != SYN {
+			if conn, ok := i.table.Idled(ctp, now); ok {
+				v.Conn, v.IdledOut = conn, true
+			}
+		}
 		return Deny, ReasonNoRule
 	}
 	if untracked {

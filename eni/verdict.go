@@ -71,8 +71,11 @@ type Verdict struct {
 	// Rule is the rule that allowed the packet (ReasonRule), or the rule
 	// that opened its tracked connection (ReasonTracked).
 	Rule sg.RuleRef
-	// Conn is the tracked connection the packet belongs to or opened.
+	// Conn is the tracked connection the packet belongs to or opened; or,
+	// with IdledOut, the one it belonged to until it went idle past its
+	// timeout, for a packet no rule allows.
 	Conn      conntrack.Conn
+	IdledOut  bool
 	Tracked   bool // the packet belongs to, or opened, a tracked connection
 	NewConn   bool // the packet opened a tracked connection
 	Untracked bool // allowed by rules open to the world both ways: AWS tracks nothing
@@ -126,8 +129,18 @@ func (v Verdict) Explain() string {
 		if v.Interface != nil {
 			groups = strings.Join(v.Interface.Groups(), ", ")
 		}
-		return fmt.Sprintf("%s: no %s rule of %s allows %s %s %s", v.Reason, dirRules(v.Direction),
+		s := fmt.Sprintf("%s: no %s rule of %s allows %s %s %s", v.Reason, dirRules(v.Direction),
 			groups, v.trafficText(), word, remote)
+		if v.IdledOut {
+			c := &v.Conn
+			opener := "a rule"
+			if v.Interface != nil && c.Tag != 0 {
+				opener = v.Interface.net.ruleText(sg.RuleRef(c.Tag))
+			}
+			s += fmt.Sprintf("; its tracked connection (%s, opened %s by %s) had been idle %d s, past its %d s timeout",
+				c.State, c.Origin, opener, (v.Time-c.LastSeen)/int64(time.Second), int64(c.Timeout/time.Second))
+		}
+		return s
 	case ReasonConnTrackFull:
 		return fmt.Sprintf("%s: the rules allow it (%s) but the connection-tracking table is full", v.Reason, v.ruleText())
 	case ReasonSourceDestCheck:

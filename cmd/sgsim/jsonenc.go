@@ -78,6 +78,7 @@ func appendStage(b []byte, s *jsonStage) []byte {
 	b = appendOptBool(b, "untracked", s.Untracked)
 	b = appendOptString(b, "service", s.Service)
 	b = appendOptBool(b, "not_reached", s.NotReached)
+	b = appendOptBool(b, "idled_out", s.IdledOut)
 	b = appendField(b, "explanation", s.Explanation)
 	return append(b, '}')
 }

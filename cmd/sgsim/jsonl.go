@@ -56,6 +56,7 @@ type jsonStage struct {
 	Untracked     bool      `json:"untracked,omitempty"`
 	Service       string    `json:"service,omitempty"`
 	NotReached    bool      `json:"not_reached,omitempty"`
+	IdledOut      bool      `json:"idled_out,omitempty"` // refused: connection is the one the packet belonged to until it went idle past its timeout
 	Explanation   string    `json:"explanation"`
 }
 
@@ -302,7 +303,8 @@ func (jl *jsonl) stage(s eni.Stage) jsonStage {
 	} else {
 		j.Explanation = s.Explain()
 	}
-	if v.Reason == eni.ReasonTracked {
+	if v.Reason == eni.ReasonTracked || v.IdledOut {
+		j.IdledOut = v.IdledOut
 		c := jl.conn()
 		*c = jsonConn{State: v.Conn.State.String(), OpenedBy: v.Conn.Origin.String(),
 			Since: time.Unix(0, v.Conn.Created).UTC().Format(time.RFC3339Nano)}

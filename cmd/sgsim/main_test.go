@@ -617,6 +617,63 @@ func TestReplayHairpin(t *testing.T) {
 	assert.Contains(t, out, " REJECT OK")
 }
 
+// TestReplayIdledOut: the database runs on a Nitro v6 type, whose
+// established TCP connections idle out after 350 s. A reply after 400 s
+// of silence is refused (the database's group allows nothing out), and
+// the refusal says that its connection had idled out, and after how long.
+func TestReplayIdledOut(t *testing.T) {
+	cfg := sampleConfig(t)
+	dir := filepath.Dir(cfg[1])
+	write := func(name, body string) []string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return []string{"--config", p}
+	}
+	cfg = append(cfg, write("instances.json", `{"Reservations":[{"ReservationId":"r-1","Instances":[
+		{"InstanceId":"i-0a1b2c3d4e5f60004","InstanceType":"r8i.large"}]}]}`)...)
+	cfg = append(cfg, write("types.json", `{"InstanceTypes":[{"InstanceType":"r8i.large","Hypervisor":"nitro",
+		"NetworkInfo":{"ConnectionTrackingConfiguration":{"DefaultTcpEstablishedTimeout":350,"DefaultUdpStreamTimeout":180,"DefaultUdpTimeout":30}}}]}`)...)
+
+	p := filepath.Join(t.TempDir(), "idle.pcap")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	w, err := capgen.NewPcap(f, 1, false)
+	require.NoError(t, err)
+	app, db := netip.MustParseAddrPort("10.20.2.10:50000"), netip.MustParseAddrPort("10.20.3.10:5432")
+	for _, step := range []struct {
+		p  eni.Packet
+		at time.Duration
+	}{
+		{eni.TCP(app, db, eni.SYN), 0},
+		{eni.TCP(db, app, eni.SYN|eni.ACK), time.Millisecond},
+		{eni.TCP(app, db, eni.ACK), 2 * time.Millisecond},
+		{eni.TCP(db, app, eni.ACK|eni.PSH), 400 * time.Second},
+	} {
+		require.NoError(t, w.WriteFrame(sample.Start.Add(step.at), capgen.Ethernet(capgen.IP(step.p, 0), 0)))
+	}
+	require.NoError(t, f.Close())
+
+	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 4)
+	assert.Contains(t, lines[2], `"verdict":"ACCEPT"`)
+	assert.Contains(t, lines[3], `"verdict":"REJECT"`)
+	assert.Contains(t, lines[3], `"connection":{"state":"tcp-established","opened":"inbound","since":"`)
+	assert.Contains(t, lines[3], `"idled_out":true`)
+	assert.Contains(t, lines[3], "its tracked connection (tcp-established, opened inbound by sg-0a1b2c3d4e5f60003 rule")
+	assert.Contains(t, lines[3], "had been idle 399 s, past its 350 s timeout")
+
+	// On the default timeout, the reply rides its connection.
+	out, errOut, code = sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg[:len(cfg)-4]...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, strings.Split(strings.TrimSpace(out), "\n")[3], `"verdict":"ACCEPT"`)
+
+	out, errOut, code = sgsim(t, append([]string{"replay", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "ENI_SG_RULES_MISMATCH eni-0a1b2c3d4e5f60004 outbound (its connection idled out: 350 s timeout)")
+}
+
 // TestReplayOnly: --only prints the frames of the verdicts asked for,
 // exactly the lines the full output has for them, in capture order.
 func TestReplayOnly(t *testing.T) {

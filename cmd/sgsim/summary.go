@@ -265,5 +265,9 @@ func refusalText(s eni.Stage) string {
 		return fmt.Sprintf("%s %s (%s) %s entry %s", eni.ReasonSubnetACL, s.ACL.ID, s.Subnet, dir, num)
 	}
 	v := s.Verdict
-	return fmt.Sprintf("%s %s %s", v.Reason, v.Interface.ID(), v.Direction)
+	text := fmt.Sprintf("%s %s %s", v.Reason, v.Interface.ID(), v.Direction)
+	if v.IdledOut {
+		text += fmt.Sprintf(" (its connection idled out: %d s timeout)", int64(v.Conn.Timeout/time.Second))
+	}
+	return text
 }

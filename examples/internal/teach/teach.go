@@ -145,6 +145,9 @@ func sgText(v eni.Verdict) string {
 		}
 		return s + ")"
 	case eni.ReasonNoRule:
+		if v.IdledOut {
+			return fmt.Sprintf("(no rule allows it; its tracked connection idled out after %d s)", int64(v.Conn.Timeout/time.Second))
+		}
 		return "(no rule allows it)"
 	}
 	return "(" + v.Reason.String() + ")"

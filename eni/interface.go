@@ -132,6 +132,10 @@ type Stats struct {
 	Allowed  [2]uint64 // by Direction
 	Denied   [2]uint64
 	ByReason [NumReasons]uint64
+	// IdledOut counts the packets refused whose tracked connection had
+	// gone idle past its timeout (as far as the table remembers: see
+	// [conntrack.Table.Idled]).
+	IdledOut uint64
 	Tracking conntrack.Stats
 }
 
@@ -363,6 +367,9 @@ func (i *Interface) evaluateInto(v *Verdict, dir Direction, p *Packet, now int64
 		i.stats.Denied[dir&1]++
 	}
 	i.stats.ByReason[v.Reason]++
+	if v.IdledOut {
+		i.stats.IdledOut++
+	}
 }
 
 // endMemo is what one interface's check of one kind of packet (same

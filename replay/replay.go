@@ -421,6 +421,7 @@ func (r *Replayer) Summary() *Summary {
 		}
 		st := i.Stats()
 		c.TrackedPeak, c.TableFull = st.Tracking.Peak, st.Tracking.Exceeded
+		c.Opened, c.IdledOut = st.Tracking.Created, st.IdledOut
 		s.Interfaces = append(s.Interfaces, c)
 	}
 	return s
@@ -549,6 +550,8 @@ type InterfaceCounts struct {
 	OutAccepted, OutRejected int
 	TrackedPeak              int
 	TableFull                uint64
+	Opened                   uint64 // tracked connections opened
+	IdledOut                 uint64 // packets refused once their connection had idled out (eni.Stats.IdledOut)
 }
 
 // MaxRejectedFlows bounds the distinct refused flows a summary keeps.

@@ -672,6 +672,8 @@ func TestReplayIdledOut(t *testing.T) {
 	out, errOut, code = sgsim(t, append([]string{"replay", "--pcap", p}, cfg...)...)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "ENI_SG_RULES_MISMATCH eni-0a1b2c3d4e5f60004 outbound (its connection idled out: 350 s timeout)")
+	assert.Regexp(t, `eni-0a1b2c3d4e5f60004 +1 +1 +1 +0 +350 / 30 / 180 s \(r8i\.large\)`, out)
+	assert.Contains(t, out, "1 packets were refused because their connection had gone idle past its timeout")
 }
 
 // TestReplayOnly: --only prints the frames of the verdicts asked for,

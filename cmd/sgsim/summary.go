@@ -115,12 +115,31 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 
 	fmt.Fprintln(w, "\nCONNECTION TRACKING")
 	var peak int
-	var full uint64
+	var full, idled uint64
 	for _, c := range s.Interfaces {
 		peak = max(peak, c.TrackedPeak)
 		full += c.TableFull
+		idled += c.IdledOut
 	}
 	fmt.Fprintf(w, "  busiest interface peaked at %d tracked connections; %d packets refused for a full table\n", peak, full)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  interface\topened\tpeak\tidled out, then refused\ttable full\tidle timeouts: tcp established / udp / udp stream")
+	for _, c := range s.Interfaces {
+		if c.Opened == 0 && c.IdledOut == 0 && c.TableFull == 0 {
+			continue
+		}
+		cfg := c.Interface.ConnTrackConfig()
+		timeouts := fmt.Sprintf("%d / %d / %d s", int64(cfg.TCPEstablished/time.Second), int64(cfg.UDP/time.Second), int64(cfg.UDPStream/time.Second))
+		if t := c.Interface.Spec().InstanceType; t != "" {
+			timeouts += " (" + t + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%s\n", c.Interface.ID(), c.Opened, c.TrackedPeak, c.IdledOut, c.TableFull, timeouts)
+	}
+	tw.Flush()
+	if idled > 0 {
+		fmt.Fprintf(w, "  %d packets were refused because their connection had gone idle past its timeout: keepalives more often "+
+			"than the timeout, or a longer one (ConnectionTrackingSpecification on the interface), keep such connections\n", idled)
+	}
 }
 
 // writeACLUsage lists the entries of the ACLs that modelled subnets use,

@@ -104,6 +104,8 @@ var Checks = []Check{
 		"consider removing the rule, after checking a capture long enough to see every legitimate use"},
 	{"SGSIM.UNUSED_ACL_ENTRY", "Network ACL entries that no traffic in the capture used", Info,
 		"consider removing the entry, after checking a capture long enough to see every legitimate use"},
+	{"SGSIM.IDLED_OUT", "Tracked connections should not idle out while still in use", Medium,
+		"send keepalives more often than the idle timeout, or raise the interface's timeout (ConnectionTrackingSpecification)"},
 }
 
 func check(id string) Check {
@@ -626,6 +628,17 @@ func (a *auditor) unused() {
 		return
 	}
 	span := u.Last.Sub(u.First).Round(time.Second)
+	// Connections the capture kept using after they had idled out: the
+	// refusals nobody expects, since the session worked a moment before.
+	for _, i := range a.n.Interfaces() {
+		if n := i.Stats().IdledOut; n > 0 {
+			cfg := i.ConnTrackConfig()
+			a.add("SGSIM.IDLED_OUT", Finding{Resource: i.ID(), Interfaces: []string{i.ID()},
+				Message: fmt.Sprintf("%d packets of %s at %s were refused because their tracked connection had gone idle past its timeout "+
+					"(TCP established %d s, UDP %d s, UDP stream %d s)", n, u.Capture, i.ID(),
+					int64(cfg.TCPEstablished/time.Second), int64(cfg.UDP/time.Second), int64(cfg.UDPStream/time.Second))})
+		}
+	}
 	for _, r := range a.reg.Rules() {
 		if r.Packets == 0 && len(a.attached[r.GroupID]) > 0 {
 			a.add("SGSIM.UNUSED_RULE", Finding{Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID,

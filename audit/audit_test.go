@@ -235,6 +235,38 @@ func TestUnusedACLEntries(t *testing.T) {
 	assert.Empty(t, l.findings(audit.Options{})["SGSIM.UNUSED_ACL_ENTRY"], "no capture, no claim")
 }
 
+// TestIdledOut: a reply that comes after its connection has idled out is
+// refused (the group allows nothing out), and the audit of the capture
+// says where and with which timeouts; without a capture, nothing.
+func TestIdledOut(t *testing.T) {
+	l := newLab(t, rule(sg.TCP, 22, 22, "203.0.113.0/24"))
+	i := l.net.Interface("eni-1")
+	cfg, err := i.ConnTrackConfig().WithAWSTimeouts(350, 0, 0)
+	require.NoError(t, err)
+	require.NoError(t, i.SetConnTrackConfig(cfg))
+	client, server := netip.MustParseAddrPort("203.0.113.5:50000"), netip.MustParseAddrPort("10.0.1.10:22")
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, s := range []struct {
+		p       eni.Packet
+		at      time.Duration
+		allowed bool
+	}{
+		{eni.TCP(client, server, eni.SYN), 0, true},
+		{eni.TCP(server, client, eni.SYN|eni.ACK), time.Millisecond, true},
+		{eni.TCP(client, server, eni.ACK), 2 * time.Millisecond, true},
+		{eni.TCP(server, client, eni.ACK|eni.PSH), 400 * time.Second, false},
+	} {
+		require.Equal(t, s.allowed, l.net.Judge(&s.p, start.Add(s.at)).Allowed())
+	}
+	usage := &audit.Usage{Capture: "c.pcap", First: start, Last: start.Add(400 * time.Second)}
+	f := l.findings(audit.Options{Usage: usage})["SGSIM.IDLED_OUT"]
+	require.Len(t, f, 1)
+	assert.Equal(t, "eni-1", f[0].Resource)
+	assert.Equal(t, "1 packets of c.pcap at eni-1 were refused because their tracked connection had gone idle past its timeout "+
+		"(TCP established 350 s, UDP 30 s, UDP stream 180 s)", f[0].Message)
+	assert.Empty(t, l.findings(audit.Options{})["SGSIM.IDLED_OUT"], "no capture, no claim")
+}
+
 func TestSeverityOrder(t *testing.T) {
 	l := newLab(t, rule(sg.TCP, 0, 65535, "0.0.0.0/0"))
 	fs := audit.Run(l.net, audit.Options{})

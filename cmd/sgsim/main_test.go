@@ -674,6 +674,10 @@ func TestReplayIdledOut(t *testing.T) {
 	assert.Contains(t, out, "ENI_SG_RULES_MISMATCH eni-0a1b2c3d4e5f60004 outbound (its connection idled out: 350 s timeout)")
 	assert.Regexp(t, `eni-0a1b2c3d4e5f60004 +1 +1 +1 +0 +350 / 30 / 180 s \(r8i\.large\)`, out)
 	assert.Contains(t, out, "1 packets were refused because their connection had gone idle past its timeout")
+
+	out, errOut, _ = sgsim(t, append([]string{"audit", "--format", "json", "--pcap", p}, cfg...)...)
+	assert.Contains(t, out, `"SGSIM.IDLED_OUT"`, errOut)
+	assert.Contains(t, out, "were refused because their tracked connection had gone idle past its timeout (TCP established 350 s")
 }
 
 // TestReplayOnly: --only prints the frames of the verdicts asked for,

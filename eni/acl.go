@@ -26,6 +26,10 @@ type routes struct {
 	// are passed by without a map lookup.
 	public     map[netip.Addr]netip.Addr
 	publicBits [4]uint64
+	// delegated holds the interfaces' delegated prefixes, looked up when
+	// an address is no interface's own (anyDelegated: there are some).
+	delegated    bart.Table[*Interface]
+	anyDelegated bool
 	// publicOf maps private addresses to their public ones: a packet
 	// between two interfaces by way of a public address leaves the first
 	// with its own public address as the source.
@@ -88,7 +92,7 @@ func (r *routes) translate(p *Packet, out *Path) (*Packet, bool) {
 	pub.on = true
 	// A hairpin, seen at one end (the other names its private address)
 	// or between them.
-	if (srcOK || r.byAddr[p.Src] != nil) && (dstOK || r.byAddr[p.Dst] != nil) {
+	if (srcOK || r.owner(p.Src) != nil) && (dstOK || r.owner(p.Dst) != nil) {
 		if !srcOK {
 			pub.src = r.publicOf[p.Src] // none: the source cannot reach the gateway
 		}
@@ -104,6 +108,16 @@ func (r *routes) translate(p *Packet, out *Path) (*Packet, bool) {
 		received.Src = pub.src
 	}
 	return &out.Packet, true
+}
+
+// owner returns the interface that a belongs to, by address or by
+// delegated prefix, or nil.
+func (r *routes) owner(a netip.Addr) *Interface {
+	if i := r.byAddr[a]; i != nil || !r.anyDelegated {
+		return i
+	}
+	i, _ := r.delegated.Lookup(a)
+	return i
 }
 
 type subnetBlock struct {

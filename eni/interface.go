@@ -86,6 +86,11 @@ type InterfaceSpec struct {
 	// [Path.Public]).
 	PublicIPv4 []PublicIP
 	IPv6       []netip.Addr
+	// Prefixes are the IPv4 and IPv6 prefixes delegated to the interface
+	// (prefix delegation, as EKS nodes use for their pods' addresses):
+	// every address in them is the interface's, and rules referencing its
+	// groups match them as they match its addresses.
+	Prefixes []netip.Prefix
 	// Groups are the attached security groups: 1 to the per-interface
 	// quota (5 by default), all in the interface's VPC.
 	Groups []string
@@ -184,6 +189,24 @@ func (i *Interface) addrs() []netip.Addr {
 	return append(out, i.spec.IPv6...)
 }
 
+// members returns what a rule referencing one of the interface's groups
+// matches: its addresses and its delegated prefixes. Called with net.mu
+// held.
+func (i *Interface) members() []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(i.spec.PrivateIPv4)+len(i.spec.IPv6)+len(i.spec.Prefixes))
+	for _, a := range i.addrs() {
+		out = append(out, sg.HostPrefix(a))
+	}
+	return append(out, i.spec.Prefixes...)
+}
+
+// Prefixes returns the prefixes delegated to the interface.
+func (i *Interface) Prefixes() []netip.Prefix {
+	i.net.mu.RLock()
+	defer i.net.mu.RUnlock()
+	return slices.Clone(i.spec.Prefixes)
+}
+
 // Addrs returns the interface's private IPv4 and IPv6 addresses.
 func (i *Interface) Addrs() []netip.Addr {
 	i.net.mu.RLock()
@@ -225,6 +248,7 @@ type compiled struct {
 	regGen, netGen uint64
 	rules          *sg.Ruleset
 	addrs          []netip.Addr
+	prefixes       []netip.Prefix // delegated: the interface's too
 	vpcCIDRs       []netip.Prefix
 	services       serviceAddrs
 	sdCheck        bool
@@ -245,7 +269,7 @@ func (i *Interface) current() *compiled {
 	// here must be of the generation recorded.
 	n.mu.Lock()
 	snap := n.currentLocked()
-	c := &compiled{netGen: snap.gen, addrs: i.addrs(), sdCheck: !i.spec.DisableSourceDestCheck,
+	c := &compiled{netGen: snap.gen, addrs: i.addrs(), prefixes: slices.Clone(i.spec.Prefixes), sdCheck: !i.spec.DisableSourceDestCheck,
 		autoTracked: i.spec.Type.AutoTracked(), port25: n.port25 && i.spec.Type == TypeInterface}
 	groups := slices.Clone(i.spec.Groups)
 	c.unfiltered = len(groups) == 0
@@ -273,6 +297,11 @@ func (i *Interface) current() *compiled {
 func (c *compiled) owns(a netip.Addr) bool {
 	for _, x := range c.addrs {
 		if x == a {
+			return true
+		}
+	}
+	for _, p := range c.prefixes {
+		if p.Contains(a) {
 			return true
 		}
 	}

@@ -142,7 +142,7 @@ func (n *Network) ruleset(groups []string, snap *snapshot, rg uint64) *sg.Rulese
 	if rs := c.byGroups[key]; rs != nil {
 		return rs
 	}
-	rs := n.groups.Compile(groups, func(g string) []netip.Addr { return snap.members[g] })
+	rs := n.groups.Compile(groups, func(g string) []netip.Prefix { return snap.members[g] })
 	if rs.Generation() == rg {
 		// Compiled as of rg: the registry did not change meanwhile.
 		c.byGroups[key] = rs
@@ -326,12 +326,16 @@ func (n *Network) AddInterface(spec InterfaceSpec) (*Interface, error) {
 	spec.PrivateIPv4 = slices.Clone(spec.PrivateIPv4)
 	spec.PublicIPv4 = slices.Clone(spec.PublicIPv4)
 	spec.IPv6 = slices.Clone(spec.IPv6)
+	spec.Prefixes = slices.Clone(spec.Prefixes)
 	spec.Groups = slices.Clone(spec.Groups)
 	spec.ConnTrack = nil
 	if err := n.checkAddrs(spec.ID, sub, nil, spec.PrivateIPv4, spec.IPv6); err != nil {
 		return nil, err
 	}
 	if err := n.checkPublic(spec); err != nil {
+		return nil, err
+	}
+	if err := n.checkPrefixes(spec, sub); err != nil {
 		return nil, err
 	}
 	if len(spec.Groups) > 0 || !spec.RequesterManaged {
@@ -367,6 +371,71 @@ func (n *Network) DeleteInterface(id string) error {
 	n.use(i, i.spec.Groups, nil)
 	n.order = slices.DeleteFunc(n.order, func(x *Interface) bool { return x == i })
 	n.changed()
+	return nil
+}
+
+// delegatedTo returns the interface a delegated prefix holding a belongs
+// to, or nil. Called with n.mu held.
+func (n *Network) delegatedTo(a netip.Addr) *Interface {
+	for _, i := range n.order {
+		for _, p := range i.spec.Prefixes {
+			if p.Contains(a) {
+				return i
+			}
+		}
+	}
+	return nil
+}
+
+// checkPrefixes checks an interface's delegated prefixes: each within its
+// subnet's block of its family, given as AWS gives them (masked), none
+// overlapping another prefix or holding an interface's address. Called
+// with n.mu held.
+func (n *Network) checkPrefixes(spec InterfaceSpec, sub *Subnet) error {
+	for k, p := range spec.Prefixes {
+		field := fmt.Sprintf("Prefixes[%d]", k)
+		bad := func(code *Code, msg string) error {
+			return &Error{Code: code, Resource: spec.ID, Field: field, Value: p.String(), Msg: msg}
+		}
+		block := sub.CIDR
+		if p.Addr().Is6() {
+			block = sub.IPv6CIDR
+		}
+		switch {
+		case !p.IsValid() || p.Addr().Is4In6():
+			return bad(ErrAddressRange, "not a prefix")
+		case p != p.Masked():
+			return bad(ErrAddressRange, "host bits set")
+		case !block.IsValid():
+			return bad(ErrAddressRange, fmt.Sprintf("subnet %s has no block of this family", sub.ID))
+		case p.Bits() < block.Bits() || !block.Contains(p.Addr()):
+			return bad(ErrAddressRange, fmt.Sprintf("outside subnet %s (%s)", sub.ID, block))
+		case p.Addr().Is4() && (reserved4(block, p.Addr()) || reserved4(block, lastAddr(p))):
+			return bad(ErrAddressRange, fmt.Sprintf("holds addresses AWS reserves: the first four and the last of %s", block))
+		}
+		for j, q := range spec.Prefixes[:k] {
+			if q.Overlaps(p) {
+				return bad(ErrAddressInUse, fmt.Sprintf("overlaps Prefixes[%d] %s", j, q))
+			}
+		}
+		for _, a := range append(slices.Clone(spec.PrivateIPv4), spec.IPv6...) {
+			if p.Contains(a) {
+				return bad(ErrAddressInUse, fmt.Sprintf("holds the interface's address %s", a))
+			}
+		}
+		for a, o := range n.byAddr {
+			if p.Contains(a) {
+				return bad(ErrAddressInUse, fmt.Sprintf("holds %s, assigned to %s", a, o.spec.ID))
+			}
+		}
+		for _, o := range n.order {
+			for _, q := range o.spec.Prefixes {
+				if q.Overlaps(p) {
+					return bad(ErrAddressInUse, fmt.Sprintf("overlaps %s, delegated to %s", q, o.spec.ID))
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -413,11 +482,16 @@ func (n *Network) Interfaces() []*Interface {
 	return slices.Clone(n.order)
 }
 
-// InterfaceByAddr returns the interface that owns a private address, or nil.
+// InterfaceByAddr returns the interface that owns a private address, or
+// one in a prefix delegated to it; or nil.
 func (n *Network) InterfaceByAddr(a netip.Addr) *Interface {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	return n.byAddr[a.Unmap()]
+	a = a.Unmap()
+	if i := n.byAddr[a]; i != nil {
+		return i
+	}
+	return n.delegatedTo(a)
 }
 
 // SetGroups replaces an interface's security groups, as
@@ -573,6 +647,10 @@ func (n *Network) checkAddrs(id string, sub *Subnet, self *Interface, v4, v6 []n
 			return &Error{Code: ErrAddressInUse, Resource: id, Field: field, Value: a.String(),
 				Msg: "assigned to " + other.spec.ID}
 		}
+		if other := n.delegatedTo(a); other != nil {
+			return &Error{Code: ErrAddressInUse, Resource: id, Field: field, Value: a.String(),
+				Msg: "in a prefix delegated to " + other.spec.ID}
+		}
 		seen[a] = true
 		return nil
 	}
@@ -587,6 +665,13 @@ func (n *Network) checkAddrs(id string, sub *Subnet, self *Interface, v4, v6 []n
 		}
 	}
 	return nil
+}
+
+// lastAddr returns the last address of an IPv4 prefix.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | (1<<(32-p.Bits()) - 1)
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
 func reserved4(block netip.Prefix, a netip.Addr) bool {
@@ -651,7 +736,7 @@ func (n *Network) changed() { n.gen.Add(1) }
 type snapshot struct {
 	gen     uint64
 	routes  *routes
-	members map[string][]netip.Addr
+	members map[string][]netip.Prefix
 }
 
 // current returns the snapshot of the network as it is now, building it
@@ -671,16 +756,22 @@ func (n *Network) currentLocked() *snapshot {
 	if s := n.snap.Load(); s != nil && s.gen == gen {
 		return s
 	}
-	s := &snapshot{gen: gen, members: map[string][]netip.Addr{}}
+	s := &snapshot{gen: gen, members: map[string][]netip.Prefix{}}
 	for _, i := range n.order {
-		addrs := i.addrs()
+		m := i.members()
 		for _, g := range i.spec.Groups {
-			s.members[g] = append(s.members[g], addrs...)
+			s.members[g] = append(s.members[g], m...)
 		}
 	}
 	r := &routes{byAddr: make(map[netip.Addr]*Interface, len(n.byAddr))}
 	for a, i := range n.byAddr {
 		r.byAddr[a] = i
+	}
+	for _, i := range n.order {
+		for _, p := range i.spec.Prefixes {
+			r.delegated.Insert(p, i)
+			r.anyDelegated = true
+		}
 	}
 	for _, i := range n.order {
 		for _, pub := range i.spec.PublicIPv4 {

@@ -140,7 +140,7 @@ func (rt *route) lookup(r *routes, src, dst netip.Addr) (srcIf, dstIf *Interface
 			return rt.ifB, rt.ifA, rt.netB, rt.netA
 		}
 	}
-	srcIf, dstIf, srcNet, dstNet = r.byAddr[src], r.byAddr[dst], r.subnetOf(src), r.subnetOf(dst)
+	srcIf, dstIf, srcNet, dstNet = r.owner(src), r.owner(dst), r.subnetOf(src), r.subnetOf(dst)
 	*rt = route{routes: r, a: src, b: dst, ifA: srcIf, ifB: dstIf, netA: srcNet, netB: dstNet}
 	return srcIf, dstIf, srcNet, dstNet
 }

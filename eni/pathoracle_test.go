@@ -44,7 +44,10 @@ func pathWorld(t *testing.T, seed uint64) *world {
 		PublicIPv4: []eni.PublicIP{{Public: mustAddr("203.0.113.10"), Private: mustAddr("10.0.2.10")}}})
 	require.NoError(t, err)
 	w.iface("eni-b", "subnet-app", "10.0.2.11", groups[1])
-	w.iface("eni-c", "subnet-data", "10.0.3.10", groups[2])
+	// eni-c holds a delegated prefix too: its addresses are eni-c's.
+	_, err = w.net.AddInterface(eni.InterfaceSpec{ID: "eni-c", SubnetID: "subnet-data", Groups: []string{groups[2]},
+		OwnerID: "111122223333", PrivateIPv4: []netip.Addr{mustAddr("10.0.3.10")}, Prefixes: []netip.Prefix{netip.MustParsePrefix("10.0.3.32/28")}})
+	require.NoError(t, err)
 	// eni-d has a public address too, which the internet gateway
 	// translates: packets that name it are judged as if they named
 	// 10.0.1.10.
@@ -140,7 +143,7 @@ func composed(w *world, p *eni.Packet, ts time.Time) (eni.Action, []bool) {
 // their replies) through two identical networks, one judged by Judge and
 // one stage by stage, and requires the same verdicts and stages.
 func TestJudgeAgreesWithComposition(t *testing.T) {
-	hosts := []string{"10.0.2.10", "10.0.2.11", "10.0.3.10", "10.0.1.10", "198.51.100.7", "203.0.113.9"}
+	hosts := []string{"10.0.2.10", "10.0.2.11", "10.0.3.10", "10.0.1.10", "198.51.100.7", "203.0.113.9", "10.0.3.40"}
 	for seed := uint64(1); seed <= 20; seed++ {
 		a, b := pathWorld(t, seed), pathWorld(t, seed)
 		rng := rand.New(rand.NewPCG(seed, 9))

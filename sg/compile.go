@@ -11,10 +11,18 @@ import (
 )
 
 // Members resolves a security group ID to the private addresses of the
-// network interfaces that have the group attached. [Registry.Compile] calls
-// it for every group a rule references; it must not call back into the
-// registry.
-type Members func(groupID string) []netip.Addr
+// network interfaces that have the group attached: each address as a
+// one-address prefix, and the prefixes delegated to the interfaces (see
+// [HostPrefix]). [Registry.Compile] calls it for every group a rule
+// references; it must not call back into the registry.
+type Members func(groupID string) []netip.Prefix
+
+// HostPrefix returns the one-address prefix of a: how [Members] gives an
+// address.
+func HostPrefix(a netip.Addr) netip.Prefix {
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen())
+}
 
 // Ruleset is the compiled, immutable union of the rules of the groups
 // attached to one interface (or to several with the same groups). Its
@@ -273,10 +281,9 @@ func (r *Registry) expand(p Peer, members Members, out []netip.Prefix) []netip.P
 		if p.stale() || members == nil {
 			return out
 		}
-		for _, a := range members(p.GroupID) {
-			a = a.Unmap()
-			if a.IsValid() {
-				out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		for _, m := range members(p.GroupID) {
+			if m.IsValid() && !m.Addr().Is4In6() {
+				out = append(out, m.Masked())
 			}
 		}
 	}

@@ -37,7 +37,10 @@
 //
 //   - A rule that references a group matches the primary and secondary
 //     private IPv4 addresses and the IPv6 addresses of every interface with
-//     that group attached (AWS says "private IP addresses", plural).
+//     that group attached (AWS says "private IP addresses", plural), and
+//     the prefixes delegated to those interfaces: EKS's cluster security
+//     group lets pods on different nodes talk with its self-referencing
+//     rule alone, pods whose addresses come from delegated prefixes too.
 //   - A group-reference rule counts toward the IPv4 rule quota.
 //   - A prefix list whose MaxEntries is zero weighs its Weight (AWS-managed
 //     lists), or one rule if that is zero too.

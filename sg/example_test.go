@@ -17,11 +17,11 @@ func ExampleRegistry_Compile() {
 		panic(err)
 	}
 
-	// Group references resolve to the addresses of the interfaces that
-	// carry the group; the caller says who they are.
-	members := func(group string) []netip.Addr {
+	// Group references resolve to the addresses (and delegated prefixes)
+	// of the interfaces that carry the group; the caller says who they are.
+	members := func(group string) []netip.Prefix {
 		if group == app {
-			return []netip.Addr{netip.MustParseAddr("10.0.2.10")}
+			return []netip.Prefix{sg.HostPrefix(netip.MustParseAddr("10.0.2.10"))}
 		}
 		return nil
 	}

@@ -82,9 +82,7 @@ func peerPrefixes(reg *sg.Registry, p sg.Peer, members sg.Members) []netip.Prefi
 		}
 		var out []netip.Prefix
 		if members != nil {
-			for _, a := range members(p.GroupID) {
-				out = append(out, netip.PrefixFrom(a, a.BitLen()))
-			}
+			out = append(out, members(p.GroupID)...)
 		}
 		return out
 	}

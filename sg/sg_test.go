@@ -345,7 +345,7 @@ func TestGroupReferencesAndPrefixLists(t *testing.T) {
 			Peer: sg.Peer{Kind: sg.PeerGroup, GroupID: "sg-peer", PeeringConnectionID: "pcx-1", PeeringStatus: "deleted"}})
 	require.NoError(t, err)
 	members := map[string][]netip.Addr{app: {mustAddr("10.0.1.10"), mustAddr("2001:db8::10")}, "sg-peer": {mustAddr("10.9.0.1")}}
-	mf := func(id string) []netip.Addr { return members[id] }
+	mf := func(id string) []netip.Prefix { return hosts(members[id]...) }
 
 	ref, _, ok := lookup(t, reg, []string{db}, mf, probe{sg.Ingress, 6, 5432, 0, 0, "10.0.1.10"})
 	assert.True(t, ok)
@@ -452,7 +452,7 @@ func randomRegistry(t testing.TB, rng *rand.Rand, groups, rules int) (*sg.Regist
 			}
 		}
 	}
-	return reg, ids, func(id string) []netip.Addr { return members[id] }
+	return reg, ids, func(id string) []netip.Prefix { return hosts(members[id]...) }
 }
 
 // randAddr returns an address in a small space: 10.0-3.x.x or 2001:db8::/126-ish.
@@ -591,9 +591,9 @@ func TestHostPrefixes(t *testing.T) {
 	for k := range 12 {
 		members = append(members, netip.AddrFrom4([4]byte{10, 0, 1, byte(10 + k)}), netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", 10+k)))
 	}
-	mf := func(id string) []netip.Addr {
+	mf := func(id string) []netip.Prefix {
 		if id == web {
-			return members
+			return hosts(members...)
 		}
 		return nil
 	}
@@ -637,5 +637,36 @@ func TestHostPrefixes(t *testing.T) {
 				checkAgainstOracle(t, reg, rs, []string{app}, mf, probe{sg.Ingress, proto, port, 0, 0, fmt.Sprintf("10.0.1.%d", k)})
 			}
 		}
+	}
+}
+
+// hosts gives addresses as Members does: one-address prefixes.
+func hosts(addrs ...netip.Addr) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(addrs))
+	for _, a := range addrs {
+		out = append(out, sg.HostPrefix(a))
+	}
+	return out
+}
+
+// TestMemberPrefixes: a group's members may hold delegated prefixes, and
+// a rule referencing the group matches every address in them.
+func TestMemberPrefixes(t *testing.T) {
+	reg := sg.NewRegistry()
+	nodes := newGroup(t, reg, "nodes")
+	_, err := reg.AuthorizeIngress(nodes, sg.Rule{Protocol: sg.AllProtocols, Peer: sg.GroupPeer(nodes)})
+	require.NoError(t, err)
+	rs := reg.Compile([]string{nodes}, func(string) []netip.Prefix {
+		return []netip.Prefix{sg.HostPrefix(mustAddr("10.0.1.10")), mustPrefix("10.0.1.48/28"), mustPrefix("2001:db8:0:1:1::/80")}
+	})
+	for _, tt := range []struct {
+		src string
+		ok  bool
+	}{
+		{"10.0.1.10", true}, {"10.0.1.48", true}, {"10.0.1.63", true}, {"10.0.1.64", false}, {"10.0.1.11", false},
+		{"2001:db8:0:1:1::99", true}, {"2001:db8:0:1:2::99", false},
+	} {
+		m := rs.Lookup(sg.Ingress, 6, sg.Key(6, 443, 0, 0), mustAddr(tt.src))
+		assert.Equal(t, tt.ok, m.OK(), tt.src)
 	}
 }

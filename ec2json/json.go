@@ -124,6 +124,12 @@ type networkInterface struct {
 	IPv6Addresses []struct {
 		IPv6Address string `json:"Ipv6Address"`
 	} `json:"Ipv6Addresses"`
+	IPv4Prefixes []struct {
+		IPv4Prefix string `json:"Ipv4Prefix"`
+	} `json:"Ipv4Prefixes"`
+	IPv6Prefixes []struct {
+		IPv6Prefix string `json:"Ipv6Prefix"`
+	} `json:"Ipv6Prefixes"`
 	Groups []struct {
 		GroupID   string `json:"GroupId"`
 		GroupName string `json:"GroupName"`

@@ -349,6 +349,19 @@ func parsePrefix(file, obj, field, s string, want6 bool) (netip.Prefix, error) {
 	return p.Masked(), nil
 }
 
+// parseDelegated parses a delegated prefix, which AWS gives masked.
+func parseDelegated(file, obj, field, s string, want6 bool) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(strings.TrimSpace(s))
+	if err != nil || p.Addr().Is4In6() || p.Addr().Is6() != want6 {
+		fam := "an IPv4"
+		if want6 {
+			fam = "an IPv6"
+		}
+		return netip.Prefix{}, &Error{File: file, Object: obj, Field: field, Msg: fmt.Sprintf("%q is not %s prefix", s, fam)}
+	}
+	return p, nil
+}
+
 func parseAddr(file, obj, field, s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(strings.TrimSpace(s))
 	if err != nil || a.Zone() != "" {
@@ -1089,6 +1102,24 @@ func (l *loader) buildInterfaces() error {
 			}
 			spec.IPv6 = append(spec.IPv6, a)
 		}
+		// Delegated prefixes, in the order AddInterface reports them.
+		var prefixFields []string
+		for k, p := range x.IPv4Prefixes {
+			field := fmt.Sprintf("Ipv4Prefixes[%d].Ipv4Prefix", k)
+			pfx, err := parseDelegated(file, obj, field, p.IPv4Prefix, false)
+			if err != nil {
+				return err
+			}
+			spec.Prefixes, prefixFields = append(spec.Prefixes, pfx), append(prefixFields, field)
+		}
+		for k, p := range x.IPv6Prefixes {
+			field := fmt.Sprintf("Ipv6Prefixes[%d].Ipv6Prefix", k)
+			pfx, err := parseDelegated(file, obj, field, p.IPv6Prefix, true)
+			if err != nil {
+				return err
+			}
+			spec.Prefixes, prefixFields = append(spec.Prefixes, pfx), append(prefixFields, field)
+		}
 		for k, g := range x.Groups {
 			if !l.net.Groups().HasGroup(g.GroupID) {
 				return &Error{File: file, Object: obj, Field: fmt.Sprintf("Groups[%d].GroupId", k),
@@ -1130,6 +1161,9 @@ func (l *loader) buildInterfaces() error {
 			if errors.As(err, &ee) {
 				if _, serr := fmt.Sscanf(ee.Field, "PublicIPv4[%d]", &k); serr == nil && k >= 0 && k < len(pubFields) {
 					field = pubFields[k]
+				}
+				if _, serr := fmt.Sscanf(ee.Field, "Prefixes[%d]", &k); serr == nil && k >= 0 && k < len(prefixFields) {
+					field = prefixFields[k]
 				}
 			}
 			return wrap(file, obj, field, err)

@@ -108,3 +108,36 @@ func ExampleFlowCache_JudgeEach() {
 	// ALLOW TRACKED_CONNECTION
 	// DENY ENI_SG_RULES_MISMATCH
 }
+
+// A test of a design: the app tier reaches the database on 5432, request
+// and reply, and nothing else reaches it. Exchange judges a connection's
+// first packet and its reply; Err explains a refusal stage by stage.
+func ExampleNetwork_Exchange() {
+	n := eni.NewNetwork()
+	n.AddVPC(eni.VPCSpec{ID: "vpc-1", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}})
+	n.AddSubnet(eni.SubnetSpec{ID: "subnet-app", VpcID: "vpc-1", CIDR: netip.MustParsePrefix("10.0.2.0/24")})
+	n.AddSubnet(eni.SubnetSpec{ID: "subnet-db", VpcID: "vpc-1", CIDR: netip.MustParsePrefix("10.0.3.0/24")})
+	app, _ := n.Groups().CreateGroup(sg.GroupSpec{ID: "sg-app", Name: "app", VpcID: "vpc-1"})
+	db, _ := n.Groups().CreateEmptyGroup(sg.GroupSpec{ID: "sg-db", Name: "db", VpcID: "vpc-1"}) // nothing out
+	n.Groups().AuthorizeIngress(db, sg.Rule{Protocol: sg.TCP, FromPort: 5432, ToPort: 5432, Peer: sg.GroupPeer(app)})
+	n.AddInterface(eni.InterfaceSpec{ID: "eni-app", SubnetID: "subnet-app", PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.2.10")}, Groups: []string{app}})
+	other, _ := n.Groups().CreateGroup(sg.GroupSpec{ID: "sg-other", Name: "other", VpcID: "vpc-1"})
+	n.AddInterface(eni.InterfaceSpec{ID: "eni-other", SubnetID: "subnet-app", PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.2.11")}, Groups: []string{other}})
+	n.AddInterface(eni.InterfaceSpec{ID: "eni-db", SubnetID: "subnet-db", PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.3.10")}, Groups: []string{db}})
+
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	syn := eni.TCP(netip.MustParseAddrPort("10.0.2.10:40000"), netip.MustParseAddrPort("10.0.3.10:5432"), eni.SYN)
+	req, rep := n.Exchange(&syn, now)
+	fmt.Println("app to db:", req.Err(), rep.Err())
+
+	stray := eni.TCP(netip.MustParseAddrPort("10.0.2.11:40001"), netip.MustParseAddrPort("10.0.3.10:5432"), eni.SYN)
+	req, _ = n.Exchange(&stray, now)
+	fmt.Println(req.Err())
+	// Output:
+	// app to db: <nil> <nil>
+	// DENY tcp 10.0.2.11:40001 → 10.0.3.10:5432 [SYN]
+	//   1. ALLOW eni-other outbound: allowed by sg-other rule sgr-00000000000000005 (all traffic to 0.0.0.0/0); new tracked connection
+	//   2. ALLOW acl-00000000000000001 (subnet-app) outbound: entry 100 allow all traffic to 0.0.0.0/0
+	//   3. ALLOW acl-00000000000000001 (subnet-db) inbound: entry 100 allow all traffic from 0.0.0.0/0
+	//   4. DENY  eni-db inbound: ENI_SG_RULES_MISMATCH: no inbound rule of sg-db allows tcp port 5432 from 10.0.2.11
+}

@@ -86,6 +86,31 @@ func IP(proto uint8, src, dst netip.Addr) Packet {
 	return Packet{Src: src, Dst: dst, Proto: proto, Length: 20}
 }
 
+// Reply returns the packet the destination sends back: addresses and
+// ports turned round; a TCP SYN answered by SYN-ACK (any other TCP packet
+// by an ACK); an ICMP or ICMPv6 echo request by its echo reply, other ICMP
+// messages by the same message (they define no reply).
+func (p Packet) Reply() Packet {
+	r := p
+	r.Src, r.Dst, r.SrcPort, r.DstPort = p.Dst, p.Src, p.DstPort, p.SrcPort
+	switch p.Proto {
+	case 6:
+		r.TCPFlags = ACK
+		if p.TCPFlags&(SYN|ACK) == SYN {
+			r.TCPFlags = SYN | ACK
+		}
+	case 1:
+		if p.ICMPType == 8 {
+			r.ICMPType, r.ICMPCode = 0, 0
+		}
+	case 58:
+		if p.ICMPType == 128 {
+			r.ICMPType, r.ICMPCode = 129, 0
+		}
+	}
+	return r
+}
+
 // protoNames spells the protocols people know by name.
 var protoNames = map[uint8]string{1: "icmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 51: "ah", 58: "icmpv6", 132: "sctp"}
 

@@ -205,6 +205,35 @@ func (n *Network) Judge(p *Packet, ts time.Time) Path {
 	return out
 }
 
+// Exchange judges a connection's first packet at ts and the reply it gets
+// ([Packet.Reply]) a millisecond later, as if both were sent: the request
+// opens what tracked connections it opens, and the reply rides them. A
+// connection works only if both are allowed; a test of a design can say
+//
+//	req, rep := n.Exchange(&syn, ts)
+//	if err := errors.Join(req.Err(), rep.Err()); err != nil { t.Error(err) }
+func (n *Network) Exchange(req *Packet, ts time.Time) (request, reply Path) {
+	request = n.Judge(req, ts)
+	rep := req.Reply()
+	reply = n.Judge(&rep, ts.Add(time.Millisecond))
+	return request, reply
+}
+
+// Err returns nil when the packet reaches its destination, and otherwise
+// an error that explains the path stage by stage (as String does).
+func (p *Path) Err() error {
+	if p.Allowed() {
+		return nil
+	}
+	return &RefusedError{Path: *p}
+}
+
+// RefusedError is a refused path, from [Path.Err]: its message explains
+// every stage, and Path.Refusals names every setting in the way.
+type RefusedError struct{ Path Path }
+
+func (e *RefusedError) Error() string { return e.Path.String() }
+
 // JudgeInto follows a packet along its path and writes the outcome to out.
 // A packet that names a public IPv4 address of an interface is judged
 // with the interface's private address in its place, as the internet

@@ -73,13 +73,11 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 			return bad("check: --src %s and --dst %s are of different address families", src, dst)
 		}
 	}
-	req, rep, err := packets(proto, src, dst, *port, *sport, *icmpType, *icmpCode)
+	req, err := request(proto, src, dst, *port, *sport, *icmpType, *icmpCode)
 	if err != nil {
 		return err
 	}
-	now := time.Unix(0, 0).UTC()
-	reqPath := n.Judge(&req, now)
-	repPath := n.Judge(&rep, now.Add(time.Millisecond))
+	reqPath, repPath := n.Exchange(&req, time.Unix(0, 0).UTC())
 	if *format == "mermaid" {
 		writeMermaid(stdout, n, &reqPath, &repPath)
 	} else {
@@ -117,36 +115,31 @@ func endpoint(n *eni.Network, flag, arg string, like netip.Addr) (netip.Addr, er
 	return a.Unmap(), nil
 }
 
-// packets builds the request that opens the connection and its reply.
-func packets(proto sg.Protocol, src, dst netip.Addr, port, sport, icmpType, icmpCode int) (req, rep eni.Packet, err error) {
+// request builds the packet that opens the connection; its reply is
+// [eni.Packet.Reply].
+func request(proto sg.Protocol, src, dst netip.Addr, port, sport, icmpType, icmpCode int) (eni.Packet, error) {
 	sa, da := netip.AddrPortFrom(src, uint16(sport)), netip.AddrPortFrom(dst, uint16(port))
 	switch {
 	case proto == sg.TCP:
-		return eni.TCP(sa, da, eni.SYN), eni.TCP(da, sa, eni.SYN|eni.ACK), nil
+		return eni.TCP(sa, da, eni.SYN), nil
 	case proto == sg.UDP:
-		return eni.UDP(sa, da), eni.UDP(da, sa), nil
+		return eni.UDP(sa, da), nil
 	case proto.IsICMP():
 		if (proto == sg.ICMPv6) != src.Is6() {
-			return req, rep, bad("check: --protocol %s does not go with %s addresses", proto, map[bool]string{true: "IPv6", false: "IPv4"}[src.Is6()])
-		}
-		echo, reply := 8, 0
-		if proto == sg.ICMPv6 {
-			echo, reply = 128, 129
+			return eni.Packet{}, bad("check: --protocol %s does not go with %s addresses", proto, map[bool]string{true: "IPv6", false: "IPv4"}[src.Is6()])
 		}
 		if icmpType < 0 {
-			icmpType = echo
+			icmpType = 8 // echo request
+			if proto == sg.ICMPv6 {
+				icmpType = 128
+			}
 		}
 		if icmpType > 255 || icmpCode < 0 || icmpCode > 255 {
-			return req, rep, bad("check: --icmp-type and --icmp-code are 0-255")
+			return eni.Packet{}, bad("check: --icmp-type and --icmp-code are 0-255")
 		}
-		req = eni.ICMP(src, dst, uint8(icmpType), uint8(icmpCode), 1)
-		rt := reply
-		if icmpType != echo {
-			rt = icmpType // no defined reply: the same message back
-		}
-		return req, eni.ICMP(dst, src, uint8(rt), 0, 1), nil
+		return eni.ICMP(src, dst, uint8(icmpType), uint8(icmpCode), 1), nil
 	}
-	return eni.IP(uint8(proto), src, dst), eni.IP(uint8(proto), dst, src), nil
+	return eni.IP(uint8(proto), src, dst), nil
 }
 
 func writeCheck(w io.Writer, req, rep *eni.Path) {

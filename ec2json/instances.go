@@ -30,6 +30,41 @@ type typeInfo struct {
 	conntrack *conntrack.Config
 }
 
+// instanceInterfaces adds the network interfaces of describe-instances
+// that no describe-network-interfaces file gives, so that the instances'
+// output alone describes their interfaces. Where both give one, that of
+// describe-network-interfaces, which also lists services' interfaces and
+// their owners, is used.
+func (l *loader) instanceInterfaces() error {
+	for _, r := range l.reservations {
+		for _, in := range r.v.Instances {
+			for k, ni := range in.NetworkInterfaces {
+				id := ni.NetworkInterfaceID
+				if id == "" {
+					return &Error{File: r.file, Object: in.InstanceID, Field: fmt.Sprintf("NetworkInterfaces[%d].NetworkInterfaceId", k), Msg: "is missing"}
+				}
+				if _, ok := l.seen[id]; ok {
+					continue
+				}
+				if err := l.define(r.file, id); err != nil {
+					return err
+				}
+				if ni.Attachment == nil {
+					ni.Attachment = &struct {
+						InstanceID string `json:"InstanceId"`
+					}{}
+				}
+				ni.Attachment.InstanceID = in.InstanceID
+				if ni.InterfaceType == "" {
+					ni.InterfaceType = "interface"
+				}
+				l.enis = append(l.enis, located[networkInterface]{r.file, ni})
+			}
+		}
+	}
+	return nil
+}
+
 // buildInstances indexes the instances and their types.
 func (l *loader) buildInstances() error {
 	x := &l.instances

@@ -3,6 +3,7 @@ package ec2json_test
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +51,8 @@ const instances = `{"Reservations":[
 		{"InstanceId":"i-old","InstanceType":"m4.large","State":{"Name":"running"}}]},
 	{"ReservationId":"r-2","Instances":[
 		{"InstanceId":"i-odd","InstanceType":"x9.large"},
-		{"InstanceId":"i-metal","InstanceType":"c5.metal","NetworkInterfaces":[{"NetworkInterfaceId":"eni-4"}]}]}]}`
+		{"InstanceId":"i-metal","InstanceType":"c5.metal","NetworkInterfaces":[{"NetworkInterfaceId":"eni-4","SubnetId":"subnet-1",
+			"VpcId":"vpc-1","PrivateIpAddress":"10.0.1.13","Groups":[{"GroupId":"sg-web"}]}]}]}]}`
 
 // instanceTypes is describe-instance-types output for three of them.
 const instanceTypes = `{"InstanceTypes":[
@@ -233,4 +235,51 @@ func TestNitroV6Timeout(t *testing.T) {
 			assert.Equal(t, tt.alive, p.Allowed(), "%s", p)
 		})
 	}
+}
+
+// TestInterfacesFromInstances: describe-instances alone describes its
+// instances' interfaces; where describe-network-interfaces gives one too,
+// its version is used, and neither is "defined twice".
+func TestInterfacesFromInstances(t *testing.T) {
+	inst := `{"Reservations":[{"ReservationId":"r-1","Instances":[{"InstanceId":"i-web","InstanceType":"m5.large",
+		"NetworkInterfaces":[
+		 {"NetworkInterfaceId":"eni-1","SubnetId":"subnet-1","VpcId":"vpc-1","OwnerId":"111122223333","Description":"from instances",
+		  "PrivateIpAddress":"10.0.1.10","PrivateIpAddresses":[{"Primary":true,"PrivateIpAddress":"10.0.1.10",
+		   "Association":{"PublicIp":"203.0.113.10","IpOwnerId":"amazon"}}],
+		  "Groups":[{"GroupId":"sg-web","GroupName":"web"}],"SourceDestCheck":true,
+		  "Attachment":{"AttachmentId":"eni-attach-1","DeviceIndex":0,"Status":"attached"},"InterfaceType":"interface"},
+		 {"NetworkInterfaceId":"eni-2","SubnetId":"subnet-1","VpcId":"vpc-1","PrivateIpAddress":"10.0.1.11",
+		  "Groups":[{"GroupId":"sg-web"}],"Attachment":{"DeviceIndex":1}}]}]}]}`
+	base := []ec2json.Source{src("vpcs.json", vpcs), src("subnets.json", subnets), src("sgs.json", sgs(""))}
+
+	r, err := ec2json.Load(append(base, src("instances.json", inst))...)
+	require.NoError(t, err)
+	for _, id := range []string{"eni-1", "eni-2"} {
+		i := r.Network.Interface(id)
+		require.NotNil(t, i, id)
+		assert.Equal(t, "i-web", i.Spec().InstanceID)
+		assert.Equal(t, "m5.large", i.Spec().InstanceType)
+		assert.Equal(t, []string{"sg-web"}, i.Groups())
+	}
+	assert.Equal(t, "from instances", r.Network.Interface("eni-1").Spec().Description)
+	assert.Len(t, r.Network.Interface("eni-1").Spec().PublicIPv4, 1)
+	file, _, ok := r.Origin("eni-2")
+	require.True(t, ok)
+	assert.Equal(t, "instances.json", file)
+
+	// describe-network-interfaces gives eni-1 too, in either order.
+	for _, order := range [][]ec2json.Source{
+		{src("enis.json", enis("")), src("instances.json", inst)},
+		{src("instances.json", inst), src("enis.json", enis(""))},
+	} {
+		r, err := ec2json.Load(append(slices.Clone(base), order...)...)
+		require.NoError(t, err)
+		assert.Empty(t, r.Network.Interface("eni-1").Spec().Description, "describe-network-interfaces' version")
+		assert.Equal(t, "i-web", r.Network.Interface("eni-2").Spec().InstanceID)
+	}
+
+	_, err = ec2json.Load(append(slices.Clone(base), src("instances.json",
+		`{"Reservations":[{"Instances":[{"InstanceId":"i-1","InstanceType":"m5.large","NetworkInterfaces":[{"NetworkInterfaceId":"eni-9"}]}]}]}`))...)
+	require.Error(t, err)
+	assert.Equal(t, "instances.json: eni-9: SubnetId: is missing", err.Error())
 }

@@ -218,16 +218,15 @@ type prefixListEntry struct {
 	Description string `json:"Description"`
 }
 
-// reservation is one of describe-instances' Reservations: only what ties
-// an interface to its instance's type is read.
+// reservation is one of describe-instances' Reservations: the instances'
+// types, and their network interfaces, in the shape
+// describe-network-interfaces gives them (less what only it has).
 type reservation struct {
 	ReservationID string `json:"ReservationId"`
 	Instances     []struct {
-		InstanceID        string `json:"InstanceId"`
-		InstanceType      string `json:"InstanceType"`
-		NetworkInterfaces []struct {
-			NetworkInterfaceID string `json:"NetworkInterfaceId"`
-		} `json:"NetworkInterfaces"`
+		InstanceID        string             `json:"InstanceId"`
+		InstanceType      string             `json:"InstanceType"`
+		NetworkInterfaces []networkInterface `json:"NetworkInterfaces"`
 	} `json:"Instances"`
 }
 

@@ -4,7 +4,8 @@
 // describe-network-interfaces, describe-network-acls,
 // describe-managed-prefix-lists and get-managed-prefix-list-entries;
 // describe-flow-logs, for the flow logs a replay writes ([FlowLog]); and
-// describe-instances with describe-instance-types, for what an
+// describe-instances (whose instances' interfaces need no
+// describe-network-interfaces) with describe-instance-types, for what an
 // interface's instance type decides: whether it is built on the Nitro
 // System (flow logs aggregate over 60 s at most there) and the idle
 // timeouts its interfaces start with (350 s for established TCP on Nitro
@@ -182,6 +183,9 @@ func Load(sources ...Source) (*Result, error) {
 		if err := l.parse(s); err != nil {
 			return nil, err
 		}
+	}
+	if err := l.instanceInterfaces(); err != nil {
+		return nil, err
 	}
 	steps := []func() error{l.buildVPCs, l.buildPrefixLists, l.buildGroups, l.buildACLs, l.buildInstances, l.buildInterfaces, l.buildFlowLogs}
 	for _, step := range steps {
@@ -1041,6 +1045,9 @@ func (l *loader) buildInterfaces() error {
 	for _, le := range l.enis {
 		x, file := le.v, le.file
 		obj := x.NetworkInterfaceID
+		if x.SubnetID == "" {
+			return &Error{File: file, Object: obj, Field: "SubnetId", Msg: "is missing"}
+		}
 		if _, ok := l.net.Subnet(x.SubnetID); !ok {
 			return &Error{File: file, Object: obj, Field: "SubnetId", Msg: fmt.Sprintf("%s is not defined in any --config file", x.SubnetID)}
 		}

@@ -1,8 +1,10 @@
 package ec2json
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -312,4 +314,78 @@ type flowLog struct {
 	TrafficType            string `json:"TrafficType"`
 	LogFormat              string `json:"LogFormat"`
 	MaxAggregationInterval *int   `json:"MaxAggregationInterval"`
+}
+
+// bareList recognises a file that holds a list rather than an object, as
+// aws ec2 describe-... --query 'SecurityGroups[...]' prints, by the keys
+// of its first object, and returns the top-level key the list would have
+// had ("" for an empty list) and the list to put under it. ok is false
+// when the file is not a list.
+func bareList(s Source) (key string, list json.RawMessage, ok bool, err error) {
+	data := bytes.TrimLeft(s.Data, " \t\r\n")
+	if len(data) == 0 || data[0] != '[' {
+		return "", nil, false, nil
+	}
+	key, ok, err = listKind(s.Name, data)
+	if key == "Instances" {
+		// Reservations[].Instances[]: one reservation holds them all.
+		return "Reservations", json.RawMessage(`[{"Instances":` + string(data) + `}]`), ok, err
+	}
+	return key, data, ok, err
+}
+
+// listKind is bareList's sniffing of a list's first object.
+func listKind(name string, data []byte) (key string, ok bool, err error) {
+	s := Source{Name: name}
+	var items []json.RawMessage
+	if err := json.Unmarshal(data, &items); err != nil {
+		return "", true, &Error{File: s.Name, Msg: "not a list of objects: " + err.Error()}
+	}
+	if len(items) == 0 {
+		return "", true, nil
+	}
+	var first map[string]json.RawMessage
+	if err := json.Unmarshal(items[0], &first); err != nil {
+		return "", true, &Error{File: s.Name, Object: "[0]", Msg: "not an object"}
+	}
+	has := func(keys ...string) bool {
+		for _, k := range keys {
+			if _, ok := first[k]; !ok {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case has("SecurityGroupRuleId"):
+		return "SecurityGroupRules", true, nil
+	case has("GroupId", "IpPermissions") || has("GroupId", "IpPermissionsEgress"):
+		return "SecurityGroups", true, nil
+	case has("NetworkAclId"):
+		return "NetworkAcls", true, nil
+	case has("FlowLogId"):
+		return "FlowLogs", true, nil
+	case has("ReservationId") || has("Instances"):
+		return "Reservations", true, nil
+	case has("InstanceId", "InstanceType"):
+		return "Instances", true, nil
+	case has("InstanceType"):
+		return "InstanceTypes", true, nil
+	case has("NetworkInterfaceId"):
+		return "NetworkInterfaces", true, nil
+	case has("PrefixListId"):
+		return "PrefixLists", true, nil
+	case has("SubnetId"):
+		return "Subnets", true, nil
+	case has("VpcId"):
+		return "Vpcs", true, nil
+	case has("Cidr"):
+		return "Entries", true, nil
+	}
+	keys := make([]string, 0, len(first))
+	for k := range first {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return "", true, &Error{File: s.Name, Msg: fmt.Sprintf("a list of objects whose kind its first one's keys do not tell (%s)", strings.Join(keys, ", "))}
 }

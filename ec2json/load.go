@@ -13,8 +13,10 @@
 //
 // Each file's kind is recognised from its top-level key (Vpcs, Subnets,
 // SecurityGroups, SecurityGroupRules, NetworkInterfaces, NetworkAcls,
-// PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes); unknown
-// keys and fields are ignored. The output
+// PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes), or, for a
+// file holding the list alone (describe-... --query 'SecurityGroups[...]'),
+// from the keys of its first object; unknown keys and fields are ignored.
+// The output
 // of get-managed-prefix-list-entries names no list, so its file is tied to
 // its list by the argument "pl-0abc=FILE", or else by the first "pl-..."
 // in the file's name (for example entries-pl-0abc.json).
@@ -215,7 +217,16 @@ func (l *loader) define(file, id string) error {
 
 func (l *loader) parse(s Source) error {
 	var top map[string]json.RawMessage
-	if err := json.Unmarshal(s.Data, &top); err != nil {
+	if key, list, ok, err := bareList(s); err != nil {
+		return err
+	} else if ok {
+		if key == "" {
+			l.warn("%s: an empty list: nothing to load", s.Name)
+			l.files = append(l.files, s.Name+": an empty list")
+			return nil
+		}
+		top = map[string]json.RawMessage{key: list}
+	} else if err := json.Unmarshal(s.Data, &top); err != nil {
 		msg := "not a JSON object: " + err.Error()
 		if se, ok := err.(*json.SyntaxError); ok {
 			line := 1 + strings.Count(string(s.Data[:min(int(se.Offset), len(s.Data))]), "\n")

@@ -34,7 +34,11 @@
 // after RST or after both sides sent FIN, and 30 s for ICMP queries. A SYN
 // on a closed entry starts a new connection, judged by the rules again.
 //
-// An entry expires once it has been idle for at least its timeout.
+// An entry expires once it has been idle for at least its timeout. The
+// table remembers its most recent expiries (about as many as it has held
+// entries at once, up to 4,096), so that a packet refused once its flow
+// has gone can be told what it lost ([Table.Idled]); verdicts never
+// depend on that memory.
 //
 // # Time and memory
 //

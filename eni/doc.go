@@ -40,9 +40,13 @@
 // internet gateway translates it ([Path.Public]). A packet from one
 // interface to another's public address goes out through the gateway and
 // back in ([Path.Hairpin]): the destination sees the source's public
-// address, which no rule referencing the source's group matches. Network
-// ACL entries
-// count the packets they decided ([Network.ACLUsage]), as rules do. A
+// address, which no rule referencing the source's group matches. An
+// address in a prefix delegated to an interface ([InterfaceSpec.Prefixes])
+// is the interface's. Network ACL entries count the packets they decided
+// ([Network.ACLUsage]), as rules do. [Network.Exchange] judges a
+// connection's first packet and its reply, and [Path.Err] explains a
+// refusal as an error: what a test of a design needs. A refusal for want
+// of a tracked connection that had gone idle says so ([Verdict.IdledOut]). A
 // replay judges every frame through a [FlowCache], which answers exactly
 // as JudgeInto does and remembers, per kind of packet, what only a change
 // of configuration can alter, so that a flow's later packets skip the

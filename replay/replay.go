@@ -347,8 +347,11 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 				res := &r.judged[k]
 				res.Verdict = verdictOf(&res.Path)
 				b.verdicts[at+k], b.srcs[at+k], b.dsts[at+k] = res.Verdict, res.Path.Src, res.Path.Dst
-				if res.Verdict == Reject {
+				switch res.Verdict {
+				case Reject:
 					r.countRefused(res)
+				case Skip:
+					r.countSkipped(res)
 				}
 			}
 			continue
@@ -392,8 +395,11 @@ func (r *Replayer) finish(res *Result) {
 	res.Verdict = verdictOf(&res.Path)
 	p := &res.Path
 	r.counts.add(res.Frame.Time, res.Unwrapped, p.Packet.Status == eni.NotIP, res.Verdict, p.Src, p.Dst)
-	if res.Verdict == Reject {
+	switch res.Verdict {
+	case Reject:
 		r.countRefused(res)
+	case Skip:
+		r.countSkipped(res)
 	}
 }
 
@@ -437,6 +443,52 @@ type Summary struct {
 	// MaxRejectedFlows distinct ones, which are not kept one by one.
 	OtherRejected int
 	flows         []RejectedFlow
+	// skipped counts, for the IP frames skipped, each address they named
+	// (the first MaxSkippedAddrs distinct ones).
+	skipped map[netip.Addr]int
+}
+
+// MaxSkippedAddrs bounds the distinct addresses of skipped frames a
+// summary counts.
+const MaxSkippedAddrs = 10_000
+
+// SkippedAddr is an address that skipped frames named, and how many did.
+type SkippedAddr struct {
+	Addr   netip.Addr
+	Frames int
+}
+
+// SkippedAddrs returns the addresses that IP frames skipped for want of
+// any modelled interface or subnet named, most frames first: what tells a
+// capture and a configuration of different networks apart.
+func (s *Summary) SkippedAddrs() []SkippedAddr {
+	out := make([]SkippedAddr, 0, len(s.skipped))
+	for a, n := range s.skipped {
+		out = append(out, SkippedAddr{a, n})
+	}
+	slices.SortFunc(out, func(x, y SkippedAddr) int {
+		if x.Frames != y.Frames {
+			return y.Frames - x.Frames
+		}
+		return x.Addr.Compare(y.Addr)
+	})
+	return out
+}
+
+// countSkipped counts the addresses of a skipped IP frame.
+func (r *Replayer) countSkipped(res *Result) {
+	p := &res.Path.Packet
+	if p.Status != eni.Decoded {
+		return
+	}
+	if r.sum.skipped == nil {
+		r.sum.skipped = map[netip.Addr]int{}
+	}
+	for _, a := range [2]netip.Addr{p.Src, p.Dst} {
+		if _, ok := r.sum.skipped[a]; ok || len(r.sum.skipped) < MaxSkippedAddrs {
+			r.sum.skipped[a]++
+		}
+	}
 }
 
 // frameCounts are the figures that each frame adds to on its own,

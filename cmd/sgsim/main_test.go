@@ -680,6 +680,39 @@ func TestReplayIdledOut(t *testing.T) {
 	assert.Contains(t, out, "were refused because their tracked connection had gone idle past its timeout (TCP established 350 s")
 }
 
+// TestReplayOtherNetwork: the sample's capture replayed against another
+// network's files touches nothing. The summary says which addresses the
+// skipped frames named and which the files hold, instead of a table of
+// idle interfaces.
+func TestReplayOtherNetwork(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) []string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return []string{"--config", p}
+	}
+	var cfg []string
+	cfg = append(cfg, write("subnets.json", `{"Subnets":[{"SubnetId":"subnet-1","VpcId":"vpc-1","CidrBlock":"10.99.1.0/24"}]}`)...)
+	cfg = append(cfg, write("sgs.json", `{"SecurityGroups":[{"GroupId":"sg-1","GroupName":"x","VpcId":"vpc-1","IpPermissions":[],"IpPermissionsEgress":[]}]}`)...)
+	cfg = append(cfg, write("enis.json", `{"NetworkInterfaces":[{"NetworkInterfaceId":"eni-1","SubnetId":"subnet-1","VpcId":"vpc-1",
+		"PrivateIpAddress":"10.99.1.10","Groups":[{"GroupId":"sg-1"}]}]}`)...)
+	p := filepath.Join(dir, "capture.pcap")
+	require.NoError(t, os.WriteFile(p, sample.Capture(), 0o644))
+
+	out, errOut, code := sgsim(t, append([]string{"replay", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "0 accepted, 0 rejected, 348 skipped")
+	assert.Contains(t, out, "none of the 1 interfaces had frames: eni-1")
+	assert.Contains(t, out, "SKIPPED FRAMES (348 IP frames with no modelled interface or subnet at either end")
+	assert.Regexp(t, `10\.20\.1\.10 +232`, out)
+	assert.Contains(t, out, "No frame touched the configuration")
+	assert.Contains(t, out, "Its interfaces' addresses are 10.99.1.10; its subnets 10.99.1.0/24.")
+
+	out, errOut, code = sgsim(t, "replay")
+	require.Equal(t, 0, code, errOut)
+	assert.NotContains(t, out, "SKIPPED FRAMES", "the sample's frames all touch the sample's network")
+}
+
 // TestReplayOnly: --only prints the frames of the verdicts asked for,
 // exactly the lines the full output has for them, in capture order.
 func TestReplayOnly(t *testing.T) {

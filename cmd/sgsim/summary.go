@@ -45,8 +45,13 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 	fmt.Fprintln(w, "\nINTERFACES (frames on paths through each interface)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  interface\tdescription\taddress\tgroups\tin accepted\tin rejected\tout accepted\tout rejected\ttracked peak\ttable full")
+	var quiet []string // interfaces no frame's path went through: a large account has thousands
 	for _, c := range s.Interfaces {
 		i := c.Interface
+		if c.InAccepted+c.InRejected+c.OutAccepted+c.OutRejected == 0 && c.TrackedPeak == 0 {
+			quiet = append(quiet, i.ID())
+			continue
+		}
 		sp := i.Spec()
 		addr := ""
 		if a := i.Addrs(); len(a) > 0 {
@@ -59,7 +64,16 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", i.ID(), sp.Description, addr, groups,
 			c.InAccepted, c.InRejected, c.OutAccepted, c.OutRejected, c.TrackedPeak, c.TableFull)
 	}
-	tw.Flush()
+	switch {
+	case len(quiet) == len(s.Interfaces) && len(quiet) > 0:
+		fmt.Fprintf(w, "  none of the %d interfaces had frames: %s\n", len(quiet), fewIDs(quiet, 5))
+	case len(quiet) > 0:
+		tw.Flush()
+		fmt.Fprintf(w, "  and %d with no frames: %s\n", len(quiet), fewIDs(quiet, 5))
+	default:
+		tw.Flush()
+	}
+	writeSkipped(w, res.Network, s)
 
 	flows := s.RejectedFlows()
 	rows := rejectedRows(flows)
@@ -289,4 +303,54 @@ func refusalText(s eni.Stage) string {
 		text += fmt.Sprintf(" (its connection idled out: %d s timeout)", int64(v.Conn.Timeout/time.Second))
 	}
 	return text
+}
+
+// fewIDs lists the first few IDs and counts the rest.
+func fewIDs(ids []string, most int) string {
+	if len(ids) <= most {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(ids[:most], ", "), len(ids)-most)
+}
+
+// writeSkipped lists the addresses that the IP frames skipped named (no
+// modelled interface or subnet at either end) and, when no frame touched
+// the configuration at all, says what the configuration does hold: a
+// capture and files of different networks look like that.
+func writeSkipped(w io.Writer, n *eni.Network, s *replay.Summary) {
+	addrs := s.SkippedAddrs()
+	if len(addrs) == 0 {
+		return
+	}
+	ip := s.Skipped - s.NotIP
+	fmt.Fprintf(w, "\nSKIPPED FRAMES (%d IP frames with no modelled interface or subnet at either end; the addresses they named most)\n", ip)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  address\tframes")
+	for _, a := range addrs[:min(5, len(addrs))] {
+		fmt.Fprintf(tw, "  %s\t%d\n", a.Addr, a.Frames)
+	}
+	tw.Flush()
+	if s.Accepted+s.Rejected > 0 {
+		return
+	}
+	var mine []string
+	for _, i := range n.Interfaces() {
+		for _, a := range i.Addrs() {
+			mine = append(mine, a.String())
+		}
+	}
+	var blocks []string
+	for _, sn := range n.Subnets() {
+		if sn.CIDR.IsValid() {
+			blocks = append(blocks, sn.CIDR.String())
+		}
+	}
+	fmt.Fprintf(w, "  No frame touched the configuration: were the --config files exported from the network the capture was taken in?\n")
+	if len(mine) > 0 {
+		fmt.Fprintf(w, "  Its interfaces' addresses are %s", fewIDs(mine, 5))
+		if len(blocks) > 0 {
+			fmt.Fprintf(w, "; its subnets %s", fewIDs(blocks, 5))
+		}
+		fmt.Fprintln(w, ".")
+	}
 }

@@ -1120,23 +1120,21 @@ func (l *loader) buildInterfaces() error {
 			}
 			spec.IPv6 = append(spec.IPv6, a)
 		}
-		// Delegated prefixes, in the order AddInterface reports them.
-		var prefixFields []string
+		// Delegated prefixes, with their fields in the order AddInterface
+		// reports them.
+		var delegated, prefixFields []string
 		for k, p := range x.IPv4Prefixes {
-			field := fmt.Sprintf("Ipv4Prefixes[%d].Ipv4Prefix", k)
-			pfx, err := parseDelegated(file, obj, field, p.IPv4Prefix, false)
-			if err != nil {
-				return err
-			}
-			spec.Prefixes, prefixFields = append(spec.Prefixes, pfx), append(prefixFields, field)
+			delegated, prefixFields = append(delegated, p.IPv4Prefix), append(prefixFields, fmt.Sprintf("Ipv4Prefixes[%d].Ipv4Prefix", k))
 		}
 		for k, p := range x.IPv6Prefixes {
-			field := fmt.Sprintf("Ipv6Prefixes[%d].Ipv6Prefix", k)
-			pfx, err := parseDelegated(file, obj, field, p.IPv6Prefix, true)
+			delegated, prefixFields = append(delegated, p.IPv6Prefix), append(prefixFields, fmt.Sprintf("Ipv6Prefixes[%d].Ipv6Prefix", k))
+		}
+		for k, p := range delegated {
+			pfx, err := parseDelegated(file, obj, prefixFields[k], p, k >= len(x.IPv4Prefixes))
 			if err != nil {
 				return err
 			}
-			spec.Prefixes, prefixFields = append(spec.Prefixes, pfx), append(prefixFields, field)
+			spec.Prefixes = append(spec.Prefixes, pfx)
 		}
 		for k, g := range x.Groups {
 			if !l.net.Groups().HasGroup(g.GroupID) {

@@ -57,6 +57,43 @@ func sampleConfig(t *testing.T) []string {
 	return args
 }
 
+// withPublicAddresses gives the sample's interfaces public addresses, by
+// private address, in the network-interfaces.json of cfg (sampleConfig's).
+func withPublicAddresses(t *testing.T, cfg []string, public map[string]string) {
+	enis := filepath.Join(filepath.Dir(cfg[1]), "network-interfaces.json")
+	data, err := os.ReadFile(enis)
+	require.NoError(t, err)
+	out := string(data)
+	for private, pub := range public {
+		before := out
+		out = strings.Replace(out, `"PrivateIpAddress": "`+private+`",`,
+			`"PrivateIpAddress": "`+private+`", "Association": {"PublicIp": "`+pub+`", "IpOwnerId": "amazon"},`, 1)
+		require.NotEqual(t, before, out, private)
+	}
+	require.NoError(t, os.WriteFile(enis, []byte(out), 0o644))
+}
+
+// timed is a packet and when, after the sample's start, a capture has it.
+type timed struct {
+	p  eni.Packet
+	at time.Duration
+}
+
+// writeCapture writes the packets as Ethernet frames to a new pcap file
+// and returns its path.
+func writeCapture(t *testing.T, frames ...timed) string {
+	p := filepath.Join(t.TempDir(), "capture.pcap")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	w, err := capgen.NewPcap(f, 1, false)
+	require.NoError(t, err)
+	for _, fr := range frames {
+		require.NoError(t, w.WriteFrame(sample.Start.Add(fr.at), capgen.Ethernet(capgen.IP(fr.p, 0), 0)))
+	}
+	require.NoError(t, f.Close())
+	return p
+}
+
 func TestReplaySampleFormats(t *testing.T) {
 	for _, format := range []string{"summary", "jsonl", "flowlog"} {
 		t.Run(format, func(t *testing.T) {
@@ -523,27 +560,12 @@ func TestCaptureFromStdin(t *testing.T) {
 // AWS's does.
 func TestReplayPublicAddress(t *testing.T) {
 	cfg := sampleConfig(t)
-	enis := filepath.Join(filepath.Dir(cfg[1]), "network-interfaces.json")
-	data, err := os.ReadFile(enis)
-	require.NoError(t, err)
-	withPublic := strings.Replace(string(data), `"PrivateIpAddress": "10.20.1.10",`,
-		`"PrivateIpAddress": "10.20.1.10", "Association": {"PublicIp": "203.0.113.12", "IpOwnerId": "amazon"},`, 1)
-	require.NotEqual(t, string(data), withPublic)
-	require.NoError(t, os.WriteFile(enis, []byte(withPublic), 0o644))
-
-	p := filepath.Join(t.TempDir(), "outside.pcap")
-	f, err := os.Create(p)
-	require.NoError(t, err)
-	w, err := capgen.NewPcap(f, 1, false)
-	require.NoError(t, err)
-	for k, pk := range []eni.Packet{
-		eni.TCP(netip.MustParseAddrPort("198.51.100.7:50000"), netip.MustParseAddrPort("203.0.113.12:443"), eni.SYN),
-		eni.TCP(netip.MustParseAddrPort("203.0.113.12:443"), netip.MustParseAddrPort("198.51.100.7:50000"), eni.SYN|eni.ACK),
-		eni.TCP(netip.MustParseAddrPort("198.51.100.7:50001"), netip.MustParseAddrPort("203.0.113.12:22"), eni.SYN),
-	} {
-		require.NoError(t, w.WriteFrame(sample.Start.Add(time.Duration(k)*time.Millisecond), capgen.Ethernet(capgen.IP(pk, 0), 0)))
-	}
-	require.NoError(t, f.Close())
+	withPublicAddresses(t, cfg, map[string]string{"10.20.1.10": "203.0.113.12"})
+	ms := time.Millisecond
+	p := writeCapture(t,
+		timed{eni.TCP(netip.MustParseAddrPort("198.51.100.7:50000"), netip.MustParseAddrPort("203.0.113.12:443"), eni.SYN), 0},
+		timed{eni.TCP(netip.MustParseAddrPort("203.0.113.12:443"), netip.MustParseAddrPort("198.51.100.7:50000"), eni.SYN|eni.ACK), ms},
+		timed{eni.TCP(netip.MustParseAddrPort("198.51.100.7:50001"), netip.MustParseAddrPort("203.0.113.12:22"), eni.SYN), 2 * ms})
 
 	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg...)...)
 	require.Equal(t, 0, code, errOut)
@@ -570,30 +592,13 @@ func TestReplayPublicAddress(t *testing.T) {
 // records the packet as it saw it.
 func TestReplayHairpin(t *testing.T) {
 	cfg := sampleConfig(t)
-	enis := filepath.Join(filepath.Dir(cfg[1]), "network-interfaces.json")
-	data, err := os.ReadFile(enis)
-	require.NoError(t, err)
-	withPublic := string(data)
-	for private, public := range map[string]string{"10.20.1.10": "203.0.113.12", "10.20.2.10": "203.0.113.13", "10.20.3.10": "203.0.113.14"} {
-		withPublic = strings.Replace(withPublic, `"PrivateIpAddress": "`+private+`",`,
-			`"PrivateIpAddress": "`+private+`", "Association": {"PublicIp": "`+public+`", "IpOwnerId": "amazon"},`, 1)
-	}
-	require.NoError(t, os.WriteFile(enis, []byte(withPublic), 0o644))
-
-	p := filepath.Join(t.TempDir(), "hairpin.pcap")
-	f, err := os.Create(p)
-	require.NoError(t, err)
-	w, err := capgen.NewPcap(f, 1, false)
-	require.NoError(t, err)
-	for k, pk := range []eni.Packet{
-		eni.TCP(netip.MustParseAddrPort("10.20.2.10:40000"), netip.MustParseAddrPort("203.0.113.12:443"), eni.SYN),         // at app
-		eni.TCP(netip.MustParseAddrPort("10.20.1.10:443"), netip.MustParseAddrPort("203.0.113.13:40000"), eni.SYN|eni.ACK), // at web
-		eni.TCP(netip.MustParseAddrPort("10.20.2.10:40001"), netip.MustParseAddrPort("203.0.113.14:5432"), eni.SYN),        // at app
-		eni.TCP(netip.MustParseAddrPort("10.20.2.10:40002"), netip.MustParseAddrPort("10.20.3.10:5432"), eni.SYN),          // the private way
-	} {
-		require.NoError(t, w.WriteFrame(sample.Start.Add(time.Duration(k)*time.Millisecond), capgen.Ethernet(capgen.IP(pk, 0), 0)))
-	}
-	require.NoError(t, f.Close())
+	withPublicAddresses(t, cfg, map[string]string{"10.20.1.10": "203.0.113.12", "10.20.2.10": "203.0.113.13", "10.20.3.10": "203.0.113.14"})
+	ms := time.Millisecond
+	p := writeCapture(t,
+		timed{eni.TCP(netip.MustParseAddrPort("10.20.2.10:40000"), netip.MustParseAddrPort("203.0.113.12:443"), eni.SYN), 0},          // at app
+		timed{eni.TCP(netip.MustParseAddrPort("10.20.1.10:443"), netip.MustParseAddrPort("203.0.113.13:40000"), eni.SYN|eni.ACK), ms}, // at web
+		timed{eni.TCP(netip.MustParseAddrPort("10.20.2.10:40001"), netip.MustParseAddrPort("203.0.113.14:5432"), eni.SYN), 2 * ms},    // at app
+		timed{eni.TCP(netip.MustParseAddrPort("10.20.2.10:40002"), netip.MustParseAddrPort("10.20.3.10:5432"), eni.SYN), 3 * ms})      // the private way
 
 	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg...)...)
 	require.Equal(t, 0, code, errOut)
@@ -634,24 +639,12 @@ func TestReplayIdledOut(t *testing.T) {
 	cfg = append(cfg, write("types.json", `{"InstanceTypes":[{"InstanceType":"r8i.large","Hypervisor":"nitro",
 		"NetworkInfo":{"ConnectionTrackingConfiguration":{"DefaultTcpEstablishedTimeout":350,"DefaultUdpStreamTimeout":180,"DefaultUdpTimeout":30}}}]}`)...)
 
-	p := filepath.Join(t.TempDir(), "idle.pcap")
-	f, err := os.Create(p)
-	require.NoError(t, err)
-	w, err := capgen.NewPcap(f, 1, false)
-	require.NoError(t, err)
 	app, db := netip.MustParseAddrPort("10.20.2.10:50000"), netip.MustParseAddrPort("10.20.3.10:5432")
-	for _, step := range []struct {
-		p  eni.Packet
-		at time.Duration
-	}{
-		{eni.TCP(app, db, eni.SYN), 0},
-		{eni.TCP(db, app, eni.SYN|eni.ACK), time.Millisecond},
-		{eni.TCP(app, db, eni.ACK), 2 * time.Millisecond},
-		{eni.TCP(db, app, eni.ACK|eni.PSH), 400 * time.Second},
-	} {
-		require.NoError(t, w.WriteFrame(sample.Start.Add(step.at), capgen.Ethernet(capgen.IP(step.p, 0), 0)))
-	}
-	require.NoError(t, f.Close())
+	p := writeCapture(t,
+		timed{eni.TCP(app, db, eni.SYN), 0},
+		timed{eni.TCP(db, app, eni.SYN|eni.ACK), time.Millisecond},
+		timed{eni.TCP(app, db, eni.ACK), 2 * time.Millisecond},
+		timed{eni.TCP(db, app, eni.ACK|eni.PSH), 400 * time.Second})
 
 	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg...)...)
 	require.Equal(t, 0, code, errOut)

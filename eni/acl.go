@@ -34,6 +34,9 @@ type routes struct {
 	// between two interfaces by way of a public address leaves the first
 	// with its own public address as the source.
 	publicOf map[netip.Addr]netip.Addr
+	// appliances is set when some route table sends traffic to an
+	// interface: then a packet may go through one on its way.
+	appliances bool
 }
 
 // addPublic records a public address of an interface.
@@ -142,7 +145,11 @@ func (r *routes) subnetOf(a netip.Addr) *subnetRoute {
 
 type subnetRoute struct {
 	id  string
+	vpc string
 	acl *nacl.ACL
+	// table is the subnet's route table and gateway its VPC's internet
+	// gateway's, each only when it sends traffic to an interface.
+	table, gateway *routeTable
 }
 
 // CreateACL creates a custom network ACL in a VPC, as CreateNetworkAcl

@@ -31,6 +31,7 @@ var (
 	ErrACLExists         = awserr.New("InvalidNetworkAclID.Duplicate", "a network ACL with this ID exists")
 	ErrACLVPC            = awserr.New("InvalidParameterValue", "the network ACL belongs to another VPC")
 	ErrACLInUse          = awserr.New("DependencyViolation", "the network ACL is the VPC's default or is associated with subnets")
+	ErrInvalidRouteTable = awserr.New("InvalidParameterValue", "invalid route table")
 )
 
 // Error is a rejected request. It names the resource, the field and the

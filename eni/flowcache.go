@@ -104,6 +104,7 @@ type flowEntry struct {
 	routes         *routes // src..dstNet are valid for this snapshot
 	src, dst       *Interface
 	srcNet, dstNet *subnetRoute
+	via            *hop       // an appliance on the path: then ends and acls are unused
 	ends           [2]endMemo // source outbound, destination inbound
 	acls           [2]aclMemo // source subnet outbound, destination subnet inbound
 	fast           bool       // the last packet of the kind went through allowed at every stage, in a way the fast lane repeats
@@ -239,7 +240,7 @@ const (
 // tracked connection, or an untracked flow whose reply the rules judge.
 func (e *flowEntry) learn(out *Path) (opened bool) {
 	e.fast = false
-	if out.Action != Allow || out.Service != NoService || out.n == 0 || (out.Src != nil && out.Src == out.Dst) {
+	if out.Action != Allow || out.Service != NoService || out.n == 0 || (out.Src != nil && out.Src == out.Dst) || out.via != nil {
 		return false
 	}
 	opened = true
@@ -289,6 +290,9 @@ func (fc *FlowCache) prefill(e *flowEntry, p *Packet) {
 	r, known := fc.find(&rev, rev.FlowHash(), e)
 	if known {
 		return // the reply's entry is known already
+	}
+	if e.routes.appliances && appliance(e.dst, e.src, e.dstNet, e.srcNet, &rev) != nil {
+		return // the reply's route goes through an appliance: the long way
 	}
 	r.routes, r.src, r.dst, r.srcNet, r.dstNet = e.routes, e.dst, e.src, e.dstNet, e.srcNet
 	if r.srcNet != r.dstNet {

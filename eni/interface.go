@@ -247,14 +247,17 @@ func (i *Interface) SetConnTrackConfig(cfg conntrack.Config) error {
 type compiled struct {
 	regGen, netGen uint64
 	rules          *sg.Ruleset
-	addrs          []netip.Addr
-	prefixes       []netip.Prefix // delegated: the interface's too
-	vpcCIDRs       []netip.Prefix
-	services       serviceAddrs
-	sdCheck        bool
-	autoTracked    bool
-	port25         bool
-	unfiltered     bool // a requester-managed interface without groups
+	// forwarded is rules without group references, for packets that came
+	// through an appliance (see Verdict.Forwarded); made on first need.
+	forwarded   *sg.Ruleset
+	addrs       []netip.Addr
+	prefixes    []netip.Prefix // delegated: the interface's too
+	vpcCIDRs    []netip.Prefix
+	services    serviceAddrs
+	sdCheck     bool
+	autoTracked bool
+	port25      bool
+	unfiltered  bool // a requester-managed interface without groups
 }
 
 // current returns the compiled state, rebuilding it if the network or the
@@ -430,18 +433,36 @@ func setCT(c *conntrack.Packet, dir Direction, p *Packet) {
 	c.ICMPID, c.Proto, c.Dir, c.TCPFlags, c.ICMPType = p.ICMPID, p.Proto, conntrack.Dir(dir), p.TCPFlags, p.ICMPType
 }
 
+// forwardedRules returns the interface's rules less those that reference
+// groups: what a packet that came through an appliance meets. Called with
+// net.eval held.
+func (i *Interface) forwardedRules(c *compiled) *sg.Ruleset {
+	if c.forwarded == nil {
+		i.net.mu.RLock()
+		groups := slices.Clone(i.spec.Groups)
+		i.net.mu.RUnlock()
+		c.forwarded = i.net.groups.Compile(groups, func(string) []netip.Prefix { return nil })
+	}
+	return c.forwarded
+}
+
 // match finds the rule that admits the packet and tells whether the flow
 // it admits is untracked.
 func (c *compiled) match(dir Direction, p *Packet, remote netip.Addr) (m sg.Match, ref sg.RuleRef, untracked bool) {
-	m = c.rules.Lookup(sg.Direction(dir), p.Proto, sg.Key(p.Proto, p.DstPort, p.ICMPType, p.ICMPCode), remote)
+	return c.matchIn(c.rules, dir, p, remote)
+}
+
+// matchIn is match in the given rules.
+func (c *compiled) matchIn(rules *sg.Ruleset, dir Direction, p *Packet, remote netip.Addr) (m sg.Match, ref sg.RuleRef, untracked bool) {
+	m = rules.Lookup(sg.Direction(dir), p.Proto, sg.Key(p.Proto, p.DstPort, p.ICMPType, p.ICMPCode), remote)
 	if m.OK() {
-		ref = c.rules.Ref(m)
+		ref = rules.Ref(m)
 		// AWS §2.2: a TCP or UDP flow is untracked when the rule admitting
 		// it is open to the world and the other direction is open to the
 		// world on every port, unless the interface type is always
 		// tracked.
 		untracked = !c.autoTracked && (p.Proto == 6 || p.Proto == 17) && m.World &&
-			c.rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6())
+			rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6())
 	}
 	return m, ref, untracked
 }
@@ -529,9 +550,16 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 
 	var m sg.Match
 	var untracked bool
-	if memo != nil && memo.ruled {
+	rules := c.rules
+	switch {
+	case v.Forwarded:
+		// Through an appliance: rules referencing groups do not match
+		// (AWS's middlebox limitation). Never memoised.
+		rules = i.forwardedRules(c)
+		m, v.Rule, untracked = c.matchIn(rules, dir, p, remote)
+	case memo != nil && memo.ruled:
 		m, untracked, v.Rule = memo.m, memo.untracked, memo.ref
-	} else {
+	default:
 		m, v.Rule, untracked = c.match(dir, p, remote) // no rule: v.Rule is 0
 		if memo != nil {
 			memo.m, memo.untracked, memo.ref, memo.ruled = m, untracked, v.Rule, true
@@ -550,7 +578,7 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 	if untracked {
 		v.Untracked = true
 		if commit {
-			c.rules.Count(m, false)
+			rules.Count(m, false)
 			i.frags.note(dir, p, now)
 		}
 		return Allow, ReasonRule
@@ -576,7 +604,7 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 	case conntrack.Created:
 		v.Conn, v.Tracked, v.NewConn = conn, true, true
 	}
-	c.rules.Count(m, res == conntrack.Created)
+	rules.Count(m, res == conntrack.Created)
 	i.frags.note(dir, p, now)
 	return Allow, ReasonRule
 }

@@ -90,7 +90,10 @@ type Network struct {
 	order   []*Interface
 	byAddr  map[netip.Addr]*Interface
 	acls    map[string]*nacl.ACL
-	port25  bool
+	// routeTables matter only where a route sends traffic to an
+	// interface (an appliance).
+	routeTables map[string]*RouteTable
+	port25      bool
 	// nextIndex numbers interfaces for Interface.Index.
 	nextIndex int
 
@@ -785,9 +788,11 @@ func (n *Network) currentLocked() *snapshot {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	bySubnet := make(map[string]*subnetRoute, len(ids))
 	for _, id := range ids {
 		sn := n.subnets[id]
-		sr := &subnetRoute{id: id, acl: n.acls[sn.ACLID]}
+		sr := &subnetRoute{id: id, vpc: sn.VpcID, acl: n.acls[sn.ACLID]}
+		bySubnet[id] = sr
 		for _, p := range []netip.Prefix{sn.CIDR, sn.IPv6CIDR} {
 			if p.IsValid() {
 				r.subnets.Insert(p, sr)
@@ -795,6 +800,7 @@ func (n *Network) currentLocked() *snapshot {
 			}
 		}
 	}
+	r.appliances = n.compileRouteTables(bySubnet)
 	// Subnets of a VPC never overlap, so the first block that contains an
 	// address is the only one.
 	if len(r.few) > 8 {

@@ -17,9 +17,28 @@ const (
 	StageSourceACL                     // the source subnet's network ACL, outbound
 	StageDestACL                       // the destination subnet's network ACL, inbound
 	StageDestGroups                    // the destination interface's security groups, inbound
+
+	// A packet that a route sends through an appliance (see [Path.Via])
+	// meets it between the source's stages and the destination's.
+	StageApplianceACLIn  // the appliance's subnet's network ACL, inbound
+	StageApplianceIn     // the appliance's security groups, inbound
+	StageApplianceOut    // the appliance's security groups, outbound
+	StageApplianceACLOut // the appliance's subnet's network ACL, outbound
 )
 
-var stageNames = [...]string{"source security groups", "source subnet ACL", "destination subnet ACL", "destination security groups"}
+var stageNames = [...]string{"source security groups", "source subnet ACL", "destination subnet ACL", "destination security groups",
+	"appliance subnet ACL in", "appliance security groups in", "appliance security groups out", "appliance subnet ACL out"}
+
+// ACL reports whether the stage is a network ACL's.
+func (k StageKind) ACL() bool {
+	return k == StageSourceACL || k == StageDestACL || k == StageApplianceACLIn || k == StageApplianceACLOut
+}
+
+// Outbound reports whether the stage judges the packet leaving its
+// interface or subnet.
+func (k StageKind) Outbound() bool {
+	return k == StageSourceGroups || k == StageSourceACL || k == StageApplianceOut || k == StageApplianceACLOut
+}
 
 func (k StageKind) String() string {
 	if int(k) < len(stageNames) {
@@ -58,7 +77,8 @@ type Path struct {
 	Service Service // traffic security groups and ACLs never filter
 	Src     *Interface
 	Dst     *Interface
-	stages  [4]Stage
+	via     *Interface
+	stages  [8]Stage
 	n       int
 	// lazy marks that the interface stages' verdicts still lack the packet
 	// and its time, which Stages fills in from the path's, and that fields
@@ -121,6 +141,15 @@ func (p *Path) Hairpin() (sent, received Packet, ok bool) {
 	return p.public.views[0], p.public.views[1], true
 }
 
+// Via returns the appliance that a route sent the packet through (a
+// route table's route to a network interface, such as a firewall's), or
+// nil. The packet meets the appliance's subnet's ACL and its security
+// groups, in and out, between the source's stages and the destination's;
+// at the destination, rules referencing groups do not match it: AWS
+// matches a group reference by the interface the traffic came from, and it
+// came from the appliance ([Verdict.Forwarded]).
+func (p *Path) Via() *Interface { return p.via }
+
 // route is where two addresses live, as of one routing snapshot.
 type route struct {
 	routes     *routes
@@ -160,7 +189,7 @@ func (p *Path) Stages() []Stage {
 		// The fast lane leaves the fields of the other kind of stage as an
 		// earlier packet left them.
 		for k := range p.stages[:p.n] {
-			if s := &p.stages[k]; s.Kind == StageSourceGroups || s.Kind == StageDestGroups {
+			if s := &p.stages[k]; !s.Kind.ACL() {
 				s.Verdict.Packet, s.Verdict.Time = p.Packet, p.now
 				if p.public.on && p.public.hairpin {
 					s.Verdict.Packet = p.public.views[0]
@@ -264,7 +293,7 @@ func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
 func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, rt *route) {
 	// Reset field by field: stages are cleared as they are added, so the
 	// unused ones cost nothing.
-	out.Action, out.Service, out.Src, out.Dst, out.n = Deny, NoService, nil, nil, 0
+	out.Action, out.Service, out.Src, out.Dst, out.via, out.n = Deny, NoService, nil, nil, nil, 0
 	out.setPacket(p)
 	if p.Status != Decoded || !p.Src.IsValid() || !p.Dst.IsValid() {
 		return
@@ -273,18 +302,22 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	out.lazy, out.now = true, now
 	var src, dst *Interface
 	var srcNet, dstNet *subnetRoute
+	var via *hop
 	routes := n.current().routes
 	if fe != nil && fe.routes == routes {
-		src, dst, srcNet, dstNet = fe.src, fe.dst, fe.srcNet, fe.dstNet
+		src, dst, srcNet, dstNet, via = fe.src, fe.dst, fe.srcNet, fe.dstNet, fe.via
 	} else {
 		src, dst, srcNet, dstNet = rt.lookup(routes, p.Src, p.Dst)
+		if routes.appliances && !out.public.hairpin {
+			via = appliance(src, dst, srcNet, dstNet, p)
+		}
 		if fe != nil {
-			fe.routes, fe.src, fe.dst, fe.srcNet, fe.dstNet = routes, src, dst, srcNet, dstNet
+			fe.routes, fe.src, fe.dst, fe.srcNet, fe.dstNet, fe.via = routes, src, dst, srcNet, dstNet, via
 		}
 	}
 	var srcMemo, dstMemo *endMemo
 	var srcACL, dstACL *aclMemo
-	if fe != nil {
+	if fe != nil && via == nil { // the memos are of the path without an appliance
 		srcMemo, dstMemo, srcACL, dstACL = &fe.ends[0], &fe.ends[1], &fe.acls[0], &fe.acls[1]
 	}
 	// sent is the packet as the source side sees it, received as the
@@ -314,7 +347,30 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 		}
 		ok = s.Allowed
 	}
-	if srcNet != dstNet || viaGateway {
+	switch {
+	case via != nil:
+		// Through the appliance: into its subnet and interface, out again.
+		out.via = via.iface
+		if srcNet != via.sn {
+			ok = out.addACL(StageSourceACL, srcNet, nil, sent, ok)
+			ok = out.addACL(StageApplianceACLIn, via.sn, nil, sent, ok)
+		}
+		for _, k := range [2]StageKind{StageApplianceIn, StageApplianceOut} {
+			s := out.add(k)
+			dir := Inbound
+			if k == StageApplianceOut {
+				dir = Outbound
+			}
+			via.iface.evaluateInto(&s.Verdict, dir, sent, now, ok, nil)
+			s.Allowed, s.Hypothetical = s.Verdict.Action == Allow, !ok
+			ok = ok && s.Allowed
+		}
+		if via.sn != dstNet {
+			ok = out.addACL(StageApplianceACLOut, via.sn, nil, received, ok)
+			ok = out.addACL(StageDestACL, dstNet, nil, received, ok)
+		}
+	case srcNet != dstNet || viaGateway:
+		// addACL's work, written out: this is every new flow's path.
 		if srcNet != nil && srcNet.acl != nil {
 			s := out.add(StageSourceACL)
 			s.ACL, s.Subnet = srcNet.acl, srcNet.id
@@ -332,6 +388,7 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	}
 	if dst != nil {
 		s := out.add(StageDestGroups)
+		s.Verdict.Forwarded = via != nil
 		dst.evaluateInto(&s.Verdict, Inbound, received, now, ok, dstMemo)
 		s.Allowed, s.Hypothetical = s.Verdict.Action == Allow, !ok
 		if s.Verdict.Reason == ReasonService {
@@ -353,6 +410,25 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	}
 }
 
+// addACL adds the stage of a subnet's network ACL, unless the subnet has
+// none (or is not modelled), judging q as it leaves or enters the subnet;
+// ok says whether every earlier stage allowed the packet, and addACL
+// returns whether this one did too.
+func (p *Path) addACL(k StageKind, sn *subnetRoute, memo *aclMemo, q *Packet, ok bool) bool {
+	if sn == nil || sn.acl == nil {
+		return ok
+	}
+	s := p.add(k)
+	s.ACL, s.Subnet = sn.acl, sn.id
+	remote := q.Src
+	if k.Outbound() {
+		remote = q.Dst
+	}
+	s.ACLResult = memo.evaluate(sn.acl, k.Outbound(), q, remote)
+	s.Allowed, s.Hypothetical = s.ACLResult.Allowed(), !ok
+	return ok && s.Allowed
+}
+
 func (p *Path) add(k StageKind) *Stage {
 	s := &p.stages[p.n]
 	*s = Stage{}
@@ -367,7 +443,7 @@ func (p *Path) service(svc Service) {
 	p.Service, p.Action = svc, Allow
 	k := 0
 	for _, s := range p.stages[:p.n] {
-		if s.Kind == StageSourceGroups || s.Kind == StageDestGroups {
+		if !s.Kind.ACL() {
 			s.Allowed, s.Hypothetical = true, false
 			p.stages[k] = s
 			k++
@@ -378,13 +454,12 @@ func (p *Path) service(svc Service) {
 
 // Explain describes the stage's outcome in a sentence.
 func (s Stage) Explain() string {
-	switch s.Kind {
-	case StageSourceACL, StageDestACL:
-		dir := "outbound"
-		if s.Kind == StageDestACL {
-			dir = "inbound"
+	if s.Kind.ACL() {
+		dir := "inbound"
+		if s.Kind.Outbound() {
+			dir = "outbound"
 		}
-		e, _ := s.ACL.Entry(s.Kind == StageSourceACL, s.ACLResult.RuleNumber)
+		e, _ := s.ACL.Entry(s.Kind.Outbound(), s.ACLResult.RuleNumber)
 		if s.Allowed {
 			return fmt.Sprintf("%s (%s) %s: entry %s", s.ACL.ID, s.Subnet, dir, e)
 		}
@@ -418,6 +493,9 @@ func (p Path) String() string {
 	} else {
 		fmt.Fprintf(&b, "%s %s", p.Action, p.Packet)
 	}
+	if p.via != nil {
+		fmt.Fprintf(&b, " (routed through %s)", p.via.ID())
+	}
 	switch {
 	case p.Service != NoService:
 		fmt.Fprintf(&b, " (%s: never filtered)", p.Service)
@@ -426,7 +504,7 @@ func (p Path) String() string {
 	}
 	for k, s := range p.Stages() {
 		mark := s.Verdict.Action.String()
-		if s.Kind == StageSourceACL || s.Kind == StageDestACL {
+		if s.Kind.ACL() {
 			mark = "DENY"
 			if s.Allowed {
 				mark = "ALLOW"

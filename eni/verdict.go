@@ -74,8 +74,11 @@ type Verdict struct {
 	// Conn is the tracked connection the packet belongs to or opened; or,
 	// with IdledOut, the one it belonged to until it went idle past its
 	// timeout, for a packet no rule allows.
-	Conn      conntrack.Conn
-	IdledOut  bool
+	Conn     conntrack.Conn
+	IdledOut bool
+	// Forwarded marks a packet that came to the interface through an
+	// appliance (see [Path.Via]): rules referencing groups do not match it.
+	Forwarded bool
 	Tracked   bool // the packet belongs to, or opened, a tracked connection
 	NewConn   bool // the packet opened a tracked connection
 	Untracked bool // allowed by rules open to the world both ways: AWS tracks nothing
@@ -131,6 +134,9 @@ func (v Verdict) Explain() string {
 		}
 		s := fmt.Sprintf("%s: no %s rule of %s allows %s %s %s", v.Reason, dirRules(v.Direction),
 			groups, v.trafficText(), word, remote)
+		if v.Forwarded {
+			s += "; it came through an appliance, and rules referencing groups do not match such traffic"
+		}
 		if v.IdledOut {
 			c := &v.Conn
 			opener := "a rule"

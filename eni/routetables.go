@@ -1,0 +1,241 @@
+package eni
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/gaissmai/bart"
+)
+
+// RouteTableSpec describes a route table: its routes, and the subnets, or
+// the internet gateway, it serves.
+//
+// Only routes to a network interface change how a packet is judged (see
+// [Path.Via]): the packet goes through that interface, an appliance such
+// as a firewall, on its way. Routes to other targets (local, gateways,
+// endpoints) are judged as if the packet went straight on.
+type RouteTableSpec struct {
+	ID    string
+	VpcID string
+	// Main marks the VPC's main route table, which serves every subnet no
+	// other table serves.
+	Main bool
+	// Subnets are the subnets explicitly associated with the table.
+	Subnets []string
+	// Gateway, when set, names the VPC's internet gateway that the table
+	// is associated with (an edge association): it routes the traffic the
+	// gateway brings into the VPC.
+	Gateway string
+	Routes  []Route
+}
+
+// Route sends the traffic for a destination to a target.
+type Route struct {
+	Dest netip.Prefix
+	// Interface is the network interface the route sends traffic to, or
+	// "" for a route to another target.
+	Interface string
+	// Target names the other target (local, igw-..., nat-..., vpce-...),
+	// for explanations.
+	Target string
+}
+
+// RouteTable is a route table in a network.
+type RouteTable struct {
+	RouteTableSpec
+}
+
+// routeTable is a route table compiled for lookups: by longest prefix, a
+// route to an interface, or nil for any other target.
+type routeTable struct {
+	id     string
+	routes bart.Table[*hop]
+}
+
+// hop is an appliance a route sends traffic through, and its subnet.
+type hop struct {
+	iface *Interface
+	sn    *subnetRoute
+}
+
+// lookup returns the appliance the table sends traffic for a to, or nil.
+func (t *routeTable) lookup(a netip.Addr) *hop {
+	h, _ := t.routes.Lookup(a)
+	return h
+}
+
+// appliance returns the appliance a packet's route takes it through, or
+// nil: the route its source subnet's table has for its destination, or,
+// for a packet from the internet (a public source outside the modelled
+// subnets), the route of its destination VPC's internet gateway table.
+// Traffic within a subnet is not routed, and an appliance is not routed
+// through on its own traffic.
+func appliance(src, dst *Interface, srcNet, dstNet *subnetRoute, p *Packet) *hop {
+	var h *hop
+	switch {
+	case srcNet != nil:
+		if srcNet.table != nil && srcNet != dstNet {
+			h = srcNet.table.lookup(p.Dst)
+		}
+	case dstNet != nil && dstNet.gateway != nil && isPublic(p.Src):
+		h = dstNet.gateway.lookup(p.Dst)
+	}
+	if h == nil || h.iface == src || h.iface == dst {
+		return nil
+	}
+	return h
+}
+
+// isPublic reports whether a is an internet address: not private, not
+// loopback or link-local, not shared (100.64.0.0/10) or reserved.
+func isPublic(a netip.Addr) bool {
+	return a.IsGlobalUnicast() && !a.IsPrivate() && !cgnat.Contains(a)
+}
+
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// AddRouteTable adds a route table. Its subnets, its gateway's VPC and the
+// interfaces its routes name must be in its VPC; a subnet has one table,
+// a VPC one main table and one table for its internet gateway.
+func (n *Network) AddRouteTable(spec RouteTableSpec) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	bad := func(code *Code, field, value, msg string) error {
+		return &Error{Code: code, Resource: spec.ID, Field: field, Value: value, Msg: msg}
+	}
+	if spec.ID == "" {
+		return bad(ErrInvalidRouteTable, "RouteTableId", "", "missing")
+	}
+	if n.routeTables[spec.ID] != nil {
+		return bad(ErrInvalidRouteTable, "RouteTableId", spec.ID, "defined twice")
+	}
+	if n.vpcs[spec.VpcID] == nil {
+		return bad(ErrVPCNotFound, "VpcId", spec.VpcID, "")
+	}
+	for _, t := range n.routeTables {
+		switch {
+		case t.VpcID != spec.VpcID:
+		case spec.Main && t.Main:
+			return bad(ErrInvalidRouteTable, "Main", "true", "the VPC's main table is "+t.ID)
+		case spec.Gateway != "" && t.Gateway == spec.Gateway:
+			return bad(ErrInvalidRouteTable, "Gateway", spec.Gateway, "already associated with "+t.ID)
+		}
+	}
+	for k, id := range spec.Subnets {
+		field := fmt.Sprintf("Subnets[%d]", k)
+		sn := n.subnets[id]
+		switch {
+		case sn == nil:
+			return bad(ErrSubnetNotFound, field, id, "")
+		case sn.VpcID != spec.VpcID:
+			return bad(ErrInvalidRouteTable, field, id, fmt.Sprintf("the subnet is in %s, the table in %s", sn.VpcID, spec.VpcID))
+		}
+		for _, t := range n.routeTables {
+			if slices.Contains(t.Subnets, id) {
+				return bad(ErrInvalidRouteTable, field, id, "already associated with "+t.ID)
+			}
+		}
+	}
+	for k, r := range spec.Routes {
+		field := fmt.Sprintf("Routes[%d]", k)
+		if !r.Dest.IsValid() {
+			return bad(ErrInvalidRouteTable, field+".Dest", "", "not a prefix")
+		}
+		if r.Interface == "" {
+			continue
+		}
+		i := n.ifaces[r.Interface]
+		switch {
+		case i == nil:
+			return bad(ErrInterfaceNotFound, field+".Interface", r.Interface, "")
+		case i.vpcID != spec.VpcID:
+			return bad(ErrInvalidRouteTable, field+".Interface", r.Interface, fmt.Sprintf("the interface is in %s, the table in %s", i.vpcID, spec.VpcID))
+		}
+	}
+	spec.Subnets = slices.Clone(spec.Subnets)
+	spec.Routes = slices.Clone(spec.Routes)
+	for k := range spec.Routes {
+		spec.Routes[k].Dest = spec.Routes[k].Dest.Masked()
+	}
+	if n.routeTables == nil {
+		n.routeTables = map[string]*RouteTable{}
+	}
+	n.routeTables[spec.ID] = &RouteTable{spec}
+	n.changed()
+	return nil
+}
+
+// RouteTables returns the route tables, by ID.
+func (n *Network) RouteTables() []RouteTable {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]RouteTable, 0, len(n.routeTables))
+	for _, t := range n.routeTables {
+		c := *t
+		c.Subnets, c.Routes = slices.Clone(t.Subnets), slices.Clone(t.Routes)
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b RouteTable) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// compileRouteTables gives each subnet route its table (its own, or its
+// VPC's main one) and its VPC's internet gateway table, when any of them
+// sends traffic to an interface: otherwise routing changes nothing. It
+// reports whether any does. Called with n.mu held, building a snapshot.
+func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
+	compiled := map[string]*routeTable{}
+	appliances := false
+	for id, t := range n.routeTables {
+		rt := &routeTable{id: id}
+		toInterface := false
+		// Every table routes its VPC's own blocks locally, listed or not;
+		// a listed route for the same block replaces it.
+		if v := n.vpcs[t.VpcID]; v != nil {
+			for _, c := range v.CIDRs {
+				rt.routes.Insert(c.Masked(), nil)
+			}
+		}
+		for _, r := range t.Routes {
+			var h *hop
+			if i := n.ifaces[r.Interface]; r.Interface != "" && i != nil {
+				h, toInterface = &hop{iface: i, sn: bySubnet[i.spec.SubnetID]}, true
+			}
+			rt.routes.Insert(r.Dest, h)
+		}
+		if toInterface {
+			compiled[id] = rt
+			appliances = true
+		}
+	}
+	if !appliances {
+		return false
+	}
+	main, gateway := map[string]*routeTable{}, map[string]*routeTable{}
+	explicit := map[string]*routeTable{}
+	for id, t := range n.routeTables {
+		rt := compiled[id]
+		switch {
+		case t.Main:
+			main[t.VpcID] = rt
+		}
+		if t.Gateway != "" {
+			gateway[t.VpcID] = rt
+		}
+		for _, sn := range t.Subnets {
+			explicit[sn] = rt
+		}
+	}
+	for id, sr := range bySubnet {
+		vpc := n.subnets[id].VpcID
+		if rt, ok := explicit[id]; ok {
+			sr.table = rt
+		} else {
+			sr.table = main[vpc]
+		}
+		sr.gateway = gateway[vpc]
+	}
+	return true
+}

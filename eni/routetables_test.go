@@ -1,0 +1,226 @@
+package eni_test
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sgsim/sgsim/eni"
+)
+
+// applianceWorld has a firewall appliance (eni-fw, 10.0.1.5, its
+// source/destination check off, its group allowing everything from the
+// VPC) in
+// subnet-public; the app server (eni-app, 10.0.2.10, group sg-app) in
+// subnet-app; the database (eni-db, 10.0.3.10) in subnet-data, whose
+// group lets in 5432 from sg-app by reference only. subnet-app's route
+// table sends the data subnet through the firewall; subnet-data's, when
+// symmetric, sends the app subnet back through it.
+func applianceWorld(t *testing.T, symmetric bool) *world {
+	w := newWorld(t)
+	fw := w.group("fw", allRule("10.0.0.0/16")) // tracked: not open to the world
+	_, err := w.net.AddInterface(eni.InterfaceSpec{ID: "eni-fw", SubnetID: "subnet-public", Groups: []string{fw},
+		PrivateIPv4: []netip.Addr{mustAddr("10.0.1.5")}, DisableSourceDestCheck: true})
+	require.NoError(t, err)
+	w.iface("eni-app", "subnet-app", "10.0.2.10", w.group("app"))
+	w.iface("eni-db", "subnet-data", "10.0.3.10", w.group("db", tcpRule(5432, "sg-app")))
+	route := func(dest, to string) eni.Route {
+		return eni.Route{Dest: netip.MustParsePrefix(dest), Interface: to}
+	}
+	require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-main", VpcID: "vpc-1", Main: true,
+		Routes: []eni.Route{{Dest: netip.MustParsePrefix("10.0.0.0/16"), Target: "local"}}}))
+	require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-app", VpcID: "vpc-1", Subnets: []string{"subnet-app"},
+		Routes: []eni.Route{{Dest: netip.MustParsePrefix("10.0.0.0/16"), Target: "local"}, route("10.0.3.0/24", "eni-fw")}}))
+	if symmetric {
+		require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-data", VpcID: "vpc-1", Subnets: []string{"subnet-data"},
+			Routes: []eni.Route{route("10.0.2.0/24", "eni-fw")}}))
+	}
+	return w
+}
+
+func kinds(p eni.Path) []eni.StageKind {
+	var out []eni.StageKind
+	for _, s := range p.Stages() {
+		out = append(out, s.Kind)
+	}
+	return out
+}
+
+// TestAppliance: a route through a firewall appliance puts its subnet's
+// ACL and its groups, in and out, on the path; at the database, the rule
+// referencing the app tier's group does not match, since the traffic came
+// from the appliance (reference §1.2, middlebox; §11 case 13), while a
+// rule naming the app subnet's block does.
+func TestAppliance(t *testing.T) {
+	w := applianceWorld(t, false)
+	syn := tcp("10.0.2.10:40000", "10.0.3.10:5432", eni.SYN)
+	p := w.net.Judge(syn, at(0))
+	assert.False(t, p.Allowed(), "%s", p)
+	require.NotNil(t, p.Via())
+	assert.Equal(t, "eni-fw", p.Via().ID())
+	assert.Equal(t, []eni.StageKind{eni.StageSourceGroups, eni.StageSourceACL, eni.StageApplianceACLIn, eni.StageApplianceIn,
+		eni.StageApplianceOut, eni.StageApplianceACLOut, eni.StageDestACL, eni.StageDestGroups}, kinds(p))
+	last := p.Stages()[7]
+	assert.True(t, last.Verdict.Forwarded)
+	assert.Equal(t, eni.ReasonNoRule, last.Verdict.Reason)
+	assert.Contains(t, p.String(), "through eni-fw")
+
+	_, err := w.reg.AuthorizeIngress("sg-db", tcpRule(5432, "10.0.2.0/24"))
+	require.NoError(t, err)
+	p = w.net.Judge(tcp("10.0.2.10:40001", "10.0.3.10:5432", eni.SYN), at(1))
+	require.True(t, p.Allowed(), "%s", p)
+	assert.True(t, p.Stages()[3].Verdict.NewConn, "the appliance tracks the flow too: %s", p)
+
+	// The reply's route is the database subnet's: straight back, on the
+	// connections the request opened at both ends.
+	rep := w.net.Judge(tcp("10.0.3.10:5432", "10.0.2.10:40001", eni.SYN|eni.ACK), at(2))
+	require.True(t, rep.Allowed(), "%s", rep)
+	assert.Nil(t, rep.Via())
+
+	// Within a subnet nothing is routed.
+	w.iface("eni-app2", "subnet-app", "10.0.2.11", "sg-app")
+	p = w.net.Judge(tcp("10.0.2.10:40002", "10.0.2.11:22", eni.SYN), at(3))
+	assert.Nil(t, p.Via())
+}
+
+// TestApplianceChecks: the appliance must let the packet in and out, and
+// pass traffic not its own only with its source/destination check off.
+func TestApplianceChecks(t *testing.T) {
+	w := applianceWorld(t, false)
+	_, err := w.reg.AuthorizeIngress("sg-db", tcpRule(5432, "10.0.2.0/24"))
+	require.NoError(t, err)
+	require.NoError(t, w.reg.RevokeIngress("sg-fw", allRule("10.0.0.0/16")))
+	p := w.net.Judge(tcp("10.0.2.10:40000", "10.0.3.10:5432", eni.SYN), at(0))
+	assert.False(t, p.Allowed())
+	assert.Equal(t, eni.ReasonNoRule, p.Stages()[3].Verdict.Reason, "%s", p)
+	assert.Equal(t, "eni-fw", p.Stages()[3].Verdict.Interface.ID())
+
+	w = applianceWorld(t, false)
+	_, err = w.reg.AuthorizeIngress("sg-db", tcpRule(5432, "10.0.2.0/24"))
+	require.NoError(t, err)
+	require.NoError(t, w.net.DeleteInterface("eni-fw"))
+	_, err = w.net.AddInterface(eni.InterfaceSpec{ID: "eni-fw", SubnetID: "subnet-public", Groups: []string{"sg-fw"},
+		PrivateIPv4: []netip.Addr{mustAddr("10.0.1.5")}})
+	require.NoError(t, err)
+	p = w.net.Judge(tcp("10.0.2.10:40000", "10.0.3.10:5432", eni.SYN), at(0))
+	assert.False(t, p.Allowed())
+	assert.Equal(t, eni.ReasonSourceDestCheck, p.Stages()[3].Verdict.Reason, "%s", p)
+}
+
+// TestApplianceSymmetric: with routes both ways through the appliance, the
+// reply goes through it too, on the connections the request opened there;
+// the flow cache judges every packet as Judge does.
+func TestApplianceSymmetric(t *testing.T) {
+	a, b := applianceWorld(t, true), applianceWorld(t, true)
+	for _, w := range []*world{a, b} {
+		_, err := w.reg.AuthorizeIngress("sg-db", tcpRule(5432, "10.0.2.0/24"))
+		require.NoError(t, err)
+	}
+	fc := a.net.NewFlowCache()
+	steps := []*eni.Packet{
+		tcp("10.0.2.10:40000", "10.0.3.10:5432", eni.SYN),
+		tcp("10.0.3.10:5432", "10.0.2.10:40000", eni.SYN|eni.ACK),
+		tcp("10.0.2.10:40000", "10.0.3.10:5432", eni.ACK),
+		tcp("10.0.3.10:5432", "10.0.2.10:40000", eni.ACK|eni.PSH),
+		tcp("10.0.2.10:40000", "10.0.3.10:5432", eni.ACK),
+	}
+	for k, p := range steps {
+		var got eni.Path
+		fc.JudgeInto(p, at(float64(k)), &got)
+		want := b.net.Judge(p, at(float64(k)))
+		require.Equal(t, want.String(), got.String())
+		require.True(t, got.Allowed(), "%s", got)
+		require.NotNil(t, got.Via(), "%s", got)
+		if k > 0 {
+			for _, s := range got.Stages() {
+				if !s.Kind.ACL() {
+					assert.Equal(t, eni.ReasonTracked, s.Verdict.Reason, "packet %d: %s", k, got)
+				}
+			}
+		}
+	}
+}
+
+// TestGatewayRouteTable: the internet gateway's route table (an edge
+// association) sends traffic from the internet through the appliance.
+func TestGatewayRouteTable(t *testing.T) {
+	w := newWorld(t)
+	fw := w.group("fw", allRule("0.0.0.0/0"))
+	_, err := w.net.AddInterface(eni.InterfaceSpec{ID: "eni-fw", SubnetID: "subnet-public", Groups: []string{fw},
+		PrivateIPv4: []netip.Addr{mustAddr("10.0.1.5")}, DisableSourceDestCheck: true})
+	require.NoError(t, err)
+	w.iface("eni-web", "subnet-app", "10.0.2.10", w.group("web", tcpRule(443, "0.0.0.0/0")))
+	require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-igw", VpcID: "vpc-1", Gateway: "igw-1",
+		Routes: []eni.Route{{Dest: netip.MustParsePrefix("10.0.2.0/24"), Interface: "eni-fw"}}}))
+	p := w.net.Judge(tcp("198.51.100.7:50000", "10.0.2.10:443", eni.SYN), at(0))
+	require.True(t, p.Allowed(), "%s", p)
+	require.NotNil(t, p.Via())
+	assert.Equal(t, []eni.StageKind{eni.StageApplianceACLIn, eni.StageApplianceIn, eni.StageApplianceOut, eni.StageApplianceACLOut,
+		eni.StageDestACL, eni.StageDestGroups}, kinds(p))
+	// From inside the VPC, the gateway's table plays no part.
+	w.iface("eni-other", "subnet-data", "10.0.3.10", w.group("other"))
+	p = w.net.Judge(tcp("10.0.3.10:50000", "10.0.2.10:443", eni.SYN), at(1))
+	assert.Nil(t, p.Via())
+}
+
+func TestAddRouteTableChecks(t *testing.T) {
+	w := applianceWorld(t, false)
+	for _, tt := range []struct {
+		name string
+		spec eni.RouteTableSpec
+		want string
+	}{
+		{"no ID", eni.RouteTableSpec{VpcID: "vpc-1"}, "RouteTableId: missing"},
+		{"twice", eni.RouteTableSpec{ID: "rtb-app", VpcID: "vpc-1"}, `rtb-app: RouteTableId: "rtb-app": defined twice`},
+		{"no VPC", eni.RouteTableSpec{ID: "rtb-x", VpcID: "vpc-9"}, `rtb-x: VpcId: "vpc-9"`},
+		{"second main", eni.RouteTableSpec{ID: "rtb-x", VpcID: "vpc-1", Main: true}, "the VPC's main table is rtb-main"},
+		{"no subnet", eni.RouteTableSpec{ID: "rtb-x", VpcID: "vpc-1", Subnets: []string{"subnet-9"}}, `Subnets[0]: "subnet-9"`},
+		{"subnet taken", eni.RouteTableSpec{ID: "rtb-x", VpcID: "vpc-1", Subnets: []string{"subnet-app"}}, "already associated with rtb-app"},
+		{"no interface", eni.RouteTableSpec{ID: "rtb-x", VpcID: "vpc-1",
+			Routes: []eni.Route{{Dest: netip.MustParsePrefix("10.0.9.0/24"), Interface: "eni-9"}}}, `Routes[0].Interface: "eni-9"`},
+		{"no destination", eni.RouteTableSpec{ID: "rtb-x", VpcID: "vpc-1", Routes: []eni.Route{{Interface: "eni-fw"}}}, "Routes[0].Dest: not a prefix"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := w.net.AddRouteTable(tt.spec)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+	assert.Len(t, w.net.RouteTables(), 2)
+}
+
+// TestApplianceReplyOnly: the request goes straight, its reply through
+// the appliance (only the data subnet's table routes through it). The
+// flow cache, which readies a reply's entry when its request opens a
+// flow, must not ready one that skips the appliance.
+func TestApplianceReplyOnly(t *testing.T) {
+	build := func() *world {
+		w := newWorld(t)
+		fw := w.group("fw", allRule("10.0.0.0/16"))
+		_, err := w.net.AddInterface(eni.InterfaceSpec{ID: "eni-fw", SubnetID: "subnet-public", Groups: []string{fw},
+			PrivateIPv4: []netip.Addr{mustAddr("10.0.1.5")}, DisableSourceDestCheck: true})
+		require.NoError(t, err)
+		w.iface("eni-app", "subnet-app", "10.0.2.10", w.group("app"))
+		w.iface("eni-db", "subnet-data", "10.0.3.10", w.group("db", tcpRule(5432, "sg-app")))
+		require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-data", VpcID: "vpc-1", Subnets: []string{"subnet-data"},
+			Routes: []eni.Route{{Dest: netip.MustParsePrefix("10.0.2.0/24"), Interface: "eni-fw"}}}))
+		return w
+	}
+	a, b := build(), build()
+	fc := a.net.NewFlowCache()
+	for k, p := range []*eni.Packet{
+		tcp("10.0.2.10:40000", "10.0.3.10:5432", eni.SYN),
+		tcp("10.0.3.10:5432", "10.0.2.10:40000", eni.SYN|eni.ACK),
+		tcp("10.0.2.10:40000", "10.0.3.10:5432", eni.ACK),
+		tcp("10.0.3.10:5432", "10.0.2.10:40000", eni.ACK|eni.PSH),
+	} {
+		var got eni.Path
+		fc.JudgeInto(p, at(float64(k)), &got)
+		want := b.net.Judge(p, at(float64(k)))
+		require.Equal(t, want.String(), got.String(), "packet %d", k)
+		require.True(t, got.Allowed(), "%s", got)
+		assert.Equal(t, k%2 == 1, got.Via() != nil, "packet %d: %s", k, got)
+	}
+}

@@ -106,6 +106,7 @@ type batch struct {
 	// it, the reading one: judged says they are set and not yet counted.
 	verdicts   [batchSize]Verdict
 	srcs, dsts [batchSize]*eni.Interface
+	vias       [batchSize]*eni.Interface // an appliance a route took the frame through
 	judged     bool
 }
 
@@ -346,7 +347,7 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 			for k := range n {
 				res := &r.judged[k]
 				res.Verdict = verdictOf(&res.Path)
-				b.verdicts[at+k], b.srcs[at+k], b.dsts[at+k] = res.Verdict, res.Path.Src, res.Path.Dst
+				b.verdicts[at+k], b.srcs[at+k], b.dsts[at+k], b.vias[at+k] = res.Verdict, res.Path.Src, res.Path.Dst, res.Path.Via()
 				switch res.Verdict {
 				case Reject:
 					r.countRefused(res)
@@ -394,7 +395,7 @@ func (r *Replayer) decode(res *Result, f *capture.Frame) {
 func (r *Replayer) finish(res *Result) {
 	res.Verdict = verdictOf(&res.Path)
 	p := &res.Path
-	r.counts.add(res.Frame.Time, res.Unwrapped, p.Packet.Status == eni.NotIP, res.Verdict, p.Src, p.Dst)
+	r.counts.add(res.Frame.Time, res.Unwrapped, p.Packet.Status == eni.NotIP, res.Verdict, p.Src, p.Dst, p.Via())
 	switch res.Verdict {
 	case Reject:
 		r.countRefused(res)
@@ -503,7 +504,7 @@ type frameCounts struct {
 
 // add counts a frame of time t with verdict v, leaving the interface
 // src and entering dst (either may be nil).
-func (c *frameCounts) add(t time.Time, unwrapped, notIP bool, v Verdict, src, dst *eni.Interface) {
+func (c *frameCounts) add(t time.Time, unwrapped, notIP bool, v Verdict, src, dst, via *eni.Interface) {
 	c.frames++
 	// Compare nanoseconds: time.Time's Before and After cost several
 	// integer compares each, on every frame.
@@ -547,6 +548,18 @@ func (c *frameCounts) add(t time.Time, unwrapped, notIP bool, v Verdict, src, ds
 			n.InRejected++
 		}
 	}
+	if via != nil {
+		// An appliance's frames go in and out again: counted both ways,
+		// by the frame's verdict.
+		n := c.iface(via)
+		if accept {
+			n.InAccepted++
+			n.OutAccepted++
+		} else {
+			n.InRejected++
+			n.OutRejected++
+		}
+	}
 }
 
 // addBatch counts a batch's judged frames, if they have not been.
@@ -556,7 +569,7 @@ func (c *frameCounts) addBatch(b *batch) {
 	}
 	b.judged = false
 	for k := range b.n {
-		c.add(b.times[k], b.unwrapped[k], b.packets[k].Status == eni.NotIP, b.verdicts[k], b.srcs[k], b.dsts[k])
+		c.add(b.times[k], b.unwrapped[k], b.packets[k].Status == eni.NotIP, b.verdicts[k], b.srcs[k], b.dsts[k], b.vias[k])
 	}
 }
 

@@ -179,7 +179,7 @@ func writeCheck(w io.Writer, req, rep *eni.Path) {
 // if it had got that far, opens no connection the reply could ride.
 func trackedAt(req *eni.Path, i *eni.Interface) bool {
 	for _, s := range req.Stages() {
-		if s.Verdict.Interface == i && (s.Kind == eni.StageSourceGroups || s.Kind == eni.StageDestGroups) {
+		if s.Verdict.Interface == i && !s.Kind.ACL() {
 			return s.Allowed && !s.Hypothetical
 		}
 	}

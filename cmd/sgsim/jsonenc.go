@@ -36,6 +36,7 @@ func appendFrame(b []byte, f *jsonFrame) []byte {
 	b = appendOptBool(b, "mirrored", f.Mirrored)
 	b = appendOptString(b, "source_interface", f.SourceInterface)
 	b = appendOptString(b, "destination_interface", f.DestinationInterface)
+	b = appendOptString(b, "via_interface", f.ViaInterface)
 	if f.DecidedBy != nil {
 		b = append(b, `,"decided_by":`...)
 		b = appendStage(b, f.DecidedBy)

@@ -34,6 +34,7 @@ type jsonFrame struct {
 	Mirrored             bool        `json:"mirrored,omitempty"`
 	SourceInterface      string      `json:"source_interface,omitempty"`
 	DestinationInterface string      `json:"destination_interface,omitempty"`
+	ViaInterface         string      `json:"via_interface,omitempty"` // the appliance a route sent the frame through
 	DecidedBy            *jsonStage  `json:"decided_by,omitempty"`
 	Stages               []jsonStage `json:"stages,omitempty"`
 }
@@ -174,6 +175,9 @@ func (j *jsonl) frame(r *replay.Result) jsonFrame {
 	if r.Path.Dst != nil {
 		f.DestinationInterface = r.Path.Dst.ID()
 	}
+	if v := r.Path.Via(); v != nil {
+		f.ViaInterface = v.ID()
+	}
 	j.stages = j.stages[:0]
 	for _, s := range r.Path.Stages() {
 		j.stages = append(j.stages, j.stage(s))
@@ -251,18 +255,17 @@ func (jl *jsonl) stage(s eni.Stage) jsonStage {
 	if s.Allowed {
 		j.Result = "ALLOW"
 	}
-	switch s.Kind {
-	case eni.StageSourceACL, eni.StageDestACL:
+	if s.Kind.ACL() {
 		j.ACL, j.Subnet = s.ACL.ID, s.Subnet
-		j.Direction = "outbound"
-		if s.Kind == eni.StageDestACL {
-			j.Direction = "inbound"
+		j.Direction = "inbound"
+		if s.Kind.Outbound() {
+			j.Direction = "outbound"
 		}
 		j.ACLEntry = jl.num(s.ACLResult.RuleNumber)
 		k := aclKey{acl: s.ACL, kind: s.Kind, number: s.ACLResult.RuleNumber, allowed: s.Allowed, subnet: s.Subnet}
 		t, ok := jl.acls[k]
 		if !ok {
-			if e, ok := s.ACL.Entry(s.Kind == eni.StageSourceACL, s.ACLResult.RuleNumber); ok {
+			if e, ok := s.ACL.Entry(s.Kind.Outbound(), s.ACLResult.RuleNumber); ok {
 				t.entry = e.String()
 			}
 			t.explanation = s.Explain()

@@ -442,12 +442,17 @@ func (fl *flowLogger) add(r *replay.Result) {
 	if r.Verdict == replay.Skip || (p.Service != eni.NoService && p.Service != eni.ECSTaskMetadata) {
 		return
 	}
-	srcOK, reached, dstOK := true, true, true
+	// Whether each place on the path let the packet through: the source,
+	// an appliance a route took it through (in, out), the destination.
+	srcOK, viaIn, viaOut, dstOK := true, true, true, true
 	for _, s := range p.Stages() {
 		switch s.Kind {
 		case eni.StageSourceGroups, eni.StageSourceACL:
 			srcOK = srcOK && s.Allowed
-			reached = reached && s.Allowed
+		case eni.StageApplianceACLIn, eni.StageApplianceIn:
+			viaIn = viaIn && s.Allowed
+		case eni.StageApplianceOut, eni.StageApplianceACLOut:
+			viaOut = viaOut && s.Allowed
 		case eni.StageDestACL, eni.StageDestGroups:
 			dstOK = dstOK && s.Allowed
 		}
@@ -470,7 +475,27 @@ func (fl *flowLogger) add(r *replay.Result) {
 		}
 		o.add(rec)
 	}
-	if i := p.Dst; i != nil && reached {
+	if i := p.Via(); i != nil && srcOK {
+		// The appliance logs the packet coming in and, if it let it in,
+		// going out: as anything it receives and sends.
+		o := fl.owner(i)
+		o.fill(&rec, i)
+		for _, leg := range []struct{ egress, accept bool }{{false, viaIn}, {true, viaOut}} {
+			if leg.egress && !viaIn {
+				break
+			}
+			rec.Src, rec.Dst, rec.PktSrc, rec.PktDst = sent.Src, sent.Dst, sent.Src, sent.Dst
+			rec.Accept, rec.Egress, rec.InVPC = leg.accept, leg.egress, leg.egress && o.inVPC(sent.Dst)
+			switch {
+			case leg.egress && sent.Src.Is4() && o.primary.IsValid():
+				rec.Src = o.primary
+			case !leg.egress && sent.Dst.Is4() && o.primary.IsValid():
+				rec.Dst = o.primary
+			}
+			o.add(rec)
+		}
+	}
+	if i := p.Dst; i != nil && srcOK && viaIn && viaOut {
 		o := fl.owner(i)
 		o.fill(&rec, i)
 		rec.Src, rec.Dst, rec.PktSrc, rec.PktDst = received.Src, received.Dst, received.Src, received.Dst

@@ -287,9 +287,9 @@ func flowLabel(proto uint8, src, dst netip.Addr, key uint16) string {
 
 func refusalText(s eni.Stage) string {
 	if s.ACL != nil {
-		dir := "outbound"
-		if s.Kind == eni.StageDestACL {
-			dir = "inbound"
+		dir := "inbound"
+		if s.Kind.Outbound() {
+			dir = "outbound"
 		}
 		num := fmt.Sprint(s.ACLResult.RuleNumber)
 		if s.ACLResult.RuleNumber >= 32767 {

@@ -118,7 +118,7 @@ func (n *Network) AddRouteTable(spec RouteTableSpec) error {
 		switch {
 		case t.VpcID != spec.VpcID:
 		case spec.Main && t.Main:
-			return bad(ErrInvalidRouteTable, "Main", "true", "the VPC's main table is "+t.ID)
+			return bad(ErrInvalidRouteTable, "Main", "", "a second main table: the VPC's is "+t.ID)
 		case spec.Gateway != "" && t.Gateway == spec.Gateway:
 			return bad(ErrInvalidRouteTable, "Gateway", spec.Gateway, "already associated with "+t.ID)
 		}

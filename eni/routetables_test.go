@@ -175,7 +175,7 @@ func TestAddRouteTableChecks(t *testing.T) {
 		{"no ID", eni.RouteTableSpec{VpcID: "vpc-1"}, "RouteTableId: missing"},
 		{"twice", eni.RouteTableSpec{ID: "rtb-app", VpcID: "vpc-1"}, `rtb-app: RouteTableId: "rtb-app": defined twice`},
 		{"no VPC", eni.RouteTableSpec{ID: "rtb-x", VpcID: "vpc-9"}, `rtb-x: VpcId: "vpc-9"`},
-		{"second main", eni.RouteTableSpec{ID: "rtb-x", VpcID: "vpc-1", Main: true}, "the VPC's main table is rtb-main"},
+		{"second main", eni.RouteTableSpec{ID: "rtb-x", VpcID: "vpc-1", Main: true}, "a second main table: the VPC's is rtb-main"},
 		{"no subnet", eni.RouteTableSpec{ID: "rtb-x", VpcID: "vpc-1", Subnets: []string{"subnet-9"}}, `Subnets[0]: "subnet-9"`},
 		{"subnet taken", eni.RouteTableSpec{ID: "rtb-x", VpcID: "vpc-1", Subnets: []string{"subnet-app"}}, "already associated with rtb-app"},
 		{"no interface", eni.RouteTableSpec{ID: "rtb-x", VpcID: "vpc-1",

@@ -268,9 +268,10 @@ func decodeList[T any](file, key string, raw json.RawMessage, id func(*T) string
 				H string `json:"FlowLogId"`
 				I string `json:"InstanceType"`
 				J string `json:"ReservationId"`
+				K string `json:"RouteTableId"`
 			}
 			_ = json.Unmarshal(item, &probe)
-			for _, s := range []string{probe.J, probe.I, probe.H, probe.G, probe.B, probe.C, probe.A, probe.D, probe.F, probe.E} {
+			for _, s := range []string{probe.K, probe.J, probe.I, probe.H, probe.G, probe.B, probe.C, probe.A, probe.D, probe.F, probe.E} {
 				if s != "" {
 					obj = s
 					break
@@ -363,6 +364,8 @@ func listKind(name string, data []byte) (key string, ok bool, err error) {
 		return "SecurityGroups", true, nil
 	case has("NetworkAclId"):
 		return "NetworkAcls", true, nil
+	case has("RouteTableId"):
+		return "RouteTables", true, nil
 	case has("FlowLogId"):
 		return "FlowLogs", true, nil
 	case has("ReservationId") || has("Instances"):

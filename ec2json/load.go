@@ -3,7 +3,9 @@
 // describe-security-groups, describe-security-group-rules,
 // describe-network-interfaces, describe-network-acls,
 // describe-managed-prefix-lists and get-managed-prefix-list-entries;
-// describe-flow-logs, for the flow logs a replay writes ([FlowLog]); and
+// describe-flow-logs, for the flow logs a replay writes ([FlowLog]);
+// describe-route-tables, whose routes to network interfaces send packets
+// through appliances ([eni.Path.Via]); and
 // describe-instances (whose instances' interfaces need no
 // describe-network-interfaces) with describe-instance-types, for what an
 // interface's instance type decides: whether it is built on the Nitro
@@ -13,7 +15,8 @@
 //
 // Each file's kind is recognised from its top-level key (Vpcs, Subnets,
 // SecurityGroups, SecurityGroupRules, NetworkInterfaces, NetworkAcls,
-// PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes), or, for a
+// PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes,
+// RouteTables), or, for a
 // file holding the list alone (describe-... --query 'SecurityGroups[...]'),
 // from the keys of its first object; unknown keys and fields are ignored.
 // The output
@@ -165,6 +168,7 @@ type loader struct {
 	flowLogs   []located[flowLog]
 	flowLogOut []FlowLog
 
+	routeTables  []located[routeTableJSON]
 	reservations []located[reservation]
 	types        []located[instanceType]
 	instances    instanceIndex
@@ -189,7 +193,7 @@ func Load(sources ...Source) (*Result, error) {
 	if err := l.instanceInterfaces(); err != nil {
 		return nil, err
 	}
-	steps := []func() error{l.buildVPCs, l.buildPrefixLists, l.buildGroups, l.buildACLs, l.buildInstances, l.buildInterfaces, l.buildFlowLogs}
+	steps := []func() error{l.buildVPCs, l.buildPrefixLists, l.buildGroups, l.buildACLs, l.buildInstances, l.buildInterfaces, l.buildRouteTables, l.buildFlowLogs}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err
@@ -270,6 +274,9 @@ func (l *loader) parse(s Source) error {
 			return collect(l, s.Name, top, "InstanceTypes", "instance types", func(x *instanceType) string { return x.InstanceType }, &l.types, count)
 		},
 		func() error {
+			return collect(l, s.Name, top, "RouteTables", "route tables", func(x *routeTableJSON) string { return x.RouteTableID }, &l.routeTables, count)
+		},
+		func() error {
 			raw, ok := top["Reservations"]
 			if !ok {
 				return nil
@@ -315,7 +322,7 @@ func (l *loader) parse(s Source) error {
 		}
 		sort.Strings(keys)
 		return &Error{File: s.Name, Msg: fmt.Sprintf("holds none of Vpcs, Subnets, SecurityGroups, SecurityGroupRules, "+
-			"NetworkInterfaces, NetworkAcls, PrefixLists, Entries, FlowLogs, Reservations or InstanceTypes (its keys: %s)", strings.Join(keys, ", "))}
+			"NetworkInterfaces, NetworkAcls, PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes or RouteTables (its keys: %s)", strings.Join(keys, ", "))}
 	}
 	return nil
 }

@@ -305,6 +305,8 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(`{"Reservations":[{"ReservationId":"r-1","Instances":[{"InstanceId":"i-0a1b2c3d4e5f60001","InstanceType":"m8i.large",` +
 		`"NetworkInterfaces":[{"NetworkInterfaceId":"eni-0a1b2c3d4e5f60001"}]}]}],"InstanceTypes":[{"InstanceType":"m8i.large",` +
 		`"Hypervisor":"nitro","NetworkInfo":{"ConnectionTrackingConfiguration":{"DefaultTcpEstablishedTimeout":350}}}]}`))
+	f.Add([]byte(`{"RouteTables":[{"RouteTableId":"rtb-1","VpcId":"vpc-0a1b2c3d4e5f60001","Associations":[{"Main":true}],` +
+		`"Routes":[{"DestinationCidrBlock":"10.20.3.0/24","NetworkInterfaceId":"eni-0a1b2c3d4e5f60005","State":"active"}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sources := sample.Configs()
 		k := len(data) % len(sources)

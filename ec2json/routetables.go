@@ -1,0 +1,159 @@
+package ec2json
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/sgsim/sgsim/eni"
+)
+
+// routeTableJSON is one of describe-route-tables' RouteTables.
+type routeTableJSON struct {
+	RouteTableID string `json:"RouteTableId"`
+	VpcID        string `json:"VpcId"`
+	Associations []struct {
+		Main             bool   `json:"Main"`
+		SubnetID         string `json:"SubnetId"`
+		GatewayID        string `json:"GatewayId"`
+		AssociationState *struct {
+			State string `json:"State"`
+		} `json:"AssociationState"`
+	} `json:"Associations"`
+	Routes []routeJSON `json:"Routes"`
+}
+
+type routeJSON struct {
+	DestinationCidrBlock        string `json:"DestinationCidrBlock"`
+	DestinationIpv6CidrBlock    string `json:"DestinationIpv6CidrBlock"`
+	DestinationPrefixListID     string `json:"DestinationPrefixListId"`
+	GatewayID                   string `json:"GatewayId"`
+	NetworkInterfaceID          string `json:"NetworkInterfaceId"`
+	InstanceID                  string `json:"InstanceId"`
+	NatGatewayID                string `json:"NatGatewayId"`
+	TransitGatewayID            string `json:"TransitGatewayId"`
+	VpcPeeringConnectionID      string `json:"VpcPeeringConnectionId"`
+	EgressOnlyInternetGatewayID string `json:"EgressOnlyInternetGatewayId"`
+	LocalGatewayID              string `json:"LocalGatewayId"`
+	CarrierGatewayID            string `json:"CarrierGatewayId"`
+	CoreNetworkArn              string `json:"CoreNetworkArn"`
+	State                       string `json:"State"`
+}
+
+// target names a route's target other than an interface.
+func (r *routeJSON) target() string {
+	for _, t := range []string{r.GatewayID, r.NatGatewayID, r.TransitGatewayID, r.VpcPeeringConnectionID,
+		r.EgressOnlyInternetGatewayID, r.LocalGatewayID, r.CarrierGatewayID, r.CoreNetworkArn, r.InstanceID} {
+		if t != "" {
+			return t
+		}
+	}
+	return "-"
+}
+
+// buildRouteTables adds the route tables. Only routes to network
+// interfaces change a verdict (packets go through the appliance); the
+// others are kept for what they say. A route whose target is gone
+// (blackhole) is judged as if it went straight on, with a warning: AWS
+// drops its traffic, and sgsim does not model routing's own refusals.
+func (l *loader) buildRouteTables() error {
+	for _, lt := range l.routeTables {
+		x, file := lt.v, lt.file
+		obj := x.RouteTableID
+		spec := eni.RouteTableSpec{ID: obj, VpcID: x.VpcID}
+		if _, ok := l.net.VPC(x.VpcID); !ok {
+			return &Error{File: file, Object: obj, Field: "VpcId", Msg: fmt.Sprintf("%s is not defined in any --config file", x.VpcID)}
+		}
+		var subnetFields []string
+		for k, a := range x.Associations {
+			if a.AssociationState != nil && a.AssociationState.State != "" && !strings.EqualFold(a.AssociationState.State, "associated") {
+				continue
+			}
+			switch {
+			case a.Main:
+				spec.Main = true
+			case a.SubnetID != "":
+				field := fmt.Sprintf("Associations[%d].SubnetId", k)
+				if _, ok := l.net.Subnet(a.SubnetID); !ok {
+					return &Error{File: file, Object: obj, Field: field, Msg: fmt.Sprintf("%s is not defined in any --config file", a.SubnetID)}
+				}
+				spec.Subnets, subnetFields = append(spec.Subnets, a.SubnetID), append(subnetFields, field)
+			case strings.HasPrefix(a.GatewayID, "igw-"):
+				spec.Gateway = a.GatewayID
+			case a.GatewayID != "":
+				l.warn("%s: %s: the edge association with %s is not modelled: traffic from it is judged as if it went straight on", file, obj, a.GatewayID)
+			}
+		}
+		var routeFields []string
+		for k, r := range x.Routes {
+			field := fmt.Sprintf("Routes[%d]", k)
+			var dests []netip.Prefix
+			switch {
+			case r.DestinationCidrBlock != "":
+				p, err := parsePrefix(file, obj, field+".DestinationCidrBlock", r.DestinationCidrBlock, false)
+				if err != nil {
+					return err
+				}
+				dests = append(dests, p)
+			case r.DestinationIpv6CidrBlock != "":
+				p, err := parsePrefix(file, obj, field+".DestinationIpv6CidrBlock", r.DestinationIpv6CidrBlock, true)
+				if err != nil {
+					return err
+				}
+				dests = append(dests, p)
+			case r.DestinationPrefixListID != "":
+				pl, ok := l.net.Groups().PrefixList(r.DestinationPrefixListID)
+				if !ok {
+					if r.NetworkInterfaceID != "" {
+						return &Error{File: file, Object: obj, Field: field + ".DestinationPrefixListId",
+							Msg: fmt.Sprintf("%s is not defined in any --config file", r.DestinationPrefixListID)}
+					}
+					continue // another target: nothing to judge differently
+				}
+				for _, e := range pl.Entries {
+					dests = append(dests, e.CIDR)
+				}
+			default:
+				return &Error{File: file, Object: obj, Field: field, Msg: "has no destination"}
+			}
+			iface := r.NetworkInterfaceID
+			if iface != "" && !strings.EqualFold(r.State, "blackhole") && l.net.Interface(iface) == nil {
+				return &Error{File: file, Object: obj, Field: field + ".NetworkInterfaceId", Msg: fmt.Sprintf("%s is not defined in any --config file", iface)}
+			}
+			if strings.EqualFold(r.State, "blackhole") {
+				l.warn("%s: %s: %s: the route to %s is a blackhole: AWS drops its traffic; it is judged as if it went straight on",
+					file, obj, field, r.target())
+				iface = ""
+			}
+			for _, d := range dests {
+				spec.Routes = append(spec.Routes, eni.Route{Dest: d, Interface: iface, Target: r.target()})
+				routeFields = append(routeFields, field+".NetworkInterfaceId")
+			}
+		}
+		if err := l.net.AddRouteTable(spec); err != nil {
+			field := ""
+			var ee *eni.Error
+			var k int
+			if errors.As(err, &ee) {
+				switch {
+				case scan(ee.Field, "Subnets[%d]", &k) && k < len(subnetFields):
+					field = subnetFields[k]
+				case scan(ee.Field, "Routes[%d].Interface", &k) && k < len(routeFields):
+					field = routeFields[k]
+				case ee.Field == "Main":
+					field = "Associations"
+				}
+			}
+			return wrap(file, obj, field, err)
+		}
+	}
+	return nil
+}
+
+// scan reads a field name's index, as fmt.Sscanf does, reporting whether
+// it matched.
+func scan(field, format string, k *int) bool {
+	_, err := fmt.Sscanf(field, format, k)
+	return err == nil && *k >= 0
+}

@@ -1,0 +1,98 @@
+package ec2json_test
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sgsim/sgsim/ec2json"
+	"github.com/sgsim/sgsim/eni"
+)
+
+// applianceFiles: a firewall (eni-fw, its source/destination check off)
+// in subnet-1, the app (eni-app) in subnet-2, the database (eni-db) in
+// subnet-3, which lets in 5432 from the app's group.
+func applianceFiles(routeTables string) []ec2json.Source {
+	return []ec2json.Source{
+		src("vpcs.json", `{"Vpcs":[{"VpcId":"vpc-1","OwnerId":"111122223333","CidrBlock":"10.0.0.0/16"}]}`),
+		src("subnets.json", `{"Subnets":[{"SubnetId":"subnet-1","VpcId":"vpc-1","CidrBlock":"10.0.1.0/24"},
+			{"SubnetId":"subnet-2","VpcId":"vpc-1","CidrBlock":"10.0.2.0/24"},{"SubnetId":"subnet-3","VpcId":"vpc-1","CidrBlock":"10.0.3.0/24"}]}`),
+		src("sgs.json", `{"SecurityGroups":[
+			{"GroupId":"sg-fw","GroupName":"fw","VpcId":"vpc-1","IpPermissions":[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"10.0.0.0/16"}]}],
+			 "IpPermissionsEgress":[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]},
+			{"GroupId":"sg-app","GroupName":"app","VpcId":"vpc-1","IpPermissions":[],"IpPermissionsEgress":[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]},
+			{"GroupId":"sg-db","GroupName":"db","VpcId":"vpc-1","IpPermissions":[{"IpProtocol":"tcp","FromPort":5432,"ToPort":5432,
+			 "UserIdGroupPairs":[{"GroupId":"sg-app"}]}],"IpPermissionsEgress":[]}]}`),
+		src("enis.json", `{"NetworkInterfaces":[
+			{"NetworkInterfaceId":"eni-fw","SubnetId":"subnet-1","VpcId":"vpc-1","PrivateIpAddress":"10.0.1.5","SourceDestCheck":false,"Groups":[{"GroupId":"sg-fw"}]},
+			{"NetworkInterfaceId":"eni-app","SubnetId":"subnet-2","VpcId":"vpc-1","PrivateIpAddress":"10.0.2.10","Groups":[{"GroupId":"sg-app"}]},
+			{"NetworkInterfaceId":"eni-db","SubnetId":"subnet-3","VpcId":"vpc-1","PrivateIpAddress":"10.0.3.10","Groups":[{"GroupId":"sg-db"}]}]}`),
+		src("rtbs.json", routeTables),
+	}
+}
+
+const routeTables = `{"RouteTables":[
+	{"RouteTableId":"rtb-main","VpcId":"vpc-1","Associations":[{"Main":true,"RouteTableAssociationId":"rtbassoc-1",
+	  "AssociationState":{"State":"associated"}}],
+	 "Routes":[{"DestinationCidrBlock":"10.0.0.0/16","GatewayId":"local","Origin":"CreateRouteTable","State":"active"}]},
+	{"RouteTableId":"rtb-app","VpcId":"vpc-1","Associations":[{"Main":false,"SubnetId":"subnet-2","AssociationState":{"State":"associated"}},
+	  {"Main":false,"SubnetId":"subnet-3","AssociationState":{"State":"disassociated"}}],
+	 "Routes":[{"DestinationCidrBlock":"10.0.0.0/16","GatewayId":"local","State":"active"},
+	  {"DestinationCidrBlock":"10.0.3.0/24","NetworkInterfaceId":"eni-fw","InstanceId":"i-fw","State":"active"},
+	  {"DestinationCidrBlock":"0.0.0.0/0","GatewayId":"igw-1","State":"active"},
+	  {"DestinationIpv6CidrBlock":"::/0","EgressOnlyInternetGatewayId":"eigw-1","State":"active"}]}]}`
+
+// TestRouteTables: describe-route-tables' route to the firewall sends the
+// app's traffic to the database through it, where the rule referencing
+// the app's group no longer matches.
+func TestRouteTables(t *testing.T) {
+	r, err := ec2json.Load(applianceFiles(routeTables)...)
+	require.NoError(t, err)
+	assert.Contains(t, r.Files, "rtbs.json: 2 route tables")
+	assert.Len(t, r.Network.RouteTables(), 2)
+	syn := eni.TCP(netip.MustParseAddrPort("10.0.2.10:40000"), netip.MustParseAddrPort("10.0.3.10:5432"), eni.SYN)
+	p := r.Network.Judge(&syn, time.Unix(0, 0))
+	require.NotNil(t, p.Via(), "%s", p)
+	assert.Equal(t, "eni-fw", p.Via().ID())
+	assert.False(t, p.Allowed(), "%s", p)
+	assert.Contains(t, p.String(), "it came through an appliance")
+
+	// Without the route tables, the reference matches.
+	r, err = ec2json.Load(applianceFiles(`{"RouteTables":[]}`)...)
+	require.NoError(t, err)
+	p = r.Network.Judge(&syn, time.Unix(0, 0))
+	assert.True(t, p.Allowed(), "%s", p)
+}
+
+func TestRouteTableErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name, from, to, want string
+	}{
+		{"undefined interface", `"NetworkInterfaceId":"eni-fw"`, `"NetworkInterfaceId":"eni-gone"`,
+			"rtbs.json: rtb-app: Routes[1].NetworkInterfaceId: eni-gone is not defined in any --config file"},
+		{"undefined subnet", `"SubnetId":"subnet-2","AssociationState"`, `"SubnetId":"subnet-9","AssociationState"`,
+			"rtbs.json: rtb-app: Associations[0].SubnetId: subnet-9 is not defined in any --config file"},
+		{"bad destination", `"DestinationCidrBlock":"10.0.3.0/24"`, `"DestinationCidrBlock":"10.0.3/24"`,
+			`rtbs.json: rtb-app: Routes[1].DestinationCidrBlock: "10.0.3/24" is not a CIDR block`},
+		{"undefined VPC", `"RouteTableId":"rtb-app","VpcId":"vpc-1"`, `"RouteTableId":"rtb-app","VpcId":"vpc-9"`,
+			"rtbs.json: rtb-app: VpcId: vpc-9 is not defined in any --config file"},
+		{"two main tables", `{"Main":false,"SubnetId":"subnet-2"`, `{"Main":true,"SubnetId":"subnet-2"`,
+			"rtbs.json: rtb-app: Associations: a second main table: the VPC's is rtb-main (InvalidParameterValue)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := strings.Replace(routeTables, tt.from, tt.to, 1)
+			require.NotEqual(t, routeTables, body)
+			_, err := ec2json.Load(applianceFiles(body)...)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+	// A blackhole route is judged as if it went straight on, with a warning.
+	r, err := ec2json.Load(applianceFiles(strings.Replace(routeTables, `"InstanceId":"i-fw","State":"active"`, `"InstanceId":"i-fw","State":"blackhole"`, 1))...)
+	require.NoError(t, err)
+	assert.Contains(t, strings.Join(r.Warnings, "\n"), "rtbs.json: rtb-app: Routes[1]: the route to i-fw is a blackhole")
+}

@@ -706,6 +706,72 @@ func TestReplayOtherNetwork(t *testing.T) {
 	assert.NotContains(t, out, "SKIPPED FRAMES", "the sample's frames all touch the sample's network")
 }
 
+// TestReplayAppliance: with describe-route-tables, the app subnet's route
+// to the data subnet goes through a firewall appliance. The database's
+// rule referencing the app's group does not match what the firewall
+// forwards; JSON Lines name the appliance, the summary counts its frames,
+// its flow log records them coming in and going out, and check shows
+// every stage.
+func TestReplayAppliance(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) []string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return []string{"--config", p}
+	}
+	var cfg []string
+	for _, f := range [][2]string{
+		{"vpcs.json", `{"Vpcs":[{"VpcId":"vpc-1","OwnerId":"111122223333","CidrBlock":"10.0.0.0/16"}]}`},
+		{"subnets.json", `{"Subnets":[{"SubnetId":"subnet-1","VpcId":"vpc-1","CidrBlock":"10.0.1.0/24"},
+			{"SubnetId":"subnet-2","VpcId":"vpc-1","CidrBlock":"10.0.2.0/24"},{"SubnetId":"subnet-3","VpcId":"vpc-1","CidrBlock":"10.0.3.0/24"}]}`},
+		{"sgs.json", `{"SecurityGroups":[
+			{"GroupId":"sg-fw","GroupName":"fw","VpcId":"vpc-1","IpPermissions":[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"10.0.0.0/16"}]}],
+			 "IpPermissionsEgress":[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]},
+			{"GroupId":"sg-app","GroupName":"app","VpcId":"vpc-1","IpPermissions":[],"IpPermissionsEgress":[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]},
+			{"GroupId":"sg-db","GroupName":"db","VpcId":"vpc-1","IpPermissions":[
+			 {"IpProtocol":"tcp","FromPort":5432,"ToPort":5432,"UserIdGroupPairs":[{"GroupId":"sg-app"}]},
+			 {"IpProtocol":"tcp","FromPort":6432,"ToPort":6432,"IpRanges":[{"CidrIp":"10.0.2.0/24"}]}],"IpPermissionsEgress":[]}]}`},
+		{"enis.json", `{"NetworkInterfaces":[
+			{"NetworkInterfaceId":"eni-fw","OwnerId":"111122223333","SubnetId":"subnet-1","VpcId":"vpc-1","PrivateIpAddress":"10.0.1.5","SourceDestCheck":false,"Groups":[{"GroupId":"sg-fw"}]},
+			{"NetworkInterfaceId":"eni-app","OwnerId":"111122223333","SubnetId":"subnet-2","VpcId":"vpc-1","PrivateIpAddress":"10.0.2.10","Groups":[{"GroupId":"sg-app"}]},
+			{"NetworkInterfaceId":"eni-db","OwnerId":"111122223333","SubnetId":"subnet-3","VpcId":"vpc-1","PrivateIpAddress":"10.0.3.10","Groups":[{"GroupId":"sg-db"}]}]}`},
+		{"rtbs.json", `{"RouteTables":[{"RouteTableId":"rtb-app","VpcId":"vpc-1","Associations":[{"Main":false,"SubnetId":"subnet-2"}],
+			"Routes":[{"DestinationCidrBlock":"10.0.0.0/16","GatewayId":"local","State":"active"},
+			 {"DestinationCidrBlock":"10.0.3.0/24","NetworkInterfaceId":"eni-fw","State":"active"}]}]}`},
+	} {
+		cfg = append(cfg, write(f[0], f[1])...)
+	}
+	app := netip.MustParseAddrPort("10.0.2.10:40000")
+	p := writeCapture(t,
+		timed{eni.TCP(app, netip.MustParseAddrPort("10.0.3.10:5432"), eni.SYN), 0},
+		timed{eni.TCP(netip.MustParseAddrPort("10.0.2.10:40001"), netip.MustParseAddrPort("10.0.3.10:6432"), eni.SYN), time.Second})
+
+	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2)
+	assert.Contains(t, lines[0], `"verdict":"REJECT"`)
+	assert.Contains(t, lines[0], `"via_interface":"eni-fw"`)
+	assert.Contains(t, lines[0], `"stage":"appliance security groups in","interface":"eni-fw"`)
+	assert.Contains(t, lines[0], "it came through an appliance, and rules referencing groups do not match such traffic")
+	assert.Contains(t, lines[1], `"verdict":"ACCEPT"`, "a rule naming the app subnet's block matches")
+
+	out, errOut, code = sgsim(t, append([]string{"replay", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `eni-fw +10\.0\.1\.5 +sg-fw +1 +1 +1 +1 `, out)
+
+	out, errOut, code = sgsim(t, append([]string{"replay", "--format", "flowlog", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "2 111122223333 eni-fw 10.0.2.10 10.0.1.5 40000 5432 6 1 40 ", "coming in: the appliance's own address as dstaddr")
+	assert.Contains(t, out, "2 111122223333 eni-fw 10.0.1.5 10.0.3.10 40000 5432 6 1 40 ", "going out: its own address as srcaddr")
+	assert.Contains(t, out, "2 111122223333 eni-db 10.0.2.10 10.0.3.10 40000 5432 6 1 40 ")
+
+	out, _, code = sgsim(t, append([]string{"check", "--src", "eni-app", "--dst", "eni-db", "--protocol", "tcp", "--port", "5432"}, cfg...)...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "(routed through eni-fw)")
+	assert.Contains(t, out, "eni-fw inbound: allowed by sg-fw")
+}
+
 // TestReplayOnly: --only prints the frames of the verdicts asked for,
 // exactly the lines the full output has for them, in capture order.
 func TestReplayOnly(t *testing.T) {

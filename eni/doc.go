@@ -42,7 +42,9 @@
 // back in ([Path.Hairpin]): the destination sees the source's public
 // address, which no rule referencing the source's group matches. An
 // address in a prefix delegated to an interface ([InterfaceSpec.Prefixes])
-// is the interface's. Network ACL entries count the packets they decided
+// is the interface's. A route table's route to an interface
+// ([Network.AddRouteTable]) sends packets through it, an appliance
+// ([Path.Via]). Network ACL entries count the packets they decided
 // ([Network.ACLUsage]), as rules do. [Network.Exchange] judges a
 // connection's first packet and its reply, and [Path.Err] explains a
 // refusal as an error: what a test of a design needs. A refusal for want

@@ -48,6 +48,7 @@ With describe-flow-logs among them, "replay --format flowlog" writes the VPC's o
 each in its format, traffic type and interval; two or more go to --flowlog-dir DIR, one file each.
 With describe-instances and describe-instance-types, interfaces of Nitro instances aggregate
 over 60 s at most and start with their type's idle timeouts (350 s for TCP on Nitro v6).
+With describe-route-tables, routes to a network interface send packets through that appliance.
 `
 
 // exitError carries an exit status and the one line to print on stderr,

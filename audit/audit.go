@@ -104,6 +104,8 @@ var Checks = []Check{
 		"consider removing the rule, after checking a capture long enough to see every legitimate use"},
 	{"SGSIM.UNUSED_ACL_ENTRY", "Network ACL entries that no traffic in the capture used", Info,
 		"consider removing the entry, after checking a capture long enough to see every legitimate use"},
+	{"SGSIM.REFERENCE_THROUGH_APPLIANCE", "Rules should not reference groups whose traffic an appliance forwards", Medium,
+		"allow the members' addresses or subnets instead: a group reference does not match traffic that came through an appliance"},
 	{"SGSIM.IDLED_OUT", "Tracked connections should not idle out while still in use", Medium,
 		"send keepalives more often than the idle timeout, or raise the interface's timeout (ConnectionTrackingSpecification)"},
 }
@@ -169,6 +171,7 @@ func Run(n *eni.Network, opts Options) []Finding {
 	a.aclChecks()
 	a.ruleChecks()
 	a.groupChecks()
+	a.throughAppliances()
 	a.unused()
 	sort.SliceStable(a.out, func(i, j int) bool {
 		if a.out[i].Severity != a.out[j].Severity {
@@ -618,6 +621,49 @@ func (a *auditor) groupChecks() {
 						Message: fmt.Sprintf("%s's %s %s rules weigh %d of the quota's %d", g.ID, dir, fam, load[d][f], q.RulesPerGroup)})
 				}
 			}
+		}
+	}
+}
+
+// throughAppliances finds inbound rules referencing a group whose members'
+// traffic to the rule's interfaces a route sends through an appliance:
+// AWS matches a reference by the interface the traffic came from, the
+// appliance, so the rule lets none of it in (reference §1.2).
+func (a *auditor) throughAppliances() {
+	for _, g := range a.groups {
+		for _, r := range g.Ingress {
+			p := r.Rule.Peer
+			if p.Kind != sg.PeerGroup {
+				continue
+			}
+			var first string
+			pairs := 0
+			for _, d := range a.attached[g.ID] {
+				for _, m := range a.attached[p.GroupID] {
+					if m == d {
+						continue
+					}
+					src, dst := m.Addrs(), d.Addrs()
+					if len(src) == 0 || len(dst) == 0 {
+						continue
+					}
+					if via := a.n.RouteVia(src[0], dst[0]); via != nil {
+						pairs++
+						if first == "" {
+							first = fmt.Sprintf("traffic from %s (%s) to %s goes through %s", m.ID(), m.Spec().SubnetID, d.ID(), via.ID())
+						}
+					}
+				}
+			}
+			if pairs == 0 {
+				continue
+			}
+			more := ""
+			if pairs > 1 {
+				more = fmt.Sprintf(" (and %d more pairs of interfaces)", pairs-1)
+			}
+			a.add("SGSIM.REFERENCE_THROUGH_APPLIANCE", Finding{Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID,
+				Message: fmt.Sprintf("%s: %s%s, and a group reference does not match what an appliance forwards", ruleResource(r), first, more)})
 		}
 	}
 }

@@ -306,3 +306,37 @@ func TestRedundantOncePerGroups(t *testing.T) {
 	assert.Len(t, got, 2, "%v", got)
 	assert.NotEqual(t, got[0], got[1])
 }
+
+// TestReferenceThroughAppliance: the database's rule referencing the app's
+// group is useless once the app subnet's route to the database goes
+// through a firewall; a rule naming the app's block is not reported.
+func TestReferenceThroughAppliance(t *testing.T) {
+	l := newLab(t)
+	_, err := l.net.AddSubnet(eni.SubnetSpec{ID: "subnet-2", VpcID: "vpc-1", CIDR: netip.MustParsePrefix("10.0.2.0/24")})
+	require.NoError(t, err)
+	_, err = l.net.AddSubnet(eni.SubnetSpec{ID: "subnet-3", VpcID: "vpc-1", CIDR: netip.MustParsePrefix("10.0.3.0/24")})
+	require.NoError(t, err)
+	for _, g := range []string{"app", "db"} {
+		_, err = l.net.Groups().CreateGroup(sg.GroupSpec{ID: "sg-" + g, Name: g, Description: "test", VpcID: "vpc-1"})
+		require.NoError(t, err)
+	}
+	_, err = l.net.Groups().AuthorizeIngress("sg-db", rule(sg.TCP, 5432, 5432, "sg-app"), rule(sg.TCP, 6432, 6432, "10.0.2.0/24"))
+	require.NoError(t, err)
+	for _, i := range []eni.InterfaceSpec{
+		{ID: "eni-app", SubnetID: "subnet-2", PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.2.10")}, Groups: []string{"sg-app"}},
+		{ID: "eni-db", SubnetID: "subnet-3", PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.3.10")}, Groups: []string{"sg-db"}},
+	} {
+		_, err = l.net.AddInterface(i)
+		require.NoError(t, err)
+	}
+	assert.Empty(t, l.findings(audit.Options{})["SGSIM.REFERENCE_THROUGH_APPLIANCE"], "no route through an appliance yet")
+
+	// eni-1 (10.0.1.10) is the firewall.
+	require.NoError(t, l.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-app", VpcID: "vpc-1", Subnets: []string{"subnet-2"},
+		Routes: []eni.Route{{Dest: netip.MustParsePrefix("10.0.3.0/24"), Interface: "eni-1"}}}))
+	f := l.findings(audit.Options{})["SGSIM.REFERENCE_THROUGH_APPLIANCE"]
+	require.Len(t, f, 1)
+	assert.Equal(t, "sg-db", f[0].GroupID)
+	assert.Contains(t, f[0].Message, "tcp 5432 from sg-app): traffic from eni-app (subnet-2) to eni-db goes through eni-1, "+
+		"and a group reference does not match what an appliance forwards")
+}

@@ -239,3 +239,18 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 	}
 	return true
 }
+
+// RouteVia returns the appliance that a packet from src to dst is routed
+// through (see [Path.Via]), or nil.
+func (n *Network) RouteVia(src, dst netip.Addr) *Interface {
+	r := n.current().routes
+	if !r.appliances {
+		return nil
+	}
+	src, dst = src.Unmap(), dst.Unmap()
+	p := Packet{Src: src, Dst: dst}
+	if h := appliance(r.owner(src), r.owner(dst), r.subnetOf(src), r.subnetOf(dst), &p); h != nil {
+		return h.iface
+	}
+	return nil
+}

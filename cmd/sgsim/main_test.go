@@ -770,6 +770,10 @@ func TestReplayAppliance(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, "(routed through eni-fw)")
 	assert.Contains(t, out, "eni-fw inbound: allowed by sg-fw")
+
+	out, _, _ = sgsim(t, append([]string{"audit", "--format", "json"}, cfg...)...)
+	assert.Contains(t, out, `"SGSIM.REFERENCE_THROUGH_APPLIANCE"`)
+	assert.Contains(t, out, "traffic from eni-app (subnet-2) to eni-db goes through eni-fw")
 }
 
 // TestReplayOnly: --only prints the frames of the verdicts asked for,

@@ -50,9 +50,7 @@ func (l *loader) instanceInterfaces() error {
 					return err
 				}
 				if ni.Attachment == nil {
-					ni.Attachment = &struct {
-						InstanceID string `json:"InstanceId"`
-					}{}
+					ni.Attachment = &attachment{}
 				}
 				ni.Attachment.InstanceID = in.InstanceID
 				if ni.InterfaceType == "" {

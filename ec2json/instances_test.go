@@ -262,6 +262,7 @@ func TestInterfacesFromInstances(t *testing.T) {
 		assert.Equal(t, []string{"sg-web"}, i.Groups())
 	}
 	assert.Equal(t, "from instances", r.Network.Interface("eni-1").Spec().Description)
+	assert.Equal(t, 1, r.Network.Interface("eni-2").Spec().DeviceIndex)
 	assert.Len(t, r.Network.Interface("eni-1").Spec().PublicIPv4, 1)
 	file, _, ok := r.Origin("eni-2")
 	require.True(t, ok)

@@ -136,16 +136,20 @@ type networkInterface struct {
 		GroupID   string `json:"GroupId"`
 		GroupName string `json:"GroupName"`
 	} `json:"Groups"`
-	SourceDestCheck  *bool `json:"SourceDestCheck"`
-	RequesterManaged bool  `json:"RequesterManaged"`
-	Attachment       *struct {
-		InstanceID string `json:"InstanceId"`
-	} `json:"Attachment"`
+	SourceDestCheck                 *bool       `json:"SourceDestCheck"`
+	RequesterManaged                bool        `json:"RequesterManaged"`
+	Attachment                      *attachment `json:"Attachment"`
 	ConnectionTrackingConfiguration *struct {
 		TCPEstablishedTimeout flexInt `json:"TcpEstablishedTimeout"`
 		UDPStreamTimeout      flexInt `json:"UdpStreamTimeout"`
 		UDPTimeout            flexInt `json:"UdpTimeout"`
 	} `json:"ConnectionTrackingConfiguration"`
+}
+
+// attachment is an interface's attachment to an instance.
+type attachment struct {
+	InstanceID  string  `json:"InstanceId"`
+	DeviceIndex flexInt `json:"DeviceIndex"`
 }
 
 // association is a private IPv4 address's public one.

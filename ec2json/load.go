@@ -1072,7 +1072,7 @@ func (l *loader) buildInterfaces() error {
 		spec := eni.InterfaceSpec{ID: obj, OwnerID: x.OwnerID, SubnetID: x.SubnetID, Type: eni.InterfaceType(x.InterfaceType),
 			Description: x.Description, RequesterManaged: x.RequesterManaged}
 		if x.Attachment != nil {
-			spec.InstanceID = x.Attachment.InstanceID
+			spec.InstanceID, spec.DeviceIndex = x.Attachment.InstanceID, int(x.Attachment.DeviceIndex.v)
 		}
 		if x.SourceDestCheck != nil && !*x.SourceDestCheck {
 			spec.DisableSourceDestCheck = true

@@ -71,6 +71,9 @@ type InterfaceSpec struct {
 	Description string
 	// InstanceID is the instance the interface is attached to, if any.
 	InstanceID string
+	// DeviceIndex is the attachment's device index: 0 for an instance's
+	// primary interface.
+	DeviceIndex int
 	// InstanceType is that instance's type, when known.
 	InstanceType string
 	// Nitro says the instance is built on the AWS Nitro System. Flow logs

@@ -20,8 +20,8 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check")
 	var configs multiFlag
 	fs.Var(&configs, "config", "a `FILE` that aws ec2 describe-* printed (repeatable)")
-	srcArg := fs.String("src", "", "source `ADDR|ENI-ID`: an address, or an interface's ID")
-	dstArg := fs.String("dst", "", "destination `ADDR|ENI-ID`: an address, or an interface's ID")
+	srcArg := fs.String("src", "", "source `ADDR|ENI-ID|INSTANCE-ID`: an address, an interface's ID, or an instance's (its primary interface)")
+	dstArg := fs.String("dst", "", "destination `ADDR|ENI-ID|INSTANCE-ID`: an address, an interface's ID, or an instance's (its primary interface)")
 	protoArg := fs.String("protocol", "", "the `PROTOCOL`: tcp, udp, icmp, icmpv6 or a protocol number")
 	port := fs.Int("port", -1, "destination port `N` (tcp, udp)")
 	sport := fs.Int("sport", defaultSport, "source port `N`, to which the reply returns")
@@ -89,9 +89,22 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 	return &exitError{code: 1}
 }
 
-// endpoint resolves an address or interface ID; for an interface it picks
-// the primary address of the family of like (IPv4 when like is unset).
+// endpoint resolves an address, interface ID or instance ID (its primary
+// interface, device 0); for an interface it picks the primary address of
+// the family of like (IPv4 when like is unset).
 func endpoint(n *eni.Network, flag, arg string, like netip.Addr) (netip.Addr, error) {
+	if strings.HasPrefix(arg, "i-") {
+		var primary *eni.Interface
+		for _, i := range n.Interfaces() {
+			if s := i.Spec(); s.InstanceID == arg && (primary == nil || s.DeviceIndex < primary.Spec().DeviceIndex) {
+				primary = i
+			}
+		}
+		if primary == nil {
+			return netip.Addr{}, bad("check: %s %s: no interface in the --config files is attached to that instance", flag, arg)
+		}
+		arg = primary.ID()
+	}
 	if strings.HasPrefix(arg, "eni-") {
 		i := n.Interface(arg)
 		if i == nil {

@@ -34,7 +34,7 @@ const usage = `sgsim simulates AWS VPC security groups and network ACLs offline.
 Usage:
   sgsim replay [--config FILE]... [--pcap FILE] [--format summary|jsonl|flowlog] [--vxlan] [--window DURATION] [--log-format FIELDS] [--traffic-type ACCEPT|REJECT|ALL]
                [--tcp-pickup] [--flowlog-dir DIR] [--only ACCEPT,REJECT,SKIP]
-  sgsim check  --config FILE... --src ADDR|ENI-ID --dst ADDR|ENI-ID --protocol tcp|udp|icmp|icmpv6|NUMBER
+  sgsim check  --config FILE... --src ADDR|ENI-ID|INSTANCE-ID --dst ADDR|ENI-ID|INSTANCE-ID --protocol tcp|udp|icmp|icmpv6|NUMBER
                [--port N] [--sport N] [--icmp-type T] [--icmp-code C] [--format text|mermaid]
   sgsim audit  --config FILE... [--pcap FILE] [--format table|json|sarif] [--fail-on SEVERITY]
                [--allowed-ports 80,443]

@@ -403,6 +403,14 @@ func TestCheck(t *testing.T) {
 	assert.Contains(t, out, "-x")
 	golden(t, "check-mermaid", out)
 
+	// An instance stands for its primary interface.
+	byInstance, _, code := sgsim(t, append(append([]string{"check"}, cfg...), "--src", "i-0a1b2c3d4e5f60001", "--dst", "i-0a1b2c3d4e5f60002",
+		"--protocol", "tcp", "--port", "8080")...)
+	assert.Equal(t, 0, code)
+	byInterface, _, _ := sgsim(t, append(append([]string{"check"}, cfg...), "--src", "eni-0a1b2c3d4e5f60001", "--dst", "eni-0a1b2c3d4e5f60002",
+		"--protocol", "tcp", "--port", "8080")...)
+	assert.Equal(t, byInterface, byInstance)
+
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -411,6 +419,7 @@ func TestCheck(t *testing.T) {
 		{[]string{"--src", "10.20.2.10", "--dst", "10.20.3.10", "--protocol", "tcp", "--port", "70000"}, "check: --port 70000 is not a port (0-65535)"},
 		{[]string{"--src", "10.20.2.10", "--dst", "10.20.3.10", "--protocol", "tcp", "--port", "1", "--sport", "-2"}, "check: --sport -2 is not a port (0-65535)"},
 		{[]string{"--src", "eni-nope", "--dst", "10.20.3.10", "--protocol", "udp", "--port", "1"}, "check: --src eni-nope: no such interface in the --config files"},
+		{[]string{"--src", "10.20.2.10", "--dst", "i-nope", "--protocol", "udp", "--port", "1"}, "check: --dst i-nope: no interface in the --config files is attached to that instance"},
 		{[]string{"--src", "10.20.2.10", "--dst", "10.20.3.10", "--protocol", "sctpx", "--port", "1"}, "check: --protocol \"sctpx\": use tcp, udp, icmp, icmpv6 or a number 0-255"},
 		{[]string{"--src", "10.20.2.10", "--dst", "2001:db8::1", "--protocol", "udp", "--port", "1"}, "check: --src 10.20.2.10 and --dst 2001:db8::1 are of different address families"},
 	} {

@@ -380,7 +380,7 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 	}
 	ok := (src == nil || src.ready(&e.ends[0], &srcCT, now, gen)) && (dst == nil || dst.ready(&e.ends[1], &dstCT, now, gen))
 	if ok {
-		out.Action, out.Service, out.Src, out.Dst, out.n = Allow, NoService, src, dst, 0
+		out.Action, out.Service, out.Src, out.Dst, out.via, out.n = Allow, NoService, src, dst, nil, 0
 		out.setPacket(p)
 		out.lazy, out.now = true, now
 		if src != nil {

@@ -224,3 +224,28 @@ func TestApplianceReplyOnly(t *testing.T) {
 		assert.Equal(t, k%2 == 1, got.Via() != nil, "packet %d: %s", k, got)
 	}
 }
+
+// TestApplianceThenFastLane: a Path reused from packet to packet, as a
+// replay reuses it, names no appliance for a later packet that took none,
+// the fast lane's included.
+func TestApplianceThenFastLane(t *testing.T) {
+	w := applianceWorld(t, false)
+	w.iface("eni-web", "subnet-public", "10.0.1.10", w.group("web", tcpRule(443, "10.0.0.0/16")))
+	fc := w.net.NewFlowCache()
+	var out eni.Path
+	web := []*eni.Packet{
+		tcp("10.0.2.10:40001", "10.0.1.10:443", eni.SYN),
+		tcp("10.0.1.10:443", "10.0.2.10:40001", eni.SYN|eni.ACK),
+		tcp("10.0.2.10:40001", "10.0.1.10:443", eni.ACK),
+	}
+	for k, p := range web {
+		fc.JudgeInto(p, at(float64(k)), &out)
+	}
+	fc.JudgeInto(tcp("10.0.2.10:40000", "10.0.3.10:5432", eni.SYN), at(3), &out)
+	require.NotNil(t, out.Via())
+	for k, p := range web[1:] {
+		fc.JudgeInto(p, at(float64(4+k)), &out)
+		assert.Nil(t, out.Via(), "packet %d: %s", k, out)
+		assert.True(t, out.Allowed())
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sgsim/sgsim/conntrack"
@@ -240,4 +241,32 @@ func stageFields(stages []eni.Stage) string {
 			s.ACLResult.Action, s.ACLResult.RuleNumber)
 	}
 	return b.String()
+}
+
+// TestFastLaneClearsRefusalNotes: a Path reused from packet to packet, as
+// a replay reuses it, carries no note of an earlier packet's refusal (its
+// connection idled out) into a later one's fast-lane verdict.
+func TestFastLaneClearsRefusalNotes(t *testing.T) {
+	w := newWorld(t)
+	db := w.group("db", tcpRule(5432, "10.0.2.0/24"))
+	require.NoError(t, w.reg.RevokeEgress(db, allRule("0.0.0.0/0")))
+	w.iface("eni-app", "subnet-app", "10.0.2.10", w.group("app"))
+	w.iface("eni-db", "subnet-data", "10.0.3.10", db)
+	fc := w.net.NewFlowCache()
+	var out eni.Path
+	judge := func(p *eni.Packet, sec float64) {
+		fc.JudgeInto(p, t0.Add(time.Duration(sec*float64(time.Second))), &out)
+	}
+	judge(tcp("10.0.2.10:40000", "10.0.3.10:5432", eni.SYN), 0)
+	judge(tcp("10.0.3.10:5432", "10.0.2.10:40000", eni.SYN|eni.ACK), 0.001)
+	judge(tcp("10.0.2.10:40001", "10.0.3.10:5432", eni.SYN), 500000)
+	judge(tcp("10.0.3.10:5432", "10.0.2.10:40001", eni.SYN|eni.ACK), 500000.001)
+	judge(tcp("10.0.3.10:5432", "10.0.2.10:40000", eni.ACK|eni.PSH), 500000.002) // flow 1's connection is long gone
+	require.False(t, out.Allowed())
+	require.True(t, out.Stages()[0].Verdict.IdledOut, "%s", out)
+	judge(tcp("10.0.3.10:5432", "10.0.2.10:40001", eni.ACK|eni.PSH), 500000.003) // the fast lane
+	require.True(t, out.Allowed(), "%s", out)
+	for _, s := range out.Stages() {
+		assert.False(t, s.Verdict.IdledOut, "%s", out)
+	}
 }

@@ -37,6 +37,7 @@ type routes struct {
 	// appliances is set when some route table sends traffic to an
 	// interface: then a packet may go through one on its way.
 	appliances bool
+	bySubnet   map[string]*subnetRoute
 }
 
 // addPublic records a public address of an interface.
@@ -148,8 +149,10 @@ type subnetRoute struct {
 	vpc string
 	acl *nacl.ACL
 	// table is the subnet's route table and gateway its VPC's internet
-	// gateway's, each only when it sends traffic to an interface.
+	// gateway's, each only when it sends traffic to an interface; targets
+	// are the subnet's table's routes' targets, for RouteTarget.
 	table, gateway *routeTable
+	targets        *bart.Table[string]
 }
 
 // CreateACL creates a custom network ACL in a VPC, as CreateNetworkAcl

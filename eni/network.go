@@ -800,7 +800,7 @@ func (n *Network) currentLocked() *snapshot {
 			}
 		}
 	}
-	r.appliances = n.compileRouteTables(bySubnet)
+	r.appliances, r.bySubnet = n.compileRouteTables(bySubnet), bySubnet
 	// Subnets of a VPC never overlap, so the first block that contains an
 	// address is the only one.
 	if len(r.few) > 8 {

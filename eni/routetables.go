@@ -186,6 +186,7 @@ func (n *Network) RouteTables() []RouteTable {
 // sends traffic to an interface: otherwise routing changes nothing. It
 // reports whether any does. Called with n.mu held, building a snapshot.
 func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
+	n.compileTargets(bySubnet)
 	compiled := map[string]*routeTable{}
 	appliances := false
 	for id, t := range n.routeTables {
@@ -253,4 +254,58 @@ func (n *Network) RouteVia(src, dst netip.Addr) *Interface {
 		return h.iface
 	}
 	return nil
+}
+
+// compileTargets gives each subnet route the targets of its route table
+// (its own, or its VPC's main one), for RouteTarget. Called with n.mu
+// held, building a snapshot.
+func (n *Network) compileTargets(bySubnet map[string]*subnetRoute) {
+	if len(n.routeTables) == 0 {
+		return
+	}
+	tables := map[string]*bart.Table[string]{}
+	main, explicit := map[string]*bart.Table[string]{}, map[string]*bart.Table[string]{}
+	for id, t := range n.routeTables {
+		tt := new(bart.Table[string])
+		if v := n.vpcs[t.VpcID]; v != nil {
+			for _, c := range v.CIDRs {
+				tt.Insert(c.Masked(), "local")
+			}
+		}
+		for _, r := range t.Routes {
+			target := r.Target
+			if r.Interface != "" {
+				target = r.Interface
+			}
+			tt.Insert(r.Dest, target)
+		}
+		tables[id] = tt
+		if t.Main {
+			main[t.VpcID] = tt
+		}
+		for _, sn := range t.Subnets {
+			explicit[sn] = tt
+		}
+	}
+	for id, sr := range bySubnet {
+		if tt, ok := explicit[id]; ok {
+			sr.targets = tt
+		} else {
+			sr.targets = main[n.subnets[id].VpcID]
+		}
+	}
+}
+
+// RouteTarget returns the target of the route that the route table of
+// the interface's subnet has for dst: "local", an internet gateway
+// (igw-...), a peering connection (pcx-...), an interface (eni-...), and
+// so on; "" when the files give that subnet no route table, or the table
+// no route.
+func (i *Interface) RouteTarget(dst netip.Addr) string {
+	sr := i.net.current().routes.bySubnet[i.spec.SubnetID]
+	if sr == nil || sr.targets == nil {
+		return ""
+	}
+	t, _ := sr.targets.Lookup(dst.Unmap())
+	return t
 }

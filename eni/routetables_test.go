@@ -249,3 +249,18 @@ func TestApplianceThenFastLane(t *testing.T) {
 		assert.True(t, out.Allowed())
 	}
 }
+
+// TestRouteTarget: each interface's subnet answers by its own table, or
+// else its VPC's main one; every table routes the VPC's blocks locally.
+func TestRouteTarget(t *testing.T) {
+	w := applianceWorld(t, false)
+	require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-public", VpcID: "vpc-1", Subnets: []string{"subnet-public"},
+		Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Target: "igw-1"}}}))
+	app, db, fw := w.net.Interface("eni-app"), w.net.Interface("eni-db"), w.net.Interface("eni-fw")
+	assert.Equal(t, "eni-fw", app.RouteTarget(mustAddr("10.0.3.10")))
+	assert.Equal(t, "local", app.RouteTarget(mustAddr("10.0.1.5")))
+	assert.Equal(t, "", app.RouteTarget(mustAddr("198.51.100.7")), "no route")
+	assert.Equal(t, "local", db.RouteTarget(mustAddr("10.0.2.10")), "the main table")
+	assert.Equal(t, "igw-1", fw.RouteTarget(mustAddr("198.51.100.7")))
+	assert.Equal(t, "local", fw.RouteTarget(mustAddr("10.0.2.10")), "implicit local route")
+}

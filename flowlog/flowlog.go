@@ -78,6 +78,7 @@ type Record struct {
 	TCPFlags                    uint8      // FIN 1, SYN 2, RST 4, and ACK 16 with SYN, OR-ed over the window
 	Egress                      bool       // flow-direction: the interface sent the packets
 	InVPC                       bool       // the packets stay in the interface's VPC (traffic-path 1, egress)
+	TrafficPath                 uint8      // traffic-path (egress) when known beyond InVPC: 1-8 as AWS numbers them; 0 for "-"
 
 	// NoData marks a record of an aggregation window in which the log
 	// captured nothing at the interface (log-status NODATA): only the
@@ -182,6 +183,7 @@ type Packet struct {
 	TCPFlags                    uint8 // the TCP header's flags byte
 	Egress                      bool
 	InVPC                       bool
+	TrafficPath                 uint8 // see Record
 
 	// MaxWindow bounds the interface's aggregation windows below the
 	// aggregator's, as AWS bounds them at 60 s at interfaces of instances
@@ -225,7 +227,7 @@ func (a *Aggregator) Add(p Packet) {
 		a.out = append(a.out, Record{AccountID: p.AccountID, InterfaceID: p.InterfaceID, Src: p.Src, Dst: p.Dst,
 			SrcPort: p.SrcPort, DstPort: p.DstPort, Protocol: p.Protocol, Start: p.Time.Unix(), Accept: p.Accept,
 			VpcID: p.VpcID, SubnetID: p.SubnetID, InstanceID: p.InstanceID, Region: p.Region, AZID: p.AZID,
-			PktSrc: p.PktSrc, PktDst: p.PktDst, Egress: p.Egress, InVPC: p.InVPC})
+			PktSrc: p.PktSrc, PktDst: p.PktDst, Egress: p.Egress, InVPC: p.InVPC, TrafficPath: p.TrafficPath})
 		a.first = append(a.first, ns)
 		a.keys = append(a.keys, k)
 		a.wins = append(a.wins, w)

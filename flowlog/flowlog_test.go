@@ -342,12 +342,18 @@ func TestLaterFields(t *testing.T) {
 	}
 	a.Add(flowlog.Packet{InterfaceID: "eni-1", VpcID: "vpc-1", Src: netip.MustParseAddr("2001:db8::9"),
 		Dst: netip.MustParseAddr("2001:db8:1::10"), SrcPort: 40000, DstPort: 443, Protocol: 6, Time: time.Unix(1001, 0), Accept: true})
+	a.Add(flowlog.Packet{InterfaceID: "eni-1", VpcID: "vpc-1", Src: primary, Dst: netip.MustParseAddr("198.51.100.7"), SrcPort: 40001,
+		DstPort: 443, Protocol: 6, Time: time.Unix(1002, 0), Accept: true, Egress: true, TrafficPath: 8})
+	a.Add(flowlog.Packet{InterfaceID: "eni-1", VpcID: "vpc-1", Src: primary, Dst: netip.MustParseAddr("198.51.100.8"), SrcPort: 40002,
+		DstPort: 443, Protocol: 6, Time: time.Unix(1003, 0), Accept: true, Egress: true})
 	var buf bytes.Buffer
 	require.NoError(t, a.Write(&buf))
 	assert.Equal(t, "version vpc-id instance-id region az-id srcaddr pkt-srcaddr type flow-direction traffic-path sublocation-type packets\n"+
 		"5 vpc-1 - eu-west-1 euw1-az2 10.0.1.10 10.0.1.11 IPv4 egress 1 - 1\n"+
 		"5 vpc-1 - eu-west-1 euw1-az2 10.0.1.10 10.0.1.12 IPv4 egress 1 - 1\n"+
-		"5 vpc-1 - - - 2001:db8::9 2001:db8::9 IPv6 ingress - - 1\n", buf.String())
+		"5 vpc-1 - - - 2001:db8::9 2001:db8::9 IPv6 ingress - - 1\n"+
+		"5 vpc-1 - - - 10.0.1.10 10.0.1.10 IPv4 egress 8 - 1\n"+
+		"5 vpc-1 - - - 10.0.1.10 10.0.1.10 IPv4 egress - - 1\n", buf.String())
 }
 
 // FuzzParseFormat: whatever the text, ParseFormat answers without

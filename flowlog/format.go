@@ -264,10 +264,14 @@ func (r *Record) appendField(b []byte, f Field, version int) []byte {
 		}
 		return append(b, "ingress"...)
 	case FieldTrafficPath:
-		// Egress only; of the paths AWS numbers, sgsim tells just the
-		// one that stays in the VPC (1).
-		if r.Egress && r.InVPC {
+		// Egress only: 1 for a path that stays in the VPC, else what the
+		// caller worked out from the route tables.
+		switch {
+		case !r.Egress:
+		case r.InVPC:
 			return append(b, '1')
+		case r.TrafficPath > 0 && r.TrafficPath <= 8:
+			return append(b, '0'+r.TrafficPath)
 		}
 	}
 	return append(b, '-')

@@ -782,7 +782,23 @@ func TestReplayAppliance(t *testing.T) {
 
 	out, _, _ = sgsim(t, append([]string{"audit", "--format", "json"}, cfg...)...)
 	assert.Contains(t, out, `"SGSIM.REFERENCE_THROUGH_APPLIANCE"`)
+
 	assert.Contains(t, out, "traffic from eni-app (subnet-2) to eni-db goes through eni-fw")
+
+	// traffic-path from the route tables: the app subnet's default route
+	// is the internet gateway's (2: the instance type is not known to be
+	// Nitro); the data subnet has no table (-).
+	rtbs := write("rtbs.json", `{"RouteTables":[{"RouteTableId":"rtb-app","VpcId":"vpc-1","Associations":[{"Main":false,"SubnetId":"subnet-2"}],
+		"Routes":[{"DestinationCidrBlock":"10.0.0.0/16","GatewayId":"local","State":"active"},
+		 {"DestinationCidrBlock":"0.0.0.0/0","GatewayId":"igw-1","State":"active"}]}]}`)
+	p = writeCapture(t,
+		timed{eni.TCP(app, netip.MustParseAddrPort("198.51.100.7:443"), eni.SYN), 0},
+		timed{eni.TCP(netip.MustParseAddrPort("10.0.3.10:40000"), netip.MustParseAddrPort("198.51.100.7:443"), eni.SYN), time.Second})
+	out, errOut, code = sgsim(t, append(append([]string{"replay", "--format", "flowlog", "--log-format",
+		"${interface-id} ${dstaddr} ${flow-direction} ${traffic-path}", "--pcap", p}, cfg[:len(cfg)-2]...), rtbs...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "eni-app 198.51.100.7 egress 2\n")
+	assert.Contains(t, out, "eni-db 198.51.100.7 egress -\n")
 }
 
 // TestReplayOnly: --only prints the frames of the verdicts asked for,

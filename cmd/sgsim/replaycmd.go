@@ -380,6 +380,35 @@ type logOwner struct {
 	vpcCIDRs                          []netip.Prefix
 	logs                              []*flowlog.Aggregator // the flow logs at the interface
 	maxWindow                         time.Duration         // 60 s at a Nitro instance: AWS aggregates no longer there
+	iface                             *eni.Interface
+	nitro                             bool
+}
+
+// trafficPath is traffic-path for an egress record to dst, outside the
+// VPC, by the target of the route the interface's subnet has for it: 0
+// ("-") when the files give no route table, or for a path AWS numbers by
+// what they do not say (a peering connection's region).
+func (o *logOwner) trafficPath(dst netip.Addr) uint8 {
+	t := o.iface.RouteTarget(dst)
+	nitroOr := func(nitro, other uint8) uint8 {
+		if o.nitro {
+			return nitro
+		}
+		return other
+	}
+	switch {
+	case strings.HasPrefix(t, "igw-"):
+		return nitroOr(8, 2)
+	case strings.HasPrefix(t, "vpce-"):
+		return nitroOr(7, 2)
+	case strings.HasPrefix(t, "vgw-"):
+		return 3
+	case strings.HasPrefix(t, "lgw-"):
+		return 6
+	case t == "local" || strings.HasPrefix(t, "nat-") || strings.HasPrefix(t, "tgw-") || strings.HasPrefix(t, "eni-") || strings.HasPrefix(t, "i-"):
+		return 1 // another resource of the VPC, or one with an interface in it
+	}
+	return 0
 }
 
 func (fl *flowLogger) owner(i *eni.Interface) *logOwner {
@@ -391,6 +420,7 @@ func (fl *flowLogger) owner(i *eni.Interface) *logOwner {
 		if s.Nitro {
 			o.maxWindow = time.Minute
 		}
+		o.iface, o.nitro = i, s.Nitro
 		if len(s.PrivateIPv4) > 0 {
 			o.primary = s.PrivateIPv4[0]
 		}
@@ -469,7 +499,10 @@ func (fl *flowLogger) add(r *replay.Result) {
 		o := fl.owner(i)
 		o.fill(&rec, i)
 		rec.Src, rec.Dst, rec.PktSrc, rec.PktDst = sent.Src, sent.Dst, sent.Src, sent.Dst
-		rec.Accept, rec.Egress, rec.InVPC = srcOK, true, o.inVPC(sent.Dst)
+		rec.Accept, rec.Egress, rec.InVPC, rec.TrafficPath = srcOK, true, o.inVPC(sent.Dst), 0
+		if !rec.InVPC {
+			rec.TrafficPath = o.trafficPath(sent.Dst)
+		}
 		if sent.Src.Is4() && o.primary.IsValid() {
 			rec.Src = o.primary
 		}
@@ -485,7 +518,10 @@ func (fl *flowLogger) add(r *replay.Result) {
 				break
 			}
 			rec.Src, rec.Dst, rec.PktSrc, rec.PktDst = sent.Src, sent.Dst, sent.Src, sent.Dst
-			rec.Accept, rec.Egress, rec.InVPC = leg.accept, leg.egress, leg.egress && o.inVPC(sent.Dst)
+			rec.Accept, rec.Egress, rec.InVPC, rec.TrafficPath = leg.accept, leg.egress, leg.egress && o.inVPC(sent.Dst), 0
+			if leg.egress && !rec.InVPC {
+				rec.TrafficPath = o.trafficPath(sent.Dst)
+			}
 			switch {
 			case leg.egress && sent.Src.Is4() && o.primary.IsValid():
 				rec.Src = o.primary
@@ -499,7 +535,7 @@ func (fl *flowLogger) add(r *replay.Result) {
 		o := fl.owner(i)
 		o.fill(&rec, i)
 		rec.Src, rec.Dst, rec.PktSrc, rec.PktDst = received.Src, received.Dst, received.Src, received.Dst
-		rec.Accept, rec.Egress, rec.InVPC = dstOK, false, false
+		rec.Accept, rec.Egress, rec.InVPC, rec.TrafficPath = dstOK, false, false, 0
 		if received.Dst.Is4() && o.primary.IsValid() {
 			rec.Dst = o.primary
 		}

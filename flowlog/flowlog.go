@@ -39,10 +39,11 @@
 //
 // A [Format] writes custom records instead, with fields of versions 2 to
 // 10 as create-flow-logs --log-format names them ([ParseFormat]); records
-// carry the version of the format's newest field. Fields for what sgsim
-// does not model (AWS service address ranges, routes out of the VPC,
-// Local Zones and Outposts, ECS, Block Public Access, encryption) are "-",
-// AWS's mark for a value not computed.
+// carry the version of the format's newest field. traffic-path is what
+// the caller knows of the route ([Packet.TrafficPath]). Fields for what
+// sgsim does not model (AWS service address ranges, Local Zones and
+// Outposts, ECS, Block Public Access, encryption) are "-", AWS's mark for
+// a value not computed.
 package flowlog
 
 import (

@@ -244,8 +244,9 @@ func (e *flowEntry) learn(out *Path) (opened bool) {
 		return false
 	}
 	opened = true
-	for k := range out.stages[:out.n] {
-		s := &out.stages[k]
+	st := out.all()
+	for k := range st[:out.n] {
+		s := &st[k]
 		if !s.Allowed || s.Hypothetical {
 			return
 		}
@@ -380,7 +381,7 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 	}
 	ok := (src == nil || src.ready(&e.ends[0], &srcCT, now, gen)) && (dst == nil || dst.ready(&e.ends[1], &dstCT, now, gen))
 	if ok {
-		out.Action, out.Service, out.Src, out.Dst, out.via, out.n = Allow, NoService, src, dst, nil, 0
+		out.Action, out.Service, out.Src, out.Dst, out.via, out.useWide, out.n = Allow, NoService, src, dst, nil, false, 0
 		out.setPacket(p)
 		out.lazy, out.now = true, now
 		if src != nil {

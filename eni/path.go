@@ -78,7 +78,12 @@ type Path struct {
 	Src     *Interface
 	Dst     *Interface
 	via     *Interface
-	stages  [8]Stage
+	stages  [4]Stage
+	// wide holds the stages instead when the path goes through an
+	// appliance (useWide): eight of them. Made on first need and kept, as
+	// a replay reuses its Paths, so that the common path stays small.
+	wide    *[8]Stage
+	useWide bool
 	n       int
 	// lazy marks that the interface stages' verdicts still lack the packet
 	// and its time, which Stages fills in from the path's, and that fields
@@ -188,8 +193,9 @@ func (p *Path) Stages() []Stage {
 	if p.lazy {
 		// The fast lane leaves the fields of the other kind of stage as an
 		// earlier packet left them.
-		for k := range p.stages[:p.n] {
-			if s := &p.stages[k]; !s.Kind.ACL() {
+		st := p.all()
+		for k := range st[:p.n] {
+			if s := &st[k]; !s.Kind.ACL() {
 				s.Verdict.Packet, s.Verdict.Time = p.Packet, p.now
 				if p.public.on && p.public.hairpin {
 					s.Verdict.Packet = p.public.views[0]
@@ -204,11 +210,29 @@ func (p *Path) Stages() []Stage {
 		}
 		p.lazy = false
 	}
-	return p.stages[:p.n]
+	return p.all()[:p.n]
 }
 
 // Allowed reports whether the packet reaches its destination.
 func (p Path) Allowed() bool { return p.Action == Allow }
+
+// all returns the stages' storage in use.
+func (p *Path) all() []Stage {
+	if p.useWide {
+		return p.wide[:]
+	}
+	return p.stages[:]
+}
+
+// clone returns a copy of the path that shares no storage with it.
+func (p *Path) clone() Path {
+	c := *p
+	if c.wide != nil {
+		w := *c.wide
+		c.wide = &w
+	}
+	return c
+}
 
 // Skip reports whether no stage applied: neither end is a modelled
 // interface nor in a modelled subnet, or the packet is not IP.
@@ -254,7 +278,7 @@ func (p *Path) Err() error {
 	if p.Allowed() {
 		return nil
 	}
-	return &RefusedError{Path: *p}
+	return &RefusedError{Path: p.clone()}
 }
 
 // RefusedError is a refused path, from [Path.Err]: its message explains
@@ -293,7 +317,7 @@ func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
 func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, rt *route) {
 	// Reset field by field: stages are cleared as they are added, so the
 	// unused ones cost nothing.
-	out.Action, out.Service, out.Src, out.Dst, out.via, out.n = Deny, NoService, nil, nil, nil, 0
+	out.Action, out.Service, out.Src, out.Dst, out.via, out.useWide, out.n = Deny, NoService, nil, nil, nil, false, 0
 	out.setPacket(p)
 	if p.Status != Decoded || !p.Src.IsValid() || !p.Dst.IsValid() {
 		return
@@ -320,6 +344,12 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	if fe != nil && via == nil { // the memos are of the path without an appliance
 		srcMemo, dstMemo, srcACL, dstACL = &fe.ends[0], &fe.ends[1], &fe.acls[0], &fe.acls[1]
 	}
+	if via != nil {
+		if out.wide == nil {
+			out.wide = new([8]Stage)
+		}
+		out.useWide = true
+	}
 	// sent is the packet as the source side sees it, received as the
 	// destination side does: the same packet, but for a hairpin.
 	sent, received, viaGateway := p, p, false
@@ -342,7 +372,7 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 		case ReasonLinkLocalLimit:
 			// Never filtered, so no later stage applies, but dropped here.
 			out.service(s.Verdict.Service)
-			out.Action, out.stages[0].Allowed = Deny, false
+			out.Action, out.all()[0].Allowed = Deny, false
 			return
 		}
 		ok = s.Allowed
@@ -403,8 +433,9 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	// The ACLs' entries count the packets their answers applied to: not
 	// those judged only to explain a refusal, nor traffic no ACL filters
 	// (which returned above).
-	for k := range out.stages[:out.n] {
-		if s := &out.stages[k]; s.ACL != nil && !s.Hypothetical {
+	st := out.all()
+	for k := range st[:out.n] {
+		if s := &st[k]; s.ACL != nil && !s.Hypothetical {
 			s.ACLResult.Count()
 		}
 	}
@@ -430,7 +461,7 @@ func (p *Path) addACL(k StageKind, sn *subnetRoute, memo *aclMemo, q *Packet, ok
 }
 
 func (p *Path) add(k StageKind) *Stage {
-	s := &p.stages[p.n]
+	s := &p.all()[p.n]
 	*s = Stage{}
 	s.Kind = k
 	p.n++
@@ -442,10 +473,11 @@ func (p *Path) add(k StageKind) *Stage {
 func (p *Path) service(svc Service) {
 	p.Service, p.Action = svc, Allow
 	k := 0
-	for _, s := range p.stages[:p.n] {
+	st := p.all()
+	for _, s := range st[:p.n] {
 		if !s.Kind.ACL() {
 			s.Allowed, s.Hypothetical = true, false
-			p.stages[k] = s
+			st[k] = s
 			k++
 		}
 	}

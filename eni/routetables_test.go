@@ -248,6 +248,13 @@ func TestApplianceThenFastLane(t *testing.T) {
 		assert.Nil(t, out.Via(), "packet %d: %s", k, out)
 		assert.True(t, out.Allowed())
 	}
+	// A new flow's first packet, judged the long way, after one through
+	// the appliance.
+	fc.JudgeInto(tcp("10.0.2.10:40002", "10.0.3.10:5432", eni.SYN), at(10), &out)
+	require.NotNil(t, out.Via())
+	fc.JudgeInto(tcp("10.0.2.10:40003", "10.0.1.10:443", eni.SYN), at(11), &out)
+	assert.Nil(t, out.Via())
+	assert.Equal(t, []eni.StageKind{eni.StageSourceGroups, eni.StageSourceACL, eni.StageDestACL, eni.StageDestGroups}, kinds(out))
 }
 
 // TestRouteTarget: each interface's subnet answers by its own table, or

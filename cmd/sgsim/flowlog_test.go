@@ -176,11 +176,7 @@ func TestFlowLogNitro(t *testing.T) {
 	dir := t.TempDir()
 	cfg := awsExampleConfig(t, dir)
 	pcap := pings(t, dir, 30*time.Second)
-	write := func(name, body string) []string {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
-		return []string{"--config", p}
-	}
+	write := configWriter(t, dir)
 	instances := write("instances.json", `{"Reservations":[{"ReservationId":"r-1","Instances":[{"InstanceId":"i-1","InstanceType":"m5.large",
 		"NetworkInterfaces":[{"NetworkInterfaceId":"eni-1235b8ca123456789"}]}]}]}`)
 	types := write("types.json", `{"InstanceTypes":[{"InstanceType":"m5.large","Hypervisor":"nitro"}]}`)

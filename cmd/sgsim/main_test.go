@@ -73,6 +73,16 @@ func withPublicAddresses(t *testing.T, cfg []string, public map[string]string) {
 	require.NoError(t, os.WriteFile(enis, []byte(out), 0o644))
 }
 
+// configWriter returns a function that writes a configuration file to
+// dir and returns the --config flags for it.
+func configWriter(t *testing.T, dir string) func(name, body string) []string {
+	return func(name, body string) []string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return []string{"--config", p}
+	}
+}
+
 // timed is a packet and when, after the sample's start, a capture has it.
 type timed struct {
 	p  eni.Packet
@@ -638,11 +648,7 @@ func TestReplayHairpin(t *testing.T) {
 func TestReplayIdledOut(t *testing.T) {
 	cfg := sampleConfig(t)
 	dir := filepath.Dir(cfg[1])
-	write := func(name, body string) []string {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
-		return []string{"--config", p}
-	}
+	write := configWriter(t, dir)
 	cfg = append(cfg, write("instances.json", `{"Reservations":[{"ReservationId":"r-1","Instances":[
 		{"InstanceId":"i-0a1b2c3d4e5f60004","InstanceType":"r8i.large"}]}]}`)...)
 	cfg = append(cfg, write("types.json", `{"InstanceTypes":[{"InstanceType":"r8i.large","Hypervisor":"nitro",
@@ -688,11 +694,7 @@ func TestReplayIdledOut(t *testing.T) {
 // idle interfaces.
 func TestReplayOtherNetwork(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) []string {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
-		return []string{"--config", p}
-	}
+	write := configWriter(t, dir)
 	var cfg []string
 	cfg = append(cfg, write("subnets.json", `{"Subnets":[{"SubnetId":"subnet-1","VpcId":"vpc-1","CidrBlock":"10.99.1.0/24"}]}`)...)
 	cfg = append(cfg, write("sgs.json", `{"SecurityGroups":[{"GroupId":"sg-1","GroupName":"x","VpcId":"vpc-1","IpPermissions":[],"IpPermissionsEgress":[]}]}`)...)
@@ -723,11 +725,7 @@ func TestReplayOtherNetwork(t *testing.T) {
 // every stage.
 func TestReplayAppliance(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) []string {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
-		return []string{"--config", p}
-	}
+	write := configWriter(t, dir)
 	var cfg []string
 	for _, f := range [][2]string{
 		{"vpcs.json", `{"Vpcs":[{"VpcId":"vpc-1","OwnerId":"111122223333","CidrBlock":"10.0.0.0/16"}]}`},

@@ -218,8 +218,7 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 	explicit := map[string]*routeTable{}
 	for id, t := range n.routeTables {
 		rt := compiled[id]
-		switch {
-		case t.Main:
+		if t.Main {
 			main[t.VpcID] = rt
 		}
 		if t.Gateway != "" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strings"
 
 	"github.com/sgsim/sgsim/eni"
@@ -58,6 +59,15 @@ func (r *routeJSON) target() string {
 // (blackhole) is judged as if it went straight on, with a warning: AWS
 // drops its traffic, and sgsim does not model routing's own refusals.
 func (l *loader) buildRouteTables() error {
+	// A Gateway Load Balancer endpoint's route names the endpoint
+	// (vpce-...), and its interface's description names it in turn
+	// ("VPC Endpoint Interface vpce-...").
+	endpoints := map[string]string{}
+	for _, i := range l.net.Interfaces() {
+		if id := vpceIn.FindString(i.Spec().Description); id != "" {
+			endpoints[id] = i.ID()
+		}
+	}
 	for _, lt := range l.routeTables {
 		x, file := lt.v, lt.file
 		obj := x.RouteTableID
@@ -118,6 +128,15 @@ func (l *loader) buildRouteTables() error {
 				return &Error{File: file, Object: obj, Field: field, Msg: "has no destination"}
 			}
 			iface := r.NetworkInterfaceID
+			if iface == "" && strings.HasPrefix(r.GatewayID, "vpce-") && r.DestinationPrefixListID == "" {
+				// A CIDR block routed to an endpoint: a Gateway Load Balancer
+				// or firewall endpoint, an appliance on the path (a gateway
+				// endpoint's routes name prefix lists).
+				if iface = endpoints[r.GatewayID]; iface == "" {
+					l.warn("%s: %s: %s: no interface in the files is the endpoint %s (its description names it): traffic is judged as if it went straight on",
+						file, obj, field, r.GatewayID)
+				}
+			}
 			if iface != "" && !strings.EqualFold(r.State, "blackhole") && l.net.Interface(iface) == nil {
 				return &Error{File: file, Object: obj, Field: field + ".NetworkInterfaceId", Msg: fmt.Sprintf("%s is not defined in any --config file", iface)}
 			}
@@ -126,9 +145,13 @@ func (l *loader) buildRouteTables() error {
 					file, obj, field, r.target())
 				iface = ""
 			}
+			targetField := field + ".NetworkInterfaceId"
+			if r.NetworkInterfaceID == "" {
+				targetField = field + ".GatewayId"
+			}
 			for _, d := range dests {
 				spec.Routes = append(spec.Routes, eni.Route{Dest: d, Interface: iface, Target: r.target()})
-				routeFields = append(routeFields, field+".NetworkInterfaceId")
+				routeFields = append(routeFields, targetField)
 			}
 		}
 		if err := l.net.AddRouteTable(spec); err != nil {
@@ -150,6 +173,8 @@ func (l *loader) buildRouteTables() error {
 	}
 	return nil
 }
+
+var vpceIn = regexp.MustCompile(`\bvpce-[0-9a-f]+\b`)
 
 // scan reads a field name's index, as fmt.Sscanf does, reporting whether
 // it matched.

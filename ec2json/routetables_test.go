@@ -96,3 +96,39 @@ func TestRouteTableErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, strings.Join(r.Warnings, "\n"), "rtbs.json: rtb-app: Routes[1]: the route to i-fw is a blackhole")
 }
+
+// TestGatewayLoadBalancerEndpoint: a route to a Gateway Load Balancer
+// endpoint (vpce-...) sends traffic through the endpoint's interface,
+// which the files tie to it by its description; it has no groups and no
+// source/destination check, and the database's group reference does not
+// match what it forwards. An endpoint no interface carries is judged as
+// if the traffic went straight on, with a warning.
+func TestGatewayLoadBalancerEndpoint(t *testing.T) {
+	files := applianceFiles(strings.Replace(routeTables, `"NetworkInterfaceId":"eni-fw","InstanceId":"i-fw"`, `"GatewayId":"vpce-0a1b2c"`, 1))
+	for k := range files {
+		if files[k].Name == "enis.json" {
+			files[k].Data = []byte(strings.Replace(string(files[k].Data), `{"NetworkInterfaceId":"eni-fw"`,
+				`{"NetworkInterfaceId":"eni-gwlbe","SubnetId":"subnet-1","VpcId":"vpc-1","PrivateIpAddress":"10.0.1.9","RequesterManaged":true,`+
+					`"InterfaceType":"gateway_load_balancer_endpoint","Description":"VPC Endpoint Interface vpce-0a1b2c","Groups":[]},`+
+					`{"NetworkInterfaceId":"eni-fw"`, 1))
+		}
+	}
+	r, err := ec2json.Load(files...)
+	require.NoError(t, err)
+	syn := eni.TCP(netip.MustParseAddrPort("10.0.2.10:40000"), netip.MustParseAddrPort("10.0.3.10:5432"), eni.SYN)
+	p := r.Network.Judge(&syn, time.Unix(0, 0))
+	require.NotNil(t, p.Via(), "%s", p)
+	assert.Equal(t, "eni-gwlbe", p.Via().ID())
+	assert.False(t, p.Allowed(), "the reference does not match: %s", p)
+	for _, s := range p.Stages() {
+		if s.Kind == eni.StageApplianceIn || s.Kind == eni.StageApplianceOut {
+			assert.Equal(t, eni.ReasonNoGroups, s.Verdict.Reason, "%s", p)
+		}
+	}
+
+	r, err = ec2json.Load(applianceFiles(strings.Replace(routeTables, `"NetworkInterfaceId":"eni-fw","InstanceId":"i-fw"`, `"GatewayId":"vpce-9f9f"`, 1))...)
+	require.NoError(t, err)
+	assert.Contains(t, strings.Join(r.Warnings, "\n"), "rtbs.json: rtb-app: Routes[1]: no interface in the files is the endpoint vpce-9f9f")
+	p = r.Network.Judge(&syn, time.Unix(0, 0))
+	assert.Nil(t, p.Via())
+}

@@ -275,7 +275,10 @@ func (i *Interface) current() *compiled {
 	// here must be of the generation recorded.
 	n.mu.Lock()
 	snap := n.currentLocked()
-	c := &compiled{netGen: snap.gen, addrs: i.addrs(), prefixes: slices.Clone(i.spec.Prefixes), sdCheck: !i.spec.DisableSourceDestCheck,
+	// A Gateway Load Balancer endpoint forwards traffic that is neither
+	// from nor to it by design: no source/destination check applies.
+	sdCheck := !i.spec.DisableSourceDestCheck && i.spec.Type != TypeGatewayLoadBalancerEndpoint
+	c := &compiled{netGen: snap.gen, addrs: i.addrs(), prefixes: slices.Clone(i.spec.Prefixes), sdCheck: sdCheck,
 		autoTracked: i.spec.Type.AutoTracked(), port25: n.port25 && i.spec.Type == TypeInterface}
 	groups := slices.Clone(i.spec.Groups)
 	c.unfiltered = len(groups) == 0

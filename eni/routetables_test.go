@@ -1,6 +1,7 @@
 package eni_test
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/sg"
 )
 
 // applianceWorld has a firewall appliance (eni-fw, 10.0.1.5, its
@@ -270,4 +272,37 @@ func TestRouteTarget(t *testing.T) {
 	assert.Equal(t, "local", db.RouteTarget(mustAddr("10.0.2.10")), "the main table")
 	assert.Equal(t, "igw-1", fw.RouteTarget(mustAddr("198.51.100.7")))
 	assert.Equal(t, "local", fw.RouteTarget(mustAddr("10.0.2.10")), "implicit local route")
+}
+
+// TestApplianceFlowCacheRandom: random traffic, requests and replies,
+// among the app, the database, the firewall itself, a second app server
+// and the internet, with routes through the firewall both ways: every way
+// of judging through a FlowCache answers as Judge does, with one Path
+// reused throughout, as a replay reuses it.
+func TestApplianceFlowCacheRandom(t *testing.T) {
+	hosts := []string{"10.0.2.10", "10.0.3.10", "10.0.1.5", "10.0.2.11", "198.51.100.7"}
+	for seed := uint64(1); seed <= 8; seed++ {
+		a, b := applianceWorld(t, true), applianceWorld(t, true)
+		for _, w := range []*world{a, b} {
+			w.iface("eni-app2", "subnet-app", "10.0.2.11", "sg-app")
+			_, err := w.reg.AuthorizeIngress("sg-db", tcpRule(22, "10.0.2.0/24"), rule(sg.UDP, 20, 25, "10.0.0.0/16"))
+			require.NoError(t, err)
+			_, err = w.reg.AuthorizeIngress("sg-app", allRule("10.0.0.0/16"))
+			require.NoError(t, err)
+		}
+		rng := rand.New(rand.NewPCG(seed, 41))
+		fc := a.net.NewFlowCache()
+		var got eni.Path
+		for k := 0; k < 1500; k++ {
+			p, ok := randomPacket(rng, hosts, 3)
+			if !ok {
+				continue
+			}
+			ts := at(float64(k) * 0.5)
+			fc.JudgeIntoHashed(&p, ts, &got, p.FlowHash())
+			want := b.net.Judge(&p, ts)
+			require.Equal(t, withoutIdled(want.String()), withoutIdled(got.String()), "seed %d packet %d", seed, k)
+			require.Equal(t, want.Via() == nil, got.Via() == nil)
+		}
+	}
 }

@@ -141,3 +141,42 @@ func ExampleNetwork_Exchange() {
 	//   3. ALLOW acl-00000000000000001 (subnet-db) inbound: entry 100 allow all traffic from 0.0.0.0/0
 	//   4. DENY  eni-db inbound: ENI_SG_RULES_MISMATCH: no inbound rule of sg-db allows tcp port 5432 from 10.0.2.11
 }
+
+// A route that sends the app subnet's traffic for the database subnet
+// through a firewall puts the firewall on the path; the database's rule
+// referencing the app's group no longer matches what the firewall
+// forwards, while a rule naming the app subnet's block does.
+func ExampleNetwork_AddRouteTable() {
+	n := eni.NewNetwork()
+	n.AddVPC(eni.VPCSpec{ID: "vpc-1", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}})
+	for _, s := range []string{"10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"} {
+		p := netip.MustParsePrefix(s)
+		n.AddSubnet(eni.SubnetSpec{ID: fmt.Sprintf("subnet-%d", p.Addr().As4()[2]), VpcID: "vpc-1", CIDR: p})
+	}
+	fw, _ := n.Groups().CreateGroup(sg.GroupSpec{ID: "sg-fw", Name: "fw", VpcID: "vpc-1"})
+	n.Groups().AuthorizeIngress(fw, sg.Rule{Protocol: sg.AllProtocols, Peer: sg.MustParsePeer("10.0.0.0/16")})
+	app, _ := n.Groups().CreateGroup(sg.GroupSpec{ID: "sg-app", Name: "app", VpcID: "vpc-1"})
+	db, _ := n.Groups().CreateGroup(sg.GroupSpec{ID: "sg-db", Name: "db", VpcID: "vpc-1"})
+	n.Groups().AuthorizeIngress(db,
+		sg.Rule{Protocol: sg.TCP, FromPort: 5432, ToPort: 5432, Peer: sg.GroupPeer(app)},
+		sg.Rule{Protocol: sg.TCP, FromPort: 6432, ToPort: 6432, Peer: sg.MustParsePeer("10.0.2.0/24")})
+	n.AddInterface(eni.InterfaceSpec{ID: "eni-fw", SubnetID: "subnet-1", PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.1.5")},
+		Groups: []string{fw}, DisableSourceDestCheck: true})
+	n.AddInterface(eni.InterfaceSpec{ID: "eni-app", SubnetID: "subnet-2", PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.2.10")}, Groups: []string{app}})
+	n.AddInterface(eni.InterfaceSpec{ID: "eni-db", SubnetID: "subnet-3", PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.3.10")}, Groups: []string{db}})
+
+	err := n.AddRouteTable(eni.RouteTableSpec{ID: "rtb-app", VpcID: "vpc-1", Subnets: []string{"subnet-2"},
+		Routes: []eni.Route{{Dest: netip.MustParsePrefix("10.0.3.0/24"), Interface: "eni-fw"}}})
+	if err != nil {
+		panic(err)
+	}
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for _, port := range []uint16{5432, 6432} {
+		syn := eni.TCP(netip.MustParseAddrPort("10.0.2.10:40000"), netip.AddrPortFrom(netip.MustParseAddr("10.0.3.10"), port), eni.SYN)
+		p := n.Judge(&syn, now)
+		fmt.Println(port, p.Action, "via", p.Via().ID())
+	}
+	// Output:
+	// 5432 DENY via eni-fw
+	// 6432 ALLOW via eni-fw
+}

@@ -53,11 +53,10 @@ func (r *routeJSON) target() string {
 	return "-"
 }
 
-// buildRouteTables adds the route tables. Only routes to network
-// interfaces change a verdict (packets go through the appliance); the
-// others are kept for what they say. A route whose target is gone
-// (blackhole) is judged as if it went straight on, with a warning: AWS
-// drops its traffic, and sgsim does not model routing's own refusals.
+// buildRouteTables adds the route tables. Routes to network interfaces
+// change a verdict (packets go through the appliance), and so do routes
+// whose target is gone (blackhole: AWS drops their traffic); the others
+// are kept for what they say.
 func (l *loader) buildRouteTables() error {
 	// A Gateway Load Balancer endpoint's route names the endpoint
 	// (vpce-...), and its interface's description names it in turn
@@ -127,8 +126,9 @@ func (l *loader) buildRouteTables() error {
 			default:
 				return &Error{File: file, Object: obj, Field: field, Msg: "has no destination"}
 			}
+			blackhole := strings.EqualFold(r.State, "blackhole")
 			iface := r.NetworkInterfaceID
-			if iface == "" && strings.HasPrefix(r.GatewayID, "vpce-") && r.DestinationPrefixListID == "" {
+			if !blackhole && iface == "" && strings.HasPrefix(r.GatewayID, "vpce-") && r.DestinationPrefixListID == "" {
 				// A CIDR block routed to an endpoint: a Gateway Load Balancer
 				// or firewall endpoint, an appliance on the path (a gateway
 				// endpoint's routes name prefix lists).
@@ -137,20 +137,15 @@ func (l *loader) buildRouteTables() error {
 						file, obj, field, r.GatewayID)
 				}
 			}
-			if iface != "" && !strings.EqualFold(r.State, "blackhole") && l.net.Interface(iface) == nil {
+			if !blackhole && iface != "" && l.net.Interface(iface) == nil {
 				return &Error{File: file, Object: obj, Field: field + ".NetworkInterfaceId", Msg: fmt.Sprintf("%s is not defined in any --config file", iface)}
-			}
-			if strings.EqualFold(r.State, "blackhole") {
-				l.warn("%s: %s: %s: the route to %s is a blackhole: AWS drops its traffic; it is judged as if it went straight on",
-					file, obj, field, r.target())
-				iface = ""
 			}
 			targetField := field + ".NetworkInterfaceId"
 			if r.NetworkInterfaceID == "" {
 				targetField = field + ".GatewayId"
 			}
 			for _, d := range dests {
-				spec.Routes = append(spec.Routes, eni.Route{Dest: d, Interface: iface, Target: r.target()})
+				spec.Routes = append(spec.Routes, eni.Route{Dest: d, Interface: iface, Target: r.target(), Blackhole: blackhole})
 				routeFields = append(routeFields, targetField)
 			}
 		}

@@ -91,10 +91,15 @@ func TestRouteTableErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
-	// A blackhole route is judged as if it went straight on, with a warning.
-	r, err := ec2json.Load(applianceFiles(strings.Replace(routeTables, `"InstanceId":"i-fw","State":"active"`, `"InstanceId":"i-fw","State":"blackhole"`, 1))...)
+	// A blackhole route drops the traffic it matches, whatever its target
+	// was (here an interface the files no longer have).
+	r, err := ec2json.Load(applianceFiles(strings.Replace(routeTables, `"NetworkInterfaceId":"eni-fw","InstanceId":"i-fw","State":"active"`,
+		`"NetworkInterfaceId":"eni-gone","InstanceId":"i-fw","State":"blackhole"`, 1))...)
 	require.NoError(t, err)
-	assert.Contains(t, strings.Join(r.Warnings, "\n"), "rtbs.json: rtb-app: Routes[1]: the route to i-fw is a blackhole")
+	syn := eni.TCP(netip.MustParseAddrPort("10.0.2.10:40000"), netip.MustParseAddrPort("10.0.3.10:5432"), eni.SYN)
+	p := r.Network.Judge(&syn, time.Unix(0, 0))
+	assert.False(t, p.Allowed())
+	assert.Contains(t, p.String(), "ROUTE_BLACKHOLE: rtb-app routes 10.0.3.0/24 to eni-gone, which is gone (a blackhole route): AWS drops the packet")
 }
 
 // TestGatewayLoadBalancerEndpoint: a route to a Gateway Load Balancer

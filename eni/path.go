@@ -24,10 +24,13 @@ const (
 	StageApplianceIn     // the appliance's security groups, inbound
 	StageApplianceOut    // the appliance's security groups, outbound
 	StageApplianceACLOut // the appliance's subnet's network ACL, outbound
+	// A blackhole route drops the packet after the source's stages.
+	StageRoute
 )
 
 var stageNames = [...]string{"source security groups", "source subnet ACL", "destination subnet ACL", "destination security groups",
-	"appliance subnet ACL in", "appliance security groups in", "appliance security groups out", "appliance subnet ACL out"}
+	"appliance subnet ACL in", "appliance security groups in", "appliance security groups out", "appliance subnet ACL out",
+	"route"}
 
 // ACL reports whether the stage is a network ACL's.
 func (k StageKind) ACL() bool {
@@ -61,6 +64,8 @@ type Stage struct {
 	ACL       *nacl.ACL
 	Subnet    string
 	ACLResult nacl.Result
+	// Route is the blackhole route of a StageRoute stage.
+	Route *RouteDrop
 }
 
 // ReasonSubnetACL is the Reachability Analyzer code for a refusal by a
@@ -378,6 +383,14 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 		ok = s.Allowed
 	}
 	switch {
+	case via != nil && via.drop != nil:
+		// A blackhole route: the packet leaves its subnet and goes no
+		// further.
+		ok = out.addACL(StageSourceACL, srcNet, nil, sent, ok)
+		s := out.add(StageRoute)
+		s.Route, s.Allowed, s.Hypothetical = via.drop, false, !ok
+		ok = false
+		dst = nil
 	case via != nil:
 		// Through the appliance: into its subnet and interface, out again.
 		out.via = via.iface
@@ -486,6 +499,10 @@ func (p *Path) service(svc Service) {
 
 // Explain describes the stage's outcome in a sentence.
 func (s Stage) Explain() string {
+	if s.Kind == StageRoute && s.Route != nil {
+		return fmt.Sprintf("%s: %s routes %s to %s, which is gone (a blackhole route): AWS drops the packet",
+			ReasonRouteBlackhole, s.Route.Table, s.Route.Dest, s.Route.Target)
+	}
 	if s.Kind.ACL() {
 		dir := "inbound"
 		if s.Kind.Outbound() {

@@ -40,6 +40,9 @@ type Route struct {
 	// Target names the other target (local, igw-..., nat-..., vpce-...),
 	// for explanations.
 	Target string
+	// Blackhole marks a route whose target is gone: AWS drops the
+	// traffic it matches.
+	Blackhole bool
 }
 
 // RouteTable is a route table in a network.
@@ -54,11 +57,24 @@ type routeTable struct {
 	routes bart.Table[*hop]
 }
 
-// hop is an appliance a route sends traffic through, and its subnet.
+// hop is an appliance a route sends traffic through, and its subnet; or,
+// with drop set, a blackhole route that drops it.
 type hop struct {
 	iface *Interface
 	sn    *subnetRoute
+	drop  *RouteDrop
 }
+
+// RouteDrop is a blackhole route that dropped a packet: the route table,
+// the route's destination and its vanished target.
+type RouteDrop struct {
+	Table  string
+	Dest   netip.Prefix
+	Target string
+}
+
+// ReasonRouteBlackhole is the code of a refusal by a blackhole route.
+const ReasonRouteBlackhole = "ROUTE_BLACKHOLE"
 
 // lookup returns the appliance the table sends traffic for a to, or nil.
 func (t *routeTable) lookup(a netip.Addr) *hop {
@@ -82,7 +98,7 @@ func appliance(src, dst *Interface, srcNet, dstNet *subnetRoute, p *Packet) *hop
 	case dstNet != nil && dstNet.gateway != nil && isPublic(p.Src):
 		h = dstNet.gateway.lookup(p.Dst)
 	}
-	if h == nil || h.iface == src || h.iface == dst {
+	if h == nil || (h.drop == nil && (h.iface == src || h.iface == dst)) {
 		return nil
 	}
 	return h
@@ -143,7 +159,7 @@ func (n *Network) AddRouteTable(spec RouteTableSpec) error {
 		if !r.Dest.IsValid() {
 			return bad(ErrInvalidRouteTable, field+".Dest", "", "not a prefix")
 		}
-		if r.Interface == "" {
+		if r.Interface == "" || r.Blackhole {
 			continue
 		}
 		i := n.ifaces[r.Interface]
@@ -201,7 +217,14 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 		}
 		for _, r := range t.Routes {
 			var h *hop
-			if i := n.ifaces[r.Interface]; r.Interface != "" && i != nil {
+			switch i := n.ifaces[r.Interface]; {
+			case r.Blackhole:
+				target := r.Target
+				if r.Interface != "" {
+					target = r.Interface
+				}
+				h, toInterface = &hop{drop: &RouteDrop{Table: id, Dest: r.Dest, Target: target}}, true
+			case r.Interface != "" && i != nil:
 				h, toInterface = &hop{iface: i, sn: bySubnet[i.spec.SubnetID]}, true
 			}
 			rt.routes.Insert(r.Dest, h)
@@ -241,7 +264,7 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 }
 
 // RouteVia returns the appliance that a packet from src to dst is routed
-// through (see [Path.Via]), or nil.
+// through (see [Path.Via]), or nil (also for a blackhole route).
 func (n *Network) RouteVia(src, dst netip.Addr) *Interface {
 	r := n.current().routes
 	if !r.appliances {
@@ -249,7 +272,7 @@ func (n *Network) RouteVia(src, dst netip.Addr) *Interface {
 	}
 	src, dst = src.Unmap(), dst.Unmap()
 	p := Packet{Src: src, Dst: dst}
-	if h := appliance(r.owner(src), r.owner(dst), r.subnetOf(src), r.subnetOf(dst), &p); h != nil {
+	if h := appliance(r.owner(src), r.owner(dst), r.subnetOf(src), r.subnetOf(dst), &p); h != nil && h.drop == nil {
 		return h.iface
 	}
 	return nil

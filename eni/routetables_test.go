@@ -306,3 +306,30 @@ func TestApplianceFlowCacheRandom(t *testing.T) {
 		}
 	}
 }
+
+// TestBlackholeRoute: a route whose target is gone drops what it matches
+// once the packet has left its subnet; the flow cache answers alike.
+func TestBlackholeRoute(t *testing.T) {
+	build := func() *world {
+		w := applianceWorld(t, false)
+		require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-data", VpcID: "vpc-1", Subnets: []string{"subnet-data"},
+			Routes: []eni.Route{{Dest: netip.MustParsePrefix("10.0.2.0/24"), Interface: "eni-gone", Blackhole: true}}}))
+		return w
+	}
+	a, b := build(), build()
+	p := tcp("10.0.3.10:5432", "10.0.2.10:40000", eni.SYN|eni.ACK)
+	want := b.net.Judge(p, at(0))
+	assert.False(t, want.Allowed())
+	assert.Equal(t, []eni.StageKind{eni.StageSourceGroups, eni.StageSourceACL, eni.StageRoute}, kinds(want))
+	route := want.Stages()[2]
+	require.NotNil(t, route.Route)
+	assert.Equal(t, eni.RouteDrop{Table: "rtb-data", Dest: netip.MustParsePrefix("10.0.2.0/24"), Target: "eni-gone"}, *route.Route)
+	assert.Nil(t, want.Via())
+	assert.Nil(t, a.net.RouteVia(mustAddr("10.0.3.10"), mustAddr("10.0.2.10")))
+	var got eni.Path
+	fc := a.net.NewFlowCache()
+	for k := 0; k < 3; k++ {
+		fc.JudgeInto(p, at(float64(k)), &got)
+		assert.Equal(t, want.String(), got.String())
+	}
+}

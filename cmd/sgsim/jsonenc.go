@@ -60,6 +60,7 @@ func appendStage(b []byte, s *jsonStage) []byte {
 	b = appendOptString(b, "interface", s.Interface)
 	b = appendOptString(b, "acl", s.ACL)
 	b = appendOptString(b, "subnet", s.Subnet)
+	b = appendOptString(b, "route_table", s.RouteTable)
 	b = appendField(b, "direction", s.Direction)
 	b = appendField(b, "result", s.Result)
 	b = appendField(b, "code", s.Code)

@@ -44,6 +44,7 @@ type jsonStage struct {
 	Interface     string    `json:"interface,omitempty"`
 	ACL           string    `json:"acl,omitempty"`
 	Subnet        string    `json:"subnet,omitempty"`
+	RouteTable    string    `json:"route_table,omitempty"` // a blackhole route's table
 	Direction     string    `json:"direction"`
 	Result        string    `json:"result"`
 	Code          string    `json:"code"`
@@ -254,6 +255,10 @@ func (jl *jsonl) stage(s eni.Stage) jsonStage {
 	j := jsonStage{Stage: s.Kind.String(), Result: "DENY", NotReached: s.Hypothetical}
 	if s.Allowed {
 		j.Result = "ALLOW"
+	}
+	if s.Kind == eni.StageRoute && s.Route != nil {
+		j.Direction, j.Code, j.RouteTable, j.Explanation = "outbound", eni.ReasonRouteBlackhole, s.Route.Table, s.Explain()
+		return j
 	}
 	if s.Kind.ACL() {
 		j.ACL, j.Subnet = s.ACL.ID, s.Subnet

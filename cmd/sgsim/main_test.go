@@ -797,6 +797,18 @@ func TestReplayAppliance(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "eni-app 198.51.100.7 egress 2\n")
 	assert.Contains(t, out, "eni-db 198.51.100.7 egress -\n")
+
+	// A blackhole route drops what it matches.
+	dead := write("rtbs.json", `{"RouteTables":[{"RouteTableId":"rtb-app","VpcId":"vpc-1","Associations":[{"Main":false,"SubnetId":"subnet-2"}],
+		"Routes":[{"DestinationCidrBlock":"10.0.3.0/24","NetworkInterfaceId":"eni-gone","State":"blackhole"}]}]}`)
+	p = writeCapture(t, timed{eni.TCP(app, netip.MustParseAddrPort("10.0.3.10:6432"), eni.SYN), 0})
+	out, errOut, code = sgsim(t, append(append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg[:len(cfg)-2]...), dead...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, `"verdict":"REJECT"`)
+	assert.Contains(t, out, `"decided_by":{"stage":"route","route_table":"rtb-app","direction":"outbound","result":"DENY","code":"ROUTE_BLACKHOLE"`)
+	out, errOut, code = sgsim(t, append(append([]string{"replay", "--pcap", p}, cfg[:len(cfg)-2]...), dead...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "ROUTE_BLACKHOLE rtb-app 10.0.3.0/24 to eni-gone")
 }
 
 // TestReplayOnly: --only prints the frames of the verdicts asked for,

@@ -67,6 +67,9 @@ func host(i *eni.Interface, a fmt.Stringer) string {
 }
 
 func participant(s eni.Stage) (key, label string) {
+	if s.Kind == eni.StageRoute && s.Route != nil {
+		return "route " + s.Route.Table, "route table " + s.Route.Table
+	}
 	if s.ACL != nil {
 		return "acl " + s.ACL.ID, fmt.Sprintf("network ACL %s (%s)", s.ACL.ID, s.Subnet)
 	}

@@ -485,6 +485,8 @@ func (fl *flowLogger) add(r *replay.Result) {
 			viaOut = viaOut && s.Allowed
 		case eni.StageDestACL, eni.StageDestGroups:
 			dstOK = dstOK && s.Allowed
+		case eni.StageRoute:
+			viaIn = false // dropped on the way: nothing further logs it
 		}
 	}
 	// Each end logs the packet as it saw it: the same but for a hairpin,

@@ -138,10 +138,12 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 	fmt.Fprintf(w, "  busiest interface peaked at %d tracked connections; %d packets refused for a full table\n", peak, full)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  interface\topened\tpeak\tidled out, then refused\ttable full\tidle timeouts: tcp established / udp / udp stream")
+	tracked := 0
 	for _, c := range s.Interfaces {
 		if c.Opened == 0 && c.IdledOut == 0 && c.TableFull == 0 {
 			continue
 		}
+		tracked++
 		cfg := c.Interface.ConnTrackConfig()
 		timeouts := fmt.Sprintf("%d / %d / %d s", int64(cfg.TCPEstablished/time.Second), int64(cfg.UDP/time.Second), int64(cfg.UDPStream/time.Second))
 		if t := c.Interface.Spec().InstanceType; t != "" {
@@ -149,7 +151,9 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 		}
 		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%s\n", c.Interface.ID(), c.Opened, c.TrackedPeak, c.IdledOut, c.TableFull, timeouts)
 	}
-	tw.Flush()
+	if tracked > 0 { // no table of nothing
+		tw.Flush()
+	}
 	if idled > 0 {
 		fmt.Fprintf(w, "  %d packets were refused because their connection had gone idle past its timeout: keepalives more often "+
 			"than the timeout, or a longer one (ConnectionTrackingSpecification on the interface), keep such connections\n", idled)
@@ -286,6 +290,9 @@ func flowLabel(proto uint8, src, dst netip.Addr, key uint16) string {
 }
 
 func refusalText(s eni.Stage) string {
+	if s.Kind == eni.StageRoute && s.Route != nil {
+		return fmt.Sprintf("%s %s %s to %s", eni.ReasonRouteBlackhole, s.Route.Table, s.Route.Dest, s.Route.Target)
+	}
 	if s.ACL != nil {
 		dir := "inbound"
 		if s.Kind.Outbound() {

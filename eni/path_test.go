@@ -192,12 +192,16 @@ func TestPathNoAllocs(t *testing.T) {
 }
 
 // BenchmarkPath compares a packet crossing subnets (two ACLs on its path)
-// with one staying inside its subnet.
+// with one staying inside its subnet, and with one that a route sends
+// through an appliance in a third subnet (four ACLs, three interfaces'
+// checks; never the flow cache's fast lane).
 func BenchmarkPath(b *testing.B) {
 	for _, c := range []struct {
 		name, dst string
 		cached    bool
-	}{{"same-subnet", "10.0.2.11", false}, {"cross-subnet", "10.0.3.10", false}, {"cross-subnet-flowcache", "10.0.3.10", true}} {
+		appliance bool
+	}{{"same-subnet", "10.0.2.11", false, false}, {"cross-subnet", "10.0.3.10", false, false},
+		{"cross-subnet-flowcache", "10.0.3.10", true, false}, {"appliance-flowcache", "10.0.3.10", true, true}} {
 		b.Run(c.name, func(b *testing.B) {
 			w := newWorld(b)
 			any := w.group("any", allRule("10.0.0.0/8"))
@@ -214,6 +218,13 @@ func BenchmarkPath(b *testing.B) {
 				require.NoError(b, a.CreateEntry(aclEntry(200, false, -1, nacl.Allow, "10.0.0.0/8", 0, 0)))
 				require.NoError(b, a.CreateEntry(aclEntry(200, true, -1, nacl.Allow, "10.0.0.0/8", 0, 0)))
 				require.NoError(b, w.net.AssociateACL(s, "acl-"+s))
+			}
+			if c.appliance {
+				_, err := w.net.AddInterface(eni.InterfaceSpec{ID: "eni-fw", SubnetID: "subnet-public", Groups: []string{any},
+					PrivateIPv4: []netip.Addr{mustAddr("10.0.1.5")}, DisableSourceDestCheck: true})
+				require.NoError(b, err)
+				require.NoError(b, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-app", VpcID: "vpc-1", Subnets: []string{"subnet-app"},
+					Routes: []eni.Route{{Dest: netip.MustParsePrefix("10.0.3.0/24"), Interface: "eni-fw"}}}))
 			}
 			pkt := tcp("10.0.2.10:4000", c.dst+":22", eni.ACK)
 			w.net.Judge(tcp("10.0.2.10:4000", c.dst+":22", eni.SYN), t0)

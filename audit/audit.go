@@ -630,6 +630,31 @@ func (a *auditor) groupChecks() {
 // AWS matches a reference by the interface the traffic came from, the
 // appliance, so the rule lets none of it in (reference §1.2).
 func (a *auditor) throughAppliances() {
+	if !a.n.RoutesThroughAppliances() {
+		return
+	}
+	// Routes are per subnet and destination: each pair is asked once.
+	type pair struct {
+		subnet string
+		dst    netip.Addr
+	}
+	vias := map[pair]*eni.Interface{}
+	type place struct {
+		addr   netip.Addr // primary
+		subnet string
+	}
+	places := map[*eni.Interface]place{}
+	where := func(i *eni.Interface) place {
+		p, ok := places[i]
+		if !ok {
+			if all := i.Addrs(); len(all) > 0 {
+				p.addr = all[0]
+			}
+			p.subnet = i.Spec().SubnetID
+			places[i] = p
+		}
+		return p
+	}
 	for _, g := range a.groups {
 		for _, r := range g.Ingress {
 			p := r.Rule.Peer
@@ -643,11 +668,17 @@ func (a *auditor) throughAppliances() {
 					if m == d {
 						continue
 					}
-					src, dst := m.Addrs(), d.Addrs()
-					if len(src) == 0 || len(dst) == 0 {
+					src, dst := where(m), where(d)
+					if !src.addr.IsValid() || !dst.addr.IsValid() {
 						continue
 					}
-					if via := a.n.RouteVia(src[0], dst[0]); via != nil {
+					k := pair{src.subnet, dst.addr}
+					via, ok := vias[k]
+					if !ok {
+						via = a.n.RouteVia(src.addr, dst.addr)
+						vias[k] = via
+					}
+					if via != nil && via != m && via != d {
 						pairs++
 						if first == "" {
 							first = fmt.Sprintf("traffic from %s (%s) to %s goes through %s", m.ID(), m.Spec().SubnetID, d.ID(), via.ID())

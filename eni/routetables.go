@@ -263,6 +263,10 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 	return true
 }
 
+// RoutesThroughAppliances reports whether some route table sends traffic
+// through an interface, so that RouteVia can answer anything but nil.
+func (n *Network) RoutesThroughAppliances() bool { return n.current().routes.appliances }
+
 // RouteVia returns the appliance that a packet from src to dst is routed
 // through (see [Path.Via]), or nil (also for a blackhole route).
 func (n *Network) RouteVia(src, dst netip.Addr) *Interface {

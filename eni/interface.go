@@ -3,6 +3,7 @@ package eni
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/gopacket"
@@ -440,14 +441,15 @@ func setCT(c *conntrack.Packet, dir Direction, p *Packet) {
 }
 
 // forwardedRules returns the interface's rules less those that reference
-// groups: what a packet that came through an appliance meets. Called with
-// net.eval held.
+// groups: what a packet that came through an appliance meets. Interfaces
+// with the same groups share them, as they share their rules. Called
+// with net.eval held.
 func (i *Interface) forwardedRules(c *compiled) *sg.Ruleset {
 	if c.forwarded == nil {
 		i.net.mu.RLock()
 		groups := slices.Clone(i.spec.Groups)
 		i.net.mu.RUnlock()
-		c.forwarded = i.net.groups.Compile(groups, func(string) []netip.Prefix { return nil })
+		c.forwarded = i.net.cachedRuleset("forwarded:"+strings.Join(groups, ","), groups, c.netGen, c.regGen, nil)
 	}
 	return c.forwarded
 }

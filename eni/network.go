@@ -137,15 +137,21 @@ type rulesetCache struct {
 // snap and the registry generation rg, compiling them if no interface
 // with the same groups has. Called with n.eval held, not n.mu.
 func (n *Network) ruleset(groups []string, snap *snapshot, rg uint64) *sg.Ruleset {
+	return n.cachedRuleset(strings.Join(groups, ","), groups, snap.gen, rg, func(g string) []netip.Prefix { return snap.members[g] })
+}
+
+// cachedRuleset returns the rules of the groups as members resolves their
+// references, from the cache under key when it holds them for these
+// generations. Called with n.eval held.
+func (n *Network) cachedRuleset(key string, groups []string, netGen, rg uint64, members sg.Members) *sg.Ruleset {
 	c := &n.rulesets
-	if c.byGroups == nil || c.netGen != snap.gen || c.regGen != rg {
-		*c = rulesetCache{netGen: snap.gen, regGen: rg, byGroups: map[string]*sg.Ruleset{}}
+	if c.byGroups == nil || c.netGen != netGen || c.regGen != rg {
+		*c = rulesetCache{netGen: netGen, regGen: rg, byGroups: map[string]*sg.Ruleset{}}
 	}
-	key := strings.Join(groups, ",")
 	if rs := c.byGroups[key]; rs != nil {
 		return rs
 	}
-	rs := n.groups.Compile(groups, func(g string) []netip.Prefix { return snap.members[g] })
+	rs := n.groups.Compile(groups, members)
 	if rs.Generation() == rg {
 		// Compiled as of rg: the registry did not change meanwhile.
 		c.byGroups[key] = rs

@@ -348,12 +348,7 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 				res := &r.judged[k]
 				res.Verdict = verdictOf(&res.Path)
 				b.verdicts[at+k], b.srcs[at+k], b.dsts[at+k], b.vias[at+k] = res.Verdict, res.Path.Src, res.Path.Dst, res.Path.Via()
-				switch res.Verdict {
-				case Reject:
-					r.countRefused(res)
-				case Skip:
-					r.countSkipped(res)
-				}
+				r.countFlow(res)
 			}
 			continue
 		}
@@ -396,6 +391,12 @@ func (r *Replayer) finish(res *Result) {
 	res.Verdict = verdictOf(&res.Path)
 	p := &res.Path
 	r.counts.add(res.Frame.Time, res.Unwrapped, p.Packet.Status == eni.NotIP, res.Verdict, p.Src, p.Dst, p.Via())
+	r.countFlow(res)
+}
+
+// countFlow counts a refused frame's flow, or a skipped frame's
+// addresses, in capture order.
+func (r *Replayer) countFlow(res *Result) {
 	switch res.Verdict {
 	case Reject:
 		r.countRefused(res)

@@ -103,22 +103,10 @@ func (l *loader) buildInstances() error {
 		}
 		if ni := t.v.NetworkInfo; ni != nil && ni.ConnectionTrackingConfiguration != nil {
 			c := ni.ConnectionTrackingConfiguration
-			const field = "NetworkInfo.ConnectionTrackingConfiguration."
-			for _, f := range []struct {
-				name string
-				v    flexInt
-			}{{"DefaultTcpEstablishedTimeout", c.DefaultTCPEstablishedTimeout}, {"DefaultUdpTimeout", c.DefaultUDPTimeout}, {"DefaultUdpStreamTimeout", c.DefaultUDPStreamTimeout}} {
-				if f.v.set && f.v.v <= 0 {
-					return &Error{File: file, Object: obj, Field: field + f.name, Msg: fmt.Sprintf("%d is not a timeout", f.v.v)}
-				}
-			}
-			cfg, err := conntrack.DefaultConfig().WithAWSTimeouts(int(c.DefaultTCPEstablishedTimeout.v), int(c.DefaultUDPTimeout.v), int(c.DefaultUDPStreamTimeout.v))
+			cfg, err := withTimeouts(conntrack.DefaultConfig(), file, obj, "NetworkInfo.ConnectionTrackingConfiguration.", "Default",
+				c.DefaultTCPEstablishedTimeout, c.DefaultUDPTimeout, c.DefaultUDPStreamTimeout)
 			if err != nil {
-				f, msg := field, err.Error()
-				if ce, ok := err.(*conntrack.ConfigError); ok {
-					f, msg = field+"Default"+ce.Field, strings.TrimPrefix(msg, ce.Field+": ")
-				}
-				return &Error{File: file, Object: obj, Field: f, Msg: msg}
+				return err
 			}
 			info.conntrack = &cfg
 		}

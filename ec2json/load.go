@@ -371,6 +371,29 @@ func parsePrefix(file, obj, field, s string, want6 bool) (netip.Prefix, error) {
 	return p.Masked(), nil
 }
 
+// withTimeouts applies AWS's three idle timeouts, as a file gives them, to
+// cfg; an error names each field as field plus prefix plus AWS's name
+// ("ConnectionTrackingConfiguration." "" "UdpTimeout").
+func withTimeouts(cfg conntrack.Config, file, obj, field, prefix string, tcp, udp, stream flexInt) (conntrack.Config, error) {
+	for _, f := range []struct {
+		name string
+		v    flexInt
+	}{{"TcpEstablishedTimeout", tcp}, {"UdpTimeout", udp}, {"UdpStreamTimeout", stream}} {
+		if f.v.set && f.v.v <= 0 {
+			return cfg, &Error{File: file, Object: obj, Field: field + prefix + f.name, Msg: fmt.Sprintf("%d is not a timeout", f.v.v)}
+		}
+	}
+	out, err := cfg.WithAWSTimeouts(int(tcp.v), int(udp.v), int(stream.v))
+	if err != nil {
+		f, msg := strings.TrimSuffix(field, "."), err.Error()
+		if ce, ok := err.(*conntrack.ConfigError); ok {
+			f, msg = field+prefix+ce.Field, strings.TrimPrefix(msg, ce.Field+": ")
+		}
+		return cfg, &Error{File: file, Object: obj, Field: f, Msg: msg}
+	}
+	return out, nil
+}
+
 // parseDelegated parses a delegated prefix, which AWS gives masked.
 func parseDelegated(file, obj, field, s string, want6 bool) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(strings.TrimSpace(s))
@@ -1159,21 +1182,9 @@ func (l *loader) buildInterfaces() error {
 			if spec.ConnTrack != nil {
 				cfg = *spec.ConnTrack // the instance type's defaults
 			}
-			for _, f := range []struct {
-				name string
-				v    flexInt
-			}{{"TcpEstablishedTimeout", c.TCPEstablishedTimeout}, {"UdpTimeout", c.UDPTimeout}, {"UdpStreamTimeout", c.UDPStreamTimeout}} {
-				if f.v.set && f.v.v <= 0 {
-					return &Error{File: file, Object: obj, Field: "ConnectionTrackingConfiguration." + f.name, Msg: fmt.Sprintf("%d is not a timeout", f.v.v)}
-				}
-			}
-			cfg, err := cfg.WithAWSTimeouts(int(c.TCPEstablishedTimeout.v), int(c.UDPTimeout.v), int(c.UDPStreamTimeout.v))
+			cfg, err := withTimeouts(cfg, file, obj, "ConnectionTrackingConfiguration.", "", c.TCPEstablishedTimeout, c.UDPTimeout, c.UDPStreamTimeout)
 			if err != nil {
-				field := "ConnectionTrackingConfiguration"
-				if ce, ok := err.(*conntrack.ConfigError); ok {
-					field += "." + ce.Field
-				}
-				return &Error{File: file, Object: obj, Field: field, Msg: strings.TrimPrefix(err.Error(), strings.TrimPrefix(field, "ConnectionTrackingConfiguration.")+": ")}
+				return err
 			}
 			spec.ConnTrack = &cfg
 		}

@@ -149,10 +149,8 @@ type subnetRoute struct {
 	vpc string
 	acl *nacl.ACL
 	// table is the subnet's route table and gateway its VPC's internet
-	// gateway's, each only when it sends traffic to an interface; targets
-	// are the subnet's table's routes' targets, for RouteTarget.
+	// gateway's, when the files give them.
 	table, gateway *routeTable
-	targets        *bart.Table[string]
 }
 
 // CreateACL creates a custom network ACL in a VPC, as CreateNetworkAcl

@@ -50,11 +50,14 @@ type RouteTable struct {
 	RouteTableSpec
 }
 
-// routeTable is a route table compiled for lookups: by longest prefix, a
-// route to an interface, or nil for any other target.
+// routeTable is a route table compiled for lookups by longest prefix:
+// routes holds, per destination, the appliance or blackhole that changes
+// a verdict (nil for any other target), targets every route's target.
 type routeTable struct {
-	id     string
-	routes bart.Table[*hop]
+	id      string
+	routes  bart.Table[*hop]
+	targets bart.Table[string]
+	matters bool // some route sends traffic to an interface or drops it
 }
 
 // hop is an appliance a route sends traffic through, and its subnet; or,
@@ -92,10 +95,10 @@ func appliance(src, dst *Interface, srcNet, dstNet *subnetRoute, p *Packet) *hop
 	var h *hop
 	switch {
 	case srcNet != nil:
-		if srcNet.table != nil && srcNet != dstNet {
-			h = srcNet.table.lookup(p.Dst)
+		if t := srcNet.table; t != nil && t.matters && srcNet != dstNet {
+			h = t.lookup(p.Dst)
 		}
-	case dstNet != nil && dstNet.gateway != nil && isPublic(p.Src):
+	case dstNet != nil && dstNet.gateway != nil && dstNet.gateway.matters && isPublic(p.Src):
 		h = dstNet.gateway.lookup(p.Dst)
 	}
 	if h == nil || (h.drop == nil && (h.iface == src || h.iface == dst)) {
@@ -198,49 +201,39 @@ func (n *Network) RouteTables() []RouteTable {
 }
 
 // compileRouteTables gives each subnet route its table (its own, or its
-// VPC's main one) and its VPC's internet gateway table, when any of them
-// sends traffic to an interface: otherwise routing changes nothing. It
-// reports whether any does. Called with n.mu held, building a snapshot.
+// VPC's main one) and its VPC's internet gateway table. It reports
+// whether any table sends traffic to an interface or drops it: otherwise
+// routing changes no verdict. Called with n.mu held, building a snapshot.
 func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
-	n.compileTargets(bySubnet)
-	compiled := map[string]*routeTable{}
 	appliances := false
+	main, gateway, explicit := map[string]*routeTable{}, map[string]*routeTable{}, map[string]*routeTable{}
 	for id, t := range n.routeTables {
 		rt := &routeTable{id: id}
-		toInterface := false
 		// Every table routes its VPC's own blocks locally, listed or not;
 		// a listed route for the same block replaces it.
 		if v := n.vpcs[t.VpcID]; v != nil {
 			for _, c := range v.CIDRs {
 				rt.routes.Insert(c.Masked(), nil)
+				rt.targets.Insert(c.Masked(), "local")
 			}
 		}
 		for _, r := range t.Routes {
+			target := r.Target
+			if r.Interface != "" {
+				target = r.Interface
+			}
 			var h *hop
 			switch i := n.ifaces[r.Interface]; {
 			case r.Blackhole:
-				target := r.Target
-				if r.Interface != "" {
-					target = r.Interface
-				}
-				h, toInterface = &hop{drop: &RouteDrop{Table: id, Dest: r.Dest, Target: target}}, true
+				h = &hop{drop: &RouteDrop{Table: id, Dest: r.Dest, Target: target}}
 			case r.Interface != "" && i != nil:
-				h, toInterface = &hop{iface: i, sn: bySubnet[i.spec.SubnetID]}, true
+				h = &hop{iface: i, sn: bySubnet[i.spec.SubnetID]}
 			}
 			rt.routes.Insert(r.Dest, h)
+			rt.targets.Insert(r.Dest, target)
+			rt.matters = rt.matters || h != nil
 		}
-		if toInterface {
-			compiled[id] = rt
-			appliances = true
-		}
-	}
-	if !appliances {
-		return false
-	}
-	main, gateway := map[string]*routeTable{}, map[string]*routeTable{}
-	explicit := map[string]*routeTable{}
-	for id, t := range n.routeTables {
-		rt := compiled[id]
+		appliances = appliances || rt.matters
 		if t.Main {
 			main[t.VpcID] = rt
 		}
@@ -260,7 +253,7 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 		}
 		sr.gateway = gateway[vpc]
 	}
-	return true
+	return appliances
 }
 
 // RoutesThroughAppliances reports whether some route table sends traffic
@@ -282,46 +275,6 @@ func (n *Network) RouteVia(src, dst netip.Addr) *Interface {
 	return nil
 }
 
-// compileTargets gives each subnet route the targets of its route table
-// (its own, or its VPC's main one), for RouteTarget. Called with n.mu
-// held, building a snapshot.
-func (n *Network) compileTargets(bySubnet map[string]*subnetRoute) {
-	if len(n.routeTables) == 0 {
-		return
-	}
-	tables := map[string]*bart.Table[string]{}
-	main, explicit := map[string]*bart.Table[string]{}, map[string]*bart.Table[string]{}
-	for id, t := range n.routeTables {
-		tt := new(bart.Table[string])
-		if v := n.vpcs[t.VpcID]; v != nil {
-			for _, c := range v.CIDRs {
-				tt.Insert(c.Masked(), "local")
-			}
-		}
-		for _, r := range t.Routes {
-			target := r.Target
-			if r.Interface != "" {
-				target = r.Interface
-			}
-			tt.Insert(r.Dest, target)
-		}
-		tables[id] = tt
-		if t.Main {
-			main[t.VpcID] = tt
-		}
-		for _, sn := range t.Subnets {
-			explicit[sn] = tt
-		}
-	}
-	for id, sr := range bySubnet {
-		if tt, ok := explicit[id]; ok {
-			sr.targets = tt
-		} else {
-			sr.targets = main[n.subnets[id].VpcID]
-		}
-	}
-}
-
 // RouteTarget returns the target of the route that the route table of
 // the interface's subnet has for dst: "local", an internet gateway
 // (igw-...), a peering connection (pcx-...), an interface (eni-...), and
@@ -329,9 +282,9 @@ func (n *Network) compileTargets(bySubnet map[string]*subnetRoute) {
 // no route.
 func (i *Interface) RouteTarget(dst netip.Addr) string {
 	sr := i.net.current().routes.bySubnet[i.spec.SubnetID]
-	if sr == nil || sr.targets == nil {
+	if sr == nil || sr.table == nil {
 		return ""
 	}
-	t, _ := sr.targets.Lookup(dst.Unmap())
+	t, _ := sr.table.targets.Lookup(dst.Unmap())
 	return t
 }

@@ -32,13 +32,11 @@ func lesson(w io.Writer) error {
 	}
 	// The ACL reads the same two lines as entries 100 (allow the office)
 	// and 200 (deny everyone else); order decides.
-	for _, e := range []nacl.Entry{
+	if err := lab.Entries(
 		teach.Entry(100, false, 6, nacl.Allow, "203.0.113.7/32", 22, 22),
 		teach.Entry(200, false, 6, nacl.Deny, "0.0.0.0/0", 22, 22),
-	} {
-		if err := lab.ACL.CreateEntry(e); err != nil {
-			return err
-		}
+	); err != nil {
+		return err
 	}
 	srv := teach.AP("10.0.1.10:22")
 	return lab.Run(w, "Additivity: security group rules add up; ACL entries do not", []teach.Step{

@@ -29,13 +29,11 @@ func lesson(w io.Writer) error {
 		sg.Rule{Protocol: sg.UDP, FromPort: 5000, ToPort: 5000, Peer: teach.Peer("198.51.100.0/24")}); err != nil {
 		return err
 	}
-	for _, e := range []nacl.Entry{
+	if err := lab.Entries(
 		teach.Entry(100, false, -1, nacl.Allow, "0.0.0.0/0", 0, 0),
 		teach.Entry(100, true, -1, nacl.Allow, "0.0.0.0/0", 0, 0),
-	} {
-		if err := lab.ACL.CreateEntry(e); err != nil {
-			return err
-		}
+	); err != nil {
+		return err
 	}
 	// The interface's instance is a Nitro v6 type: established TCP
 	// connections idle out after 350 s, not the 5 days of other types.

@@ -30,13 +30,11 @@ func lesson(w io.Writer) error {
 	if err := lab.Allow(true, sg.Rule{Protocol: sg.AllProtocols, Peer: teach.Peer("0.0.0.0/0")}); err != nil {
 		return err
 	}
-	for _, e := range []nacl.Entry{
+	if err := lab.Entries(
 		teach.Entry(100, false, -1, nacl.Allow, "0.0.0.0/0", 0, 0),
 		teach.Entry(100, true, -1, nacl.Allow, "0.0.0.0/0", 0, 0),
-	} {
-		if err := lab.ACL.CreateEntry(e); err != nil {
-			return err
-		}
+	); err != nil {
+		return err
 	}
 	ssh, srv22 := teach.AP("203.0.113.7:50000"), teach.AP("10.0.1.10:22")
 	http, srv80 := teach.AP("198.51.100.9:50001"), teach.AP("10.0.1.10:80")

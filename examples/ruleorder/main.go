@@ -25,13 +25,11 @@ func lesson(w io.Writer) error {
 	if err := lab.Allow(false, sg.Rule{Protocol: sg.TCP, FromPort: 22, ToPort: 22, Peer: teach.Peer("0.0.0.0/0")}); err != nil {
 		return err
 	}
-	for _, e := range []nacl.Entry{
+	if err := lab.Entries(
 		teach.Entry(90, false, 6, nacl.Deny, "198.51.100.0/24", 22, 22),
 		teach.Entry(100, false, -1, nacl.Allow, "0.0.0.0/0", 0, 0),
-	} {
-		if err := lab.ACL.CreateEntry(e); err != nil {
-			return err
-		}
+	); err != nil {
+		return err
 	}
 	bad, good, server := teach.AP("198.51.100.5:40000"), teach.AP("203.0.113.9:40001"), teach.AP("10.0.1.10:22")
 	return lab.Run(w, "Rule order: the ACL's first match wins; security groups only allow", []teach.Step{

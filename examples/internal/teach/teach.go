@@ -68,6 +68,16 @@ func (l *Lab) Allow(egress bool, rules ...sg.Rule) error {
 	return err
 }
 
+// Entries adds network ACL entries to the lab's ACL, in order.
+func (l *Lab) Entries(es ...nacl.Entry) error {
+	for _, e := range es {
+		if err := l.ACL.CreateEntry(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Step is one line of a lesson: a change to the configuration, or a
 // packet crossing the interface.
 type Step struct {

@@ -273,9 +273,12 @@ func decodeList[T any](file, key string, raw json.RawMessage, id func(*T) string
 				I string `json:"InstanceType"`
 				J string `json:"ReservationId"`
 				K string `json:"RouteTableId"`
+				L string `json:"TrafficMirrorSessionId"`
+				M string `json:"TrafficMirrorFilterId"`
+				N string `json:"TrafficMirrorTargetId"`
 			}
 			_ = json.Unmarshal(item, &probe)
-			for _, s := range []string{probe.K, probe.J, probe.I, probe.H, probe.G, probe.B, probe.C, probe.A, probe.D, probe.F, probe.E} {
+			for _, s := range []string{probe.L, probe.N, probe.M, probe.K, probe.J, probe.I, probe.H, probe.G, probe.B, probe.C, probe.A, probe.D, probe.F, probe.E} {
 				if s != "" {
 					obj = s
 					break
@@ -362,6 +365,12 @@ func listKind(name string, data []byte) (key string, ok bool, err error) {
 		return true
 	}
 	switch {
+	case has("TrafficMirrorSessionId"):
+		return "TrafficMirrorSessions", true, nil
+	case has("TrafficMirrorFilterId"):
+		return "TrafficMirrorFilters", true, nil
+	case has("TrafficMirrorTargetId"):
+		return "TrafficMirrorTargets", true, nil
 	case has("SecurityGroupRuleId"):
 		return "SecurityGroupRules", true, nil
 	case has("GroupId", "IpPermissions") || has("GroupId", "IpPermissionsEgress"):

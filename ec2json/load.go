@@ -53,6 +53,7 @@ import (
 
 	"github.com/sgsim/sgsim/conntrack"
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/mirror"
 	"github.com/sgsim/sgsim/nacl"
 	"github.com/sgsim/sgsim/sg"
 )
@@ -123,6 +124,9 @@ func unwrapPathError(err error) string {
 // Result is a loaded configuration.
 type Result struct {
 	Network *eni.Network
+	// Mirror holds the traffic mirror sessions, filters and targets, or
+	// is nil when no file gives any.
+	Mirror *mirror.Set
 	// FlowLogs are the flow logs of describe-flow-logs, in file order.
 	FlowLogs []FlowLog
 	Warnings []string
@@ -173,6 +177,11 @@ type loader struct {
 	types        []located[instanceType]
 	instances    instanceIndex
 
+	mirrorSessions []located[trafficMirrorSession]
+	mirrorFilters  []located[trafficMirrorFilter]
+	mirrorTargets  []located[trafficMirrorTarget]
+	mirror         *mirror.Set
+
 	seen     map[string]string // object ID → file defining it
 	warnings []string
 	files    []string
@@ -193,7 +202,7 @@ func Load(sources ...Source) (*Result, error) {
 	if err := l.instanceInterfaces(); err != nil {
 		return nil, err
 	}
-	steps := []func() error{l.buildVPCs, l.buildPrefixLists, l.buildGroups, l.buildACLs, l.buildInstances, l.buildInterfaces, l.buildRouteTables, l.buildFlowLogs}
+	steps := []func() error{l.buildVPCs, l.buildPrefixLists, l.buildGroups, l.buildACLs, l.buildInstances, l.buildInterfaces, l.buildRouteTables, l.buildMirror, l.buildFlowLogs}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err
@@ -203,7 +212,7 @@ func Load(sources ...Source) (*Result, error) {
 	for _, s := range sources {
 		data[s.Name] = s.Data
 	}
-	return &Result{Network: l.net, FlowLogs: l.flowLogOut, Warnings: l.warnings, Files: l.files, origins: l.seen, data: data, instances: &l.instances}, nil
+	return &Result{Network: l.net, Mirror: l.mirror, FlowLogs: l.flowLogOut, Warnings: l.warnings, Files: l.files, origins: l.seen, data: data, instances: &l.instances}, nil
 }
 
 func (l *loader) warn(format string, args ...any) {
@@ -277,6 +286,18 @@ func (l *loader) parse(s Source) error {
 			return collect(l, s.Name, top, "RouteTables", "route tables", func(x *routeTableJSON) string { return x.RouteTableID }, &l.routeTables, count)
 		},
 		func() error {
+			return collect(l, s.Name, top, "TrafficMirrorSessions", "traffic mirror sessions",
+				func(x *trafficMirrorSession) string { return x.TrafficMirrorSessionID }, &l.mirrorSessions, count)
+		},
+		func() error {
+			return collect(l, s.Name, top, "TrafficMirrorFilters", "traffic mirror filters",
+				func(x *trafficMirrorFilter) string { return x.TrafficMirrorFilterID }, &l.mirrorFilters, count)
+		},
+		func() error {
+			return collect(l, s.Name, top, "TrafficMirrorTargets", "traffic mirror targets",
+				func(x *trafficMirrorTarget) string { return x.TrafficMirrorTargetID }, &l.mirrorTargets, count)
+		},
+		func() error {
 			raw, ok := top["Reservations"]
 			if !ok {
 				return nil
@@ -322,7 +343,8 @@ func (l *loader) parse(s Source) error {
 		}
 		sort.Strings(keys)
 		return &Error{File: s.Name, Msg: fmt.Sprintf("holds none of Vpcs, Subnets, SecurityGroups, SecurityGroupRules, "+
-			"NetworkInterfaces, NetworkAcls, PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes or RouteTables (its keys: %s)", strings.Join(keys, ", "))}
+			"NetworkInterfaces, NetworkAcls, PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes, RouteTables, "+
+			"TrafficMirrorSessions, TrafficMirrorFilters or TrafficMirrorTargets (its keys: %s)", strings.Join(keys, ", "))}
 	}
 	return nil
 }

@@ -307,6 +307,11 @@ func FuzzLoad(f *testing.F) {
 		`"Hypervisor":"nitro","NetworkInfo":{"ConnectionTrackingConfiguration":{"DefaultTcpEstablishedTimeout":350}}}]}`))
 	f.Add([]byte(`{"RouteTables":[{"RouteTableId":"rtb-1","VpcId":"vpc-0a1b2c3d4e5f60001","Associations":[{"Main":true}],` +
 		`"Routes":[{"DestinationCidrBlock":"10.20.3.0/24","NetworkInterfaceId":"eni-0a1b2c3d4e5f60005","State":"active"}]}]}`))
+	f.Add([]byte(`{"TrafficMirrorSessions":[{"TrafficMirrorSessionId":"tms-1","TrafficMirrorTargetId":"tmt-1","TrafficMirrorFilterId":"tmf-1",` +
+		`"NetworkInterfaceId":"eni-0a1b2c3d4e5f60001","SessionNumber":1,"VirtualNetworkId":7}],` +
+		`"TrafficMirrorFilters":[{"TrafficMirrorFilterId":"tmf-1","NetworkServices":["amazon-dns"],"IngressFilterRules":[{"RuleNumber":1,` +
+		`"RuleAction":"accept","Protocol":6,"DestinationPortRange":{"FromPort":1,"ToPort":2},"SourceCidrBlock":"0.0.0.0/0","DestinationCidrBlock":"0.0.0.0/0"}]}],` +
+		`"TrafficMirrorTargets":[{"TrafficMirrorTargetId":"tmt-1","Type":"network-interface","NetworkInterfaceId":"eni-0a1b2c3d4e5f60005"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sources := sample.Configs()
 		k := len(data) % len(sources)

@@ -24,6 +24,16 @@ type Decoder struct {
 	fromIP4 *gopacket.DecodingLayerParser
 	fromIP6 *gopacket.DecodingLayerParser
 	decoded []gopacket.LayerType
+	// outer is the VXLAN packet DecodeVXLAN last unwrapped.
+	outer VXLANHeader
+}
+
+// VXLANHeader is what the outer packet of a VXLAN copy says of it: VPC
+// Traffic Mirroring sends each copy from the source interface's primary
+// private address, with the session's VXLAN network identifier.
+type VXLANHeader struct {
+	Src, Dst netip.Addr
+	VNI      uint32
 }
 
 // NewDecoder returns a decoder for Ethernet frames (with 802.1Q tags) and
@@ -108,13 +118,18 @@ func (d *Decoder) DecodeVXLAN(frame []byte, p *Packet) bool {
 		return false
 	}
 	inner := d.udp.Payload
+	d.outer = VXLANHeader{Src: p.Src, Dst: p.Dst}
 	if len(inner) < 8 || inner[0]&0x08 == 0 { // the I flag: a valid VNI follows
 		*p = Packet{Status: Malformed}
 		return true
 	}
+	d.outer.VNI = uint32(inner[4])<<16 | uint32(inner[5])<<8 | uint32(inner[6])
 	d.DecodeEthernet(inner[8:], p)
 	return true
 }
+
+// VXLAN returns the outer packet of the last copy DecodeVXLAN unwrapped.
+func (d *Decoder) VXLAN() VXLANHeader { return d.outer }
 
 func (d *Decoder) decode(parser *gopacket.DecodingLayerParser, data []byte, p *Packet) {
 	*p = Packet{}

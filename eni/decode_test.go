@@ -1,6 +1,7 @@
 package eni_test
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/internal/capgen"
 )
 
 func TestDecodeFrames(t *testing.T) {
@@ -185,4 +187,15 @@ func FuzzDecodeAndEvaluate(f *testing.F) {
 		eni.NewDecoder().DecodeIP(data, &p)
 		_ = p.String()
 	})
+}
+
+func TestDecodeVXLANHeader(t *testing.T) {
+	inner := eni.TCP(netip.MustParseAddrPort("198.51.100.1:40000"), netip.MustParseAddrPort("10.0.1.10:443"), eni.SYN)
+	src, dst := netip.MustParseAddr("10.0.1.10"), netip.MustParseAddr("10.0.2.50")
+	frame := capgen.VXLAN(src, dst, 0xabcdef, capgen.Ethernet(capgen.IP(inner, 0), 0))
+	d := eni.NewDecoder()
+	var p eni.Packet
+	require.True(t, d.DecodeVXLAN(frame, &p))
+	assert.Equal(t, inner.Dst, p.Dst, "the inner packet")
+	assert.Equal(t, eni.VXLANHeader{Src: src, Dst: dst, VNI: 0xabcdef}, d.VXLAN())
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sgsim/sgsim/capture"
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/mirror"
 	"github.com/sgsim/sgsim/nacl"
 	"github.com/sgsim/sgsim/sg"
 )
@@ -49,7 +50,20 @@ type Result struct {
 	Verdict   Verdict
 	Unwrapped bool // the frame was a VXLAN (Traffic Mirroring) copy, judged by its inner frame
 	Path      eni.Path
-	hash      uint64 // the packet's FlowHash
+	// Outer is the outer packet of a VXLAN copy (Unwrapped), with
+	// Options.Mirror.
+	Outer eni.VXLANHeader
+	// Mirror says, with Options.Mirror, what the traffic mirror sessions
+	// copied of the frame at each session source on its path.
+	Mirror []mirror.Decision
+	// Copy is, for a VXLAN copy with Options.Mirror, the session that
+	// sent it (nil when no session of the files did), and CopyMismatch
+	// why AWS would not have made the copy with these files ("" when it
+	// would have).
+	Copy         *mirror.Session
+	CopyMismatch string
+	hash         uint64 // the packet's FlowHash
+	mirrorBuf    [mirror.MaxDecisions]mirror.Decision
 }
 
 // Options tune a replay.
@@ -57,6 +71,10 @@ type Options struct {
 	// VXLAN unwraps VPC Traffic Mirroring copies (VXLAN, UDP 4789) and
 	// judges the mirrored frame.
 	VXLAN bool
+	// Mirror, when not nil, is the traffic mirror sessions to judge each
+	// frame by (Result.Mirror, Summary.Mirror): what they copy, and, with
+	// VXLAN, whether the files account for each copy the capture holds.
+	Mirror *mirror.Set
 }
 
 // Replayer replays captures through a network. It is not safe for
@@ -74,6 +92,7 @@ type Replayer struct {
 	// when it ends.
 	counts, ahead frameCounts
 	flow          map[flowKey]int
+	mirror        *mirrorCounts // with Options.Mirror
 	// lastFlows remembers refused flows' places by packet hash, in front
 	// of flow.
 	lastFlows [256]recentFlow
@@ -87,6 +106,12 @@ type Replayer struct {
 	paths   [judgeSize]*eni.Path
 }
 
+// vxlanCopy is a VXLAN copy's frame number and outer packet.
+type vxlanCopy struct {
+	number int
+	hdr    eni.VXLANHeader
+}
+
 // A batch is frames read and decoded together, handed from the reading
 // goroutine to the judging one. It holds only what judging needs, not
 // whole results, so that little memory passes between the two.
@@ -97,7 +122,8 @@ type batch struct {
 	hashes    [batchSize]uint64    // the packets' FlowHash, worked out on whichever goroutine has time for it
 	hashed    bool                 // hashes are set
 	unwrapped [batchSize]bool
-	data      []byte // the frames' bytes, one after another, kept for fn while the reader moves on
+	copies    [batchSize]vxlanCopy // of the unwrapped frames, with Options.Mirror
+	data      []byte               // the frames' bytes, one after another, kept for fn while the reader moves on
 	n         int
 	err       error // the reader's, after the n frames
 
@@ -131,6 +157,9 @@ const (
 // New returns a replayer for the network.
 func New(n *eni.Network, opts Options) *Replayer {
 	r := &Replayer{net: n, fc: n.NewFlowCache(), opts: opts, dec: eni.NewDecoder(), flow: map[flowKey]int{}}
+	if opts.Mirror != nil {
+		r.mirror = newMirrorCounts(opts.Mirror)
+	}
 	for k := range r.judged {
 		r.paths[k] = &r.judged[k].Path
 	}
@@ -313,6 +342,9 @@ func (r *Replayer) read(b *batch, rd *capture.Reader, keep, hash bool) (failed b
 			f.Data = b.data[at:len(b.data):len(b.data)]
 		}
 		b.unwrapped[b.n] = capture.Decode(r.dec, f, r.opts.VXLAN, &b.packets[b.n])
+		if b.unwrapped[b.n] && r.mirror != nil {
+			b.copies[b.n] = vxlanCopy{f.Number, r.dec.VXLAN()}
+		}
 		b.times[b.n] = f.Time
 		if hash {
 			b.hashes[b.n] = b.packets[b.n].FlowHash()
@@ -341,6 +373,10 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 				res.Frame.Time = b.times[at+k]
 			}
 			res.Unwrapped, res.Path.Packet, res.hash = b.unwrapped[at+k], b.packets[at+k], b.hashes[at+k]
+			if res.Unwrapped && r.mirror != nil {
+				c := &b.copies[at+k]
+				res.Frame.Number, res.Outer = c.number, c.hdr
+			}
 		}
 		r.fc.JudgeEachHashed(r.paths[:n], b.times[at:at+n], b.hashes[at:at+n])
 		if fn == nil {
@@ -349,6 +385,9 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 				res.Verdict = verdictOf(&res.Path)
 				b.verdicts[at+k], b.srcs[at+k], b.dsts[at+k], b.vias[at+k] = res.Verdict, res.Path.Src, res.Path.Dst, res.Path.Via()
 				r.countFlow(res)
+				if r.mirror != nil {
+					r.mirrorFrame(res, res.Outer)
+				}
 			}
 			continue
 		}
@@ -383,6 +422,9 @@ func (r *Replayer) Judge(f *capture.Frame) *Result {
 func (r *Replayer) decode(res *Result, f *capture.Frame) {
 	res.Frame = *f
 	res.Unwrapped = capture.Decode(r.dec, f, r.opts.VXLAN, &res.Path.Packet)
+	if res.Unwrapped {
+		res.Outer = r.dec.VXLAN()
+	}
 	res.hash = res.Path.Packet.FlowHash()
 }
 
@@ -392,6 +434,9 @@ func (r *Replayer) finish(res *Result) {
 	p := &res.Path
 	r.counts.add(res.Frame.Time, res.Unwrapped, p.Packet.Status == eni.NotIP, res.Verdict, p.Src, p.Dst, p.Via())
 	r.countFlow(res)
+	if r.mirror != nil {
+		r.mirrorFrame(res, res.Outer)
+	}
 }
 
 // countFlow counts a refused frame's flow, or a skipped frame's
@@ -421,6 +466,9 @@ func (r *Replayer) Summary() *Summary {
 	c := &r.counts
 	s.Frames, s.Accepted, s.Rejected, s.Skipped = c.frames, c.accepted, c.rejected, c.skipped
 	s.NotIP, s.Unwrapped, s.First, s.Last = c.notIP, c.unwrapped, c.first, c.last
+	if r.mirror != nil {
+		s.Mirror = &r.mirror.sum
+	}
 	s.Interfaces = s.Interfaces[:0]
 	for _, i := range r.net.Interfaces() {
 		c := InterfaceCounts{Interface: i}
@@ -441,6 +489,9 @@ type Summary struct {
 	NotIP, Unwrapped                    int
 	First, Last                         time.Time
 	Interfaces                          []InterfaceCounts
+	// Mirror is what the traffic mirror sessions copied, with
+	// Options.Mirror; nil without.
+	Mirror *MirrorSummary
 	// OtherRejected counts refused frames of flows beyond the first
 	// MaxRejectedFlows distinct ones, which are not kept one by one.
 	OtherRejected int

@@ -25,19 +25,31 @@ import (
 //go:embed data/*.json
 var configs embed.FS
 
+//go:embed mirror/*.json
+var mirrorConfigs embed.FS
+
 //go:embed data/capture.pcap
 var capture []byte
 
 // Configs returns the sample's configuration files.
-func Configs() []ec2json.Source {
-	entries, _ := configs.ReadDir("data")
+func Configs() []ec2json.Source { return sources(configs, "data") }
+
+func sources(files embed.FS, dir string) []ec2json.Source {
+	entries, _ := files.ReadDir(dir)
 	var out []ec2json.Source
 	for _, e := range entries {
-		data, _ := configs.ReadFile(path.Join("data", e.Name()))
+		data, _ := files.ReadFile(path.Join(dir, e.Name()))
 		out = append(out, ec2json.Source{Name: "sample/" + e.Name(), Data: data, PrefixList: ec2json.PrefixListIn(e.Name())})
 	}
 	return out
 }
+
+// MirrorConfigs returns traffic mirror sessions for the sample, as
+// describe-traffic-mirror-sessions, -filters and -targets print them:
+// web-1's SSH and HTTP in, and all it sends but its HTTPS answers, with
+// its Amazon DNS traffic; db-1's PostgreSQL queries from the VPC, their
+// first 128 bytes; both to a Network Load Balancer in front of an IDS.
+func MirrorConfigs() []ec2json.Source { return sources(mirrorConfigs, "mirror") }
 
 // Capture returns the sample capture, a classic pcap file.
 func Capture() []byte { return capture }

@@ -1,0 +1,148 @@
+package replay
+
+import (
+	"fmt"
+
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/mirror"
+)
+
+// MirrorSummary is what the traffic mirror sessions made of a replay's
+// frames (with Options.Mirror).
+type MirrorSummary struct {
+	// Sessions are the bound sessions, by source and session number, with
+	// the frames each copied.
+	Sessions []SessionCounts
+	// Sources are the sessions' source interfaces, with what became of
+	// the frames that passed them.
+	Sources []SourceCounts
+	// Copies counts the capture's VXLAN copies (Options.VXLAN);
+	// Unexpected those that AWS would not have made with these files: a
+	// copy of a frame the source refused, or that its filter leaves out,
+	// or from no session of the files. Each is a sign that the files are
+	// not those of the capture's time. The first MaxUnexpectedCopies are
+	// kept in UnexpectedCopies.
+	Copies, Unexpected int
+	UnexpectedCopies   []UnexpectedCopy
+}
+
+// MaxUnexpectedCopies bounds the unexpected copies a summary keeps.
+const MaxUnexpectedCopies = 20
+
+// SessionCounts are the frames one session copied, by direction at its
+// source (eni.Inbound: the source received them).
+type SessionCounts struct {
+	Session mirror.Session
+	Target  mirror.Target
+	Frames  [2]int
+	Bytes   [2]uint64 // the copied packets' IP lengths
+}
+
+// SourceCounts are what became of the frames that passed one session
+// source, by direction: copied by a session; refused at the source, or
+// before they reached it (AWS copies only what the source lets through);
+// chosen by no session's filter; traffic AWS never mirrors.
+type SourceCounts struct {
+	Interface                           *eni.Interface
+	Copied, Dropped, NotSelected, Never [2]int
+}
+
+// UnexpectedCopy is a VXLAN copy in the capture that AWS would not have
+// made with these files, and why.
+type UnexpectedCopy struct {
+	Frame int
+	// Session is the session the copy came from, by its outer source and
+	// VXLAN network identifier, or nil when no session of the files
+	// matches them.
+	Session *mirror.Session
+	Header  eni.VXLANHeader
+	Why     string
+}
+
+// mirrorCounts keeps a MirrorSummary as frames are judged.
+type mirrorCounts struct {
+	sum       MirrorSummary
+	bySession map[*mirror.Session]int
+	bySource  map[*eni.Interface]int
+}
+
+func newMirrorCounts(set *mirror.Set) *mirrorCounts {
+	m := &mirrorCounts{bySession: map[*mirror.Session]int{}, bySource: map[*eni.Interface]int{}}
+	for _, s := range set.Sessions() {
+		t, _ := set.TargetOf(s.ID)
+		m.sum.Sessions = append(m.sum.Sessions, SessionCounts{Session: s, Target: t})
+	}
+	return m
+}
+
+// mirrorFrame decides what the sessions copied of a judged frame, ties a
+// VXLAN copy to its session, and counts both. hdr is the copy's outer
+// packet when the frame was one.
+func (r *Replayer) mirrorFrame(res *Result, hdr eni.VXLANHeader) {
+	set := r.opts.Mirror
+	res.Mirror = set.Decide(&res.Path, res.mirrorBuf[:0])
+	res.Copy, res.CopyMismatch = nil, ""
+	m := r.mirror
+	for k := range res.Mirror {
+		d := &res.Mirror[k]
+		src, ok := m.bySource[d.Source]
+		if !ok {
+			src = len(m.sum.Sources)
+			m.bySource[d.Source] = src
+			m.sum.Sources = append(m.sum.Sources, SourceCounts{Interface: d.Source})
+		}
+		sc := &m.sum.Sources[src]
+		switch d.Outcome {
+		case mirror.Mirrored:
+			sc.Copied[d.Direction]++
+			k, ok := m.bySession[d.Session]
+			if !ok {
+				k = m.sessionIndex(d.Session)
+				m.bySession[d.Session] = k
+			}
+			if k >= 0 {
+				m.sum.Sessions[k].Frames[d.Direction]++
+				m.sum.Sessions[k].Bytes[d.Direction] += uint64(res.Path.Packet.Length)
+			}
+		case mirror.Dropped:
+			sc.Dropped[d.Direction]++
+		case mirror.NotSelected:
+			sc.NotSelected[d.Direction]++
+		case mirror.NeverMirrored:
+			sc.Never[d.Direction]++
+		}
+	}
+	if !res.Unwrapped || !r.opts.VXLAN {
+		return
+	}
+	m.sum.Copies++
+	res.Copy = set.CopyOf(r.net, hdr.Src, hdr.VNI)
+	switch {
+	case res.Path.Packet.Status != eni.Decoded:
+		return // nothing to compare: the copy's own frame is not IP
+	case res.Copy == nil:
+		res.CopyMismatch = fmt.Sprintf("no session of the files sends copies from %s with VXLAN network identifier %d", hdr.Src, hdr.VNI)
+	default:
+		if ok, why := mirror.Made(res.Copy, res.Mirror); !ok {
+			res.CopyMismatch = why
+		}
+	}
+	if res.CopyMismatch != "" {
+		m.sum.Unexpected++
+		if len(m.sum.UnexpectedCopies) < MaxUnexpectedCopies {
+			m.sum.UnexpectedCopies = append(m.sum.UnexpectedCopies, UnexpectedCopy{Frame: res.Frame.Number, Session: res.Copy,
+				Header: hdr, Why: res.CopyMismatch})
+		}
+	}
+}
+
+// sessionIndex finds a session's counts by ID: Decide's sessions are the
+// set's own, Sessions' are copies.
+func (m *mirrorCounts) sessionIndex(s *mirror.Session) int {
+	for k := range m.sum.Sessions {
+		if m.sum.Sessions[k].Session.ID == s.ID {
+			return k
+		}
+	}
+	return -1
+}

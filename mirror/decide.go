@@ -61,7 +61,8 @@ type Decision struct {
 	// its subnet's network ACL as the packet left or entered).
 	Stage    eni.StageKind
 	AtSource bool
-	// Service is the traffic never mirrored (NeverMirrored).
+	// Service is the traffic never mirrored (NeverMirrored), or
+	// AmazonDNS, which only the network service amazon-dns copies.
 	Service eni.Service
 	tries   [MaxSessionsPerSource]Try
 	n       int
@@ -160,7 +161,7 @@ func (s *Set) decide(out []Decision, p *eni.Path, list []*session, src *eni.Inte
 		d.Outcome, d.Service = NeverMirrored, p.Service
 		return out
 	}
-	d.Outcome = NotSelected
+	d.Outcome, d.Service = NotSelected, p.Service
 	for _, ss := range list {
 		t := &d.tries[d.n]
 		d.n++
@@ -215,38 +216,43 @@ func inRange(r *PortRange, port uint16) bool { return r == nil || (r.From <= por
 
 // Explain describes the decision in a sentence.
 func (d *Decision) Explain() string {
-	dir := "sent by"
+	head := "sent by "
 	if d.Direction == eni.Inbound {
-		dir = "received by"
+		head = "received by "
+		if d.Outcome == Dropped && !d.AtSource {
+			head = "bound for "
+		}
 	}
-	id := d.Source.ID()
+	head += d.Source.ID()
 	switch d.Outcome {
 	case Mirrored:
 		how := fmt.Sprintf("its filter %s's %s rule %d accepts it", d.Session.Filter, ruleDir(d.Direction), d.Rule)
 		if d.Rule == 0 {
 			how = fmt.Sprintf("its filter %s copies Amazon DNS traffic (amazon-dns)", d.Session.Filter)
 		}
-		return fmt.Sprintf("%s %s: copied by %s (session %d) to %s: %s", dir, id, d.Session.ID, d.Session.Number, targetText(d.Target), how)
+		return fmt.Sprintf("%s: copied by %s (session %d) to %s: %s", head, d.Session.ID, d.Session.Number, targetText(d.Target), how)
 	case Dropped:
 		if d.AtSource {
 			what := "security groups"
 			if d.Stage.ACL() {
 				what = "subnet's network ACL"
 			}
-			return fmt.Sprintf("not copied at %s: its %s refused the packet (%s), and AWS mirrors only what the source lets through",
-				id, what, ruleDir(d.Direction))
+			return fmt.Sprintf("%s: not copied: its %s refused the packet (%s), and AWS mirrors only what the source lets through",
+				head, what, ruleDir(d.Direction))
 		}
-		return fmt.Sprintf("not copied at %s: the packet never reached it (the %s refused it)", id, d.Stage)
+		return fmt.Sprintf("%s: not copied: the packet never reached it (the %s refused it)", head, d.Stage)
 	case NeverMirrored:
-		return fmt.Sprintf("not copied at %s: AWS never mirrors %s traffic", id, d.Service)
+		return fmt.Sprintf("%s: not copied: AWS never mirrors %s traffic", head, d.Service)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s: not copied: ", dir, id)
+	fmt.Fprintf(&b, "%s: not copied: ", head)
 	for k, t := range d.Tries() {
 		if k > 0 {
 			b.WriteString("; ")
 		}
 		switch {
+		case d.Service == eni.AmazonDNS:
+			fmt.Fprintf(&b, "%s's filter %s does not copy Amazon DNS traffic (no amazon-dns)", t.Session.ID, t.Session.Filter)
 		case t.Rule != 0:
 			fmt.Fprintf(&b, "%s's filter %s rejects it (%s rule %d)", t.Session.ID, t.Session.Filter, ruleDir(d.Direction), t.Rule)
 		case t.NoRules:

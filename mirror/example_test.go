@@ -47,5 +47,5 @@ func ExampleSet_Decide() {
 	}
 	// Output:
 	// ALLOW: received by eni-web: copied by tms-web (session 1) to tmt-sensor (eni-sensor): its filter tmf-tcp's inbound rule 100 accepts it
-	// DENY: not copied at eni-web: its security groups refused the packet (inbound), and AWS mirrors only what the source lets through
+	// DENY: received by eni-web: not copied: its security groups refused the packet (inbound), and AWS mirrors only what the source lets through
 }

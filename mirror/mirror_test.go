@@ -114,7 +114,7 @@ func TestDecide(t *testing.T) {
 		{"both filters accept: the lower session copies it once (§11 case 43)", tcp(client, 40000, web, 443), eni.Inbound,
 			mirror.Mirrored, "tms-10", 10, "received by eni-web: copied by tms-10 (session 10) to tmt-sensor (eni-sensor): its filter tmf-https's inbound rule 10 accepts it"},
 		{"dropped by the source's group is not copied (§11 case 42)", tcp(client, 40000, web, 22), eni.Inbound,
-			mirror.Dropped, "", 0, "not copied at eni-web: its security groups refused the packet (inbound), and AWS mirrors only what the source lets through"},
+			mirror.Dropped, "", 0, "received by eni-web: not copied: its security groups refused the packet (inbound), and AWS mirrors only what the source lets through"},
 		{"the first filter has no match, the second accepts", udp(app, 40000, web, 5000), eni.Inbound,
 			mirror.Mirrored, "tms-20", 20, "filter tmf-all's inbound rule 20 accepts it"},
 		{"a reject rule and no match", tcp(app, 40000, web, 22), eni.Inbound,
@@ -126,7 +126,7 @@ func TestDecide(t *testing.T) {
 		{"instance metadata is never mirrored", tcp(web, 40000, netip.MustParseAddr("169.254.169.254"), 80), eni.Outbound,
 			mirror.NeverMirrored, "", 0, "AWS never mirrors instance metadata (IMDS) traffic"},
 		{"refused before it reached the source", tcp(app, 40000, web, 8080), eni.Inbound,
-			mirror.Dropped, "", 0, "not copied at eni-web: the packet never reached it (the source security groups refused it)"},
+			mirror.Dropped, "", 0, "bound for eni-web: not copied: the packet never reached it (the source security groups refused it)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			n := network(t)
@@ -340,6 +340,21 @@ func TestDroppedBySourceSubnetACL(t *testing.T) {
 	assert.Equal(t, mirror.Dropped, ds[0].Outcome)
 	assert.True(t, ds[0].AtSource)
 	assert.Equal(t, eni.StageSourceACL, ds[0].Stage)
-	assert.Equal(t, "not copied at eni-web: its subnet's network ACL refused the packet (outbound), and AWS mirrors only what the source lets through",
+	assert.Equal(t, "sent by eni-web: not copied: its subnet's network ACL refused the packet (outbound), and AWS mirrors only what the source lets through",
 		ds[0].Explain())
+}
+
+func TestAmazonDNSWithoutTheService(t *testing.T) {
+	// Rules that match everything still leave Amazon DNS out: only the
+	// network service copies it.
+	n := network(t)
+	c := config()
+	c.Sessions = c.Sessions[:1]
+	c.Filters[1].AmazonDNS = false
+	s, err := mirror.New(n, c)
+	require.NoError(t, err)
+	ds := decide(t, n, s, eni.UDP(netip.AddrPortFrom(web, 40000), netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), 53)))
+	require.Len(t, ds, 1)
+	assert.Equal(t, mirror.NotSelected, ds[0].Outcome)
+	assert.Equal(t, "sent by eni-web: not copied: tms-20's filter tmf-all does not copy Amazon DNS traffic (no amazon-dns)", ds[0].Explain())
 }

@@ -215,7 +215,7 @@ func TestMirrorCopies(t *testing.T) {
 		assert.Equal(t, []string{
 			"",
 			"",
-			"not copied at eni-0a1b2c3d4e5f60001: its security groups refused the packet (inbound), and AWS mirrors only what the source lets through",
+			"received by eni-0a1b2c3d4e5f60001: not copied: its security groups refused the packet (inbound), and AWS mirrors only what the source lets through",
 			"no session of the files sends copies from 10.20.1.10 with VXLAN network identifier 9999",
 			"received by eni-0a1b2c3d4e5f60001: not copied: no inbound rule of tms-0a1b2c3d4e5f60001's filter tmf-0a1b2c3d4e5f60001 matches it",
 			"the packet neither leaves nor reaches eni-0a1b2c3d4e5f60004, tms-0a1b2c3d4e5f60002's source",

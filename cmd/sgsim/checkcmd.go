@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/mirror"
 	"github.com/sgsim/sgsim/sg"
 )
 
@@ -81,7 +82,7 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 	if *format == "mermaid" {
 		writeMermaid(stdout, n, &reqPath, &repPath)
 	} else {
-		writeCheck(stdout, &reqPath, &repPath)
+		writeCheck(stdout, &reqPath, &repPath, res.Mirror)
 	}
 	if reqPath.Allowed() && repPath.Allowed() {
 		return nil
@@ -155,12 +156,20 @@ func request(proto sg.Protocol, src, dst netip.Addr, port, sport, icmpType, icmp
 	return eni.IP(uint8(proto), src, dst), nil
 }
 
-func writeCheck(w io.Writer, req, rep *eni.Path) {
+// writeCheck prints both paths, what the traffic mirror sessions (when
+// set is not nil) copy of each, and the verdict with what to change.
+func writeCheck(w io.Writer, req, rep *eni.Path, set *mirror.Set) {
 	for _, p := range []struct {
 		name string
 		path *eni.Path
 	}{{"REQUEST", req}, {"REPLY", rep}} {
 		fmt.Fprintf(w, "%-8s %s\n", p.name, p.path.String())
+		if set != nil {
+			var buf [mirror.MaxDecisions]mirror.Decision
+			for _, d := range set.Decide(p.path, buf[:0]) {
+				fmt.Fprintf(w, "  mirror: %s\n", d.Explain())
+			}
+		}
 	}
 	switch {
 	case req.Allowed() && rep.Allowed():

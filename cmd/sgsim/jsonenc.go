@@ -51,6 +51,31 @@ func appendFrame(b []byte, f *jsonFrame) []byte {
 		}
 		b = append(b, ']')
 	}
+	if len(f.MirrorCopies) > 0 {
+		b = append(b, `,"mirror_copies":[`...)
+		for k := range f.MirrorCopies {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = appendMirror(b, &f.MirrorCopies[k])
+		}
+		b = append(b, ']')
+	}
+	b = appendOptString(b, "mirror_session", f.MirrorSession)
+	b = appendOptInt(b, "mirror_vni", f.MirrorVNI)
+	b = appendOptString(b, "mirror_mismatch", f.MirrorMismatch)
+	return append(b, '}')
+}
+
+func appendMirror(b []byte, m *jsonMirror) []byte {
+	b = append(b, `{"interface":`...)
+	b = appendString(b, m.Interface)
+	b = appendField(b, "direction", m.Direction)
+	b = appendField(b, "result", m.Result)
+	b = appendOptString(b, "session", m.Session)
+	b = appendOptString(b, "target", m.Target)
+	b = appendOptInt(b, "filter_rule", m.FilterRule)
+	b = appendField(b, "explanation", m.Explanation)
 	return append(b, '}')
 }
 

@@ -56,19 +56,25 @@ func FuzzAppendString(f *testing.F) {
 // (every kind of stage, verdict and reason it has) and a frame with every
 // field set both ways.
 func TestAppendFrameMatchesEncodingJSON(t *testing.T) {
-	res, err := ec2json.Load(sample.Configs()...)
+	// With the sample's traffic mirror sessions too: every outcome.
+	res, err := ec2json.Load(append(sample.Configs(), sample.MirrorConfigs()...)...)
 	require.NoError(t, err)
 	rd, err := capture.NewReader(bytes.NewReader(sample.Capture()))
 	require.NoError(t, err)
 	j := newJSONL(nil)
 	n := 0
-	require.NoError(t, replay.New(res.Network, replay.Options{}).Run(rd, func(r *replay.Result) error {
+	results := map[string]bool{}
+	require.NoError(t, replay.New(res.Network, replay.Options{Mirror: res.Mirror}).Run(rd, func(r *replay.Result) error {
 		f := j.frame(r)
 		require.Equal(t, marshal(t, &f), string(appendFrame(nil, &f)), "frame %d", r.Frame.Number)
+		for _, m := range f.MirrorCopies {
+			results[m.Result] = true
+		}
 		n++
 		return nil
 	}))
 	require.Equal(t, 348, n)
+	require.Equal(t, map[string]bool{"copied": true, "dropped": true, "not_selected": true}, results)
 
 	one := 1
 	st := jsonStage{Stage: "s", Interface: "eni", ACL: "acl", Subnet: "subnet", Direction: "in", Result: "ALLOW", Code: "C",
@@ -77,7 +83,9 @@ func TestAppendFrameMatchesEncodingJSON(t *testing.T) {
 		Untracked: true, NotReached: true, Explanation: "why \"so\""}
 	full := jsonFrame{Frame: 7, Time: "t", Verdict: "REJECT", Reason: "r", Protocol: "tcp", ProtocolNumber: &one, Src: "a",
 		Dst: "b", PublicSrc: "c", PublicDst: "d", SrcPort: &one, DstPort: &one, ICMPType: &one, ICMPCode: &one, TCPFlags: "SYN", Bytes: 60, Mirrored: true,
-		SourceInterface: "eni-a", DestinationInterface: "eni-b", DecidedBy: &st, Stages: []jsonStage{st, {}}}
+		SourceInterface: "eni-a", DestinationInterface: "eni-b", DecidedBy: &st, Stages: []jsonStage{st, {}},
+		MirrorCopies: []jsonMirror{{Interface: "eni-a", Direction: "outbound", Result: "copied", Session: "tms", Target: "tmt", FilterRule: &one,
+			Explanation: "e"}, {}}, MirrorSession: "tms", MirrorVNI: &one, MirrorMismatch: "m"}
 	require.Equal(t, marshal(t, &full), string(appendFrame(nil, &full)))
 	var empty jsonFrame
 	require.Equal(t, marshal(t, &empty), string(appendFrame(nil, &empty)))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/mirror"
 	"github.com/sgsim/sgsim/nacl"
 	"github.com/sgsim/sgsim/replay"
 	"github.com/sgsim/sgsim/sg"
@@ -37,6 +38,25 @@ type jsonFrame struct {
 	ViaInterface         string      `json:"via_interface,omitempty"` // the appliance a route sent the frame through
 	DecidedBy            *jsonStage  `json:"decided_by,omitempty"`
 	Stages               []jsonStage `json:"stages,omitempty"`
+	// With traffic mirror sessions in the configuration: what they made
+	// of the frame at each session source on its path and, for a VXLAN
+	// copy (mirrored), the session that sent it, its VXLAN network
+	// identifier, and why AWS would not have made it with these files.
+	MirrorCopies   []jsonMirror `json:"mirror_copies,omitempty"`
+	MirrorSession  string       `json:"mirror_session,omitempty"`
+	MirrorVNI      *int         `json:"mirror_vni,omitempty"`
+	MirrorMismatch string       `json:"mirror_mismatch,omitempty"`
+}
+
+// jsonMirror is what one session source made of a frame.
+type jsonMirror struct {
+	Interface   string `json:"interface"`
+	Direction   string `json:"direction"`
+	Result      string `json:"result"` // copied, dropped (refused at or before the source), not_selected, never_mirrored
+	Session     string `json:"session,omitempty"`
+	Target      string `json:"target,omitempty"`
+	FilterRule  *int   `json:"filter_rule,omitempty"` // the filter rule that accepted it; absent for amazon-dns
+	Explanation string `json:"explanation"`
 }
 
 type jsonStage struct {
@@ -84,6 +104,7 @@ type jsonl struct {
 	stages []jsonStage
 	conns  [4]jsonConn
 	nconns int
+	mirror [mirror.MaxDecisions]jsonMirror
 }
 
 type ruleTexts struct{ group, id, text string }
@@ -186,11 +207,38 @@ func (j *jsonl) frame(r *replay.Result) jsonFrame {
 	if len(j.stages) > 0 {
 		f.Stages = j.stages
 	}
+	for k := range r.Mirror {
+		j.mirror[k] = mirrorCopy(&r.Mirror[k], j)
+	}
+	if len(r.Mirror) > 0 {
+		f.MirrorCopies = j.mirror[:len(r.Mirror)]
+	}
+	if r.Unwrapped && r.Mirror != nil { // Result.Mirror is set only with mirror sessions
+		f.MirrorVNI = j.num(int(r.Outer.VNI))
+	}
+	if r.Copy != nil {
+		f.MirrorSession = r.Copy.ID
+	}
+	f.MirrorMismatch = r.CopyMismatch
 	f.Reason = frameReason(r, f.Stages)
 	if k := decidingStage(r); k >= 0 {
 		f.DecidedBy = &f.Stages[k]
 	}
 	return f
+}
+
+var mirrorResults = [...]string{mirror.Mirrored: "copied", mirror.Dropped: "dropped", mirror.NotSelected: "not_selected",
+	mirror.NeverMirrored: "never_mirrored"}
+
+func mirrorCopy(d *mirror.Decision, j *jsonl) jsonMirror {
+	m := jsonMirror{Interface: d.Source.ID(), Direction: d.Direction.String(), Result: mirrorResults[d.Outcome], Explanation: d.Explain()}
+	if d.Session != nil {
+		m.Session, m.Target = d.Session.ID, d.Target.ID
+		if d.Rule != 0 {
+			m.FilterRule = j.num(d.Rule)
+		}
+	}
+	return m
 }
 
 // decidingStage is the first refusing stage of a rejected frame; for an

@@ -141,7 +141,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 
 	out := bufio.NewWriterSize(stdout, 1<<16)
 	defer out.Flush()
-	rp := replay.New(res.Network, replay.Options{VXLAN: *vxlan})
+	rp := replay.New(res.Network, replay.Options{VXLAN: *vxlan, Mirror: res.Mirror})
 	prog := newProgress(stderr, size, counter)
 	var fn func(*replay.Result) error
 	var logs []flowOutput

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sgsim/sgsim/ec2json"
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/mirror"
 	"github.com/sgsim/sgsim/nacl"
 	"github.com/sgsim/sgsim/replay"
 )
@@ -158,6 +159,62 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 		fmt.Fprintf(w, "  %d packets were refused because their connection had gone idle past its timeout: keepalives more often "+
 			"than the timeout, or a longer one (ConnectionTrackingSpecification on the interface), keep such connections\n", idled)
 	}
+	if s.Mirror != nil {
+		writeMirror(w, s.Mirror)
+	}
+}
+
+// writeMirror shows what the traffic mirror sessions copied, what their
+// sources did not copy and why, and the capture's copies that the files
+// cannot account for.
+func writeMirror(w io.Writer, m *replay.MirrorSummary) {
+	fmt.Fprintln(w, "\nTRAFFIC MIRRORING (frames each session copied, by direction at its source)")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  session\tsource\tnumber\tfilter\ttarget\tin\tout\tbytes")
+	for _, c := range m.Sessions {
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\n", c.Session.ID, c.Session.Source, c.Session.Number, c.Session.Filter,
+			mirrorTargetText(c.Target), c.Frames[eni.Inbound], c.Frames[eni.Outbound], c.Bytes[eni.Inbound]+c.Bytes[eni.Outbound])
+	}
+	tw.Flush()
+	if len(m.Sources) > 0 {
+		fmt.Fprintln(w, "  what became of the frames at each source (in / out): AWS copies only what the source lets through")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  source\tcopied\trefused at or before it\tchosen by no filter\tnever mirrored")
+		for _, c := range m.Sources {
+			pair := func(v [2]int) string { return fmt.Sprintf("%d / %d", v[eni.Inbound], v[eni.Outbound]) }
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", c.Interface.ID(), pair(c.Copied), pair(c.Dropped), pair(c.NotSelected), pair(c.Never))
+		}
+		tw.Flush()
+	}
+	if m.Copies == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  %d VXLAN copies in the capture; %d the files cannot account for", m.Copies, m.Unexpected)
+	if m.Unexpected == 0 {
+		fmt.Fprintln(w)
+		return
+	}
+	fmt.Fprintln(w, " (AWS would not have made them: are the files those of the capture's time?)")
+	for _, u := range m.UnexpectedCopies {
+		from := fmt.Sprintf("from %s, VNI %d", u.Header.Src, u.Header.VNI)
+		if u.Session != nil {
+			from = u.Session.ID
+		}
+		fmt.Fprintf(w, "    frame %d (%s): %s\n", u.Frame, from, u.Why)
+	}
+	if m.Unexpected > len(m.UnexpectedCopies) {
+		fmt.Fprintf(w, "    … and %d more\n", m.Unexpected-len(m.UnexpectedCopies))
+	}
+}
+
+func mirrorTargetText(t mirror.Target) string {
+	switch t.Type {
+	case mirror.TargetInterface:
+		return t.ID + " (" + t.Interface + ")"
+	case mirror.TargetLoadBalancer:
+		return t.ID + " (Network Load Balancer)"
+	}
+	return t.ID + " (" + t.Endpoint + ")"
 }
 
 // writeACLUsage lists the entries of the ACLs that modelled subnets use,

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/internal/capgen"
+	"github.com/sgsim/sgsim/internal/sample"
+)
+
+// mirrorConfig is sampleConfig with the sample's traffic mirror sessions,
+// filters and targets, each in a file of its own as the CLI prints them.
+func mirrorConfig(t *testing.T) []string {
+	args := sampleConfig(t)
+	dir := filepath.Dir(args[1])
+	for _, s := range sample.MirrorConfigs() {
+		p := filepath.Join(dir, filepath.Base(s.Name))
+		require.NoError(t, os.WriteFile(p, s.Data, 0o644))
+		args = append(args, "--config", p)
+	}
+	return args
+}
+
+// TestReplayMirrorSummary: with mirror sessions, the summary says what
+// each copied and what its source did not copy, and why.
+func TestReplayMirrorSummary(t *testing.T) {
+	args := append(append([]string{"replay"}, mirrorConfig(t)...), "--pcap", writeSampleCapture(t))
+	out, errOut, code := sgsim(t, args...)
+	require.Equal(t, 0, code, errOut)
+	k := strings.Index(out, "\nTRAFFIC MIRRORING")
+	require.GreaterOrEqual(t, k, 0, out)
+	golden(t, "replay-mirror-summary", out[k+1:])
+
+	// The rest of the summary is the sample's, mirroring or not.
+	plain, _, _ := sgsim(t, append(append([]string{"replay"}, sampleConfig(t)...), "--pcap", writeSampleCapture(t))...)
+	assert.Equal(t, firstLinesAfter(plain, 1), firstLinesAfter(out[:k], 1))
+}
+
+// firstLinesAfter drops the first n lines, which name the files.
+func firstLinesAfter(s string, n int) string {
+	for range n {
+		if k := strings.IndexByte(s, '\n'); k >= 0 {
+			s = s[k+1:]
+		}
+	}
+	return s
+}
+
+func writeSampleCapture(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "sample.pcap")
+	require.NoError(t, os.WriteFile(p, sample.Capture(), 0o644))
+	return p
+}
+
+// TestReplayMirrorJSONL: each frame names what the sessions made of it,
+// in the mirror_copies field. The golden file has the first frame of
+// each kind of answer.
+func TestReplayMirrorJSONL(t *testing.T) {
+	args := append(append([]string{"replay", "--format", "jsonl"}, mirrorConfig(t)...), "--pcap", writeSampleCapture(t))
+	out, errOut, code := sgsim(t, args...)
+	require.Equal(t, 0, code, errOut)
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var f struct {
+			Frame        int    `json:"frame"`
+			Verdict      string `json:"verdict"`
+			Src          string `json:"src"`
+			Dst          string `json:"dst"`
+			DPort        *int   `json:"dport"`
+			MirrorCopies []struct {
+				Interface, Direction, Result, Session, Target string
+				FilterRule                                    *int `json:"filter_rule"`
+				Explanation                                   string
+			} `json:"mirror_copies"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &f), line)
+		for _, m := range f.MirrorCopies {
+			kind := fmt.Sprint(m.Interface, m.Direction, m.Result, m.Session, m.FilterRule != nil && *m.FilterRule == 200)
+			if seen[kind] {
+				continue
+			}
+			seen[kind] = true
+			rule := ""
+			if m.FilterRule != nil {
+				rule = fmt.Sprintf(" rule %d", *m.FilterRule)
+			}
+			fmt.Fprintf(&b, "%d %s %s→%s: %s %s %s %s%s: %s\n", f.Frame, f.Verdict, f.Src, f.Dst, m.Interface, m.Direction, m.Result,
+				m.Session, rule, m.Explanation)
+		}
+	}
+	golden(t, "replay-mirror-jsonl", b.String())
+}
+
+// TestReplayMirrorCopies replays a capture made at the IDS, VXLAN copies
+// of web-1's frames: copies the files cannot account for are flagged in
+// the summary and in each frame's JSON.
+func TestReplayMirrorCopies(t *testing.T) {
+	web1, ids := netip.MustParseAddr("10.20.1.10"), netip.MustParseAddr("10.20.1.200")
+	admin := eni.TCP(netip.MustParseAddrPort("203.0.113.5:55000"), netip.AddrPortFrom(web1, 22), eni.SYN)
+	stranger := eni.TCP(netip.MustParseAddrPort("192.0.2.66:61000"), netip.AddrPortFrom(web1, 22), eni.SYN)
+	p := filepath.Join(t.TempDir(), "ids.pcap")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	w, err := capgen.NewPcap(f, 1, false)
+	require.NoError(t, err)
+	for k, c := range []struct {
+		pkt eni.Packet
+		vni uint32
+	}{{admin, 4101}, {admin.Reply(), 4101}, {stranger, 4101}, {admin, 77}} {
+		require.NoError(t, w.WriteFrame(sample.Start.Add(time.Duration(k)*time.Millisecond),
+			capgen.VXLAN(web1, ids, c.vni, capgen.Ethernet(capgen.IP(c.pkt, 0), 0))))
+	}
+	require.NoError(t, f.Close())
+
+	out, errOut, code := sgsim(t, append(append([]string{"replay", "--vxlan"}, mirrorConfig(t)...), "--pcap", p)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "  4 VXLAN copies in the capture; 2 the files cannot account for (AWS would not have made them: are the files those of the capture's time?)\n"+
+		"    frame 3 (tms-0a1b2c3d4e5f60001): received by eni-0a1b2c3d4e5f60001: not copied: its security groups refused the packet (inbound), "+
+		"and AWS mirrors only what the source lets through\n"+
+		"    frame 4 (from 10.20.1.10, VNI 77): no session of the files sends copies from 10.20.1.10 with VXLAN network identifier 77\n")
+
+	out, errOut, code = sgsim(t, append(append([]string{"replay", "--vxlan", "--format", "jsonl"}, mirrorConfig(t)...), "--pcap", p)...)
+	require.Equal(t, 0, code, errOut)
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var fr struct {
+			Mirrored       bool   `json:"mirrored"`
+			MirrorSession  string `json:"mirror_session"`
+			MirrorVNI      int    `json:"mirror_vni"`
+			MirrorMismatch string `json:"mirror_mismatch"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &fr))
+		require.True(t, fr.Mirrored)
+		got = append(got, fmt.Sprintf("%s %d %t", fr.MirrorSession, fr.MirrorVNI, fr.MirrorMismatch != ""))
+	}
+	assert.Equal(t, []string{"tms-0a1b2c3d4e5f60001 4101 false", "tms-0a1b2c3d4e5f60001 4101 false",
+		"tms-0a1b2c3d4e5f60001 4101 true", " 77 true"}, got)
+}
+
+// TestCheckMirror: check says what the sessions copy of the request and
+// of its reply; a reply the database's subnet ACL drops is not copied.
+func TestCheckMirror(t *testing.T) {
+	cfg := mirrorConfig(t)
+	out, errOut, code := sgsim(t, append(append([]string{"check"}, cfg...),
+		"--src", "10.20.2.10", "--dst", "eni-0a1b2c3d4e5f60004", "--protocol", "tcp", "--port", "5432")...)
+	assert.Equal(t, 1, code, errOut)
+	golden(t, "check-mirror", out)
+}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/mirror"
 	"github.com/sgsim/sgsim/nacl"
 	"github.com/sgsim/sgsim/sg"
 )
@@ -108,6 +109,10 @@ var Checks = []Check{
 		"allow the members' addresses or subnets instead: a group reference does not match traffic that came through an appliance"},
 	{"SGSIM.IDLED_OUT", "Tracked connections should not idle out while still in use", Medium,
 		"send keepalives more often than the idle timeout, or raise the interface's timeout (ConnectionTrackingSpecification)"},
+	{"SGSIM.MIRROR_TARGET_REFUSES", "Traffic mirror targets should accept the copies (UDP 4789 from each source)", Medium,
+		"allow UDP 4789 from the source in the target's security groups: AWS drops copies the target's groups refuse"},
+	{"SGSIM.MIRROR_COPIES_NOTHING", "Traffic mirror sessions should have filter rules", Low,
+		"add rules to the filter for the direction to mirror: a filter without rules copies nothing that way"},
 }
 
 func check(id string) Check {
@@ -140,6 +145,8 @@ type Options struct {
 	// WideRange is the number of ports above which a TCP or UDP range is
 	// reported as wide. Default 100.
 	WideRange int
+	// Mirror, when set, is the traffic mirror sessions to check.
+	Mirror *mirror.Set
 	// Usage, when set, reports rules and network ACL entries that no
 	// traffic used: give the capture's time span (the registry's hit
 	// counters and the network's ACL usage say which decided packets).
@@ -172,6 +179,7 @@ func Run(n *eni.Network, opts Options) []Finding {
 	a.ruleChecks()
 	a.groupChecks()
 	a.throughAppliances()
+	a.mirrorChecks()
 	a.unused()
 	sort.SliceStable(a.out, func(i, j int) bool {
 		if a.out[i].Severity != a.out[j].Severity {
@@ -697,6 +705,49 @@ func (a *auditor) throughAppliances() {
 				Message: fmt.Sprintf("%s: %s%s, and a group reference does not match what an appliance forwards", ruleResource(r), first, more)})
 		}
 	}
+}
+
+// mirrorChecks finds sessions whose target interface's groups refuse the
+// copies (VXLAN, UDP 4789 from the source's primary address: the source's
+// own groups do not judge them, the target's do), and sessions whose
+// filter copies nothing at all.
+func (a *auditor) mirrorChecks() {
+	set := a.opts.Mirror
+	if set == nil {
+		return
+	}
+	for _, s := range set.Sessions() {
+		f, _ := set.FilterOf(s.ID)
+		if len(f.Ingress) == 0 && len(f.Egress) == 0 && !f.AmazonDNS {
+			a.add("SGSIM.MIRROR_COPIES_NOTHING", Finding{Resource: s.ID, Interfaces: []string{s.Source},
+				Message: fmt.Sprintf("%s copies nothing of %s: its filter %s has no rules, in or out, and no network service", s.ID, s.Source, s.Filter)})
+		}
+		t, _ := set.TargetOf(s.ID)
+		src, dst := a.n.Interface(s.Source), a.n.Interface(t.Interface)
+		if t.Type != mirror.TargetInterface || src == nil || dst == nil {
+			continue
+		}
+		from, to := primary4(src), primary4(dst)
+		if !from.IsValid() || !to.IsValid() {
+			continue
+		}
+		copyPkt := eni.UDP(netip.AddrPortFrom(from, 40000), netip.AddrPortFrom(to, eni.VXLANPort))
+		if v := dst.Check(eni.Inbound, &copyPkt, time.Unix(0, 0)); v.Action != eni.Allow {
+			a.add("SGSIM.MIRROR_TARGET_REFUSES", Finding{Resource: s.ID, Interfaces: []string{dst.ID()},
+				Message: fmt.Sprintf("%s sends copies of %s to %s (%s), whose groups refuse them: %s", s.ID, s.Source, t.ID, dst.ID(), v.Explain())})
+		}
+	}
+}
+
+// primary4 returns an interface's primary private IPv4 address, which
+// VPC Traffic Mirroring sends copies from and to.
+func primary4(i *eni.Interface) netip.Addr {
+	for _, a := range i.Addrs() {
+		if a.Is4() {
+			return a
+		}
+	}
+	return netip.Addr{}
 }
 
 func (a *auditor) unused() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sgsim/sgsim/audit"
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/mirror"
 	"github.com/sgsim/sgsim/nacl"
 	"github.com/sgsim/sgsim/sg"
 )
@@ -339,4 +340,51 @@ func TestReferenceThroughAppliance(t *testing.T) {
 	assert.Equal(t, "sg-db", f[0].GroupID)
 	assert.Contains(t, f[0].Message, "tcp 5432 from sg-app): traffic from eni-app (subnet-2) to eni-db goes through eni-1, "+
 		"and a group reference does not match what an appliance forwards")
+}
+
+// TestMirrorChecks: a sensor whose group refuses UDP 4789 from the
+// mirrored interface never gets the copies; a filter without rules copies
+// nothing.
+func TestMirrorChecks(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		sensor  []sg.Rule
+		filter  mirror.Filter
+		want    map[string]string
+		wantNot []string
+	}{
+		{"sensor refuses the copies", nil, mirror.Filter{ID: "tmf-1", AmazonDNS: true},
+			map[string]string{"SGSIM.MIRROR_TARGET_REFUSES": "tms-1 sends copies of eni-1 to tmt-1 (eni-sensor), whose groups refuse them: " +
+				"ENI_SG_RULES_MISMATCH: no inbound rule of sg-sensor allows udp port 4789 from 10.0.1.10"},
+			[]string{"SGSIM.MIRROR_COPIES_NOTHING"}},
+		{"sensor takes the copies, filter empty", []sg.Rule{rule(sg.UDP, 4789, 4789, "10.0.0.0/16")}, mirror.Filter{ID: "tmf-1"},
+			map[string]string{"SGSIM.MIRROR_COPIES_NOTHING": "tms-1 copies nothing of eni-1: its filter tmf-1 has no rules, in or out, and no network service"},
+			[]string{"SGSIM.MIRROR_TARGET_REFUSES"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLab(t)
+			_, err := l.net.Groups().CreateEmptyGroup(sg.GroupSpec{ID: "sg-sensor", Name: "sensor", Description: "IDS", VpcID: "vpc-1"})
+			require.NoError(t, err)
+			if len(tt.sensor) > 0 {
+				_, err = l.net.Groups().AuthorizeIngress("sg-sensor", tt.sensor...)
+				require.NoError(t, err)
+			}
+			_, err = l.net.AddInterface(eni.InterfaceSpec{ID: "eni-sensor", SubnetID: "subnet-1",
+				PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.1.50")}, Groups: []string{"sg-sensor"}})
+			require.NoError(t, err)
+			set, err := mirror.New(l.net, mirror.Config{Filters: []mirror.Filter{tt.filter},
+				Targets:  []mirror.Target{{ID: "tmt-1", Type: mirror.TargetInterface, Interface: "eni-sensor"}},
+				Sessions: []mirror.Session{{ID: "tms-1", Source: "eni-1", Number: 1, Filter: "tmf-1", Target: "tmt-1"}}})
+			require.NoError(t, err)
+			got := l.findings(audit.Options{Mirror: set})
+			for id, msg := range tt.want {
+				require.Len(t, got[id], 1, id)
+				assert.Equal(t, msg, got[id][0].Message)
+				assert.Equal(t, "tms-1", got[id][0].Resource)
+			}
+			for _, id := range tt.wantNot {
+				assert.Empty(t, got[id], id)
+			}
+		})
+	}
 }

@@ -68,6 +68,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		opts.Usage, readErr = u, rerr
 	}
+	opts.Mirror = res.Mirror
 	findings := audit.Run(res.Network, opts)
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()

@@ -136,6 +136,9 @@ func own(st *eni.Stage, dir eni.Direction) bool {
 	return false
 }
 
+// IsSource reports whether the interface is a bound session's source.
+func (s *Set) IsSource(i *eni.Interface) bool { return s.of(i) != nil }
+
 func (s *Set) of(i *eni.Interface) []*session {
 	if i == nil || i.Index() >= len(s.bySource) {
 		return nil

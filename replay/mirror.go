@@ -24,6 +24,11 @@ type MirrorSummary struct {
 	// kept in UnexpectedCopies.
 	Copies, Unexpected int
 	UnexpectedCopies   []UnexpectedCopy
+	// Wrapped counts frames that look like copies (UDP 4789 from a
+	// session's source) judged as they are, without Options.VXLAN: AWS
+	// neither judges a copy by its source's security groups nor logs it,
+	// so only the frames inside say anything.
+	Wrapped int
 }
 
 // MaxUnexpectedCopies bounds the unexpected copies a summary keeps.
@@ -113,6 +118,9 @@ func (r *Replayer) mirrorFrame(res *Result, hdr eni.VXLANHeader) {
 		}
 	}
 	if !res.Unwrapped || !r.opts.VXLAN {
+		if p := &res.Path.Packet; p.Proto == 17 && p.DstPort == eni.VXLANPort && set.IsSource(res.Path.Src) {
+			m.sum.Wrapped++
+		}
 		return
 	}
 	m.sum.Copies++

@@ -157,3 +157,21 @@ func TestCheckMirror(t *testing.T) {
 	assert.Equal(t, 1, code, errOut)
 	golden(t, "check-mirror", out)
 }
+
+// TestReplayMirrorCopiesWithoutVXLAN: copies replayed without --vxlan are
+// judged as they are, and the summary says to unwrap them.
+func TestReplayMirrorCopiesWithoutVXLAN(t *testing.T) {
+	web1, ids := netip.MustParseAddr("10.20.1.10"), netip.MustParseAddr("10.20.1.200")
+	admin := eni.TCP(netip.MustParseAddrPort("203.0.113.5:55000"), netip.AddrPortFrom(web1, 22), eni.SYN)
+	p := filepath.Join(t.TempDir(), "ids.pcap")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	w, err := capgen.NewPcap(f, 1, false)
+	require.NoError(t, err)
+	require.NoError(t, w.WriteFrame(sample.Start, capgen.VXLAN(web1, ids, 4101, capgen.Ethernet(capgen.IP(admin, 0), 0))))
+	require.NoError(t, f.Close())
+	out, errOut, code := sgsim(t, append(append([]string{"replay"}, mirrorConfig(t)...), "--pcap", p)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "  1 frames look like VXLAN copies from session sources (UDP 4789), judged as they are: replay with --vxlan")
+	assert.NotContains(t, out, "VXLAN copies in the capture")
+}

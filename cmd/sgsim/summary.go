@@ -186,6 +186,10 @@ func writeMirror(w io.Writer, m *replay.MirrorSummary) {
 		}
 		tw.Flush()
 	}
+	if m.Wrapped > 0 {
+		fmt.Fprintf(w, "  %d frames look like VXLAN copies from session sources (UDP 4789), judged as they are: replay with --vxlan "+
+			"to judge the frames inside (AWS neither judges copies by the source's security groups nor logs them)\n", m.Wrapped)
+	}
 	if m.Copies == 0 {
 		return
 	}

@@ -18,7 +18,7 @@ import (
 )
 
 // FuzzReplayOutputs replays arbitrary captures through the sample's
-// network and writes every output format from the results: whatever the
+// network, with its traffic mirror sessions, and writes every output format from the results: whatever the
 // bytes, nothing panics, every JSON line is JSON, the flow log and the
 // summary are written, and a replay without fn sums up the same.
 func FuzzReplayOutputs(f *testing.F) {
@@ -30,7 +30,7 @@ func FuzzReplayOutputs(f *testing.F) {
 		f.Fatal(err)
 	}
 	inner := capgen.Ethernet(syn, 0)
-	if err := w.WriteFrame(sample.Start, capgen.Ethernet(capgen.VXLAN(netip.MustParseAddr("10.20.1.10"), netip.MustParseAddr("10.20.1.99"), 7, inner), 0)); err != nil {
+	if err := w.WriteFrame(sample.Start, capgen.Ethernet(capgen.VXLAN(netip.MustParseAddr("10.20.1.10"), netip.MustParseAddr("10.20.1.99"), 4101, inner), 0)); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(mirrored.Bytes(), true)
@@ -51,11 +51,11 @@ func FuzzReplayOutputs(f *testing.F) {
 		if err != nil {
 			return
 		}
-		res, err := ec2json.Load(sample.Configs()...)
+		res, err := ec2json.Load(append(sample.Configs(), sample.MirrorConfigs()...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rp := replay.New(res.Network, replay.Options{VXLAN: vxlan})
+		rp := replay.New(res.Network, replay.Options{VXLAN: vxlan, Mirror: res.Mirror})
 		var lines bytes.Buffer
 		j := newJSONL(&lines)
 		agg := flowlog.NewAggregator(time.Minute)
@@ -81,11 +81,11 @@ func FuzzReplayOutputs(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res2, err := ec2json.Load(sample.Configs()...)
+		res2, err := ec2json.Load(append(sample.Configs(), sample.MirrorConfigs()...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		quiet := replay.New(res2.Network, replay.Options{VXLAN: vxlan})
+		quiet := replay.New(res2.Network, replay.Options{VXLAN: vxlan, Mirror: res2.Mirror})
 		_ = quiet.Run(rd, nil)
 		var withoutFn bytes.Buffer
 		writeSummary(&withoutFn, res2, "fuzz", rd.Format(), quiet)

@@ -85,6 +85,9 @@ func newMirrorCounts(set *mirror.Set) *mirrorCounts {
 // packet when the frame was one.
 func (r *Replayer) mirrorFrame(res *Result, hdr eni.VXLANHeader) {
 	set := r.opts.Mirror
+	if res.mirrorBuf == nil {
+		res.mirrorBuf = new([mirror.MaxDecisions]mirror.Decision)
+	}
 	res.Mirror = set.Decide(&res.Path, res.mirrorBuf[:0])
 	res.Copy, res.CopyMismatch = nil, ""
 	m := r.mirror

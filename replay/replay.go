@@ -63,7 +63,9 @@ type Result struct {
 	Copy         *mirror.Session
 	CopyMismatch string
 	hash         uint64 // the packet's FlowHash
-	mirrorBuf    [mirror.MaxDecisions]mirror.Decision
+	// mirrorBuf holds Mirror, made on first need: most replays have no
+	// sessions, and a Result is kept small for the judging loop's cache.
+	mirrorBuf *[mirror.MaxDecisions]mirror.Decision
 }
 
 // Options tune a replay.

@@ -97,7 +97,17 @@ func decodeOnly(tb testing.TB, data []byte) int {
 }
 
 func replayAll(tb testing.TB, data []byte) (frames int, mallocs uint64) {
-	res, err := ec2json.Load(sample.Configs()...)
+	return replayWith(tb, data, false)
+}
+
+// replayWith is replayAll, with the sample's traffic mirror sessions when
+// mirrored is set.
+func replayWith(tb testing.TB, data []byte, mirrored bool) (frames int, mallocs uint64) {
+	configs := sample.Configs()
+	if mirrored {
+		configs = append(configs, sample.MirrorConfigs()...)
+	}
+	res, err := ec2json.Load(configs...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -105,7 +115,7 @@ func replayAll(tb testing.TB, data []byte) (frames int, mallocs uint64) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rp := replay.New(res.Network, replay.Options{})
+	rp := replay.New(res.Network, replay.Options{Mirror: res.Mirror})
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	if err := rp.Run(rd, nil); err != nil {
@@ -211,6 +221,8 @@ func BenchmarkReplayVsDecode(b *testing.B) {
 //	packet  reading and decoding into eni.Packet summaries
 //	judge   that, and judging each packet through a FlowCache
 //	replay  Replayer.Run: that, with verdicts and the summary's counts
+//	mirror  that, with the sample's traffic mirror sessions deciding
+//	        what they copy of each frame
 //
 // Each step's ns/frame less the one before it is that layer's own cost,
 // up to judge: those run on one goroutine. Replayer.Run reads on a
@@ -248,6 +260,7 @@ func BenchmarkReplayLayers(b *testing.B) {
 			return decodePackets(b, data, res.Network.NewFlowCache())
 		})
 		layer("replay", func() int { n, _ := replayAll(b, data); return n })
+		layer("mirror", func() int { n, _ := replayWith(b, data, true); return n })
 	}
 }
 

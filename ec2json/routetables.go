@@ -55,8 +55,8 @@ func (r *routeJSON) target() string {
 
 // buildRouteTables adds the route tables. Routes to network interfaces
 // change a verdict (packets go through the appliance), and so do routes
-// whose target is gone (blackhole: AWS drops their traffic); the others
-// are kept for what they say.
+// whose target is gone (blackhole: AWS drops their traffic) and the lack
+// of a route (AWS drops that too); the others are kept for what they say.
 func (l *loader) buildRouteTables() error {
 	// A Gateway Load Balancer endpoint's route names the endpoint
 	// (vpce-...), and its interface's description names it in turn
@@ -118,7 +118,13 @@ func (l *loader) buildRouteTables() error {
 						return &Error{File: file, Object: obj, Field: field + ".DestinationPrefixListId",
 							Msg: fmt.Sprintf("%s is not defined in any --config file", r.DestinationPrefixListID)}
 					}
-					continue // another target: nothing to judge differently
+					// Another target, but which destinations it covers the
+					// files do not say: the table may route anything.
+					spec.Unresolved = append(spec.Unresolved, r.DestinationPrefixListID)
+					l.warn("%s: %s: %s.DestinationPrefixListId: %s is in no --config file, so packets this table has no other route for "+
+						"are judged as if they went on (add describe-managed-prefix-lists and get-managed-prefix-list-entries for it)",
+						file, obj, field, r.DestinationPrefixListID)
+					continue
 				}
 				for _, e := range pl.Entries {
 					dests = append(dests, e.CIDR)

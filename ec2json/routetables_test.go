@@ -137,3 +137,26 @@ func TestGatewayLoadBalancerEndpoint(t *testing.T) {
 	p = r.Network.Judge(&syn, time.Unix(0, 0))
 	assert.Nil(t, p.Via())
 }
+
+// TestNoRouteFromFiles: the main table has only the local route, so the
+// database's packets to the internet go nowhere; a route to a prefix
+// list whose entries no file gives may cover any destination, so then
+// nothing is dropped for want of a route, and a warning says why.
+func TestNoRouteFromFiles(t *testing.T) {
+	out := eni.TCP(netip.MustParseAddrPort("10.0.3.10:40000"), netip.MustParseAddrPort("198.51.100.7:443"), eni.SYN)
+	r, err := ec2json.Load(applianceFiles(routeTables)...)
+	require.NoError(t, err)
+	p := r.Network.Judge(&out, time.Unix(0, 0))
+	assert.False(t, p.Allowed())
+	assert.Contains(t, p.String(), "NO_ROUTE_TO_DESTINATION: rtb-main has no route for the destination")
+
+	withList := strings.Replace(routeTables, `"Origin":"CreateRouteTable","State":"active"}]}`,
+		`"Origin":"CreateRouteTable","State":"active"},{"DestinationPrefixListId":"pl-63a5400a","GatewayId":"vpce-s3","State":"active"}]}`, 1)
+	require.NotEqual(t, routeTables, withList)
+	r, err = ec2json.Load(applianceFiles(withList)...)
+	require.NoError(t, err)
+	p = r.Network.Judge(&out, time.Unix(0, 0))
+	assert.NotContains(t, p.String(), "NO_ROUTE_TO_DESTINATION")
+	assert.Contains(t, r.Warnings, "rtbs.json: rtb-main: Routes[1].DestinationPrefixListId: pl-63a5400a is in no --config file, so packets "+
+		"this table has no other route for are judged as if they went on (add describe-managed-prefix-lists and get-managed-prefix-list-entries for it)")
+}

@@ -64,7 +64,8 @@ type Stage struct {
 	ACL       *nacl.ACL
 	Subnet    string
 	ACLResult nacl.Result
-	// Route is the blackhole route of a StageRoute stage.
+	// Route is the route table's refusal of a StageRoute stage: a
+	// blackhole route, or no route at all.
 	Route *RouteDrop
 }
 
@@ -500,6 +501,10 @@ func (p *Path) service(svc Service) {
 // Explain describes the stage's outcome in a sentence.
 func (s Stage) Explain() string {
 	if s.Kind == StageRoute && s.Route != nil {
+		if s.Route.NoRoute {
+			return fmt.Sprintf("%s: %s has no route for the destination (no local, gateway, peering or other route covers it): "+
+				"AWS drops the packet as it leaves the subnet", ReasonNoRoute, s.Route.Table)
+		}
 		return fmt.Sprintf("%s: %s routes %s to %s, which is gone (a blackhole route): AWS drops the packet",
 			ReasonRouteBlackhole, s.Route.Table, s.Route.Dest, s.Route.Target)
 	}

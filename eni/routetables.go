@@ -12,10 +12,13 @@ import (
 // RouteTableSpec describes a route table: its routes, and the subnets, or
 // the internet gateway, it serves.
 //
-// Only routes to a network interface change how a packet is judged (see
-// [Path.Via]): the packet goes through that interface, an appliance such
-// as a firewall, on its way. Routes to other targets (local, gateways,
-// endpoints) are judged as if the packet went straight on.
+// A route to a network interface sends the packet through that interface,
+// an appliance such as a firewall, on its way (see [Path.Via]); a
+// blackhole route drops it; and so does the lack of any route for a
+// packet's destination, as it leaves its subnet, unless the table has
+// routes the files cannot resolve (Unresolved). Routes to other targets
+// (local, gateways, endpoints) are judged as if the packet went straight
+// on.
 type RouteTableSpec struct {
 	ID    string
 	VpcID string
@@ -29,6 +32,10 @@ type RouteTableSpec struct {
 	// gateway brings into the VPC.
 	Gateway string
 	Routes  []Route
+	// Unresolved names routes whose destinations the files do not give
+	// (a prefix list without its entries): the table may route any
+	// destination, so it drops none for want of a route.
+	Unresolved []string
 }
 
 // Route sends the traffic for a destination to a target.
@@ -58,6 +65,9 @@ type routeTable struct {
 	routes  bart.Table[*hop]
 	targets bart.Table[string]
 	matters bool // some route sends traffic to an interface or drops it
+	// noRoute drops what no route covers; nil when the table has
+	// unresolved routes.
+	noRoute *hop
 }
 
 // hop is an appliance a route sends traffic through, and its subnet; or,
@@ -68,20 +78,39 @@ type hop struct {
 	drop  *RouteDrop
 }
 
-// RouteDrop is a blackhole route that dropped a packet: the route table,
-// the route's destination and its vanished target.
+// RouteDrop is a route table's refusal of a packet: a blackhole route
+// (its destination and vanished target), or, with NoRoute, no route for
+// the packet's destination at all.
 type RouteDrop struct {
-	Table  string
-	Dest   netip.Prefix
-	Target string
+	Table   string
+	Dest    netip.Prefix
+	Target  string
+	NoRoute bool
 }
 
-// ReasonRouteBlackhole is the code of a refusal by a blackhole route.
-const ReasonRouteBlackhole = "ROUTE_BLACKHOLE"
+// Reason returns the drop's code: ReasonRouteBlackhole or ReasonNoRoute.
+func (d *RouteDrop) Reason() string {
+	if d.NoRoute {
+		return ReasonNoRoute
+	}
+	return ReasonRouteBlackhole
+}
 
-// lookup returns the appliance the table sends traffic for a to, or nil.
+const (
+	// ReasonRouteBlackhole is the code of a refusal by a blackhole route.
+	ReasonRouteBlackhole = "ROUTE_BLACKHOLE"
+	// ReasonNoRoute is the code of a refusal for want of any route, as
+	// Reachability Analyzer names it.
+	ReasonNoRoute = "NO_ROUTE_TO_DESTINATION"
+)
+
+// lookup returns the appliance or drop the table sends traffic for a
+// to, or nil for a route to any other target.
 func (t *routeTable) lookup(a netip.Addr) *hop {
-	h, _ := t.routes.Lookup(a)
+	h, ok := t.routes.Lookup(a)
+	if !ok && a.IsGlobalUnicast() { // link-local and multicast traffic is not routed
+		return t.noRoute
+	}
 	return h
 }
 
@@ -95,7 +124,7 @@ func appliance(src, dst *Interface, srcNet, dstNet *subnetRoute, p *Packet) *hop
 	var h *hop
 	switch {
 	case srcNet != nil:
-		if t := srcNet.table; t != nil && t.matters && srcNet != dstNet {
+		if t := srcNet.table; t != nil && (t.matters || t.noRoute != nil) && srcNet != dstNet {
 			h = t.lookup(p.Dst)
 		}
 	case dstNet != nil && dstNet.gateway != nil && dstNet.gateway.matters && isPublic(p.Src):
@@ -175,6 +204,7 @@ func (n *Network) AddRouteTable(spec RouteTableSpec) error {
 	}
 	spec.Subnets = slices.Clone(spec.Subnets)
 	spec.Routes = slices.Clone(spec.Routes)
+	spec.Unresolved = slices.Clone(spec.Unresolved)
 	for k := range spec.Routes {
 		spec.Routes[k].Dest = spec.Routes[k].Dest.Masked()
 	}
@@ -233,7 +263,10 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 			rt.targets.Insert(r.Dest, target)
 			rt.matters = rt.matters || h != nil
 		}
-		appliances = appliances || rt.matters
+		if len(t.Unresolved) == 0 {
+			rt.noRoute = &hop{drop: &RouteDrop{Table: id, NoRoute: true}}
+		}
+		appliances = appliances || rt.matters || rt.noRoute != nil
 		if t.Main {
 			main[t.VpcID] = rt
 		}

@@ -333,3 +333,68 @@ func TestBlackholeRoute(t *testing.T) {
 		assert.Equal(t, want.String(), got.String())
 	}
 }
+
+// noRouteWorld has a web server (10.0.1.10, 2001:db8:1234:1::10) with a
+// public address in subnet-public, whose table has only the local route
+// unless withGateway gives it 0.0.0.0/0 to an internet gateway.
+func noRouteWorld(t *testing.T, withGateway bool, unresolved ...string) *world {
+	w := newWorld(t)
+	web := w.group("web", tcpRule(443, "0.0.0.0/0"), tcpRule(443, "::/0"))
+	_, err := w.reg.AuthorizeEgress(web, allRule("::/0"))
+	require.NoError(t, err)
+	w.iface("eni-web", "subnet-public", "10.0.1.10,2001:db8:1234:1::10", web)
+	routes := []eni.Route{{Dest: netip.MustParsePrefix("10.0.0.0/16"), Target: "local"}}
+	if withGateway {
+		routes = append(routes, eni.Route{Dest: netip.MustParsePrefix("0.0.0.0/0"), Target: "igw-1"})
+	}
+	require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-main", VpcID: "vpc-1", Main: true, Routes: routes, Unresolved: unresolved}))
+	return w
+}
+
+// TestNoRoute: a packet whose destination no route of its subnet's table
+// covers is dropped as it leaves the subnet (NO_ROUTE_TO_DESTINATION),
+// after the source's own stages: an instance in a subnet without a route
+// to an internet gateway gets the internet's requests but cannot answer.
+func TestNoRoute(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		gateway    bool
+		unresolved []string
+		pkt        *eni.Packet
+		dropped    bool
+	}{
+		{"no default route: the answer to the internet is dropped", false, nil, tcp("10.0.1.10:443", "198.51.100.7:50000", eni.SYN|eni.ACK), true},
+		{"a default route to the gateway", true, nil, tcp("10.0.1.10:443", "198.51.100.7:50000", eni.SYN|eni.ACK), false},
+		{"IPv6 needs a route of its own", true, nil, tcp("[2001:db8:1234:1::10]:443", "[2001:db8:ffff::7]:50000", eni.SYN|eni.ACK), true},
+		{"the VPC's blocks are routed locally, listed or not", false, nil, tcp("10.0.1.10:443", "10.0.2.10:50000", eni.SYN|eni.ACK), false},
+		{"the VPC's IPv6 block too", false, nil, tcp("[2001:db8:1234:1::10]:443", "[2001:db8:1234:2::7]:50000", eni.SYN|eni.ACK), false},
+		{"link-local traffic is not routed", false, nil, tcp("[2001:db8:1234:1::10]:443", "[fe80::7]:50000", eni.SYN|eni.ACK), false},
+		{"a prefix list the files do not give may cover anything", false, []string{"pl-s3"}, tcp("10.0.1.10:443", "198.51.100.7:50000", eni.SYN|eni.ACK), false},
+		{"requests from the internet arrive", false, nil, tcp("198.51.100.7:50000", "10.0.1.10:443", eni.SYN), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := noRouteWorld(t, tt.gateway, tt.unresolved...), noRouteWorld(t, tt.gateway, tt.unresolved...)
+			p := b.net.Judge(tt.pkt, at(0))
+			var got eni.Path
+			a.net.NewFlowCache().JudgeInto(tt.pkt, at(0), &got)
+			assert.Equal(t, p.String(), got.String(), "the flow cache answers alike")
+			if !tt.dropped {
+				for _, s := range p.Stages() {
+					assert.NotEqual(t, eni.StageRoute, s.Kind, "%s", p)
+				}
+				return
+			}
+			assert.False(t, p.Allowed())
+			st := p.Stages()
+			require.NotEmpty(t, st)
+			last := st[len(st)-1]
+			assert.Equal(t, eni.StageRoute, last.Kind, "%s", p)
+			assert.False(t, last.Hypothetical)
+			require.NotNil(t, last.Route)
+			assert.Equal(t, eni.RouteDrop{Table: "rtb-main", NoRoute: true}, *last.Route)
+			assert.Equal(t, eni.ReasonNoRoute, last.Route.Reason())
+			assert.True(t, st[0].Allowed, "the source's group let it out")
+			assert.Contains(t, p.String(), "NO_ROUTE_TO_DESTINATION: rtb-main has no route for the destination")
+		})
+	}
+}

@@ -305,7 +305,7 @@ func (jl *jsonl) stage(s eni.Stage) jsonStage {
 		j.Result = "ALLOW"
 	}
 	if s.Kind == eni.StageRoute && s.Route != nil {
-		j.Direction, j.Code, j.RouteTable, j.Explanation = "outbound", eni.ReasonRouteBlackhole, s.Route.Table, s.Explain()
+		j.Direction, j.Code, j.RouteTable, j.Explanation = "outbound", s.Route.Reason(), s.Route.Table, s.Explain()
 		return j
 	}
 	if s.Kind.ACL() {

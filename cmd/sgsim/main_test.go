@@ -809,6 +809,17 @@ func TestReplayAppliance(t *testing.T) {
 	out, errOut, code = sgsim(t, append(append([]string{"replay", "--pcap", p}, cfg[:len(cfg)-2]...), dead...)...)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "ROUTE_BLACKHOLE rtb-app 10.0.3.0/24 to eni-gone")
+
+	// No route for the destination at all: dropped as it leaves the subnet.
+	local := write("rtbs.json", `{"RouteTables":[{"RouteTableId":"rtb-app","VpcId":"vpc-1","Associations":[{"Main":false,"SubnetId":"subnet-2"}],
+		"Routes":[{"DestinationCidrBlock":"10.0.0.0/16","GatewayId":"local","State":"active"}]}]}`)
+	p = writeCapture(t, timed{eni.TCP(app, netip.MustParseAddrPort("198.51.100.7:443"), eni.SYN), 0})
+	out, errOut, code = sgsim(t, append(append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg[:len(cfg)-2]...), local...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, `"decided_by":{"stage":"route","route_table":"rtb-app","direction":"outbound","result":"DENY","code":"NO_ROUTE_TO_DESTINATION"`)
+	out, errOut, code = sgsim(t, append(append([]string{"replay", "--pcap", p}, cfg[:len(cfg)-2]...), local...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "NO_ROUTE_TO_DESTINATION rtb-app")
 }
 
 // TestReplayOnly: --only prints the frames of the verdicts asked for,

@@ -352,6 +352,9 @@ func flowLabel(proto uint8, src, dst netip.Addr, key uint16) string {
 
 func refusalText(s eni.Stage) string {
 	if s.Kind == eni.StageRoute && s.Route != nil {
+		if s.Route.NoRoute {
+			return fmt.Sprintf("%s %s", eni.ReasonNoRoute, s.Route.Table)
+		}
 		return fmt.Sprintf("%s %s %s to %s", eni.ReasonRouteBlackhole, s.Route.Table, s.Route.Dest, s.Route.Target)
 	}
 	if s.ACL != nil {

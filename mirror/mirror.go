@@ -19,6 +19,7 @@ package mirror
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -242,12 +243,7 @@ func New(n *eni.Network, c Config) (*Set, error) {
 			}
 		}
 	}
-	sources := make([]string, 0, len(perSource))
-	for id := range perSource {
-		sources = append(sources, id)
-	}
-	slices.Sort(sources)
-	for _, id := range sources {
+	for _, id := range slices.Sorted(maps.Keys(perSource)) {
 		list := perSource[id]
 		slices.SortFunc(list, func(a, b *session) int { return a.Number - b.Number })
 		i := n.Interface(id)

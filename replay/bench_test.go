@@ -348,15 +348,11 @@ func TestReplayMatchesSample(t *testing.T) {
 	}
 }
 
-// TestReplayAllocatesNothingPerFrame replays the sample capture again and
-// again (an hour later each time, so connections open, close and expire
-// as before) and requires no allocation at all once the first pass has
-// compiled the rules and grown the tables.
-func TestReplayAllocatesNothingPerFrame(t *testing.T) {
-	rp, _ := sampleReplay(t)
-	frames := sampleFrames(t)
+// allocsPerPass judges the frames again and again, an hour later each
+// pass, and returns the allocations of a pass after the first.
+func allocsPerPass(rp *replay.Replayer, frames []capture.Frame) float64 {
 	pass := 0
-	run := func() {
+	return testing.AllocsPerRun(5, func() {
 		shift := time.Duration(pass) * time.Hour
 		pass++
 		for k := range frames {
@@ -364,8 +360,17 @@ func TestReplayAllocatesNothingPerFrame(t *testing.T) {
 			f.Time = f.Time.Add(shift)
 			rp.Judge(&f)
 		}
-	}
-	allocs := testing.AllocsPerRun(5, run)
+	})
+}
+
+// TestReplayAllocatesNothingPerFrame replays the sample capture again and
+// again (an hour later each time, so connections open, close and expire
+// as before) and requires no allocation at all once the first pass has
+// compiled the rules and grown the tables.
+func TestReplayAllocatesNothingPerFrame(t *testing.T) {
+	rp, _ := sampleReplay(t)
+	frames := sampleFrames(t)
+	allocs := allocsPerPass(rp, frames)
 	if allocs != 0 {
 		t.Fatalf("%v allocations per pass of %d frames", allocs, len(frames))
 	}

@@ -251,17 +251,6 @@ func mirrorText(s *replay.MirrorSummary) []string {
 // adds no allocation to a replay's frames.
 func TestMirrorAllocatesNothingPerFrame(t *testing.T) {
 	rp := mirrorReplayer(t, false)
-	frames := sampleFrames(t)
-	pass := 0
-	allocs := testing.AllocsPerRun(5, func() {
-		shift := time.Duration(pass) * time.Hour
-		pass++
-		for k := range frames {
-			f := frames[k]
-			f.Time = f.Time.Add(shift)
-			rp.Judge(&f)
-		}
-	})
-	assert.Zero(t, allocs)
+	assert.Zero(t, allocsPerPass(rp, sampleFrames(t)))
 	assert.NotZero(t, rp.Summary().Mirror.Sessions[0].Frames[eni.Inbound])
 }

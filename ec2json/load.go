@@ -1116,6 +1116,9 @@ func (l *loader) buildInterfaces() error {
 		}
 		spec := eni.InterfaceSpec{ID: obj, OwnerID: x.OwnerID, SubnetID: x.SubnetID, Type: eni.InterfaceType(x.InterfaceType),
 			Description: x.Description, RequesterManaged: x.RequesterManaged}
+		if x.InterfaceType == "nat_gateway" { // the API's enum says natGateway; some output spells it so
+			spec.Type = eni.TypeNATGateway
+		}
 		if x.Attachment != nil {
 			spec.InstanceID, spec.DeviceIndex = x.Attachment.InstanceID, int(x.Attachment.DeviceIndex.v)
 		}

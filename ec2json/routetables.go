@@ -60,13 +60,19 @@ func (r *routeJSON) target() string {
 func (l *loader) buildRouteTables() error {
 	// A Gateway Load Balancer endpoint's route names the endpoint
 	// (vpce-...), and its interface's description names it in turn
-	// ("VPC Endpoint Interface vpce-...").
-	endpoints := map[string]string{}
+	// ("VPC Endpoint Interface vpce-..."); so for a NAT gateway's
+	// ("Interface for NAT Gateway nat-...").
+	endpoints, nats := map[string]string{}, map[string]string{}
 	for _, i := range l.net.Interfaces() {
-		if id := vpceIn.FindString(i.Spec().Description); id != "" {
+		d := i.Spec().Description
+		if id := vpceIn.FindString(d); id != "" {
 			endpoints[id] = i.ID()
 		}
+		if m := natIn.FindStringSubmatch(d); m != nil && i.Spec().Type == eni.TypeNATGateway {
+			nats[m[1]] = i.ID()
+		}
 	}
+	natWarned := map[string]bool{}
 	for _, lt := range l.routeTables {
 		x, file := lt.v, lt.file
 		obj := x.RouteTableID
@@ -143,6 +149,15 @@ func (l *loader) buildRouteTables() error {
 						file, obj, field, r.GatewayID)
 				}
 			}
+			if !blackhole && iface == "" && r.NatGatewayID != "" {
+				// Through the NAT gateway's interface, its subnet's ACL in
+				// and out, both ways.
+				if iface = nats[r.NatGatewayID]; iface == "" && !natWarned[r.NatGatewayID] {
+					natWarned[r.NatGatewayID] = true
+					l.warn("%s: %s: %s: no interface of type natGateway in the files is the NAT gateway %s (its description names it): "+
+						"traffic is judged as if it went straight on", file, obj, field, r.NatGatewayID)
+				}
+			}
 			if !blackhole && iface != "" && l.net.Interface(iface) == nil {
 				return &Error{File: file, Object: obj, Field: field + ".NetworkInterfaceId", Msg: fmt.Sprintf("%s is not defined in any --config file", iface)}
 			}
@@ -175,7 +190,10 @@ func (l *loader) buildRouteTables() error {
 	return nil
 }
 
-var vpceIn = regexp.MustCompile(`\bvpce-[0-9a-f]+\b`)
+var (
+	vpceIn = regexp.MustCompile(`\bvpce-[0-9a-f]+\b`)
+	natIn  = regexp.MustCompile(`^Interface for NAT Gateway (nat-[0-9a-f]+)\b`)
+)
 
 // scan reads a field name's index, as fmt.Sscanf does, reporting whether
 // it matched.

@@ -292,7 +292,7 @@ func (fc *FlowCache) prefill(e *flowEntry, p *Packet) {
 	if known {
 		return // the reply's entry is known already
 	}
-	if e.routes.appliances && appliance(e.dst, e.src, e.dstNet, e.srcNet, &rev) != nil {
+	if e.routes.appliances && appliance(e.routes, e.dst, e.src, e.dstNet, e.srcNet, &rev) != nil {
 		return // the reply's route goes through an appliance: the long way
 	}
 	r.routes, r.src, r.dst, r.srcNet, r.dstNet = e.routes, e.dst, e.src, e.dstNet, e.srcNet

@@ -278,7 +278,8 @@ func (i *Interface) current() *compiled {
 	snap := n.currentLocked()
 	// A Gateway Load Balancer endpoint forwards traffic that is neither
 	// from nor to it by design: no source/destination check applies.
-	sdCheck := !i.spec.DisableSourceDestCheck && i.spec.Type != TypeGatewayLoadBalancerEndpoint
+	// Gateway Load Balancer endpoints and NAT gateways forward by design.
+	sdCheck := !i.spec.DisableSourceDestCheck && i.spec.Type != TypeGatewayLoadBalancerEndpoint && i.spec.Type != TypeNATGateway
 	c := &compiled{netGen: snap.gen, addrs: i.addrs(), prefixes: slices.Clone(i.spec.Prefixes), sdCheck: sdCheck,
 		autoTracked: i.spec.Type.AutoTracked(), port25: n.port25 && i.spec.Type == TypeInterface}
 	groups := slices.Clone(i.spec.Groups)

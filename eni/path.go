@@ -339,7 +339,7 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	} else {
 		src, dst, srcNet, dstNet = rt.lookup(routes, p.Src, p.Dst)
 		if routes.appliances && !out.public.hairpin {
-			via = appliance(src, dst, srcNet, dstNet, p)
+			via = appliance(routes, src, dst, srcNet, dstNet, p)
 		}
 		if fe != nil {
 			fe.routes, fe.src, fe.dst, fe.srcNet, fe.dstNet, fe.via = routes, src, dst, srcNet, dstNet, via

@@ -71,11 +71,13 @@ type routeTable struct {
 }
 
 // hop is an appliance a route sends traffic through, and its subnet; or,
-// with drop set, a blackhole route that drops it.
+// with drop set, a blackhole route that drops it. nat marks a NAT
+// gateway's interface, which the replies come back through too.
 type hop struct {
 	iface *Interface
 	sn    *subnetRoute
 	drop  *RouteDrop
+	nat   bool
 }
 
 // RouteDrop is a route table's refusal of a packet: a blackhole route
@@ -117,18 +119,28 @@ func (t *routeTable) lookup(a netip.Addr) *hop {
 // appliance returns the appliance a packet's route takes it through, or
 // nil: the route its source subnet's table has for its destination, or,
 // for a packet from the internet (a public source outside the modelled
-// subnets), the route of its destination VPC's internet gateway table.
-// Traffic within a subnet is not routed, and an appliance is not routed
-// through on its own traffic.
-func appliance(src, dst *Interface, srcNet, dstNet *subnetRoute, p *Packet) *hop {
+// subnets), the route of its destination VPC's internet gateway table;
+// or, for such a packet to an interface without a public IPv4 address,
+// the NAT gateway that its subnet's route for the source goes through:
+// only replies to what went out through the NAT gateway come back that
+// way. Traffic within a subnet is not routed, and an appliance is not
+// routed through on its own traffic.
+func appliance(r *routes, src, dst *Interface, srcNet, dstNet *subnetRoute, p *Packet) *hop {
 	var h *hop
 	switch {
 	case srcNet != nil:
 		if t := srcNet.table; t != nil && (t.matters || t.noRoute != nil) && srcNet != dstNet {
 			h = t.lookup(p.Dst)
 		}
-	case dstNet != nil && dstNet.gateway != nil && dstNet.gateway.matters && isPublic(p.Src):
-		h = dstNet.gateway.lookup(p.Dst)
+	case dstNet != nil && isPublic(p.Src):
+		if g := dstNet.gateway; g != nil && g.matters {
+			h = g.lookup(p.Dst)
+		}
+		if t := dstNet.table; h == nil && t != nil && t.matters && dst != nil && p.Src.Is4() && !r.publicOf[p.Dst].IsValid() {
+			if back, _ := t.routes.Lookup(p.Src); back != nil && back.nat {
+				h = back
+			}
+		}
 	}
 	if h == nil || (h.drop == nil && (h.iface == src || h.iface == dst)) {
 		return nil
@@ -257,7 +269,7 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 			case r.Blackhole:
 				h = &hop{drop: &RouteDrop{Table: id, Dest: r.Dest, Target: target}}
 			case r.Interface != "" && i != nil:
-				h = &hop{iface: i, sn: bySubnet[i.spec.SubnetID]}
+				h = &hop{iface: i, sn: bySubnet[i.spec.SubnetID], nat: i.spec.Type == TypeNATGateway}
 			}
 			rt.routes.Insert(r.Dest, h)
 			rt.targets.Insert(r.Dest, target)
@@ -302,7 +314,7 @@ func (n *Network) RouteVia(src, dst netip.Addr) *Interface {
 	}
 	src, dst = src.Unmap(), dst.Unmap()
 	p := Packet{Src: src, Dst: dst}
-	if h := appliance(r.owner(src), r.owner(dst), r.subnetOf(src), r.subnetOf(dst), &p); h != nil && h.drop == nil {
+	if h := appliance(r, r.owner(src), r.owner(dst), r.subnetOf(src), r.subnetOf(dst), &p); h != nil && h.drop == nil {
 		return h.iface
 	}
 	return nil

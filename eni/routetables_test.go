@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/nacl"
 	"github.com/sgsim/sgsim/sg"
 )
 
@@ -397,4 +398,77 @@ func TestNoRoute(t *testing.T) {
 			assert.Contains(t, p.String(), "NO_ROUTE_TO_DESTINATION: rtb-main has no route for the destination")
 		})
 	}
+}
+
+// natWorld: the app server (eni-app, 10.0.2.10, no public address) goes
+// out to the internet through a NAT gateway (eni-nat, 10.0.1.5) in
+// subnet-public, whose network ACL lets in what the entries say.
+func natWorld(t *testing.T, publicInbound ...nacl.Entry) *world {
+	w := newWorld(t)
+	w.iface("eni-app", "subnet-app", "10.0.2.10", w.group("app"))
+	_, err := w.net.AddInterface(eni.InterfaceSpec{ID: "eni-nat", SubnetID: "subnet-public", Type: eni.TypeNATGateway, RequesterManaged: true,
+		Description: "Interface for NAT Gateway nat-1", PrivateIPv4: []netip.Addr{mustAddr("10.0.1.5")}})
+	require.NoError(t, err)
+	acl, err := w.net.CreateACL("acl-public", "vpc-1")
+	require.NoError(t, err)
+	for _, e := range append([]nacl.Entry{{RuleNumber: 100, Egress: true, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0")}},
+		publicInbound...) {
+		require.NoError(t, acl.CreateEntry(e))
+	}
+	require.NoError(t, w.net.AssociateACL("subnet-public", "acl-public"))
+	require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-public", VpcID: "vpc-1", Main: true,
+		Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Target: "igw-1"}}}))
+	require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-app", VpcID: "vpc-1", Subnets: []string{"subnet-app"},
+		Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Interface: "eni-nat", Target: "nat-1"}}}))
+	return w
+}
+
+// TestNATGateway: what a private server sends to the internet goes
+// through its NAT gateway, where the gateway's subnet's ACL judges it in
+// and out; the replies come back the same way, so an ACL there that does
+// not let in the replies' ports breaks every outbound connection.
+func TestNATGateway(t *testing.T) {
+	in := func(n int, cidr string, action nacl.Action, from, to int32) nacl.Entry {
+		return nacl.Entry{RuleNumber: n, Protocol: 6, Action: action, CIDR: netip.MustParsePrefix(cidr), FromPort: from, ToPort: to}
+	}
+	fromApp := in(100, "10.0.2.0/24", nacl.Allow, 0, 65535)
+	request := tcp("10.0.2.10:40000", "198.51.100.7:443", eni.SYN)
+	reply := tcp("198.51.100.7:443", "10.0.2.10:40000", eni.SYN|eni.ACK)
+	natStages := []eni.StageKind{eni.StageApplianceACLIn, eni.StageApplianceIn, eni.StageApplianceOut, eni.StageApplianceACLOut}
+
+	// The replies' ports are let in: the connection works.
+	w := natWorld(t, fromApp, in(110, "0.0.0.0/0", nacl.Allow, 1024, 65535))
+	req, rep := w.net.Exchange(request, at(0))
+	require.True(t, req.Allowed(), "%s", req)
+	require.True(t, rep.Allowed(), "%s", rep)
+	for _, p := range []eni.Path{req, rep} {
+		require.NotNil(t, p.Via(), "%s", p)
+		assert.Equal(t, "eni-nat", p.Via().ID())
+	}
+	assert.Equal(t, append([]eni.StageKind{eni.StageSourceGroups, eni.StageSourceACL}, natStages...), kinds(req))
+	assert.Equal(t, append(natStages, eni.StageDestACL, eni.StageDestGroups), kinds(rep))
+	assert.Equal(t, eni.ReasonNoGroups, req.Stages()[3].Verdict.Reason, "a NAT gateway has no security groups")
+
+	// Only what the app sends is let in: the replies are refused as they
+	// enter the NAT gateway's subnet.
+	w = natWorld(t, fromApp)
+	req, rep = w.net.Exchange(request, at(0))
+	require.True(t, req.Allowed(), "%s", req)
+	require.False(t, rep.Allowed())
+	refused := rep.Refusals()
+	require.NotEmpty(t, refused)
+	assert.Equal(t, eni.StageApplianceACLIn, refused[0].Kind)
+	assert.Equal(t, "acl-public", refused[0].ACL.ID)
+
+	// An interface with a public address is answered through the
+	// internet gateway, not a NAT gateway.
+	w = natWorld(t, fromApp)
+	_, err := w.net.AddInterface(eni.InterfaceSpec{ID: "eni-web", SubnetID: "subnet-app", Groups: []string{"sg-app"},
+		PrivateIPv4: []netip.Addr{mustAddr("10.0.2.20")}, PublicIPv4: []eni.PublicIP{{Public: mustAddr("203.0.113.20"), Private: mustAddr("10.0.2.20")}}})
+	require.NoError(t, err)
+	p := w.net.Judge(tcp("198.51.100.7:443", "10.0.2.20:40000", eni.SYN|eni.ACK), at(0))
+	assert.Nil(t, p.Via(), "%s", p)
+	var got eni.Path
+	w.net.NewFlowCache().JudgeInto(reply, at(1), &got)
+	assert.Equal(t, "eni-nat", got.Via().ID(), "the flow cache takes the reply through the NAT gateway too")
 }

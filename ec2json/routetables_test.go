@@ -160,3 +160,26 @@ func TestNoRouteFromFiles(t *testing.T) {
 	assert.Contains(t, r.Warnings, "rtbs.json: rtb-main: Routes[1].DestinationPrefixListId: pl-63a5400a is in no --config file, so packets "+
 		"this table has no other route for are judged as if they went on (add describe-managed-prefix-lists and get-managed-prefix-list-entries for it)")
 }
+
+// TestNATRouteWithoutInterface: a route to a NAT gateway whose interface
+// the files lack is judged as if the packet went straight on, with one
+// warning however many routes name it.
+func TestNATRouteWithoutInterface(t *testing.T) {
+	rtbs := `{"RouteTables":[{"RouteTableId":"rtb-app","VpcId":"vpc-1","Associations":[{"SubnetId":"subnet-2"}],
+		"Routes":[{"DestinationCidrBlock":"0.0.0.0/0","NatGatewayId":"nat-9","State":"active"},
+		 {"DestinationCidrBlock":"192.0.2.0/24","NatGatewayId":"nat-9","State":"active"}]}]}`
+	r, err := ec2json.Load(applianceFiles(rtbs)...)
+	require.NoError(t, err)
+	var nat []string
+	for _, w := range r.Warnings {
+		if strings.Contains(w, "nat-9") {
+			nat = append(nat, w)
+		}
+	}
+	assert.Equal(t, []string{"rtbs.json: rtb-app: Routes[0]: no interface of type natGateway in the files is the NAT gateway nat-9 " +
+		"(its description names it): traffic is judged as if it went straight on"}, nat)
+	out := eni.TCP(netip.MustParseAddrPort("10.0.2.10:40000"), netip.MustParseAddrPort("198.51.100.7:443"), eni.SYN)
+	p := r.Network.Judge(&out, time.Unix(0, 0))
+	assert.True(t, p.Allowed(), "%s", p)
+	assert.Nil(t, p.Via())
+}

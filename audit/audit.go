@@ -109,6 +109,10 @@ var Checks = []Check{
 		"allow the members' addresses or subnets instead: a group reference does not match traffic that came through an appliance"},
 	{"SGSIM.IDLED_OUT", "Tracked connections should not idle out while still in use", Medium,
 		"send keepalives more often than the idle timeout, or raise the interface's timeout (ConnectionTrackingSpecification)"},
+	{"SGSIM.PUBLIC_WITHOUT_ROUTE", "Interfaces with a public address should be in a subnet that routes the internet to an internet gateway", Medium,
+		"route 0.0.0.0/0 to the internet gateway in the subnet's table, or move the interface to a public subnet: its answers to the internet go elsewhere"},
+	{"SGSIM.NAT_REPLIES_REFUSED", "NAT gateways' subnets should let in the replies (TCP and UDP 1024-65535 from the internet)", Medium,
+		"allow TCP and UDP 1024-65535 from 0.0.0.0/0 inbound in the NAT gateway's subnet's ACL: the replies come back to the gateway's ports"},
 	{"SGSIM.MIRROR_TARGET_REFUSES", "Traffic mirror targets should accept the copies (UDP 4789 from each source)", Medium,
 		"allow UDP 4789 from the source in the target's security groups: AWS drops copies the target's groups refuse"},
 	{"SGSIM.MIRROR_COPIES_NOTHING", "Traffic mirror sessions should have filter rules", Low,
@@ -180,6 +184,7 @@ func Run(n *eni.Network, opts Options) []Finding {
 	a.groupChecks()
 	a.throughAppliances()
 	a.mirrorChecks()
+	a.routeChecks()
 	a.unused()
 	sort.SliceStable(a.out, func(i, j int) bool {
 		if a.out[i].Severity != a.out[j].Severity {
@@ -705,6 +710,134 @@ func (a *auditor) throughAppliances() {
 				Message: fmt.Sprintf("%s: %s%s, and a group reference does not match what an appliance forwards", ruleResource(r), first, more)})
 		}
 	}
+}
+
+// routeChecks finds interfaces with a public address whose subnet routes
+// the internet elsewhere than to an internet gateway (they are reached,
+// and answer through a NAT gateway or nowhere), and NAT gateways whose
+// subnet's ACL refuses the replies to what the subnets routing through
+// them send out.
+func (a *auditor) routeChecks() {
+	probe := probes[false][0]
+	tables := map[string]*eni.RouteTable{} // by subnet; nil when none
+	tableOf := func(subnet string) *eni.RouteTable {
+		t, ok := tables[subnet]
+		if !ok {
+			if rt, found := a.n.SubnetRouteTable(subnet); found {
+				t = &rt
+			}
+			tables[subnet] = t
+		}
+		return t
+	}
+	for _, i := range a.n.Interfaces() {
+		sp := i.Spec()
+		if len(sp.PublicIPv4) == 0 {
+			continue
+		}
+		rt := tableOf(sp.SubnetID)
+		if rt == nil {
+			continue
+		}
+		r, ok := routeFor(rt, probe)
+		if ok && strings.HasPrefix(r.Target, "igw-") {
+			continue
+		}
+		if !ok && len(rt.Unresolved) > 0 {
+			continue // a prefix list the files lack may be the route
+		}
+		where := "has no route for the internet"
+		if ok {
+			where = "sends the internet (0.0.0.0/0) to " + routeTargetText(r)
+		}
+		a.add("SGSIM.PUBLIC_WITHOUT_ROUTE", Finding{Resource: i.ID(), Interfaces: []string{i.ID()},
+			Message: fmt.Sprintf("%s has the public address %s, but %s, the route table of its subnet %s, %s: the internet's packets "+
+				"reach it through the internet gateway and its answers do not go back that way", i.ID(), sp.PublicIPv4[0].Public, rt.ID, sp.SubnetID, where)})
+	}
+	users := map[*eni.Interface][]string{} // NAT gateway → subnets routing the internet through it
+	for _, sn := range a.n.Subnets() {
+		rt := tableOf(sn.ID)
+		if rt == nil {
+			continue
+		}
+		if r, ok := routeFor(rt, probe); ok && r.Interface != "" {
+			if nat := a.n.Interface(r.Interface); nat != nil && nat.Spec().Type == eni.TypeNATGateway {
+				users[nat] = append(users[nat], sn.ID)
+			}
+		}
+	}
+	for _, nat := range a.n.Interfaces() {
+		subnets := users[nat]
+		acl := a.subnetACL(nat)
+		if len(subnets) == 0 || acl == nil {
+			continue
+		}
+		var refused []string
+		for _, proto := range []uint8{6, 17} {
+			for _, r := range aclRefuses(acl, proto, 1024, 65535) {
+				refused = append(refused, fmt.Sprintf("%s %s", eni.ProtoName(proto), portRange(r[0], r[1])))
+			}
+		}
+		if len(refused) == 0 {
+			continue
+		}
+		a.add("SGSIM.NAT_REPLIES_REFUSED", Finding{Resource: nat.ID(), ACLID: acl.ID, Interfaces: []string{nat.ID()},
+			Message: fmt.Sprintf("%s (%s), the ACL of the NAT gateway %s's subnet %s, refuses %s from the internet: replies to what %s "+
+				"send out through it come back to those ports, and are dropped", acl.ID, nat.Spec().Description, nat.ID(), nat.Spec().SubnetID,
+				strings.Join(refused, ", "), strings.Join(subnets, ", "))})
+	}
+}
+
+// routeFor returns the route a table has for an address, by longest
+// prefix; the VPC's own blocks' local route is left out, as the
+// addresses asked about are the internet's.
+func routeFor(rt *eni.RouteTable, a netip.Addr) (eni.Route, bool) {
+	best, found := eni.Route{}, false
+	for _, r := range rt.Routes {
+		if r.Dest.Contains(a) && (!found || r.Dest.Bits() > best.Dest.Bits()) {
+			best, found = r, true
+		}
+	}
+	return best, found
+}
+
+func routeTargetText(r eni.Route) string {
+	if r.Target != "" && r.Target != "-" {
+		return r.Target
+	}
+	return r.Interface
+}
+
+// aclRefuses returns the ranges of ports in [lo, hi] of proto that the ACL
+// refuses from an arbitrary internet address.
+func aclRefuses(acl *nacl.ACL, proto uint8, lo, hi uint16) [][2]uint16 {
+	probe := probeFor(acl, false)
+	cuts := []int{int(lo)}
+	for _, e := range acl.Entries() {
+		for _, b := range []int32{e.FromPort, e.ToPort + 1} {
+			if b > int32(lo) && b <= int32(hi) {
+				cuts = append(cuts, int(b))
+			}
+		}
+	}
+	slices.Sort(cuts)
+	cuts = slices.Compact(cuts)
+	var out [][2]uint16
+	for k, from := range cuts {
+		to := int(hi)
+		if k+1 < len(cuts) {
+			to = cuts[k+1] - 1
+		}
+		if acl.Evaluate(false, proto, uint16(from), 0, 0, probe).Allowed() {
+			continue
+		}
+		if n := len(out); n > 0 && int(out[n-1][1])+1 == from {
+			out[n-1][1] = uint16(to)
+			continue
+		}
+		out = append(out, [2]uint16{uint16(from), uint16(to)})
+	}
+	return out
 }
 
 // mirrorChecks finds sessions whose target interface's groups refuse the

@@ -388,3 +388,61 @@ func TestMirrorChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestRouteChecks: an interface with a public address in a subnet that
+// sends the internet to a NAT gateway is reached but cannot answer; a NAT
+// gateway whose subnet's ACL lets in only some of the replies' ports
+// breaks the connections out of the subnets routed through it.
+func TestRouteChecks(t *testing.T) {
+	l := newLab(t)
+	n := l.net
+	_, err := n.AddSubnet(eni.SubnetSpec{ID: "subnet-2", VpcID: "vpc-1", CIDR: netip.MustParsePrefix("10.0.2.0/24")})
+	require.NoError(t, err)
+	_, err = n.AddInterface(eni.InterfaceSpec{ID: "eni-nat", SubnetID: "subnet-1", Type: eni.TypeNATGateway, RequesterManaged: true,
+		Description: "Interface for NAT Gateway nat-1", PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.1.5")}})
+	require.NoError(t, err)
+	_, err = n.AddInterface(eni.InterfaceSpec{ID: "eni-web", SubnetID: "subnet-2", Groups: []string{"sg-x"},
+		PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.2.10")},
+		PublicIPv4:  []eni.PublicIP{{Public: netip.MustParseAddr("203.0.113.10"), Private: netip.MustParseAddr("10.0.2.10")}}})
+	require.NoError(t, err)
+	acl, err := n.CreateACL("acl-public", "vpc-1")
+	require.NoError(t, err)
+	for _, e := range []nacl.Entry{
+		{RuleNumber: 100, Protocol: 6, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0"), FromPort: 32768, ToPort: 65535},
+		{RuleNumber: 110, Protocol: 17, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0"), FromPort: 1024, ToPort: 65535},
+		{RuleNumber: 100, Egress: true, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0")},
+	} {
+		require.NoError(t, acl.CreateEntry(e))
+	}
+	require.NoError(t, n.AssociateACL("subnet-1", "acl-public"))
+	require.NoError(t, n.AddRouteTable(eni.RouteTableSpec{ID: "rtb-public", VpcID: "vpc-1", Main: true,
+		Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Target: "igw-1"}}}))
+	require.NoError(t, n.AddRouteTable(eni.RouteTableSpec{ID: "rtb-private", VpcID: "vpc-1", Subnets: []string{"subnet-2"},
+		Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Interface: "eni-nat", Target: "nat-1"}}}))
+
+	got := l.findings(audit.Options{})
+	require.Len(t, got["SGSIM.PUBLIC_WITHOUT_ROUTE"], 1)
+	assert.Equal(t, "eni-web has the public address 203.0.113.10, but rtb-private, the route table of its subnet subnet-2, "+
+		"sends the internet (0.0.0.0/0) to nat-1: the internet's packets reach it through the internet gateway and its answers "+
+		"do not go back that way", got["SGSIM.PUBLIC_WITHOUT_ROUTE"][0].Message)
+	require.Len(t, got["SGSIM.NAT_REPLIES_REFUSED"], 1)
+	f := got["SGSIM.NAT_REPLIES_REFUSED"][0]
+	assert.Equal(t, "acl-public", f.ACLID)
+	assert.Equal(t, "acl-public (Interface for NAT Gateway nat-1), the ACL of the NAT gateway eni-nat's subnet subnet-1, refuses "+
+		"tcp 1024-32767 from the internet: replies to what subnet-2 send out through it come back to those ports, and are dropped", f.Message)
+
+	// The replies' ports let in, the interface in a public subnet: nothing.
+	require.NoError(t, acl.CreateEntry(nacl.Entry{RuleNumber: 90, Protocol: 6, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0"),
+		FromPort: 1024, ToPort: 32767}))
+	got = l.findings(audit.Options{})
+	assert.Empty(t, got["SGSIM.NAT_REPLIES_REFUSED"])
+	l2 := newLab(t)
+	_, err = l2.net.AddInterface(eni.InterfaceSpec{ID: "eni-pub", SubnetID: "subnet-1", Groups: []string{"sg-x"},
+		PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.1.20")},
+		PublicIPv4:  []eni.PublicIP{{Public: netip.MustParseAddr("203.0.113.20"), Private: netip.MustParseAddr("10.0.1.20")}}})
+	require.NoError(t, err)
+	assert.Empty(t, l2.findings(audit.Options{})["SGSIM.PUBLIC_WITHOUT_ROUTE"], "no route tables: nothing to say")
+	require.NoError(t, l2.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-public", VpcID: "vpc-1", Main: true,
+		Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Target: "igw-1"}}}))
+	assert.Empty(t, l2.findings(audit.Options{})["SGSIM.PUBLIC_WITHOUT_ROUTE"])
+}

@@ -228,6 +228,34 @@ func (n *Network) AddRouteTable(spec RouteTableSpec) error {
 	return nil
 }
 
+// SubnetRouteTable returns the route table that serves a subnet: the one
+// explicitly associated with it, or its VPC's main table. ok is false
+// when the files give neither.
+func (n *Network) SubnetRouteTable(subnetID string) (t RouteTable, ok bool) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	sn := n.subnets[subnetID]
+	if sn == nil {
+		return RouteTable{}, false
+	}
+	var found *RouteTable
+	for _, rt := range n.routeTables {
+		if slices.Contains(rt.Subnets, subnetID) {
+			found = rt
+			break
+		}
+		if rt.Main && rt.VpcID == sn.VpcID {
+			found = rt
+		}
+	}
+	if found == nil {
+		return RouteTable{}, false
+	}
+	c := *found
+	c.Subnets, c.Routes = slices.Clone(found.Subnets), slices.Clone(found.Routes)
+	return c, true
+}
+
 // RouteTables returns the route tables, by ID.
 func (n *Network) RouteTables() []RouteTable {
 	n.mu.RLock()

@@ -92,18 +92,26 @@ func TestAppendFrameMatchesEncodingJSON(t *testing.T) {
 }
 
 // BenchmarkJSONL replays the sample capture writing JSON Lines, and
-// reports the cost per frame.
+// reports the cost per frame: without mirror sessions, and with the
+// sample's, whose explanations every frame then carries.
 func BenchmarkJSONL(b *testing.B) {
-	res, err := ec2json.Load(sample.Configs()...)
-	require.NoError(b, err)
-	frames := 0
-	for b.Loop() {
-		rd, err := capture.NewReader(bytes.NewReader(sample.Capture()))
-		require.NoError(b, err)
-		j := newJSONL(io.Discard)
-		rp := replay.New(res.Network, replay.Options{})
-		require.NoError(b, rp.Run(rd, j.write))
-		frames += rp.Summary().Frames
+	for _, mix := range []struct {
+		name    string
+		configs []ec2json.Source
+	}{{"sample", sample.Configs()}, {"mirrored", append(sample.Configs(), sample.MirrorConfigs()...)}} {
+		b.Run(mix.name, func(b *testing.B) {
+			res, err := ec2json.Load(mix.configs...)
+			require.NoError(b, err)
+			frames := 0
+			for b.Loop() {
+				rd, err := capture.NewReader(bytes.NewReader(sample.Capture()))
+				require.NoError(b, err)
+				j := newJSONL(io.Discard)
+				rp := replay.New(res.Network, replay.Options{Mirror: res.Mirror})
+				require.NoError(b, rp.Run(rd, j.write))
+				frames += rp.Summary().Frames
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(frames), "ns/frame")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(frames), "ns/frame")
 }

@@ -105,6 +105,22 @@ type jsonl struct {
 	conns  [4]jsonConn
 	nconns int
 	mirror [mirror.MaxDecisions]jsonMirror
+	// mirrorTexts caches mirror decisions' explanations: every frame of
+	// a flow repeats its flow's.
+	mirrorTexts map[mirrorKey]string
+}
+
+// mirrorKey is everything a mirror decision's explanation depends on.
+type mirrorKey struct {
+	src      *eni.Interface
+	dir      eni.Direction
+	outcome  mirror.Outcome
+	session  *mirror.Session
+	rule     int
+	stage    eni.StageKind
+	atSource bool
+	service  eni.Service
+	tries    [mirror.MaxSessionsPerSource]mirror.Try
 }
 
 type ruleTexts struct{ group, id, text string }
@@ -231,7 +247,18 @@ var mirrorResults = [...]string{mirror.Mirrored: "copied", mirror.Dropped: "drop
 	mirror.NeverMirrored: "never_mirrored"}
 
 func mirrorCopy(d *mirror.Decision, j *jsonl) jsonMirror {
-	m := jsonMirror{Interface: d.Source.ID(), Direction: d.Direction.String(), Result: mirrorResults[d.Outcome], Explanation: d.Explain()}
+	k := mirrorKey{src: d.Source, dir: d.Direction, outcome: d.Outcome, session: d.Session, rule: d.Rule, stage: d.Stage,
+		atSource: d.AtSource, service: d.Service}
+	copy(k.tries[:], d.Tries())
+	text, ok := j.mirrorTexts[k]
+	if !ok {
+		if j.mirrorTexts == nil {
+			j.mirrorTexts = map[mirrorKey]string{}
+		}
+		text = d.Explain()
+		j.mirrorTexts[k] = text
+	}
+	m := jsonMirror{Interface: d.Source.ID(), Direction: d.Direction.String(), Result: mirrorResults[d.Outcome], Explanation: text}
 	if d.Session != nil {
 		m.Session, m.Target = d.Session.ID, d.Target.ID
 		if d.Rule != 0 {

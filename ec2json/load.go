@@ -53,6 +53,7 @@ import (
 
 	"github.com/sgsim/sgsim/conntrack"
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/flowlog"
 	"github.com/sgsim/sgsim/mirror"
 	"github.com/sgsim/sgsim/nacl"
 	"github.com/sgsim/sgsim/sg"
@@ -127,6 +128,10 @@ type Result struct {
 	// Mirror holds the traffic mirror sessions, filters and targets, or
 	// is nil when no file gives any.
 	Mirror *mirror.Set
+	// AWSRanges are the AWS service address ranges of an ip-ranges.json
+	// file, for flow logs' pkt-src-aws-service and pkt-dst-aws-service;
+	// nil when no file is one.
+	AWSRanges *flowlog.AWSRanges
 	// FlowLogs are the flow logs of describe-flow-logs, in file order.
 	FlowLogs []FlowLog
 	Warnings []string
@@ -182,6 +187,9 @@ type loader struct {
 	mirrorTargets  []located[trafficMirrorTarget]
 	mirror         *mirror.Set
 
+	awsRanges     *flowlog.AWSRanges
+	awsRangesFile string
+
 	seen     map[string]string // object ID → file defining it
 	warnings []string
 	files    []string
@@ -212,7 +220,7 @@ func Load(sources ...Source) (*Result, error) {
 	for _, s := range sources {
 		data[s.Name] = s.Data
 	}
-	return &Result{Network: l.net, Mirror: l.mirror, FlowLogs: l.flowLogOut, Warnings: l.warnings, Files: l.files, origins: l.seen, data: data, instances: &l.instances}, nil
+	return &Result{Network: l.net, Mirror: l.mirror, AWSRanges: l.awsRanges, FlowLogs: l.flowLogOut, Warnings: l.warnings, Files: l.files, origins: l.seen, data: data, instances: &l.instances}, nil
 }
 
 func (l *loader) warn(format string, args ...any) {
@@ -321,6 +329,18 @@ func (l *loader) parse(s Source) error {
 			return err
 		}
 	}
+	if _, ok := top["prefixes"]; ok && top["syncToken"] != nil {
+		// ip-ranges.json, as AWS publishes it: not describe-* output.
+		r, err := flowlog.ParseAWSRanges(s.Data)
+		if err != nil {
+			return &Error{File: s.Name, Msg: err.Error()}
+		}
+		if l.awsRanges != nil {
+			return &Error{File: s.Name, Msg: "a second ip-ranges.json (also " + l.awsRangesFile + ")"}
+		}
+		l.awsRanges, l.awsRangesFile = r, s.Name
+		count(r.Len(), "AWS service address ranges")
+	}
 	if raw, ok := top["Entries"]; ok {
 		if s.PrefixList == "" {
 			return &Error{File: s.Name, Object: "Entries",
@@ -344,7 +364,7 @@ func (l *loader) parse(s Source) error {
 		sort.Strings(keys)
 		return &Error{File: s.Name, Msg: fmt.Sprintf("holds none of Vpcs, Subnets, SecurityGroups, SecurityGroupRules, "+
 			"NetworkInterfaces, NetworkAcls, PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes, RouteTables, "+
-			"TrafficMirrorSessions, TrafficMirrorFilters or TrafficMirrorTargets (its keys: %s)", strings.Join(keys, ", "))}
+			"TrafficMirrorSessions, TrafficMirrorFilters or TrafficMirrorTargets, and is not ip-ranges.json (its keys: %s)", strings.Join(keys, ", "))}
 	}
 	return nil
 }

@@ -312,6 +312,8 @@ func FuzzLoad(f *testing.F) {
 		`"TrafficMirrorFilters":[{"TrafficMirrorFilterId":"tmf-1","NetworkServices":["amazon-dns"],"IngressFilterRules":[{"RuleNumber":1,` +
 		`"RuleAction":"accept","Protocol":6,"DestinationPortRange":{"FromPort":1,"ToPort":2},"SourceCidrBlock":"0.0.0.0/0","DestinationCidrBlock":"0.0.0.0/0"}]}],` +
 		`"TrafficMirrorTargets":[{"TrafficMirrorTargetId":"tmt-1","Type":"network-interface","NetworkInterfaceId":"eni-0a1b2c3d4e5f60005"}]}`))
+	f.Add([]byte(`{"syncToken":"1","createDate":"x","prefixes":[{"ip_prefix":"52.95.0.0/16","service":"S3"}],` +
+		`"ipv6_prefixes":[{"ipv6_prefix":"2600:9000::/28","service":"CLOUDFRONT"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sources := sample.Configs()
 		k := len(data) % len(sources)
@@ -407,4 +409,27 @@ func TestPublicAddresses(t *testing.T) {
 		src("enis.json", eni2("203.0.113.12", "10.9.9.9")))
 	require.Error(t, err)
 	assert.Equal(t, `enis.json: eni-1: PrivateIpAddresses[1].Association.PublicIp: "10.9.9.9": not a public IPv4 address (InvalidParameterValue)`, err.Error())
+}
+
+// TestLoadAWSRanges: ip-ranges.json, as AWS publishes it, loads beside
+// the describe-* files; a second one is refused.
+func TestLoadAWSRanges(t *testing.T) {
+	ranges := `{"syncToken":"1700000000","createDate":"2026-11-30-12-00-00","prefixes":[
+		{"ip_prefix":"52.95.0.0/16","region":"us-east-1","service":"S3","network_border_group":"us-east-1"}],"ipv6_prefixes":[]}`
+	files := append(sample.Configs(), src("ip-ranges.json", ranges))
+	r, err := ec2json.Load(files...)
+	require.NoError(t, err)
+	require.NotNil(t, r.AWSRanges)
+	assert.Equal(t, "S3", r.AWSRanges.Service(netip.MustParseAddr("52.95.3.4")))
+	assert.Contains(t, r.Files, "ip-ranges.json: 1 AWS service address ranges")
+
+	_, err = ec2json.Load(append(files, src("more-ranges.json", ranges))...)
+	require.Error(t, err)
+	assert.Equal(t, "more-ranges.json: a second ip-ranges.json (also ip-ranges.json)", err.Error())
+	_, err = ec2json.Load(append(sample.Configs(), src("ip-ranges.json", `{"syncToken":"1","prefixes":[{"ip_prefix":"nope","service":"S3"}]}`))...)
+	require.Error(t, err)
+	assert.Equal(t, `ip-ranges.json: prefixes[0]: "nope" is not a CIDR block`, err.Error())
+	r, err = ec2json.Load(sample.Configs()...)
+	require.NoError(t, err)
+	assert.Nil(t, r.AWSRanges)
 }

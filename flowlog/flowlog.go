@@ -80,6 +80,10 @@ type Record struct {
 	Egress                      bool       // flow-direction: the interface sent the packets
 	InVPC                       bool       // the packets stay in the interface's VPC (traffic-path 1, egress)
 	TrafficPath                 uint8      // traffic-path (egress) when known beyond InVPC: 1-8 as AWS numbers them; 0 for "-"
+	// PktSrcAWSService and PktDstAWSService name the AWS service whose
+	// address range holds pkt-srcaddr and pkt-dstaddr ("" for "-"), from
+	// the aggregator's ranges ([Aggregator.SetAWSRanges]).
+	PktSrcAWSService, PktDstAWSService string
 
 	// NoData marks a record of an aggregation window in which the log
 	// captured nothing at the interface (log-status NODATA): only the
@@ -118,6 +122,7 @@ type Aggregator struct {
 	latest  int64           // the latest packet time seen
 	format  Format
 	traffic TrafficType
+	ranges  *AWSRanges
 
 	// Each interface's windows, for its NODATA records, in the order the
 	// interfaces were first seen; and the NODATA records not yet written,
@@ -166,6 +171,11 @@ func (a *Aggregator) SetFormat(f Format) { a.format = f }
 // SetTrafficType sets what the log captures; the default is [TrafficAll].
 // Packets of the other action are not recorded.
 func (a *Aggregator) SetTrafficType(t TrafficType) { a.traffic = t }
+
+// SetAWSRanges gives the AWS service address ranges that
+// pkt-src-aws-service and pkt-dst-aws-service name; without them, those
+// fields are "-".
+func (a *Aggregator) SetAWSRanges(r *AWSRanges) { a.ranges = r }
 
 // Packet is what a record needs of one packet seen at one interface.
 type Packet struct {
@@ -429,6 +439,9 @@ func (a *Aggregator) write(w io.Writer, n, m int) error {
 	}
 	var line []byte
 	for _, r := range a.sorted(n, m) {
+		if a.ranges != nil && !r.NoData {
+			r.PktSrcAWSService, r.PktDstAWSService = a.ranges.Service(r.pktSrc()), a.ranges.Service(r.pktDst())
+		}
 		line = append(r.AppendFormat(line[:0], a.format), '\n')
 		if _, err := w.Write(line); err != nil {
 			return err

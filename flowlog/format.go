@@ -181,8 +181,8 @@ func (r *Record) AppendFormat(b []byte, f Format) []byte {
 
 // appendField appends one field's value; "-" is AWS's "not applicable or
 // not computed", which sgsim writes for what it does not model (AWS
-// service address ranges, routing past the VPC, Local Zones and Outposts,
-// ECS, Block Public Access, encryption).
+// service address ranges without ip-ranges.json, routing past the VPC,
+// Local Zones and Outposts, ECS, Block Public Access, encryption).
 func (r *Record) appendField(b []byte, f Field, version int) []byte {
 	dash := func(s string) []byte {
 		if s == "" {
@@ -254,6 +254,10 @@ func (r *Record) appendField(b []byte, f Field, version int) []byte {
 		return r.pktSrc().AppendTo(b)
 	case FieldPktDstAddr:
 		return r.pktDst().AppendTo(b)
+	case FieldPktSrcAWSService:
+		return dash(r.PktSrcAWSService)
+	case FieldPktDstAWSService:
+		return dash(r.PktDstAWSService)
 	case FieldRegion:
 		return dash(r.Region)
 	case FieldAZID:

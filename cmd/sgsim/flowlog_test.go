@@ -220,3 +220,18 @@ func TestFlowLogNitro(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayFlowLogAWSService: with ip-ranges.json among the files, the
+// service fields name the AWS service of the packet addresses.
+func TestReplayFlowLogAWSService(t *testing.T) {
+	cfg := sampleConfig(t)
+	cfg = append(cfg, configWriter(t, filepath.Dir(cfg[1]))("ip-ranges.json", `{"syncToken":"1700000000","createDate":"2026-11-30-12-00-00",
+		"prefixes":[{"ip_prefix":"151.101.0.0/22","region":"us-east-1","service":"AMAZON","network_border_group":"us-east-1"},
+		 {"ip_prefix":"151.101.0.0/22","region":"us-east-1","service":"S3","network_border_group":"us-east-1"}],"ipv6_prefixes":[]}`)...)
+	out, errOut, code := sgsim(t, append(append([]string{"replay", "--format", "flowlog", "--log-format",
+		"${interface-id} ${pkt-srcaddr} ${pkt-dstaddr} ${pkt-src-aws-service} ${pkt-dst-aws-service}"}, cfg...), "--pcap", writeSampleCapture(t))...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "eni-0a1b2c3d4e5f60002 10.20.2.10 151.101.0.223 - S3\n")
+	assert.Contains(t, out, "eni-0a1b2c3d4e5f60002 151.101.0.223 10.20.2.10 S3 -\n")
+	assert.Contains(t, out, "eni-0a1b2c3d4e5f60001 198.51.100.1 10.20.1.10 - -\n")
+}

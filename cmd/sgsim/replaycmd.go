@@ -161,10 +161,11 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 			agg := flowlog.NewAggregator(*window)
 			agg.SetFormat(fields)
 			agg.SetTrafficType(traffic)
+			agg.SetAWSRanges(res.AWSRanges)
 			logs = []flowOutput{{agg: agg, w: out}}
 			fl = newFlowLogger(agg)
 		} else {
-			if logs, err = openFlowLogs(res.FlowLogs, *flowlogDir, out); err != nil {
+			if logs, err = openFlowLogs(res.FlowLogs, res.AWSRanges, *flowlogDir, out); err != nil {
 				return err
 			}
 			defer closeFlowLogs(logs)
@@ -336,8 +337,9 @@ func checkFlowLogFlags(fs *flag.FlagSet, fls []ec2json.FlowLog, dir string) erro
 }
 
 // openFlowLogs starts an aggregator for each of the configuration's flow
-// logs, written to dir/ID.log, or to out when dir is "".
-func openFlowLogs(fls []ec2json.FlowLog, dir string, out *bufio.Writer) ([]flowOutput, error) {
+// logs, written to dir/ID.log, or to out when dir is "", naming the AWS
+// services of ranges in the fields that name them.
+func openFlowLogs(fls []ec2json.FlowLog, ranges *flowlog.AWSRanges, dir string, out *bufio.Writer) ([]flowOutput, error) {
 	logs := make([]flowOutput, 0, len(fls))
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -348,6 +350,7 @@ func openFlowLogs(fls []ec2json.FlowLog, dir string, out *bufio.Writer) ([]flowO
 		agg := flowlog.NewAggregator(f.Window)
 		agg.SetFormat(f.Format)
 		agg.SetTrafficType(f.Traffic)
+		agg.SetAWSRanges(ranges)
 		o := flowOutput{agg: agg, w: out}
 		if dir != "" {
 			name := filepath.Join(dir, f.ID+".log")

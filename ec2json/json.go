@@ -276,9 +276,10 @@ func decodeList[T any](file, key string, raw json.RawMessage, id func(*T) string
 				L string `json:"TrafficMirrorSessionId"`
 				M string `json:"TrafficMirrorFilterId"`
 				N string `json:"TrafficMirrorTargetId"`
+				O string `json:"VpcPeeringConnectionId"`
 			}
 			_ = json.Unmarshal(item, &probe)
-			for _, s := range []string{probe.L, probe.N, probe.M, probe.K, probe.J, probe.I, probe.H, probe.G, probe.B, probe.C, probe.A, probe.D, probe.F, probe.E} {
+			for _, s := range []string{probe.O, probe.L, probe.N, probe.M, probe.K, probe.J, probe.I, probe.H, probe.G, probe.B, probe.C, probe.A, probe.D, probe.F, probe.E} {
 				if s != "" {
 					obj = s
 					break
@@ -365,6 +366,8 @@ func listKind(name string, data []byte) (key string, ok bool, err error) {
 		return true
 	}
 	switch {
+	case has("VpcPeeringConnectionId", "AccepterVpcInfo") || has("VpcPeeringConnectionId", "RequesterVpcInfo"):
+		return "VpcPeeringConnections", true, nil
 	case has("TrafficMirrorSessionId"):
 		return "TrafficMirrorSessions", true, nil
 	case has("TrafficMirrorFilterId"):

@@ -138,6 +138,7 @@ type Result struct {
 	// Files lists, for each file, what it held ("3 security groups").
 	Files []string
 
+	peerings  map[string]Peering
 	origins   map[string]string // object ID → file
 	data      map[string][]byte // file → bytes
 	instances *instanceIndex
@@ -190,6 +191,9 @@ type loader struct {
 	awsRanges     *flowlog.AWSRanges
 	awsRangesFile string
 
+	peerings   []located[vpcPeeringConnection]
+	peeringOut map[string]Peering
+
 	seen     map[string]string // object ID → file defining it
 	warnings []string
 	files    []string
@@ -210,7 +214,7 @@ func Load(sources ...Source) (*Result, error) {
 	if err := l.instanceInterfaces(); err != nil {
 		return nil, err
 	}
-	steps := []func() error{l.buildVPCs, l.buildPrefixLists, l.buildGroups, l.buildACLs, l.buildInstances, l.buildInterfaces, l.buildRouteTables, l.buildMirror, l.buildFlowLogs}
+	steps := []func() error{l.buildVPCs, l.buildPrefixLists, l.buildGroups, l.buildACLs, l.buildInstances, l.buildInterfaces, l.buildRouteTables, l.buildMirror, l.buildPeerings, l.buildFlowLogs}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err
@@ -220,7 +224,7 @@ func Load(sources ...Source) (*Result, error) {
 	for _, s := range sources {
 		data[s.Name] = s.Data
 	}
-	return &Result{Network: l.net, Mirror: l.mirror, AWSRanges: l.awsRanges, FlowLogs: l.flowLogOut, Warnings: l.warnings, Files: l.files, origins: l.seen, data: data, instances: &l.instances}, nil
+	return &Result{Network: l.net, Mirror: l.mirror, AWSRanges: l.awsRanges, peerings: l.peeringOut, FlowLogs: l.flowLogOut, Warnings: l.warnings, Files: l.files, origins: l.seen, data: data, instances: &l.instances}, nil
 }
 
 func (l *loader) warn(format string, args ...any) {
@@ -306,6 +310,10 @@ func (l *loader) parse(s Source) error {
 				func(x *trafficMirrorTarget) string { return x.TrafficMirrorTargetID }, &l.mirrorTargets, count)
 		},
 		func() error {
+			return collect(l, s.Name, top, "VpcPeeringConnections", "VPC peering connections",
+				func(x *vpcPeeringConnection) string { return x.VpcPeeringConnectionID }, &l.peerings, count)
+		},
+		func() error {
 			raw, ok := top["Reservations"]
 			if !ok {
 				return nil
@@ -364,7 +372,7 @@ func (l *loader) parse(s Source) error {
 		sort.Strings(keys)
 		return &Error{File: s.Name, Msg: fmt.Sprintf("holds none of Vpcs, Subnets, SecurityGroups, SecurityGroupRules, "+
 			"NetworkInterfaces, NetworkAcls, PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes, RouteTables, "+
-			"TrafficMirrorSessions, TrafficMirrorFilters or TrafficMirrorTargets, and is not ip-ranges.json (its keys: %s)", strings.Join(keys, ", "))}
+			"TrafficMirrorSessions, TrafficMirrorFilters, TrafficMirrorTargets or VpcPeeringConnections, and is not ip-ranges.json (its keys: %s)", strings.Join(keys, ", "))}
 	}
 	return nil
 }

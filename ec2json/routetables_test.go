@@ -183,3 +183,33 @@ func TestNATRouteWithoutInterface(t *testing.T) {
 	assert.True(t, p.Allowed(), "%s", p)
 	assert.Nil(t, p.Via())
 }
+
+// TestLoadPeerings: describe-vpc-peering-connections gives each
+// connection's VPCs and Regions; one without a VPC is refused.
+func TestLoadPeerings(t *testing.T) {
+	pcx := `{"VpcPeeringConnections":[{"VpcPeeringConnectionId":"pcx-1","Status":{"Code":"active"},
+		"RequesterVpcInfo":{"VpcId":"vpc-1","OwnerId":"111122223333","Region":"us-east-1"},
+		"AccepterVpcInfo":{"VpcId":"vpc-2","OwnerId":"444455556666","Region":"eu-west-1"}}]}`
+	r, err := ec2json.Load(append(applianceFiles(routeTables), src("pcx.json", pcx))...)
+	require.NoError(t, err)
+	p, ok := r.Peering("pcx-1")
+	require.True(t, ok)
+	assert.Equal(t, ec2json.Peering{ID: "pcx-1", RequesterVPC: "vpc-1", AccepterVPC: "vpc-2", RequesterRegion: "us-east-1",
+		AccepterRegion: "eu-west-1", RequesterOwner: "111122223333", AccepterOwner: "444455556666", Status: "active"}, p)
+	inter, known := p.InterRegion()
+	assert.True(t, inter)
+	assert.True(t, known)
+	_, ok = r.Peering("pcx-2")
+	assert.False(t, ok)
+
+	bare := strings.TrimSuffix(strings.TrimPrefix(pcx, `{"VpcPeeringConnections":`), "}")
+	r, err = ec2json.Load(append(applianceFiles(routeTables), src("pcx.json", bare))...)
+	require.NoError(t, err)
+	_, ok = r.Peering("pcx-1")
+	assert.True(t, ok, "a bare --query list loads too")
+
+	_, err = ec2json.Load(append(applianceFiles(routeTables), src("pcx.json",
+		`{"VpcPeeringConnections":[{"VpcPeeringConnectionId":"pcx-1","RequesterVpcInfo":{"VpcId":"vpc-1"}}]}`))...)
+	require.Error(t, err)
+	assert.Equal(t, "pcx.json: pcx-1: AccepterVpcInfo.VpcId: is missing", err.Error())
+}

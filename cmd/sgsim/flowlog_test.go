@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -234,4 +235,37 @@ func TestReplayFlowLogAWSService(t *testing.T) {
 	assert.Contains(t, out, "eni-0a1b2c3d4e5f60002 10.20.2.10 151.101.0.223 - S3\n")
 	assert.Contains(t, out, "eni-0a1b2c3d4e5f60002 151.101.0.223 10.20.2.10 S3 -\n")
 	assert.Contains(t, out, "eni-0a1b2c3d4e5f60001 198.51.100.1 10.20.1.10 - -\n")
+}
+
+// TestReplayFlowLogPeeringTrafficPath: traffic-path through a VPC peering
+// connection is 4 within a Region and 5 across Regions, which
+// describe-vpc-peering-connections says; without it, "-".
+func TestReplayFlowLogPeeringTrafficPath(t *testing.T) {
+	cfg := sampleConfig(t)
+	write := configWriter(t, filepath.Dir(cfg[1]))
+	rtbs := write("rtbs.json", `{"RouteTables":[{"RouteTableId":"rtb-1","VpcId":"vpc-0a1b2c3d4e5f60001","Associations":[{"Main":true}],
+		"Routes":[{"DestinationCidrBlock":"10.20.0.0/16","GatewayId":"local","State":"active"},
+		 {"DestinationCidrBlock":"172.31.0.0/16","VpcPeeringConnectionId":"pcx-near","State":"active"},
+		 {"DestinationCidrBlock":"192.168.0.0/16","VpcPeeringConnectionId":"pcx-far","State":"active"}]}]}`)
+	peerings := write("pcx.json", `{"VpcPeeringConnections":[
+		{"VpcPeeringConnectionId":"pcx-near","Status":{"Code":"active","Message":"Active"},
+		 "RequesterVpcInfo":{"VpcId":"vpc-0a1b2c3d4e5f60001","OwnerId":"111122223333","Region":"us-east-1","CidrBlock":"10.20.0.0/16"},
+		 "AccepterVpcInfo":{"VpcId":"vpc-near","OwnerId":"111122223333","Region":"us-east-1","CidrBlock":"172.31.0.0/16"}},
+		{"VpcPeeringConnectionId":"pcx-far","Status":{"Code":"active"},
+		 "RequesterVpcInfo":{"VpcId":"vpc-0a1b2c3d4e5f60001","Region":"us-east-1"},
+		 "AccepterVpcInfo":{"VpcId":"vpc-far","Region":"eu-west-1"}}]}`)
+	web := netip.MustParseAddrPort("10.20.1.10:40000")
+	p := writeCapture(t,
+		timed{eni.TCP(web, netip.MustParseAddrPort("172.31.0.5:443"), eni.SYN), 0},
+		timed{eni.TCP(web, netip.MustParseAddrPort("192.168.0.5:443"), eni.SYN), time.Second})
+	args := func(extra ...string) []string {
+		return append(append([]string{"replay", "--format", "flowlog", "--log-format", "${dstaddr} ${traffic-path}", "--pcap", p}, cfg...), extra...)
+	}
+	out, errOut, code := sgsim(t, append(args(rtbs...), peerings...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "172.31.0.5 4\n")
+	assert.Contains(t, out, "192.168.0.5 5\n")
+	out, errOut, code = sgsim(t, args(rtbs...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "172.31.0.5 -\n")
 }

@@ -171,6 +171,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 			defer closeFlowLogs(logs)
 			fl = newFlowLoggerOf(res.FlowLogs, logs)
 		}
+		fl.peering = res.Peering
 		fn = func(r *replay.Result) error {
 			prog.tick()
 			fl.add(r)
@@ -267,6 +268,9 @@ type flowLogger struct {
 	all    []*flowlog.Aggregator                    // every log
 	logs   map[*eni.Interface][]*flowlog.Aggregator // the logs at each interface; nil: all of them, at every interface
 	ifaces map[*eni.Interface]*logOwner             // read once per interface, not per frame, with its logs
+	// peering looks up the peering connections of the configuration, for
+	// traffic-path through one (nil: none known).
+	peering func(id string) (ec2json.Peering, bool)
 }
 
 // newFlowLogger logs every interface to agg.
@@ -385,12 +389,14 @@ type logOwner struct {
 	maxWindow                         time.Duration         // 60 s at a Nitro instance: AWS aggregates no longer there
 	iface                             *eni.Interface
 	nitro                             bool
+	peering                           func(id string) (ec2json.Peering, bool)
 }
 
 // trafficPath is traffic-path for an egress record to dst, outside the
 // VPC, by the target of the route the interface's subnet has for it: 0
 // ("-") when the files give no route table, or for a path AWS numbers by
-// what they do not say (a peering connection's region).
+// what they do not say (a peering connection describe-vpc-peering-connections
+// does not give the Regions of).
 func (o *logOwner) trafficPath(dst netip.Addr) uint8 {
 	t := o.iface.RouteTarget(dst)
 	nitroOr := func(nitro, other uint8) uint8 {
@@ -408,6 +414,15 @@ func (o *logOwner) trafficPath(dst netip.Addr) uint8 {
 		return 3
 	case strings.HasPrefix(t, "lgw-"):
 		return 6
+	case strings.HasPrefix(t, "pcx-") && o.peering != nil:
+		if p, ok := o.peering(t); ok {
+			switch inter, known := p.InterRegion(); {
+			case known && inter:
+				return 5
+			case known:
+				return 4
+			}
+		}
 	case t == "local" || strings.HasPrefix(t, "nat-") || strings.HasPrefix(t, "tgw-") || strings.HasPrefix(t, "eni-") || strings.HasPrefix(t, "i-"):
 		return 1 // another resource of the VPC, or one with an interface in it
 	}
@@ -423,7 +438,7 @@ func (fl *flowLogger) owner(i *eni.Interface) *logOwner {
 		if s.Nitro {
 			o.maxWindow = time.Minute
 		}
-		o.iface, o.nitro = i, s.Nitro
+		o.iface, o.nitro, o.peering = i, s.Nitro, fl.peering
 		if len(s.PrivateIPv4) > 0 {
 			o.primary = s.PrivateIPv4[0]
 		}

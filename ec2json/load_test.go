@@ -314,6 +314,8 @@ func FuzzLoad(f *testing.F) {
 		`"TrafficMirrorTargets":[{"TrafficMirrorTargetId":"tmt-1","Type":"network-interface","NetworkInterfaceId":"eni-0a1b2c3d4e5f60005"}]}`))
 	f.Add([]byte(`{"syncToken":"1","createDate":"x","prefixes":[{"ip_prefix":"52.95.0.0/16","service":"S3"}],` +
 		`"ipv6_prefixes":[{"ipv6_prefix":"2600:9000::/28","service":"CLOUDFRONT"}]}`))
+	f.Add([]byte(`{"VpcPeeringConnections":[{"VpcPeeringConnectionId":"pcx-1","RequesterVpcInfo":{"VpcId":"vpc-1","Region":"us-east-1"},` +
+		`"AccepterVpcInfo":{"VpcId":"vpc-2","Region":"eu-west-1"},"Status":{"Code":"active"}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sources := sample.Configs()
 		k := len(data) % len(sources)

@@ -1,0 +1,95 @@
+// Command natgateway sends a private server's HTTPS request out through a
+// NAT gateway and shows why its public subnet's network ACL must let in
+// the replies' ports: the server's security group remembers the
+// connection (stateful), the ACL does not (stateless), and a NAT gateway
+// has no security group to remember anything for it.
+//
+//	go run ./examples/natgateway
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/examples/internal/teach"
+	"github.com/sgsim/sgsim/nacl"
+	"github.com/sgsim/sgsim/sg"
+)
+
+func main() { teach.Main("natgateway", lesson) }
+
+func lesson(w io.Writer) error {
+	n := eni.NewNetwork()
+	if _, err := n.AddVPC(eni.VPCSpec{ID: "vpc-lab", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}}); err != nil {
+		return err
+	}
+	for _, s := range []struct{ id, cidr string }{{"subnet-public", "10.0.1.0/24"}, {"subnet-private", "10.0.2.0/24"}} {
+		if _, err := n.AddSubnet(eni.SubnetSpec{ID: s.id, VpcID: "vpc-lab", CIDR: netip.MustParsePrefix(s.cidr)}); err != nil {
+			return err
+		}
+	}
+	app, err := n.Groups().CreateGroup(sg.GroupSpec{ID: "sg-app", Name: "app", VpcID: "vpc-lab"}) // no inbound rules; all out
+	if err != nil {
+		return err
+	}
+	for _, i := range []eni.InterfaceSpec{
+		{ID: "eni-app", SubnetID: "subnet-private", PrivateIPv4: []netip.Addr{teach.Addr("10.0.2.10")}, Groups: []string{app}},
+		{ID: "eni-nat", SubnetID: "subnet-public", Type: eni.TypeNATGateway, RequesterManaged: true,
+			Description: "Interface for NAT Gateway nat-lab", PrivateIPv4: []netip.Addr{teach.Addr("10.0.1.5")}},
+	} {
+		if _, err := n.AddInterface(i); err != nil {
+			return err
+		}
+	}
+	acl, err := n.CreateACL("acl-public", "vpc-lab")
+	if err != nil {
+		return err
+	}
+	for _, e := range []nacl.Entry{
+		teach.Entry(100, false, 6, nacl.Allow, "10.0.2.0/24", 443, 443), // HTTPS from the private subnet, to go out
+		teach.Entry(100, true, 6, nacl.Allow, "0.0.0.0/0", 443, 443),    // HTTPS out to the internet
+		teach.Entry(110, true, 6, nacl.Allow, "10.0.2.0/24", 1024, 65535),
+	} {
+		if err := acl.CreateEntry(e); err != nil {
+			return err
+		}
+	}
+	if err := n.AssociateACL("subnet-public", "acl-public"); err != nil {
+		return err
+	}
+	for _, t := range []eni.RouteTableSpec{
+		{ID: "rtb-public", VpcID: "vpc-lab", Main: true, Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Target: "igw-lab"}}},
+		{ID: "rtb-private", VpcID: "vpc-lab", Subnets: []string{"subnet-private"},
+			Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Interface: "eni-nat", Target: "nat-lab"}}},
+	} {
+		if err := n.AddRouteTable(t); err != nil {
+			return err
+		}
+	}
+
+	title := "A NAT gateway's subnet ACL must let the replies in"
+	fmt.Fprintf(w, "%s\n%s\n", title, strings.Repeat("=", len(title)))
+	fmt.Fprintf(w, "eni-app (10.0.2.10, private) reaches the internet through eni-nat, the NAT gateway in subnet-public,\n"+
+		"whose ACL lets in HTTPS from the private subnet and lets out HTTPS to anywhere, and the replies to the private subnet.\n")
+	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	try := func(k int) {
+		syn := eni.TCP(netip.AddrPortFrom(teach.Addr("10.0.2.10"), uint16(40000+k)), teach.AP("198.51.100.7:443"), eni.SYN)
+		req, rep := n.Exchange(&syn, start.Add(time.Duration(k)*time.Second))
+		fmt.Fprintf(w, "\n%s\n\n%s\n", req, rep)
+	}
+	fmt.Fprintf(w, "\n# The request goes out; its reply comes back from the internet to the NAT gateway's subnet.\n")
+	try(0)
+	fmt.Fprintf(w, "\n# eni-app's group tracked the connection and would let the reply in; the ACL judges the reply\n"+
+		"# on its own, and has no entry for it. Add one for the replies' ports, 1024-65535, from anywhere.\n")
+	if err := acl.CreateEntry(teach.Entry(110, false, 6, nacl.Allow, "0.0.0.0/0", 1024, 65535)); err != nil {
+		return err
+	}
+	try(1)
+	fmt.Fprintf(w, "\nA security group remembers what went out and lets its replies in; a network ACL judges every\n"+
+		"packet alone, so the subnet a NAT gateway is in must let in the replies' ports as well as the requests.\n")
+	return nil
+}

@@ -104,7 +104,7 @@ type flowEntry struct {
 	routes         *routes // src..dstNet are valid for this snapshot
 	src, dst       *Interface
 	srcNet, dstNet *subnetRoute
-	via            *hop       // an appliance on the path: then ends and acls are unused
+	via, via2      *hop       // appliances on the path: then ends and acls are unused
 	ends           [2]endMemo // source outbound, destination inbound
 	acls           [2]aclMemo // source subnet outbound, destination subnet inbound
 	fast           bool       // the last packet of the kind went through allowed at every stage, in a way the fast lane repeats
@@ -240,7 +240,7 @@ const (
 // tracked connection, or an untracked flow whose reply the rules judge.
 func (e *flowEntry) learn(out *Path) (opened bool) {
 	e.fast = false
-	if out.Action != Allow || out.Service != NoService || out.n == 0 || (out.Src != nil && out.Src == out.Dst) || out.via != nil {
+	if out.Action != Allow || out.Service != NoService || out.n == 0 || (out.Src != nil && out.Src == out.Dst) || out.vias[0] != nil {
 		return false
 	}
 	opened = true
@@ -381,7 +381,7 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 	}
 	ok := (src == nil || src.ready(&e.ends[0], &srcCT, now, gen)) && (dst == nil || dst.ready(&e.ends[1], &dstCT, now, gen))
 	if ok {
-		out.Action, out.Service, out.Src, out.Dst, out.via, out.useWide, out.n = Allow, NoService, src, dst, nil, false, 0
+		out.Action, out.Service, out.Src, out.Dst, out.vias, out.useWide, out.n = Allow, NoService, src, dst, [maxHops]*Interface{}, false, 0
 		out.setPacket(p)
 		out.lazy, out.now = true, now
 		if src != nil {

@@ -67,6 +67,9 @@ type Stage struct {
 	// Route is the route table's refusal of a StageRoute stage: a
 	// blackhole route, or no route at all.
 	Route *RouteDrop
+	// Hop tells, for an appliance's stage, which appliance on the path
+	// it is: 0 for the first ([Path.Vias]), 1 for the second.
+	Hop uint8
 }
 
 // ReasonSubnetACL is the Reachability Analyzer code for a refusal by a
@@ -83,12 +86,13 @@ type Path struct {
 	Service Service // traffic security groups and ACLs never filter
 	Src     *Interface
 	Dst     *Interface
-	via     *Interface
+	vias    [maxHops]*Interface
 	stages  [4]Stage
 	// wide holds the stages instead when the path goes through an
-	// appliance (useWide): eight of them. Made on first need and kept, as
-	// a replay reuses its Paths, so that the common path stays small.
-	wide    *[8]Stage
+	// appliance (useWide): up to twelve of them, through two. Made on
+	// first need and kept, as a replay reuses its Paths, so that the
+	// common path stays small.
+	wide    *[4 + 4*maxHops]Stage
 	useWide bool
 	n       int
 	// lazy marks that the interface stages' verdicts still lack the packet
@@ -158,8 +162,21 @@ func (p *Path) Hairpin() (sent, received Packet, ok bool) {
 // groups, in and out, between the source's stages and the destination's;
 // at the destination, rules referencing groups do not match it: AWS
 // matches a group reference by the interface the traffic came from, and it
-// came from the appliance ([Verdict.Forwarded]).
-func (p *Path) Via() *Interface { return p.via }
+// came from the appliance ([Verdict.Forwarded]). See [Path.Vias] for a
+// path through two.
+func (p *Path) Via() *Interface { return p.vias[0] }
+
+// Vias returns the appliances on the path, in order: none, the one of
+// Via, or two, when the first's subnet routes the packet through a
+// second (a Gateway Load Balancer endpoint, then a NAT gateway, say). The
+// slice aliases the Path.
+func (p *Path) Vias() []*Interface {
+	n := 0
+	for n < maxHops && p.vias[n] != nil {
+		n++
+	}
+	return p.vias[:n]
+}
 
 // route is where two addresses live, as of one routing snapshot.
 type route struct {
@@ -323,7 +340,7 @@ func (n *Network) JudgeInto(p *Packet, ts time.Time, out *Path) {
 func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, rt *route) {
 	// Reset field by field: stages are cleared as they are added, so the
 	// unused ones cost nothing.
-	out.Action, out.Service, out.Src, out.Dst, out.via, out.useWide, out.n = Deny, NoService, nil, nil, nil, false, 0
+	out.Action, out.Service, out.Src, out.Dst, out.vias, out.useWide, out.n = Deny, NoService, nil, nil, [maxHops]*Interface{}, false, 0
 	out.setPacket(p)
 	if p.Status != Decoded || !p.Src.IsValid() || !p.Dst.IsValid() {
 		return
@@ -332,17 +349,18 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	out.lazy, out.now = true, now
 	var src, dst *Interface
 	var srcNet, dstNet *subnetRoute
-	var via *hop
+	var via, via2 *hop
 	routes := n.current().routes
 	if fe != nil && fe.routes == routes {
-		src, dst, srcNet, dstNet, via = fe.src, fe.dst, fe.srcNet, fe.dstNet, fe.via
+		src, dst, srcNet, dstNet, via, via2 = fe.src, fe.dst, fe.srcNet, fe.dstNet, fe.via, fe.via2
 	} else {
 		src, dst, srcNet, dstNet = rt.lookup(routes, p.Src, p.Dst)
 		if routes.appliances && !out.public.hairpin {
 			via = appliance(routes, src, dst, srcNet, dstNet, p)
+			via2 = via.next(src, dst, dstNet, p)
 		}
 		if fe != nil {
-			fe.routes, fe.src, fe.dst, fe.srcNet, fe.dstNet, fe.via = routes, src, dst, srcNet, dstNet, via
+			fe.routes, fe.src, fe.dst, fe.srcNet, fe.dstNet, fe.via, fe.via2 = routes, src, dst, srcNet, dstNet, via, via2
 		}
 	}
 	var srcMemo, dstMemo *endMemo
@@ -352,7 +370,7 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	}
 	if via != nil {
 		if out.wide == nil {
-			out.wide = new([8]Stage)
+			out.wide = new([4 + 4*maxHops]Stage)
 		}
 		out.useWide = true
 	}
@@ -393,24 +411,39 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 		ok = false
 		dst = nil
 	case via != nil:
-		// Through the appliance: into its subnet and interface, out again.
-		out.via = via.iface
+		// Through the appliance: into its subnet and interface, out again;
+		// and through a second, when the first's subnet routes there.
 		if srcNet != via.sn {
 			ok = out.addACL(StageSourceACL, srcNet, nil, sent, ok)
 			ok = out.addACL(StageApplianceACLIn, via.sn, nil, sent, ok)
 		}
-		for _, k := range [2]StageKind{StageApplianceIn, StageApplianceOut} {
-			s := out.add(k)
-			dir := Inbound
-			if k == StageApplianceOut {
-				dir = Outbound
+		ok = out.addAppliance(via, 0, sent, now, ok)
+		last := via
+		switch {
+		case via2 != nil && via2.drop != nil:
+			// Dropped as it leaves the appliance's subnet.
+			k := out.n
+			ok = out.addACL(StageApplianceACLOut, via.sn, nil, sent, ok)
+			out.setHop(k, 0)
+			s := out.add(StageRoute)
+			s.Route, s.Allowed, s.Hypothetical = via2.drop, false, !ok
+			ok, dst, last = false, nil, nil
+		case via2 != nil:
+			if via.sn != via2.sn {
+				k := out.n
+				ok = out.addACL(StageApplianceACLOut, via.sn, nil, sent, ok)
+				out.setHop(k, 0)
+				k = out.n
+				ok = out.addACL(StageApplianceACLIn, via2.sn, nil, sent, ok)
+				out.setHop(k, 1)
 			}
-			via.iface.evaluateInto(&s.Verdict, dir, sent, now, ok, nil)
-			s.Allowed, s.Hypothetical = s.Verdict.Action == Allow, !ok
-			ok = ok && s.Allowed
+			ok = out.addAppliance(via2, 1, sent, now, ok)
+			last = via2
 		}
-		if via.sn != dstNet {
-			ok = out.addACL(StageApplianceACLOut, via.sn, nil, received, ok)
+		if last != nil && last.sn != dstNet {
+			k := out.n
+			ok = out.addACL(StageApplianceACLOut, last.sn, nil, received, ok)
+			out.setHop(k, uint8(out.hops()-1))
 			ok = out.addACL(StageDestACL, dstNet, nil, received, ok)
 		}
 	case srcNet != dstNet || viaGateway:
@@ -473,6 +506,36 @@ func (p *Path) addACL(k StageKind, sn *subnetRoute, memo *aclMemo, q *Packet, ok
 	s.Allowed, s.Hypothetical = s.ACLResult.Allowed(), !ok
 	return ok && s.Allowed
 }
+
+// addAppliance adds the stages of an appliance's security groups, in and
+// out, as the path's hop-th appliance, and returns whether they allowed
+// the packet (ok: every earlier stage did).
+func (p *Path) addAppliance(h *hop, hop uint8, q *Packet, now int64, ok bool) bool {
+	p.vias[hop] = h.iface
+	for _, k := range [2]StageKind{StageApplianceIn, StageApplianceOut} {
+		s := p.add(k)
+		s.Hop = hop
+		dir := Inbound
+		if k == StageApplianceOut {
+			dir = Outbound
+		}
+		h.iface.evaluateInto(&s.Verdict, dir, q, now, ok, nil)
+		s.Allowed, s.Hypothetical = s.Verdict.Action == Allow, !ok
+		ok = ok && s.Allowed
+	}
+	return ok
+}
+
+// setHop marks the stage at k, if one was added there, as the hop-th
+// appliance's.
+func (p *Path) setHop(k int, hop uint8) {
+	if k < p.n {
+		p.all()[k].Hop = hop
+	}
+}
+
+// hops returns how many appliances the path went through.
+func (p *Path) hops() int { return len(p.Vias()) }
 
 func (p *Path) add(k StageKind) *Stage {
 	s := &p.all()[p.n]
@@ -547,8 +610,15 @@ func (p Path) String() string {
 	} else {
 		fmt.Fprintf(&b, "%s %s", p.Action, p.Packet)
 	}
-	if p.via != nil {
-		fmt.Fprintf(&b, " (routed through %s)", p.via.ID())
+	for k, v := range p.Vias() {
+		if k == 0 {
+			fmt.Fprintf(&b, " (routed through %s", v.ID())
+		} else {
+			fmt.Fprintf(&b, ", then %s", v.ID())
+		}
+		if k == len(p.Vias())-1 {
+			b.WriteString(")")
+		}
 	}
 	switch {
 	case p.Service != NoService:

@@ -121,9 +121,9 @@ func (t *routeTable) lookup(a netip.Addr) *hop {
 // for a packet from the internet (a public source outside the modelled
 // subnets), the route of its destination VPC's internet gateway table;
 // or, for such a packet to an interface without a public IPv4 address,
-// the NAT gateway that its subnet's route for the source goes through:
-// only replies to what went out through the NAT gateway come back that
-// way. Traffic within a subnet is not routed, and an appliance is not
+// the NAT gateway that its subnet's route for the source goes through,
+// first or after another appliance: only replies to what went out
+// through the NAT gateway come back that way. Traffic within a subnet is not routed, and an appliance is not
 // routed through on its own traffic.
 func appliance(r *routes, src, dst *Interface, srcNet, dstNet *subnetRoute, p *Packet) *hop {
 	var h *hop
@@ -137,7 +137,15 @@ func appliance(r *routes, src, dst *Interface, srcNet, dstNet *subnetRoute, p *P
 			h = g.lookup(p.Dst)
 		}
 		if t := dstNet.table; h == nil && t != nil && t.matters && dst != nil && p.Src.Is4() && !r.publicOf[p.Dst].IsValid() {
-			if back, _ := t.routes.Lookup(p.Src); back != nil && back.nat {
+			// The request's way out: its subnet's route for the source, and
+			// the hop after that (an inspection appliance, then the NAT
+			// gateway, say).
+			back, _ := t.routes.Lookup(p.Src)
+			if back != nil && !back.nat {
+				out := Packet{Src: p.Dst, Dst: p.Src}
+				back = back.next(dst, src, nil, &out)
+			}
+			if back != nil && back.nat {
 				h = back
 			}
 		}
@@ -146,6 +154,28 @@ func appliance(r *routes, src, dst *Interface, srcNet, dstNet *subnetRoute, p *P
 		return nil
 	}
 	return h
+}
+
+// maxHops is the most appliances one path goes through.
+const maxHops = 2
+
+// next returns the hop a packet meets after h on its way to dst: what
+// the route of h's subnet's table for the destination does, when it
+// sends the packet through another appliance or drops it; nil when it
+// goes straight on.
+func (h *hop) next(src, dst *Interface, dstNet *subnetRoute, p *Packet) *hop {
+	if h == nil || h.drop != nil || h.sn == nil || h.sn == dstNet {
+		return nil
+	}
+	t := h.sn.table
+	if t == nil || (!t.matters && t.noRoute == nil) {
+		return nil
+	}
+	n := t.lookup(p.Dst)
+	if n == nil || n == h || (n.drop == nil && (n.iface == h.iface || n.iface == src || n.iface == dst)) {
+		return nil
+	}
+	return n
 }
 
 // isPublic reports whether a is an internet address: not private, not

@@ -472,3 +472,98 @@ func TestNATGateway(t *testing.T) {
 	w.net.NewFlowCache().JudgeInto(reply, at(1), &got)
 	assert.Equal(t, "eni-nat", got.Via().ID(), "the flow cache takes the reply through the NAT gateway too")
 }
+
+// inspectionWorld is natWorld with an inspection appliance, a Gateway
+// Load Balancer endpoint (eni-gwlbe) in subnet-data, on the way: the app
+// subnet sends the internet to it, its subnet sends the internet on to
+// the NAT gateway, and the NAT gateway's subnet sends the app subnet
+// back through it.
+func inspectionWorld(t *testing.T) *world {
+	w := newWorld(t)
+	w.iface("eni-app", "subnet-app", "10.0.2.10", w.group("app"))
+	for _, i := range []eni.InterfaceSpec{
+		{ID: "eni-nat", SubnetID: "subnet-public", Type: eni.TypeNATGateway, RequesterManaged: true, PrivateIPv4: []netip.Addr{mustAddr("10.0.1.5")}},
+		{ID: "eni-gwlbe", SubnetID: "subnet-data", Type: eni.TypeGatewayLoadBalancerEndpoint, RequesterManaged: true,
+			PrivateIPv4: []netip.Addr{mustAddr("10.0.3.5")}},
+	} {
+		_, err := w.net.AddInterface(i)
+		require.NoError(t, err)
+	}
+	route := func(dest, iface, target string) eni.Route {
+		return eni.Route{Dest: netip.MustParsePrefix(dest), Interface: iface, Target: target}
+	}
+	for _, rt := range []eni.RouteTableSpec{
+		{ID: "rtb-public", VpcID: "vpc-1", Main: true,
+			Routes: []eni.Route{route("0.0.0.0/0", "", "igw-1"), route("10.0.2.0/24", "eni-gwlbe", "vpce-1")}},
+		{ID: "rtb-app", VpcID: "vpc-1", Subnets: []string{"subnet-app"}, Routes: []eni.Route{route("0.0.0.0/0", "eni-gwlbe", "vpce-1")}},
+		{ID: "rtb-inspect", VpcID: "vpc-1", Subnets: []string{"subnet-data"}, Routes: []eni.Route{route("0.0.0.0/0", "eni-nat", "nat-1")}},
+	} {
+		require.NoError(t, w.net.AddRouteTable(rt))
+	}
+	return w
+}
+
+// TestTwoAppliances: a request goes through the inspection appliance,
+// then the NAT gateway; its reply comes back through the NAT gateway,
+// then the inspection appliance; each meets both appliances' stages,
+// and the flow cache answers alike.
+func TestTwoAppliances(t *testing.T) {
+	a, b := inspectionWorld(t), inspectionWorld(t)
+	request := tcp("10.0.2.10:40000", "198.51.100.7:443", eni.SYN)
+	reply := tcp("198.51.100.7:443", "10.0.2.10:40000", eni.SYN|eni.ACK)
+	req, rep := b.net.Exchange(request, at(0))
+	require.True(t, req.Allowed(), "%s", req)
+	require.True(t, rep.Allowed(), "%s", rep)
+	ids := func(p eni.Path) []string {
+		var out []string
+		for _, v := range p.Vias() {
+			out = append(out, v.ID())
+		}
+		return out
+	}
+	assert.Equal(t, []string{"eni-gwlbe", "eni-nat"}, ids(req))
+	assert.Equal(t, []string{"eni-nat", "eni-gwlbe"}, ids(rep))
+	assert.Equal(t, "eni-gwlbe", req.Via().ID())
+	assert.Contains(t, req.String(), "(routed through eni-gwlbe, then eni-nat)")
+	appliance := []eni.StageKind{eni.StageApplianceACLIn, eni.StageApplianceIn, eni.StageApplianceOut, eni.StageApplianceACLOut}
+	want := append(append([]eni.StageKind{eni.StageSourceGroups, eni.StageSourceACL}, appliance...), appliance...)
+	assert.Equal(t, want, kinds(req))
+	var hops []uint8
+	for _, s := range req.Stages() {
+		hops = append(hops, s.Hop)
+	}
+	assert.Equal(t, []uint8{0, 0, 0, 0, 0, 0, 1, 1, 1, 1}, hops)
+	assert.Equal(t, "eni-nat", req.Stages()[6+1].Verdict.Interface.ID())
+
+	fc := a.net.NewFlowCache()
+	var got eni.Path
+	for k, p := range []*eni.Packet{request, reply, request, reply} {
+		fc.JudgeInto(p, at(float64(k)*0.001), &got)
+		want := b.net.Judge(p, at(float64(k)*0.001))
+		if k < 2 {
+			want = []eni.Path{req, rep}[k]
+		}
+		assert.Equal(t, withoutIdled(want.String()), withoutIdled(got.String()), "packet %d", k)
+	}
+}
+
+// TestSecondHopNoRoute: the appliance's own subnet has no route for the
+// destination: dropped as the packet leaves the appliance's subnet.
+func TestSecondHopNoRoute(t *testing.T) {
+	w := newWorld(t)
+	w.iface("eni-app", "subnet-app", "10.0.2.10", w.group("app"))
+	_, err := w.net.AddInterface(eni.InterfaceSpec{ID: "eni-gwlbe", SubnetID: "subnet-data", Type: eni.TypeGatewayLoadBalancerEndpoint,
+		RequesterManaged: true, PrivateIPv4: []netip.Addr{mustAddr("10.0.3.5")}})
+	require.NoError(t, err)
+	require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-main", VpcID: "vpc-1", Main: true}))
+	require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-app", VpcID: "vpc-1", Subnets: []string{"subnet-app"},
+		Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Interface: "eni-gwlbe", Target: "vpce-1"}}}))
+	p := w.net.Judge(tcp("10.0.2.10:40000", "198.51.100.7:443", eni.SYN), at(0))
+	assert.False(t, p.Allowed())
+	st := p.Stages()
+	last := st[len(st)-1]
+	assert.Equal(t, eni.StageRoute, last.Kind, "%s", p)
+	assert.Equal(t, eni.RouteDrop{Table: "rtb-main", NoRoute: true}, *last.Route)
+	assert.False(t, last.Hypothetical)
+	assert.Equal(t, []*eni.Interface{w.net.Interface("eni-gwlbe")}, p.Vias())
+}

@@ -72,9 +72,10 @@ type Decision struct {
 // that copied the packet.
 func (d *Decision) Tries() []Try { return d.tries[:d.n] }
 
-// MaxDecisions is the most decisions one packet yields: its source, an
-// appliance on its path (receiving and sending), and its destination.
-const MaxDecisions = 4
+// MaxDecisions is the most decisions one packet yields: its source, the
+// appliances on its path (two at most, each receiving and sending), and
+// its destination.
+const MaxDecisions = 6
 
 // Decide appends to out what mirroring made of a judged packet at each
 // session source on its path: the interface that sent it, the appliance
@@ -92,27 +93,28 @@ func (s *Set) Decide(p *eni.Path, out []Decision) []Decision {
 	}
 	stages := p.Stages()
 	if list := s.of(p.Src); list != nil {
-		out = s.decide(out, p, list, p.Src, eni.Outbound, sent, stages, lastOf(stages, eni.StageSourceGroups, eni.StageSourceACL))
+		out = s.decide(out, p, list, p.Src, eni.Outbound, -1, sent, stages, lastOf(stages, -1, eni.StageSourceGroups, eni.StageSourceACL))
 	}
-	if via := p.Via(); via != nil {
+	for hop, via := range p.Vias() {
 		if list := s.of(via); list != nil {
-			out = s.decide(out, p, list, via, eni.Inbound, sent, stages, lastOf(stages, eni.StageApplianceIn))
-			out = s.decide(out, p, list, via, eni.Outbound, sent, stages, lastOf(stages, eni.StageApplianceOut, eni.StageApplianceACLOut))
+			out = s.decide(out, p, list, via, eni.Inbound, hop, sent, stages, lastOf(stages, hop, eni.StageApplianceIn))
+			out = s.decide(out, p, list, via, eni.Outbound, hop, sent, stages, lastOf(stages, hop, eni.StageApplianceOut, eni.StageApplianceACLOut))
 		}
 	}
 	if list := s.of(p.Dst); list != nil && p.Dst != p.Src {
-		out = s.decide(out, p, list, p.Dst, eni.Inbound, received, stages, len(stages)-1)
+		out = s.decide(out, p, list, p.Dst, eni.Inbound, -1, received, stages, len(stages)-1)
 	}
 	return out
 }
 
-// lastOf returns the index of the last stage of one of the kinds, which
-// are the source's own: the packet must pass every stage up to it.
-func lastOf(stages []eni.Stage, kinds ...eni.StageKind) int {
+// lastOf returns the index of the last stage of one of the kinds (and,
+// for an appliance's, of its hop), which are the source's own: the
+// packet must pass every stage up to it.
+func lastOf(stages []eni.Stage, hop int, kinds ...eni.StageKind) int {
 	last := -1
 	for k := range stages {
 		for _, kind := range kinds {
-			if stages[k].Kind == kind {
+			if stages[k].Kind == kind && (hop < 0 || int(stages[k].Hop) == hop) {
 				last = k
 			}
 		}
@@ -121,17 +123,18 @@ func lastOf(stages []eni.Stage, kinds ...eni.StageKind) int {
 }
 
 // own reports whether a stage is the source's own, for a packet that
-// passes the source in direction dir.
-func own(st *eni.Stage, dir eni.Direction) bool {
+// passes the source in direction dir; hop is the source's place among
+// the path's appliances, or -1 for its ends.
+func own(st *eni.Stage, dir eni.Direction, hop int) bool {
 	switch st.Kind {
 	case eni.StageSourceGroups, eni.StageSourceACL:
-		return dir == eni.Outbound
+		return hop < 0 && dir == eni.Outbound
 	case eni.StageDestGroups, eni.StageDestACL:
-		return dir == eni.Inbound
+		return hop < 0 && dir == eni.Inbound
 	case eni.StageApplianceACLIn, eni.StageApplianceIn:
-		return dir == eni.Inbound
+		return int(st.Hop) == hop && dir == eni.Inbound
 	case eni.StageApplianceOut, eni.StageApplianceACLOut:
-		return dir == eni.Outbound
+		return int(st.Hop) == hop && dir == eni.Outbound
 	}
 	return false
 }
@@ -150,13 +153,13 @@ func (s *Set) of(i *eni.Interface) []*session {
 	return list
 }
 
-func (s *Set) decide(out []Decision, p *eni.Path, list []*session, src *eni.Interface, dir eni.Direction,
+func (s *Set) decide(out []Decision, p *eni.Path, list []*session, src *eni.Interface, dir eni.Direction, hop int,
 	q *eni.Packet, stages []eni.Stage, upTo int) []Decision {
 	out = append(out, Decision{Source: src, Direction: dir})
 	d := &out[len(out)-1]
 	for k := 0; k <= upTo && k < len(stages); k++ {
 		if st := &stages[k]; !st.Allowed {
-			d.Outcome, d.Stage, d.AtSource = Dropped, st.Kind, own(st, dir)
+			d.Outcome, d.Stage, d.AtSource = Dropped, st.Kind, own(st, dir, hop)
 			return out
 		}
 	}
@@ -242,6 +245,9 @@ func (d *Decision) Explain() string {
 			}
 			return fmt.Sprintf("%s: not copied: its %s refused the packet (%s), and AWS mirrors only what the source lets through",
 				head, what, ruleDir(d.Direction))
+		}
+		if d.Direction == eni.Outbound {
+			return fmt.Sprintf("never sent on by %s: not copied: the %s refused the packet first", d.Source.ID(), d.Stage)
 		}
 		return fmt.Sprintf("%s: not copied: the packet never reached it (the %s refused it)", head, d.Stage)
 	case NeverMirrored:

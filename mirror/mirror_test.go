@@ -358,3 +358,40 @@ func TestAmazonDNSWithoutTheService(t *testing.T) {
 	assert.Equal(t, mirror.NotSelected, ds[0].Outcome)
 	assert.Equal(t, "sent by eni-web: not copied: tms-20's filter tmf-all does not copy Amazon DNS traffic (no amazon-dns)", ds[0].Explain())
 }
+
+// TestApplianceSource: a firewall on the path is a session's source too:
+// it receives the packet and sends it on, and each is judged on its own.
+func TestApplianceSource(t *testing.T) {
+	n := network(t)
+	_, err := n.Groups().CreateGroup(sg.GroupSpec{ID: "sg-fw", Name: "fw", VpcID: "vpc-1"})
+	require.NoError(t, err)
+	_, err = n.Groups().AuthorizeIngress("sg-fw", sg.Rule{Protocol: sg.UDP, FromPort: 5000, ToPort: 5000, Peer: sg.MustParsePeer("10.0.0.0/16")})
+	require.NoError(t, err)
+	_, err = n.AddInterface(eni.InterfaceSpec{ID: "eni-fw", SubnetID: "subnet-2", PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.2.5")},
+		Groups: []string{"sg-fw"}, DisableSourceDestCheck: true})
+	require.NoError(t, err)
+	require.NoError(t, n.AddRouteTable(eni.RouteTableSpec{ID: "rtb-1", VpcID: "vpc-1", Subnets: []string{"subnet-1"},
+		Routes: []eni.Route{{Dest: netip.MustParsePrefix("10.0.2.50/32"), Interface: "eni-fw"}}}))
+	c := config()
+	c.Sessions = []mirror.Session{{ID: "tms-fw", Source: "eni-fw", Number: 1, Filter: "tmf-all", Target: "tmt-sensor", VNI: 1}}
+	c.Targets[0] = mirror.Target{ID: "tmt-sensor", Type: mirror.TargetLoadBalancer, LoadBalancer: "arn:nlb"}
+	s, err := mirror.New(n, c)
+	require.NoError(t, err)
+
+	ds := decide(t, n, s, eni.UDP(netip.AddrPortFrom(web, 40000), netip.AddrPortFrom(sensor, 5000)))
+	require.Len(t, ds, 2, "the firewall receives it and sends it on")
+	assert.Equal(t, eni.Inbound, ds[0].Direction)
+	assert.Equal(t, mirror.Mirrored, ds[0].Outcome, ds[0].Explain())
+	assert.Equal(t, eni.Outbound, ds[1].Direction)
+	assert.Equal(t, mirror.Mirrored, ds[1].Outcome, ds[1].Explain())
+
+	// TCP 22 is refused by the firewall's group on the way in: copied
+	// neither way.
+	ds = decide(t, n, s, eni.TCP(netip.AddrPortFrom(web, 40000), netip.AddrPortFrom(sensor, 22), eni.SYN))
+	require.Len(t, ds, 2)
+	for _, d := range ds {
+		assert.Equal(t, mirror.Dropped, d.Outcome)
+	}
+	assert.True(t, ds[0].AtSource, "its own group refused it coming in")
+	assert.Equal(t, "never sent on by eni-fw: not copied: the appliance security groups in refused the packet first", ds[1].Explain())
+}

@@ -134,7 +134,7 @@ type batch struct {
 	// it, the reading one: judged says they are set and not yet counted.
 	verdicts   [batchSize]Verdict
 	srcs, dsts [batchSize]*eni.Interface
-	vias       [batchSize]*eni.Interface // an appliance a route took the frame through
+	vias       [batchSize][2]*eni.Interface // the appliances a route took the frame through
 	judged     bool
 }
 
@@ -385,7 +385,7 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 			for k := range n {
 				res := &r.judged[k]
 				res.Verdict = verdictOf(&res.Path)
-				b.verdicts[at+k], b.srcs[at+k], b.dsts[at+k], b.vias[at+k] = res.Verdict, res.Path.Src, res.Path.Dst, res.Path.Via()
+				b.verdicts[at+k], b.srcs[at+k], b.dsts[at+k], b.vias[at+k] = res.Verdict, res.Path.Src, res.Path.Dst, viasOf(&res.Path)
 				r.countFlow(res)
 				if r.mirror != nil {
 					r.mirrorFrame(res, res.Outer)
@@ -434,7 +434,7 @@ func (r *Replayer) decode(res *Result, f *capture.Frame) {
 func (r *Replayer) finish(res *Result) {
 	res.Verdict = verdictOf(&res.Path)
 	p := &res.Path
-	r.counts.add(res.Frame.Time, res.Unwrapped, p.Packet.Status == eni.NotIP, res.Verdict, p.Src, p.Dst, p.Via())
+	r.counts.add(res.Frame.Time, res.Unwrapped, p.Packet.Status == eni.NotIP, res.Verdict, p.Src, p.Dst, viasOf(p))
 	r.countFlow(res)
 	if r.mirror != nil {
 		r.mirrorFrame(res, res.Outer)
@@ -558,7 +558,7 @@ type frameCounts struct {
 
 // add counts a frame of time t with verdict v, leaving the interface
 // src and entering dst (either may be nil).
-func (c *frameCounts) add(t time.Time, unwrapped, notIP bool, v Verdict, src, dst, via *eni.Interface) {
+func (c *frameCounts) add(t time.Time, unwrapped, notIP bool, v Verdict, src, dst *eni.Interface, vias [2]*eni.Interface) {
 	c.frames++
 	// Compare nanoseconds: time.Time's Before and After cost several
 	// integer compares each, on every frame.
@@ -602,7 +602,10 @@ func (c *frameCounts) add(t time.Time, unwrapped, notIP bool, v Verdict, src, ds
 			n.InRejected++
 		}
 	}
-	if via != nil {
+	for _, via := range vias {
+		if via == nil {
+			break
+		}
 		// An appliance's frames go in and out again: counted both ways,
 		// by the frame's verdict.
 		n := c.iface(via)
@@ -614,6 +617,12 @@ func (c *frameCounts) add(t time.Time, unwrapped, notIP bool, v Verdict, src, ds
 			n.OutRejected++
 		}
 	}
+}
+
+// viasOf returns the appliances on a path, as a batch keeps them.
+func viasOf(p *eni.Path) (v [2]*eni.Interface) {
+	copy(v[:], p.Vias())
+	return v
 }
 
 // addBatch counts a batch's judged frames, if they have not been.

@@ -37,6 +37,16 @@ func appendFrame(b []byte, f *jsonFrame) []byte {
 	b = appendOptString(b, "source_interface", f.SourceInterface)
 	b = appendOptString(b, "destination_interface", f.DestinationInterface)
 	b = appendOptString(b, "via_interface", f.ViaInterface)
+	if len(f.ViaInterfaces) > 0 {
+		b = append(b, `,"via_interfaces":[`...)
+		for k, v := range f.ViaInterfaces {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, v)
+		}
+		b = append(b, ']')
+	}
 	if f.DecidedBy != nil {
 		b = append(b, `,"decided_by":`...)
 		b = appendStage(b, f.DecidedBy)

@@ -84,7 +84,8 @@ func TestAppendFrameMatchesEncodingJSON(t *testing.T) {
 		Untracked: true, NotReached: true, Explanation: "why \"so\""}
 	full := jsonFrame{Frame: 7, Time: "t", Verdict: "REJECT", Reason: "r", Protocol: "tcp", ProtocolNumber: &one, Src: "a",
 		Dst: "b", PublicSrc: "c", PublicDst: "d", SrcPort: &one, DstPort: &one, ICMPType: &one, ICMPCode: &one, TCPFlags: "SYN", Bytes: 60, Mirrored: true,
-		SourceInterface: "eni-a", DestinationInterface: "eni-b", DecidedBy: &st, Stages: []jsonStage{st, {}},
+		SourceInterface: "eni-a", DestinationInterface: "eni-b", ViaInterface: "eni-c", ViaInterfaces: []string{"eni-c", "eni-d"},
+		DecidedBy: &st, Stages: []jsonStage{st, {}},
 		MirrorCopies: []jsonMirror{{Interface: "eni-a", Direction: "outbound", Result: "copied", Session: "tms", Target: "tmt", FilterRule: &one,
 			Explanation: "e"}, {}}, MirrorSession: "tms", MirrorVNI: &one, MirrorMismatch: "m"}
 	require.Equal(t, marshal(t, &full), string(appendFrame(nil, &full)))

@@ -35,7 +35,8 @@ type jsonFrame struct {
 	Mirrored             bool        `json:"mirrored,omitempty"`
 	SourceInterface      string      `json:"source_interface,omitempty"`
 	DestinationInterface string      `json:"destination_interface,omitempty"`
-	ViaInterface         string      `json:"via_interface,omitempty"` // the appliance a route sent the frame through
+	ViaInterface         string      `json:"via_interface,omitempty"`  // the appliance a route sent the frame through (the first, when two)
+	ViaInterfaces        []string    `json:"via_interfaces,omitempty"` // both appliances, in path order, when a route took the frame through two
 	DecidedBy            *jsonStage  `json:"decided_by,omitempty"`
 	Stages               []jsonStage `json:"stages,omitempty"`
 	// With traffic mirror sessions in the configuration: what they made
@@ -105,6 +106,7 @@ type jsonl struct {
 	conns  [4]jsonConn
 	nconns int
 	mirror [mirror.MaxDecisions]jsonMirror
+	vias   []string
 	// mirrorTexts caches mirror decisions' explanations: every frame of
 	// a flow repeats its flow's.
 	mirrorTexts map[mirrorKey]string
@@ -215,6 +217,13 @@ func (j *jsonl) frame(r *replay.Result) jsonFrame {
 	}
 	if v := r.Path.Via(); v != nil {
 		f.ViaInterface = v.ID()
+	}
+	if vias := r.Path.Vias(); len(vias) > 1 {
+		j.vias = j.vias[:0]
+		for _, v := range vias {
+			j.vias = append(j.vias, v.ID())
+		}
+		f.ViaInterfaces = j.vias
 	}
 	j.stages = j.stages[:0]
 	for _, s := range r.Path.Stages() {

@@ -491,20 +491,22 @@ func (fl *flowLogger) add(r *replay.Result) {
 		return
 	}
 	// Whether each place on the path let the packet through: the source,
-	// an appliance a route took it through (in, out), the destination.
-	srcOK, viaIn, viaOut, dstOK := true, true, true, true
+	// each appliance a route took it through (in, out), the destination;
+	// and whether a route dropped it on the way.
+	srcOK, dstOK, dropped := true, true, false
+	viaIn, viaOut := [2]bool{true, true}, [2]bool{true, true}
 	for _, s := range p.Stages() {
 		switch s.Kind {
 		case eni.StageSourceGroups, eni.StageSourceACL:
 			srcOK = srcOK && s.Allowed
 		case eni.StageApplianceACLIn, eni.StageApplianceIn:
-			viaIn = viaIn && s.Allowed
+			viaIn[s.Hop] = viaIn[s.Hop] && s.Allowed
 		case eni.StageApplianceOut, eni.StageApplianceACLOut:
-			viaOut = viaOut && s.Allowed
+			viaOut[s.Hop] = viaOut[s.Hop] && s.Allowed
 		case eni.StageDestACL, eni.StageDestGroups:
 			dstOK = dstOK && s.Allowed
 		case eni.StageRoute:
-			viaIn = false // dropped on the way: nothing further logs it
+			dropped = true // nothing further logs it
 		}
 	}
 	// Each end logs the packet as it saw it: the same but for a hairpin,
@@ -528,13 +530,17 @@ func (fl *flowLogger) add(r *replay.Result) {
 		}
 		o.add(rec)
 	}
-	if i := p.Via(); i != nil && srcOK {
+	reached := srcOK
+	for k, i := range p.Vias() {
+		if !reached {
+			break
+		}
 		// The appliance logs the packet coming in and, if it let it in,
 		// going out: as anything it receives and sends.
 		o := fl.owner(i)
 		o.fill(&rec, i)
-		for _, leg := range []struct{ egress, accept bool }{{false, viaIn}, {true, viaOut}} {
-			if leg.egress && !viaIn {
+		for _, leg := range []struct{ egress, accept bool }{{false, viaIn[k]}, {true, viaOut[k]}} {
+			if leg.egress && !viaIn[k] {
 				break
 			}
 			rec.Src, rec.Dst, rec.PktSrc, rec.PktDst = sent.Src, sent.Dst, sent.Src, sent.Dst
@@ -550,8 +556,9 @@ func (fl *flowLogger) add(r *replay.Result) {
 			}
 			o.add(rec)
 		}
+		reached = viaIn[k] && viaOut[k]
 	}
-	if i := p.Dst; i != nil && srcOK && viaIn && viaOut {
+	if i := p.Dst; i != nil && reached && !dropped {
 		o := fl.owner(i)
 		o.fill(&rec, i)
 		rec.Src, rec.Dst, rec.PktSrc, rec.PktDst = received.Src, received.Dst, received.Src, received.Dst

@@ -2,12 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sgsim/sgsim/eni"
 )
 
 // sampleRoutes are route tables for the sample: the public subnet's (the
@@ -70,4 +74,65 @@ func TestReplayNATGateway(t *testing.T) {
 	out, errOut, code = sgsim(t, append(append([]string{"replay"}, cfg...), "--pcap", writeSampleCapture(t))...)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "eni-0a1b2c3d4e5f60005  Interface for NAT Gateway nat-0a1b2c3d4e5f60001", "the NAT gateway has frames now")
+}
+
+// TestReplayTwoAppliances: a VPC that inspects its traffic to the
+// internet (a Gateway Load Balancer endpoint) before its NAT gateway: the
+// request goes through both, in that order, and the reply the other way
+// round; JSON Lines name both, both log the packets, the summary counts
+// them.
+func TestReplayTwoAppliances(t *testing.T) {
+	dir := t.TempDir()
+	write := configWriter(t, dir)
+	var cfg []string
+	for _, f := range [][2]string{
+		{"vpcs.json", `{"Vpcs":[{"VpcId":"vpc-1","OwnerId":"111122223333","CidrBlock":"10.0.0.0/16"}]}`},
+		{"subnets.json", `{"Subnets":[{"SubnetId":"subnet-public","VpcId":"vpc-1","CidrBlock":"10.0.1.0/24"},
+			{"SubnetId":"subnet-app","VpcId":"vpc-1","CidrBlock":"10.0.2.0/24"},{"SubnetId":"subnet-inspect","VpcId":"vpc-1","CidrBlock":"10.0.3.0/24"}]}`},
+		{"sgs.json", `{"SecurityGroups":[{"GroupId":"sg-app","GroupName":"app","VpcId":"vpc-1","IpPermissions":[],
+			"IpPermissionsEgress":[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]}]}`},
+		{"enis.json", `{"NetworkInterfaces":[
+			{"NetworkInterfaceId":"eni-app","OwnerId":"111122223333","SubnetId":"subnet-app","VpcId":"vpc-1","PrivateIpAddress":"10.0.2.10","Groups":[{"GroupId":"sg-app"}]},
+			{"NetworkInterfaceId":"eni-nat","OwnerId":"111122223333","SubnetId":"subnet-public","VpcId":"vpc-1","PrivateIpAddress":"10.0.1.5",
+			 "InterfaceType":"nat_gateway","RequesterManaged":true,"Description":"Interface for NAT Gateway nat-1","Groups":[]},
+			{"NetworkInterfaceId":"eni-gwlbe","OwnerId":"111122223333","SubnetId":"subnet-inspect","VpcId":"vpc-1","PrivateIpAddress":"10.0.3.5",
+			 "InterfaceType":"gateway_load_balancer_endpoint","RequesterManaged":true,"Description":"VPC Endpoint Interface vpce-1","Groups":[]}]}`},
+		{"rtbs.json", `{"RouteTables":[
+			{"RouteTableId":"rtb-public","VpcId":"vpc-1","Associations":[{"Main":true}],
+			 "Routes":[{"DestinationCidrBlock":"10.0.0.0/16","GatewayId":"local"},{"DestinationCidrBlock":"0.0.0.0/0","GatewayId":"igw-1"},
+			  {"DestinationCidrBlock":"10.0.2.0/24","GatewayId":"vpce-1"}]},
+			{"RouteTableId":"rtb-app","VpcId":"vpc-1","Associations":[{"SubnetId":"subnet-app"}],
+			 "Routes":[{"DestinationCidrBlock":"10.0.0.0/16","GatewayId":"local"},{"DestinationCidrBlock":"0.0.0.0/0","GatewayId":"vpce-1"}]},
+			{"RouteTableId":"rtb-inspect","VpcId":"vpc-1","Associations":[{"SubnetId":"subnet-inspect"}],
+			 "Routes":[{"DestinationCidrBlock":"10.0.0.0/16","GatewayId":"local"},{"DestinationCidrBlock":"0.0.0.0/0","NatGatewayId":"nat-1"}]}]}`},
+	} {
+		cfg = append(cfg, write(f[0], f[1])...)
+	}
+	app := netip.MustParseAddrPort("10.0.2.10:40000")
+	web := netip.MustParseAddrPort("198.51.100.7:443")
+	p := writeCapture(t, timed{eni.TCP(app, web, eni.SYN), 0}, timed{eni.TCP(web, app, eni.SYN|eni.ACK), time.Millisecond})
+
+	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2)
+	assert.Contains(t, lines[0], `"verdict":"ACCEPT"`)
+	assert.Contains(t, lines[0], `"via_interface":"eni-gwlbe","via_interfaces":["eni-gwlbe","eni-nat"]`)
+	assert.Contains(t, lines[1], `"verdict":"ACCEPT"`)
+	assert.Contains(t, lines[1], `"via_interface":"eni-nat","via_interfaces":["eni-nat","eni-gwlbe"]`)
+
+	out, errOut, code = sgsim(t, append([]string{"replay", "--format", "flowlog", "--log-format",
+		"${interface-id} ${flow-direction} ${pkt-srcaddr} ${pkt-dstaddr} ${action}", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	for _, want := range []string{"eni-app egress 10.0.2.10 198.51.100.7 ACCEPT", "eni-gwlbe ingress 10.0.2.10 198.51.100.7 ACCEPT",
+		"eni-gwlbe egress 10.0.2.10 198.51.100.7 ACCEPT", "eni-nat ingress 10.0.2.10 198.51.100.7 ACCEPT",
+		"eni-nat egress 10.0.2.10 198.51.100.7 ACCEPT", "eni-nat ingress 198.51.100.7 10.0.2.10 ACCEPT",
+		"eni-gwlbe egress 198.51.100.7 10.0.2.10 ACCEPT", "eni-app ingress 198.51.100.7 10.0.2.10 ACCEPT"} {
+		assert.Contains(t, out, want+"\n")
+	}
+
+	out, errOut, code = sgsim(t, append([]string{"replay", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `eni-gwlbe .* 2 +0 +2 +0 `, out)
+	assert.Regexp(t, `eni-nat .* 2 +0 +2 +0 `, out)
 }

@@ -567,3 +567,31 @@ func TestSecondHopNoRoute(t *testing.T) {
 	assert.False(t, last.Hypothetical)
 	assert.Equal(t, []*eni.Interface{w.net.Interface("eni-gwlbe")}, p.Vias())
 }
+
+// TestTwoAppliancesFlowCacheRandom: random traffic through the
+// inspection appliance and the NAT gateway, judged through one reused
+// Path by a flow cache, answers as Judge does.
+func TestTwoAppliancesFlowCacheRandom(t *testing.T) {
+	hosts := []string{"10.0.2.10", "10.0.2.11", "198.51.100.7", "10.0.1.5", "10.0.3.5"}
+	for seed := uint64(1); seed <= 4; seed++ {
+		a, b := inspectionWorld(t), inspectionWorld(t)
+		for _, w := range []*world{a, b} {
+			w.iface("eni-app2", "subnet-app", "10.0.2.11", "sg-app")
+			_, err := w.reg.AuthorizeIngress("sg-app", allRule("10.0.0.0/16"))
+			require.NoError(t, err)
+		}
+		rng := rand.New(rand.NewPCG(seed, 43))
+		fc := a.net.NewFlowCache()
+		var got eni.Path
+		for k := 0; k < 1500; k++ {
+			p, ok := randomPacket(rng, hosts, 3)
+			if !ok {
+				continue
+			}
+			ts := at(float64(k) * 0.5)
+			fc.JudgeIntoHashed(&p, ts, &got, p.FlowHash())
+			want := b.net.Judge(&p, ts)
+			require.Equal(t, withoutIdled(want.String()), withoutIdled(got.String()), "seed %d packet %d", seed, k)
+		}
+	}
+}

@@ -44,7 +44,11 @@
 // address in a prefix delegated to an interface ([InterfaceSpec.Prefixes])
 // is the interface's. A route table's route to an interface
 // ([Network.AddRouteTable]) sends packets through it, an appliance
-// ([Path.Via]). Network ACL entries count the packets they decided
+// ([Path.Via]): a firewall, a Gateway Load Balancer endpoint or a NAT
+// gateway, whose replies come back through it too; the appliance's subnet
+// may route them through a second ([Path.Vias]). A packet that no route
+// of its subnet's table covers is dropped as it leaves the subnet
+// ([ReasonNoRoute]), and so is one a blackhole route matches. Network ACL entries count the packets they decided
 // ([Network.ACLUsage]), as rules do. [Network.Exchange] judges a
 // connection's first packet and its reply, and [Path.Err] explains a
 // refusal as an error: what a test of a design needs. A refusal for want

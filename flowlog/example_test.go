@@ -60,3 +60,28 @@ func ExampleAggregator_noData() {
 	// 2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280935 - NODATA
 	// 2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 1 60 1431280946 1431280946 ACCEPT OK
 }
+
+// With AWS's ip-ranges.json, records name the service of each packet
+// address that falls in one of its ranges.
+func ExampleAggregator_SetAWSRanges() {
+	ranges, err := flowlog.ParseAWSRanges([]byte(`{"syncToken":"1700000000","createDate":"2026-11-30-12-00-00",
+		"prefixes":[{"ip_prefix":"52.95.0.0/16","region":"us-east-1","service":"AMAZON"},
+		 {"ip_prefix":"52.95.0.0/16","region":"us-east-1","service":"S3"}],"ipv6_prefixes":[]}`))
+	if err != nil {
+		panic(err)
+	}
+	f, err := flowlog.ParseFormat("${interface-id} ${pkt-dstaddr} ${pkt-dst-aws-service} ${action}")
+	if err != nil {
+		panic(err)
+	}
+	agg := flowlog.NewAggregator(time.Minute)
+	agg.SetFormat(f)
+	agg.SetAWSRanges(ranges)
+	agg.Add(flowlog.Packet{InterfaceID: "eni-1235b8ca123456789", Src: netip.MustParseAddr("172.31.16.139"),
+		Dst: netip.MustParseAddr("52.95.1.10"), SrcPort: 40000, DstPort: 443, Protocol: 6, Bytes: 60,
+		Time: time.Unix(1418530010, 0), Accept: true, Egress: true})
+	agg.Write(os.Stdout)
+	// Output:
+	// interface-id pkt-dstaddr pkt-dst-aws-service action
+	// eni-1235b8ca123456789 52.95.1.10 S3 ACCEPT
+}

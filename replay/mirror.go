@@ -68,11 +68,11 @@ type UnexpectedCopy struct {
 type mirrorCounts struct {
 	sum       MirrorSummary
 	bySession map[*mirror.Session]int
-	bySource  map[*eni.Interface]int
+	bySource  []int32 // Sources' index plus one, by eni.Interface.Index; 0: none yet
 }
 
 func newMirrorCounts(set *mirror.Set) *mirrorCounts {
-	m := &mirrorCounts{bySession: map[*mirror.Session]int{}, bySource: map[*eni.Interface]int{}}
+	m := &mirrorCounts{bySession: map[*mirror.Session]int{}}
 	for _, s := range set.Sessions() {
 		t, _ := set.TargetOf(s.ID)
 		m.sum.Sessions = append(m.sum.Sessions, SessionCounts{Session: s, Target: t})
@@ -93,13 +93,7 @@ func (r *Replayer) mirrorFrame(res *Result, hdr eni.VXLANHeader) {
 	m := r.mirror
 	for k := range res.Mirror {
 		d := &res.Mirror[k]
-		src, ok := m.bySource[d.Source]
-		if !ok {
-			src = len(m.sum.Sources)
-			m.bySource[d.Source] = src
-			m.sum.Sources = append(m.sum.Sources, SourceCounts{Interface: d.Source})
-		}
-		sc := &m.sum.Sources[src]
+		sc := m.source(d.Source)
 		switch d.Outcome {
 		case mirror.Mirrored:
 			sc.Copied[d.Direction]++
@@ -145,6 +139,19 @@ func (r *Replayer) mirrorFrame(res *Result, hdr eni.VXLANHeader) {
 				Header: hdr, Why: res.CopyMismatch})
 		}
 	}
+}
+
+// source returns the counts of a session source.
+func (m *mirrorCounts) source(i *eni.Interface) *SourceCounts {
+	k := i.Index()
+	for len(m.bySource) <= k {
+		m.bySource = append(m.bySource, 0)
+	}
+	if m.bySource[k] == 0 {
+		m.sum.Sources = append(m.sum.Sources, SourceCounts{Interface: i})
+		m.bySource[k] = int32(len(m.sum.Sources))
+	}
+	return &m.sum.Sources[m.bySource[k]-1]
 }
 
 // sessionIndex finds a session's counts by ID: Decide's sessions are the

@@ -167,6 +167,9 @@ type Set struct {
 // [Set.Unbound]: mirroring adds nothing to the verdicts, so a partial
 // export still replays.
 func New(n *eni.Network, c Config) (*Set, error) {
+	if n == nil {
+		return nil, &Error{Object: "network", Msg: "is nil"}
+	}
 	filters := map[string]*Filter{}
 	for k := range c.Filters {
 		f := c.Filters[k] // a copy: its rules are sorted

@@ -395,3 +395,15 @@ func TestApplianceSource(t *testing.T) {
 	assert.True(t, ds[0].AtSource, "its own group refused it coming in")
 	assert.Equal(t, "never sent on by eni-fw: not copied: the appliance security groups in refused the packet first", ds[1].Explain())
 }
+
+func TestNewNilNetwork(t *testing.T) {
+	_, err := mirror.New(nil, config())
+	require.Error(t, err)
+	assert.Equal(t, "network: is nil", err.Error())
+	s, err := mirror.New(network(t), mirror.Config{})
+	require.NoError(t, err)
+	assert.Zero(t, s.Len())
+	p := eni.TCP(netip.AddrPortFrom(client, 1), netip.AddrPortFrom(web, 443), eni.SYN)
+	path := network(t).Judge(&p, t0)
+	assert.Empty(t, s.Decide(&path, nil), "no sessions: nothing to decide")
+}

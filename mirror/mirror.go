@@ -63,6 +63,24 @@ type Rule struct {
 	Description                   string
 }
 
+// String describes the rule, e.g. "100 accept tcp 0.0.0.0/0 → 10.0.0.0/8 port 443".
+func (r Rule) String() string {
+	proto := "all traffic"
+	if r.Protocol != AnyProtocol {
+		proto = eni.ProtoName(uint8(r.Protocol))
+	}
+	ports := func(p *PortRange) string {
+		switch {
+		case p == nil:
+			return ""
+		case p.From == p.To:
+			return fmt.Sprintf(" port %d", p.From)
+		}
+		return fmt.Sprintf(" ports %d-%d", p.From, p.To)
+	}
+	return fmt.Sprintf("%d %s %s %s%s → %s%s", r.Number, r.Action, proto, r.Source, ports(r.SourcePorts), r.Destination, ports(r.DestinationPorts))
+}
+
 // Filter chooses the packets a session copies.
 type Filter struct {
 	ID string

@@ -407,3 +407,18 @@ func TestNewNilNetwork(t *testing.T) {
 	path := network(t).Judge(&p, t0)
 	assert.Empty(t, s.Decide(&path, nil), "no sessions: nothing to decide")
 }
+
+func TestRuleString(t *testing.T) {
+	for _, tt := range []struct {
+		rule mirror.Rule
+		want string
+	}{
+		{mirror.Rule{Number: 10, Action: mirror.Accept, Protocol: mirror.AnyProtocol, Source: any4, Destination: vpc}, "10 accept all traffic 0.0.0.0/0 → 10.0.0.0/16"},
+		{mirror.Rule{Number: 20, Action: mirror.Reject, Protocol: 6, Source: any6, Destination: any6,
+			SourcePorts: &mirror.PortRange{From: 1024, To: 65535}, DestinationPorts: &mirror.PortRange{From: 22, To: 22}},
+			"20 reject tcp ::/0 ports 1024-65535 → ::/0 port 22"},
+		{mirror.Rule{Number: 30, Action: mirror.Accept, Protocol: 47, Source: any4, Destination: any4}, "30 accept gre 0.0.0.0/0 → 0.0.0.0/0"},
+	} {
+		assert.Equal(t, tt.want, tt.rule.String())
+	}
+}

@@ -24,11 +24,24 @@ type MirrorSummary struct {
 	// kept in UnexpectedCopies.
 	Copies, Unexpected int
 	UnexpectedCopies   []UnexpectedCopy
+	// Rules are the sessions' filters' rules, filter by filter, with the
+	// frames each decided: those it matched first, copied or not. A rule
+	// that decided nothing may be worth a look, as an unused security
+	// group rule is.
+	Rules []FilterRuleCounts
 	// Wrapped counts frames that look like copies (UDP 4789 from a
 	// session's source) judged as they are, without Options.VXLAN: AWS
 	// neither judges a copy by its source's security groups nor logs it,
 	// so only the frames inside say anything.
 	Wrapped int
+}
+
+// FilterRuleCounts is one filter rule and the frames it decided.
+type FilterRuleCounts struct {
+	Filter    string
+	Direction eni.Direction // Inbound: an ingress rule
+	Rule      mirror.Rule
+	Frames    int
 }
 
 // MaxUnexpectedCopies bounds the unexpected copies a summary keeps.
@@ -64,18 +77,40 @@ type UnexpectedCopy struct {
 	Why     string
 }
 
+type ruleKey struct {
+	session *mirror.Session
+	dir     eni.Direction
+	number  int
+}
+
 // mirrorCounts keeps a MirrorSummary as frames are judged.
 type mirrorCounts struct {
 	sum       MirrorSummary
 	bySession map[*mirror.Session]int
-	bySource  []int32 // Sources' index plus one, by eni.Interface.Index; 0: none yet
+	// rules finds Sum.Rules' index of a session's filter's rule.
+	rules    map[ruleKey]int
+	bySource []int32 // Sources' index plus one, by eni.Interface.Index; 0: none yet
 }
 
 func newMirrorCounts(set *mirror.Set) *mirrorCounts {
-	m := &mirrorCounts{bySession: map[*mirror.Session]int{}}
+	m := &mirrorCounts{bySession: map[*mirror.Session]int{}, rules: map[ruleKey]int{}}
+	filters := map[string]bool{}
 	for _, s := range set.Sessions() {
 		t, _ := set.TargetOf(s.ID)
 		m.sum.Sessions = append(m.sum.Sessions, SessionCounts{Session: s, Target: t})
+		if filters[s.Filter] {
+			continue
+		}
+		filters[s.Filter] = true
+		f, _ := set.FilterOf(s.ID)
+		for _, d := range []struct {
+			dir   eni.Direction
+			rules []mirror.Rule
+		}{{eni.Inbound, f.Ingress}, {eni.Outbound, f.Egress}} {
+			for _, r := range d.rules {
+				m.sum.Rules = append(m.sum.Rules, FilterRuleCounts{Filter: f.ID, Direction: d.dir, Rule: r})
+			}
+		}
 	}
 	return m
 }
@@ -94,6 +129,11 @@ func (r *Replayer) mirrorFrame(res *Result, hdr eni.VXLANHeader) {
 	for k := range res.Mirror {
 		d := &res.Mirror[k]
 		sc := m.source(d.Source)
+		for _, t := range d.Tries() {
+			if t.Rule != 0 {
+				m.countRule(t.Session, d.Direction, t.Rule)
+			}
+		}
 		switch d.Outcome {
 		case mirror.Mirrored:
 			sc.Copied[d.Direction]++
@@ -138,6 +178,25 @@ func (r *Replayer) mirrorFrame(res *Result, hdr eni.VXLANHeader) {
 			m.sum.UnexpectedCopies = append(m.sum.UnexpectedCopies, UnexpectedCopy{Frame: res.Frame.Number, Session: res.Copy,
 				Header: hdr, Why: res.CopyMismatch})
 		}
+	}
+}
+
+// countRule counts a frame that a session's filter's rule decided.
+func (m *mirrorCounts) countRule(s *mirror.Session, dir eni.Direction, number int) {
+	k := ruleKey{s, dir, number}
+	i, ok := m.rules[k]
+	if !ok {
+		i = -1
+		for j, r := range m.sum.Rules {
+			if r.Filter == s.Filter && r.Direction == dir && r.Rule.Number == number {
+				i = j
+				break
+			}
+		}
+		m.rules[k] = i
+	}
+	if i >= 0 {
+		m.sum.Rules[i].Frames++
 	}
 }
 

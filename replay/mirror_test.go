@@ -140,6 +140,22 @@ func TestMirrorSample(t *testing.T) {
 	assert.NotZero(t, web.NotSelected[eni.Inbound], "HTTPS in: no rule")
 	assert.NotZero(t, web.NotSelected[eni.Outbound], "HTTPS answers: rule 100 rejects them")
 	assert.Zero(t, s.Copies)
+
+	// Each session's copies are the frames its accepting rules decided.
+	require.Len(t, s.Rules, 5)
+	accepted := map[string][2]int{}
+	for _, r := range s.Rules {
+		if r.Rule.Action == mirror.Accept {
+			n := accepted[r.Filter]
+			n[r.Direction] += r.Frames
+			accepted[r.Filter] = n
+		}
+	}
+	for _, sc := range s.Sessions {
+		assert.Equal(t, sc.Frames, accepted[sc.Session.Filter], sc.Session.ID)
+	}
+	assert.Equal(t, "100 reject tcp 0.0.0.0/0 port 443 → 0.0.0.0/0", s.Rules[2].Rule.String())
+	assert.Equal(t, web.NotSelected[eni.Outbound]-6, s.Rules[2].Frames, "HTTPS answers over IPv4; six go over IPv6, which no rule matches")
 }
 
 // TestMirrorRunMatchesJudge checks that Run, batched, makes the same

@@ -186,6 +186,15 @@ func writeMirror(w io.Writer, m *replay.MirrorSummary) {
 		}
 		tw.Flush()
 	}
+	if len(m.Rules) > 0 {
+		fmt.Fprintln(w, "  filter rules (frames each decided, copied or not; a rule that decided none may be worth a look)")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  filter\tdirection\trule\tframes")
+		for _, r := range m.Rules {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\n", r.Filter, r.Direction, r.Rule, r.Frames)
+		}
+		tw.Flush()
+	}
 	if m.Wrapped > 0 {
 		fmt.Fprintf(w, "  %d frames look like VXLAN copies from session sources (UDP 4789), judged as they are: replay with --vxlan "+
 			"to judge the frames inside (AWS neither judges copies by the source's security groups nor logs them)\n", m.Wrapped)

@@ -128,6 +128,20 @@ func (d *Decoder) DecodeVXLAN(frame []byte, p *Packet) bool {
 	return true
 }
 
+// VXLANOf returns the VXLAN header of p, the packet the decoder has just
+// decoded (and not unwrapped), if it is a VXLAN packet: UDP to port 4789
+// with a valid VNI.
+func (d *Decoder) VXLANOf(p *Packet) (VXLANHeader, bool) {
+	if p.Status != Decoded || p.Proto != 17 || p.DstPort != VXLANPort || p.Fragment != Whole {
+		return VXLANHeader{}, false
+	}
+	b := d.udp.Payload
+	if len(b) < 8 || b[0]&0x08 == 0 {
+		return VXLANHeader{}, false
+	}
+	return VXLANHeader{Src: p.Src, Dst: p.Dst, VNI: uint32(b[4])<<16 | uint32(b[5])<<8 | uint32(b[6])}, true
+}
+
 // VXLAN returns the outer packet of the last copy DecodeVXLAN unwrapped.
 func (d *Decoder) VXLAN() VXLANHeader { return d.outer }
 

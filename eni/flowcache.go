@@ -118,17 +118,18 @@ type flowKey struct {
 	proto            uint8
 	icmpType         uint8
 	icmpCode         uint8
+	copy             bool // a mirror copy: judged without its source's groups
 	set              bool
 }
 
 func keyOf(p *Packet) flowKey {
 	return flowKey{src: p.Src, dst: p.Dst, srcPort: p.SrcPort, dstPort: p.DstPort, icmpID: p.ICMPID, proto: p.Proto,
-		icmpType: p.ICMPType, icmpCode: p.ICMPCode, set: true}
+		icmpType: p.ICMPType, icmpCode: p.ICMPCode, copy: p.MirrorCopy, set: true}
 }
 
 func (k *flowKey) matches(p *Packet) bool {
 	return k.set && k.srcPort == p.SrcPort && k.dstPort == p.DstPort && k.proto == p.Proto && k.src == p.Src &&
-		k.dst == p.Dst && k.icmpID == p.ICMPID && k.icmpType == p.ICMPType && k.icmpCode == p.ICMPCode
+		k.dst == p.Dst && k.icmpID == p.ICMPID && k.icmpType == p.ICMPType && k.icmpCode == p.ICMPCode && k.copy == p.MirrorCopy
 }
 
 // aclMemo is an ACL's answer for one kind of packet, valid while the

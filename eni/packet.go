@@ -49,6 +49,11 @@ type Packet struct {
 	ICMPCode         uint8
 	Fragment         Fragment
 	Status           Status
+	// MirrorCopy marks a VPC Traffic Mirroring copy (VXLAN) sent from a
+	// session's source to its target: AWS sends copies past the source's
+	// security groups, so its outbound check is left out; the ACLs and the
+	// target's groups judge it as they judge anything.
+	MirrorCopy bool
 }
 
 // TCP flag bits, as in the TCP header.

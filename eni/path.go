@@ -355,6 +355,9 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 		src, dst, srcNet, dstNet, via, via2 = fe.src, fe.dst, fe.srcNet, fe.dstNet, fe.via, fe.via2
 	} else {
 		src, dst, srcNet, dstNet = rt.lookup(routes, p.Src, p.Dst)
+		if p.MirrorCopy {
+			src = nil // a copy passes its source's groups unjudged
+		}
 		if routes.appliances && !out.public.hairpin {
 			via = appliance(routes, src, dst, srcNet, dstNet, p)
 			via2 = via.next(src, dst, dstNet, p)

@@ -595,3 +595,30 @@ func TestTwoAppliancesFlowCacheRandom(t *testing.T) {
 		}
 	}
 }
+
+// TestMirrorCopyPastSourceGroups: a Traffic Mirroring copy leaves its
+// source without the source's groups judging it; the ACLs still do, and
+// the flow cache keeps copies and other packets of the same addresses
+// apart.
+func TestMirrorCopyPastSourceGroups(t *testing.T) {
+	w := newWorld(t)
+	w.iface("eni-src", "subnet-app", "10.0.2.10", w.group("quiet"))
+	require.NoError(t, w.reg.RevokeEgress("sg-quiet", allRule("0.0.0.0/0")))
+	w.iface("eni-ids", "subnet-data", "10.0.3.50", w.group("ids", rule(sg.UDP, 4789, 4789, "10.0.0.0/16")))
+	cp := udp("10.0.2.10:51000", "10.0.3.50:4789")
+	plain := w.net.Judge(cp, at(0))
+	assert.False(t, plain.Allowed(), "as ordinary traffic, the source's group refuses it: %s", plain)
+	cp.MirrorCopy = true
+	copied := w.net.Judge(cp, at(1))
+	assert.True(t, copied.Allowed(), "%s", copied)
+	assert.Nil(t, copied.Src)
+	assert.Equal(t, []eni.StageKind{eni.StageSourceACL, eni.StageDestACL, eni.StageDestGroups}, kinds(copied), "no source stage; the ACLs judge it")
+	fc := w.net.NewFlowCache()
+	var got eni.Path
+	for k, c := range []bool{true, false, true} {
+		p := *cp
+		p.MirrorCopy = c
+		fc.JudgeInto(&p, at(float64(2+k)), &got)
+		assert.Equal(t, c, got.Allowed(), "packet %d", k)
+	}
+}

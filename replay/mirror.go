@@ -29,10 +29,10 @@ type MirrorSummary struct {
 	// that decided nothing may be worth a look, as an unused security
 	// group rule is.
 	Rules []FilterRuleCounts
-	// Wrapped counts frames that look like copies (UDP 4789 from a
-	// session's source) judged as they are, without Options.VXLAN: AWS
-	// neither judges a copy by its source's security groups nor logs it,
-	// so only the frames inside say anything.
+	// Wrapped counts the copies of the files' sessions judged as they are,
+	// without Options.VXLAN: as AWS judges copies, past their source's
+	// security groups ([eni.Packet.MirrorCopy]); the frames inside them go
+	// unjudged.
 	Wrapped int
 }
 
@@ -154,10 +154,12 @@ func (r *Replayer) mirrorFrame(res *Result, hdr eni.VXLANHeader) {
 			sc.Never[d.Direction]++
 		}
 	}
+	if res.Path.Packet.MirrorCopy {
+		m.sum.Wrapped++
+		res.Copy = set.CopyOf(r.net, hdr.Src, hdr.VNI)
+		return
+	}
 	if !res.Unwrapped || !r.opts.VXLAN {
-		if p := &res.Path.Packet; p.Proto == 17 && p.DstPort == eni.VXLANPort && set.IsSource(res.Path.Src) {
-			m.sum.Wrapped++
-		}
 		return
 	}
 	m.sum.Copies++

@@ -344,8 +344,12 @@ func (r *Replayer) read(b *batch, rd *capture.Reader, keep, hash bool) (failed b
 			f.Data = b.data[at:len(b.data):len(b.data)]
 		}
 		b.unwrapped[b.n] = capture.Decode(r.dec, f, r.opts.VXLAN, &b.packets[b.n])
-		if b.unwrapped[b.n] && r.mirror != nil {
-			b.copies[b.n] = vxlanCopy{f.Number, r.dec.VXLAN()}
+		if r.mirror != nil {
+			if b.unwrapped[b.n] {
+				b.copies[b.n] = vxlanCopy{f.Number, r.dec.VXLAN()}
+			} else if h, ok := r.copyOf(&b.packets[b.n]); ok {
+				b.copies[b.n] = vxlanCopy{f.Number, h}
+			}
 		}
 		b.times[b.n] = f.Time
 		if hash {
@@ -354,6 +358,18 @@ func (r *Replayer) read(b *batch, rd *capture.Reader, keep, hash bool) (failed b
 		b.n++
 	}
 	return false
+}
+
+// copyOf reports whether p, just decoded and not unwrapped, is a VXLAN
+// copy that one of the sessions sends, and marks it so: it is judged as
+// AWS judges copies, past its source's groups.
+func (r *Replayer) copyOf(p *eni.Packet) (eni.VXLANHeader, bool) {
+	h, ok := r.dec.VXLANOf(p)
+	if !ok || r.opts.Mirror.CopyOf(r.net, h.Src, h.VNI) == nil {
+		return eni.VXLANHeader{}, false
+	}
+	p.MirrorCopy = true
+	return h, true
 }
 
 // judge judges the batch's frames, a few at a time, counting each and
@@ -375,7 +391,7 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 				res.Frame.Time = b.times[at+k]
 			}
 			res.Unwrapped, res.Path.Packet, res.hash = b.unwrapped[at+k], b.packets[at+k], b.hashes[at+k]
-			if res.Unwrapped && r.mirror != nil {
+			if r.mirror != nil && (res.Unwrapped || res.Path.Packet.MirrorCopy) {
 				c := &b.copies[at+k]
 				res.Frame.Number, res.Outer = c.number, c.hdr
 			}
@@ -426,6 +442,10 @@ func (r *Replayer) decode(res *Result, f *capture.Frame) {
 	res.Unwrapped = capture.Decode(r.dec, f, r.opts.VXLAN, &res.Path.Packet)
 	if res.Unwrapped {
 		res.Outer = r.dec.VXLAN()
+	} else if r.mirror != nil {
+		if h, ok := r.copyOf(&res.Path.Packet); ok {
+			res.Outer = h
+		}
 	}
 	res.hash = res.Path.Packet.FlowHash()
 }

@@ -71,6 +71,7 @@ func appendFrame(b []byte, f *jsonFrame) []byte {
 		}
 		b = append(b, ']')
 	}
+	b = appendOptBool(b, "mirror_copy", f.MirrorCopy)
 	b = appendOptString(b, "mirror_session", f.MirrorSession)
 	b = appendOptInt(b, "mirror_vni", f.MirrorVNI)
 	b = appendOptString(b, "mirror_mismatch", f.MirrorMismatch)

@@ -87,7 +87,7 @@ func TestAppendFrameMatchesEncodingJSON(t *testing.T) {
 		SourceInterface: "eni-a", DestinationInterface: "eni-b", ViaInterface: "eni-c", ViaInterfaces: []string{"eni-c", "eni-d"},
 		DecidedBy: &st, Stages: []jsonStage{st, {}},
 		MirrorCopies: []jsonMirror{{Interface: "eni-a", Direction: "outbound", Result: "copied", Session: "tms", Target: "tmt", FilterRule: &one,
-			Explanation: "e"}, {}}, MirrorSession: "tms", MirrorVNI: &one, MirrorMismatch: "m"}
+			Explanation: "e"}, {}}, MirrorCopy: true, MirrorSession: "tms", MirrorVNI: &one, MirrorMismatch: "m"}
 	require.Equal(t, marshal(t, &full), string(appendFrame(nil, &full)))
 	var empty jsonFrame
 	require.Equal(t, marshal(t, &empty), string(appendFrame(nil, &empty)))

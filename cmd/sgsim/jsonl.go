@@ -44,6 +44,7 @@ type jsonFrame struct {
 	// copy (mirrored), the session that sent it, its VXLAN network
 	// identifier, and why AWS would not have made it with these files.
 	MirrorCopies   []jsonMirror `json:"mirror_copies,omitempty"`
+	MirrorCopy     bool         `json:"mirror_copy,omitempty"` // a copy judged as it is (not --vxlan): past its source's groups
 	MirrorSession  string       `json:"mirror_session,omitempty"`
 	MirrorVNI      *int         `json:"mirror_vni,omitempty"`
 	MirrorMismatch string       `json:"mirror_mismatch,omitempty"`
@@ -238,7 +239,8 @@ func (j *jsonl) frame(r *replay.Result) jsonFrame {
 	if len(r.Mirror) > 0 {
 		f.MirrorCopies = j.mirror[:len(r.Mirror)]
 	}
-	if r.Unwrapped && r.Mirror != nil { // Result.Mirror is set only with mirror sessions
+	f.MirrorCopy = r.Path.Packet.MirrorCopy
+	if r.Unwrapped && r.Mirror != nil || f.MirrorCopy { // Result.Mirror is set only with mirror sessions
 		f.MirrorVNI = j.num(int(r.Outer.VNI))
 	}
 	if r.Copy != nil {

@@ -487,8 +487,8 @@ func (fl *flowLogger) add(r *replay.Result) {
 		a.Advance(r.Frame.Time)
 	}
 	p := &r.Path
-	if r.Verdict == replay.Skip || (p.Service != eni.NoService && p.Service != eni.ECSTaskMetadata) {
-		return
+	if r.Verdict == replay.Skip || (p.Service != eni.NoService && p.Service != eni.ECSTaskMetadata) || p.Packet.MirrorCopy {
+		return // not logged: traffic AWS never logs, and mirror copies
 	}
 	// Whether each place on the path let the packet through: the source,
 	// each appliance a route took it through (in, out), the destination;

@@ -196,8 +196,8 @@ func writeMirror(w io.Writer, m *replay.MirrorSummary) {
 		tw.Flush()
 	}
 	if m.Wrapped > 0 {
-		fmt.Fprintf(w, "  %d frames look like VXLAN copies from session sources (UDP 4789), judged as they are: replay with --vxlan "+
-			"to judge the frames inside (AWS neither judges copies by the source's security groups nor logs them)\n", m.Wrapped)
+		fmt.Fprintf(w, "  %d frames are VXLAN copies from the sessions, judged as AWS judges copies: past their source's security groups, "+
+			"and left out of flow logs (--vxlan judges the frames inside them instead)\n", m.Wrapped)
 	}
 	if m.Copies == 0 {
 		return

@@ -113,6 +113,8 @@ var Checks = []Check{
 		"route 0.0.0.0/0 to the internet gateway in the subnet's table, or move the interface to a public subnet: its answers to the internet go elsewhere"},
 	{"SGSIM.NAT_REPLIES_REFUSED", "NAT gateways' subnets should let in the replies (TCP and UDP 1024-65535 from the internet)", Medium,
 		"allow TCP and UDP 1024-65535 from 0.0.0.0/0 inbound in the NAT gateway's subnet's ACL: the replies come back to the gateway's ports"},
+	{"SGSIM.UNUSED_MIRROR_RULE", "Traffic mirror filter rules that no traffic in the capture reached", Info,
+		"consider removing the rule, or moving it before the rule that decides its traffic, after checking a capture long enough to see every use"},
 	{"SGSIM.MIRROR_TARGET_REFUSES", "Traffic mirror targets should accept the copies (UDP 4789 from each source)", Medium,
 		"allow UDP 4789 from the source in the target's security groups: AWS drops copies the target's groups refuse"},
 	{"SGSIM.MIRROR_COPIES_NOTHING", "Traffic mirror sessions should have filter rules", Low,
@@ -161,6 +163,18 @@ type Options struct {
 type Usage struct {
 	Capture     string
 	First, Last time.Time
+	// MirrorRules are the traffic mirror filters' rules, with the frames
+	// of the capture each decided.
+	MirrorRules []MirrorRuleUse
+}
+
+// MirrorRuleUse is a traffic mirror filter's rule and the frames it
+// decided.
+type MirrorRuleUse struct {
+	Filter    string
+	Direction eni.Direction // Inbound: an ingress rule
+	Rule      string        // as mirror.Rule's String gives it
+	Frames    int
 }
 
 // HighRiskPorts are the ports of Security Hub's EC2.19.
@@ -905,6 +919,14 @@ func (a *auditor) unused() {
 			a.add("SGSIM.UNUSED_RULE", Finding{Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID,
 				Message: fmt.Sprintf("no frame of %s (%s, %s to %s) used %s", u.Capture, span,
 					u.First.UTC().Format(time.RFC3339), u.Last.UTC().Format(time.RFC3339), ruleResource(r))})
+		}
+	}
+	for _, r := range u.MirrorRules {
+		if r.Frames == 0 {
+			res := fmt.Sprintf("%s %s rule %s", r.Filter, r.Direction, r.Rule)
+			a.add("SGSIM.UNUSED_MIRROR_RULE", Finding{Resource: res,
+				Message: fmt.Sprintf("no frame of %s (%s, %s to %s) was decided by %s", u.Capture, span,
+					u.First.UTC().Format(time.RFC3339), u.Last.UTC().Format(time.RFC3339), res)})
 		}
 	}
 	// The numbered entries of the ACLs that subnets use: the "*" entries

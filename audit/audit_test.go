@@ -446,3 +446,20 @@ func TestRouteChecks(t *testing.T) {
 		Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Target: "igw-1"}}}))
 	assert.Empty(t, l2.findings(audit.Options{})["SGSIM.PUBLIC_WITHOUT_ROUTE"])
 }
+
+// TestUnusedMirrorRule: with a capture's usage, a filter rule no frame
+// reached is reported, one that decided frames is not.
+func TestUnusedMirrorRule(t *testing.T) {
+	l := newLab(t)
+	first := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	got := l.findings(audit.Options{Usage: &audit.Usage{Capture: "ids.pcap", First: first, Last: first.Add(time.Hour),
+		MirrorRules: []audit.MirrorRuleUse{
+			{Filter: "tmf-1", Direction: eni.Inbound, Rule: "100 accept tcp 0.0.0.0/0 → 0.0.0.0/0 port 22", Frames: 12},
+			{Filter: "tmf-1", Direction: eni.Outbound, Rule: "200 reject udp 0.0.0.0/0 → 0.0.0.0/0", Frames: 0},
+		}}})
+	require.Len(t, got["SGSIM.UNUSED_MIRROR_RULE"], 1)
+	f := got["SGSIM.UNUSED_MIRROR_RULE"][0]
+	assert.Equal(t, "tmf-1 outbound rule 200 reject udp 0.0.0.0/0 → 0.0.0.0/0", f.Resource)
+	assert.Equal(t, "no frame of ids.pcap (1h0m0s, 2026-01-01T09:00:00Z to 2026-01-01T10:00:00Z) was decided by "+
+		"tmf-1 outbound rule 200 reject udp 0.0.0.0/0 → 0.0.0.0/0", f.Message)
+}

@@ -135,10 +135,16 @@ func replayForUsage(res *ec2json.Result, flag string) (u *audit.Usage, readErr, 
 	if err != nil {
 		return nil, nil, bad("%s: %v", name, err)
 	}
-	rp := replay.New(res.Network, replay.Options{})
+	rp := replay.New(res.Network, replay.Options{Mirror: res.Mirror})
 	readErr = rp.Run(rd, nil) // with no fn, any error is the reader's
 	s := rp.Summary()
-	return &audit.Usage{Capture: name, First: s.First, Last: s.Last}, readErr, nil
+	u = &audit.Usage{Capture: name, First: s.First, Last: s.Last}
+	if s.Mirror != nil {
+		for _, r := range s.Mirror.Rules {
+			u.MirrorRules = append(u.MirrorRules, audit.MirrorRuleUse{Filter: r.Filter, Direction: r.Direction, Rule: r.Rule.String(), Frames: r.Frames})
+		}
+	}
+	return u, readErr, nil
 }
 
 func writeFindings(w io.Writer, fs []audit.Finding, u *audit.Usage) {

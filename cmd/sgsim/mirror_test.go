@@ -184,3 +184,26 @@ func TestReplayMirrorCopiesWithoutVXLAN(t *testing.T) {
 		"and left out of flow logs (--vxlan judges the frames inside them instead)")
 	assert.NotContains(t, out, "VXLAN copies in the capture")
 }
+
+// TestAuditMirrorUsage: audit --pcap with mirror sessions counts their
+// filter rules' frames: every rule of the sample's filters decides some of
+// the sample's frames, so none is unused.
+func TestAuditMirrorUsage(t *testing.T) {
+	out, errOut, code := sgsim(t, append(append([]string{"audit", "--format", "json"}, mirrorConfig(t)...), "--pcap", writeSampleCapture(t))...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, `"SGSIM.UNUSED_RULE"`, "the usage was read")
+	assert.NotContains(t, out, `"SGSIM.UNUSED_MIRROR_RULE"`)
+
+	// A rule for traffic the capture does not have is unused.
+	cfg := mirrorConfig(t)
+	filters := filepath.Join(filepath.Dir(cfg[1]), "traffic-mirror-filters.json")
+	data, err := os.ReadFile(filters)
+	require.NoError(t, err)
+	edited := strings.Replace(string(data), `"EgressFilterRules": [],`, `"EgressFilterRules": [{"RuleNumber": 300, "RuleAction": "accept",
+		"Protocol": 17, "DestinationPortRange": {"FromPort": 9999, "ToPort": 9999}, "DestinationCidrBlock": "0.0.0.0/0", "SourceCidrBlock": "0.0.0.0/0"}],`, 1)
+	require.NotEqual(t, string(data), edited)
+	require.NoError(t, os.WriteFile(filters, []byte(edited), 0o644))
+	out, errOut, code = sgsim(t, append(append([]string{"audit"}, cfg...), "--pcap", writeSampleCapture(t))...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "was decided by tmf-0a1b2c3d4e5f60002 outbound rule 300 accept udp 0.0.0.0/0 → 0.0.0.0/0 port 9999")
+}

@@ -8,6 +8,11 @@
 // modelled interface, the subnets' network ACLs it leaves and enters, and
 // the destination interface's inbound check. A frame with no modelled
 // interface or subnet on its path, or with no IP packet in it, is skipped.
+//
+// With traffic mirror sessions ([Options.Mirror]), each frame also says
+// what the sessions on its path copied ([Result.Mirror]), the summary
+// counts it ([MirrorSummary]), and a capture's VXLAN copies are tied to
+// the sessions that sent them.
 package replay
 
 import (

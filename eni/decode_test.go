@@ -184,8 +184,17 @@ func FuzzDecodeAndEvaluate(f *testing.F) {
 			t.Fatalf("undecodable frame allowed: %s", v)
 		}
 		var p eni.Packet
-		eni.NewDecoder().DecodeIP(data, &p)
+		d := eni.NewDecoder()
+		d.DecodeIP(data, &p)
 		_ = p.String()
+		// A mirror copy's header, read without unwrapping and unwrapped.
+		d.DecodeEthernet(data, &p)
+		if h, ok := d.VXLANOf(&p); ok && (h.Src != p.Src || h.Dst != p.Dst) {
+			t.Fatalf("VXLAN header %v of packet %s", h, p)
+		}
+		if d.DecodeVXLAN(data, &p) {
+			_ = d.VXLAN()
+		}
 	})
 }
 
@@ -198,4 +207,12 @@ func TestDecodeVXLANHeader(t *testing.T) {
 	require.True(t, d.DecodeVXLAN(frame, &p))
 	assert.Equal(t, inner.Dst, p.Dst, "the inner packet")
 	assert.Equal(t, eni.VXLANHeader{Src: src, Dst: dst, VNI: 0xabcdef}, d.VXLAN())
+
+	d.DecodeEthernet(frame, &p)
+	h, ok := d.VXLANOf(&p)
+	require.True(t, ok, "the copy itself, not unwrapped")
+	assert.Equal(t, eni.VXLANHeader{Src: src, Dst: dst, VNI: 0xabcdef}, h)
+	d.DecodeEthernet(capgen.Ethernet(capgen.IP(inner, 0), 0), &p)
+	_, ok = d.VXLANOf(&p)
+	assert.False(t, ok, "not VXLAN")
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sgsim/sgsim/capture"
 	"github.com/sgsim/sgsim/eni"
 	"github.com/sgsim/sgsim/internal/capgen"
 	"github.com/sgsim/sgsim/internal/sample"
@@ -206,4 +207,61 @@ func TestAuditMirrorUsage(t *testing.T) {
 	out, errOut, code = sgsim(t, append(append([]string{"audit"}, cfg...), "--pcap", writeSampleCapture(t))...)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "was decided by tmf-0a1b2c3d4e5f60002 outbound rule 300 accept udp 0.0.0.0/0 → 0.0.0.0/0 port 9999")
+}
+
+// TestReplayMirrorOut writes the copies the sample's sessions send, as
+// the IDS behind the Network Load Balancer receives them; replayed with
+// --vxlan against the same files, every copy is accounted for. db-1's
+// session copies the first 128 bytes of each frame only.
+func TestReplayMirrorOut(t *testing.T) {
+	cfg := mirrorConfig(t)
+	dir := filepath.Dir(cfg[1])
+	// Without the load balancer's interface, the copies have no address
+	// to go to: left out, and said so.
+	out := filepath.Join(t.TempDir(), "copies.pcap")
+	_, errOut, code := sgsim(t, append(append([]string{"replay", "--mirror-out", out}, cfg...), "--pcap", writeSampleCapture(t))...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, "copies.pcap: 104 copies of tms-0a1b2c3d4e5f60001 left out: no interface in the files gives the address of its target tmt-0a1b2c3d4e5f60001")
+
+	cfg = append(cfg, configWriter(t, dir)("nlb.json", `{"NetworkInterfaces":[{"NetworkInterfaceId":"eni-0a1b2c3d4e5f600aa",
+		"SubnetId":"subnet-0a1b2c3d4e5f60001","VpcId":"vpc-0a1b2c3d4e5f60001","InterfaceType":"network_load_balancer","RequesterManaged":true,
+		"Description":"ELB net/ids/0a1b2c3d4e5f6000","PrivateIpAddress":"10.20.1.200","Groups":[]}]}`)...)
+	summary, errOut, code := sgsim(t, append(append([]string{"replay", "--mirror-out", out}, cfg...), "--pcap", writeSampleCapture(t))...)
+	require.Equal(t, 0, code, errOut)
+	assert.Empty(t, errOut)
+	assert.Contains(t, summary, "TRAFFIC MIRRORING", "the main output is as without --mirror-out")
+
+	f, err := os.Open(out)
+	require.NoError(t, err)
+	defer f.Close()
+	rd, err := capture.NewReader(f)
+	require.NoError(t, err)
+	d := eni.NewDecoder()
+	perVNI := map[uint32]int{}
+	for {
+		fr, err := rd.Next()
+		if err != nil {
+			break
+		}
+		var p eni.Packet
+		require.True(t, d.DecodeVXLAN(fr.Data, &p))
+		h := d.VXLAN()
+		assert.Equal(t, netip.MustParseAddr("10.20.1.200"), h.Dst)
+		perVNI[h.VNI]++
+		if h.VNI == 4104 {
+			assert.LessOrEqual(t, len(fr.Data), vxlanOverhead+128, "PacketLength 128")
+		}
+	}
+	assert.Equal(t, map[uint32]int{4101: 104, 4104: 36}, perVNI)
+
+	back, errOut, code := sgsim(t, append(append([]string{"replay", "--vxlan"}, cfg...), "--pcap", out)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, back, "  140 VXLAN copies in the capture; 0 the files cannot account for\n")
+}
+
+func TestReplayMirrorOutNeedsSessions(t *testing.T) {
+	_, errOut, code := sgsim(t, append(append([]string{"replay", "--mirror-out", filepath.Join(t.TempDir(), "x.pcap")}, sampleConfig(t)...),
+		"--pcap", writeSampleCapture(t))...)
+	assert.Equal(t, 2, code)
+	assert.Equal(t, "sgsim: replay: --mirror-out needs traffic mirror sessions in the --config files (describe-traffic-mirror-sessions, -filters, -targets)\n", errOut)
 }

@@ -34,6 +34,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	logFormat := fs.String("log-format", "", "flow log `FIELDS`, as create-flow-logs --log-format takes them ('${version} ${vpc-id} ...'); default: AWS's default format")
 	pickup := fs.Bool("tcp-pickup", false, "let TCP packets other than SYN open tracked connections, for captures that begin mid-connection")
 	flowlogDir := fs.String("flowlog-dir", "", "write each flow log of the configuration (describe-flow-logs) to `DIR`/ID.log")
+	mirrorOut := fs.String("mirror-out", "", "write the VXLAN copies the configuration's traffic mirror sessions send, as their targets receive them, to `FILE` (pcap)")
 	only := fs.String("only", "", "with --format jsonl, print only the frames of these `VERDICTS` (ACCEPT, REJECT, SKIP; comma-separated)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -197,6 +198,41 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	// other is the capture's, after every frame before it was judged, and
 	// those frames are reported in full before the error is.
 	outFailed := false
+	closeMirror := func() error { return nil }
+	if *mirrorOut != "" {
+		if res.Mirror == nil || res.Mirror.Len() == 0 {
+			return bad("replay: --mirror-out needs traffic mirror sessions in the --config files (describe-traffic-mirror-sessions, -filters, -targets)")
+		}
+		f, err := os.Create(*mirrorOut)
+		if err != nil {
+			return bad("replay: --mirror-out %s: cannot write: %v", *mirrorOut, unwrapPath(err))
+		}
+		bw := bufio.NewWriterSize(f, 1<<16)
+		mw, err := newMirrorWriter(bw, res.Network, res.Mirror)
+		if err != nil {
+			f.Close()
+			return bad("replay: --mirror-out %s: %v", *mirrorOut, err)
+		}
+		defer f.Close() // after an error; closeMirror closes it otherwise
+		closeMirror = func() error {
+			mw.done(stderr, *mirrorOut)
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+			return f.Close()
+		}
+		inner := fn
+		fn = func(r *replay.Result) error {
+			if err := mw.add(r); err != nil {
+				return err
+			}
+			if inner == nil {
+				prog.tick()
+				return nil
+			}
+			return inner(r)
+		}
+	}
 	run := fn
 	if fn != nil {
 		run = func(r *replay.Result) error {
@@ -209,6 +245,9 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	prog.done()
 	if outFailed {
 		return fmt.Errorf("writing the output: %w", runErr)
+	}
+	if err := closeMirror(); err != nil {
+		return fmt.Errorf("writing %s: %w", *mirrorOut, err)
 	}
 	switch *format {
 	case "flowlog":

@@ -2,7 +2,7 @@
 // offline: it loads what `aws ec2 describe-*` printed for a VPC and replays
 // packet captures through it, or checks whether one connection would work.
 //
-//	sgsim replay [--config FILE]... [--pcap FILE] [--format summary|jsonl|flowlog] [--vxlan] [--window 60s] [--log-format '${version} ...'] [--traffic-type ALL] [--flowlog-dir DIR]
+//	sgsim replay [--config FILE]... [--pcap FILE] [--format summary|jsonl|flowlog] [--vxlan] [--window 60s] [--log-format '${version} ...'] [--traffic-type ALL] [--flowlog-dir DIR] [--mirror-out FILE]
 //	sgsim check --config FILE... --src ADDR|ENI --dst ADDR|ENI --protocol P [--port N] [--format text|mermaid]
 //	sgsim audit --config FILE... [--pcap FILE] [--format table|json|sarif] [--fail-on SEVERITY]
 //	sgsim diff --config FILE... --against FILE... --pcap FILE
@@ -33,7 +33,7 @@ const usage = `sgsim simulates AWS VPC security groups and network ACLs offline.
 
 Usage:
   sgsim replay [--config FILE]... [--pcap FILE] [--format summary|jsonl|flowlog] [--vxlan] [--window DURATION] [--log-format FIELDS] [--traffic-type ACCEPT|REJECT|ALL]
-               [--tcp-pickup] [--flowlog-dir DIR] [--only ACCEPT,REJECT,SKIP]
+               [--tcp-pickup] [--flowlog-dir DIR] [--only ACCEPT,REJECT,SKIP] [--mirror-out FILE]
   sgsim check  --config FILE... --src ADDR|ENI-ID|INSTANCE-ID --dst ADDR|ENI-ID|INSTANCE-ID --protocol tcp|udp|icmp|icmpv6|NUMBER
                [--port N] [--sport N] [--icmp-type T] [--icmp-code C] [--format text|mermaid]
   sgsim audit  --config FILE... [--pcap FILE] [--format table|json|sarif] [--fail-on SEVERITY]
@@ -48,7 +48,11 @@ With describe-flow-logs among them, "replay --format flowlog" writes the VPC's o
 each in its format, traffic type and interval; two or more go to --flowlog-dir DIR, one file each.
 With describe-instances and describe-instance-types, interfaces of Nitro instances aggregate
 over 60 s at most and start with their type's idle timeouts (350 s for TCP on Nitro v6).
-With describe-route-tables, routes to a network interface send packets through that appliance.
+With describe-route-tables, routes to a network interface or NAT gateway send packets through
+that appliance, and packets no route covers are dropped. With describe-traffic-mirror-sessions,
+-filters and -targets, replay says what each session copies (--mirror-out writes the copies);
+with describe-vpc-peering-connections, flow logs give traffic-path through a peering connection;
+with AWS's ip-ranges.json, they name the AWS services of the packets' addresses.
 `
 
 // exitError carries an exit status and the one line to print on stderr,

@@ -425,18 +425,14 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 		switch {
 		case via2 != nil && via2.drop != nil:
 			// Dropped as it leaves the appliance's subnet.
-			k := out.n
 			ok = out.addACL(StageApplianceACLOut, via.sn, nil, sent, ok)
-			out.setHop(k, 0)
 			s := out.add(StageRoute)
 			s.Route, s.Allowed, s.Hypothetical = via2.drop, false, !ok
 			ok, dst, last = false, nil, nil
 		case via2 != nil:
 			if via.sn != via2.sn {
-				k := out.n
 				ok = out.addACL(StageApplianceACLOut, via.sn, nil, sent, ok)
-				out.setHop(k, 0)
-				k = out.n
+				k := out.n
 				ok = out.addACL(StageApplianceACLIn, via2.sn, nil, sent, ok)
 				out.setHop(k, 1)
 			}
@@ -530,7 +526,7 @@ func (p *Path) addAppliance(h *hop, hop uint8, q *Packet, now int64, ok bool) bo
 }
 
 // setHop marks the stage at k, if one was added there, as the hop-th
-// appliance's.
+// appliance's (stages are added as the first's).
 func (p *Path) setHop(k int, hop uint8) {
 	if k < p.n {
 		p.all()[k].Hop = hop

@@ -123,8 +123,8 @@ func (t *routeTable) lookup(a netip.Addr) *hop {
 // or, for such a packet to an interface without a public IPv4 address,
 // the NAT gateway that its subnet's route for the source goes through,
 // first or after another appliance: only replies to what went out
-// through the NAT gateway come back that way. Traffic within a subnet is not routed, and an appliance is not
-// routed through on its own traffic.
+// through the NAT gateway come back that way. Traffic within a subnet is
+// not routed, and an appliance is not routed through on its own traffic.
 func appliance(r *routes, src, dst *Interface, srcNet, dstNet *subnetRoute, p *Packet) *hop {
 	var h *hop
 	switch {

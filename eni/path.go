@@ -58,6 +58,9 @@ type Stage struct {
 	// earlier stage refused it: judged all the same, without effect, so a
 	// refusal names every setting to change.
 	Hypothetical bool
+	// Hop tells, for an appliance's stage, which appliance on the path
+	// it is: 0 for the first ([Path.Vias]), 1 for the second.
+	Hop uint8
 	// Verdict is the interface's verdict, for security group stages.
 	Verdict Verdict
 	// ACL, Subnet and ACLResult describe a network ACL stage.
@@ -67,9 +70,6 @@ type Stage struct {
 	// Route is the route table's refusal of a StageRoute stage: a
 	// blackhole route, or no route at all.
 	Route *RouteDrop
-	// Hop tells, for an appliance's stage, which appliance on the path
-	// it is: 0 for the first ([Path.Vias]), 1 for the second.
-	Hop uint8
 }
 
 // ReasonSubnetACL is the Reachability Analyzer code for a refusal by a
@@ -171,11 +171,13 @@ func (p *Path) Via() *Interface { return p.vias[0] }
 // second (a Gateway Load Balancer endpoint, then a NAT gateway, say). The
 // slice aliases the Path.
 func (p *Path) Vias() []*Interface {
-	n := 0
-	for n < maxHops && p.vias[n] != nil {
-		n++
+	switch { // filled in order: a second only after a first
+	case p.vias[1] != nil:
+		return p.vias[:2]
+	case p.vias[0] != nil:
+		return p.vias[:1]
 	}
-	return p.vias[:n]
+	return p.vias[:0]
 }
 
 // route is where two addresses live, as of one routing snapshot.

@@ -55,6 +55,7 @@ type Result struct {
 	Verdict   Verdict
 	Unwrapped bool // the frame was a VXLAN (Traffic Mirroring) copy, judged by its inner frame
 	Path      eni.Path
+	hash      uint64 // the packet's FlowHash
 	// Outer is the outer packet of a VXLAN copy (Unwrapped), with
 	// Options.Mirror.
 	Outer eni.VXLANHeader
@@ -67,7 +68,6 @@ type Result struct {
 	// would have).
 	Copy         *mirror.Session
 	CopyMismatch string
-	hash         uint64 // the packet's FlowHash
 	// mirrorBuf holds Mirror, made on first need: most replays have no
 	// sessions, and a Result is kept small for the judging loop's cache.
 	mirrorBuf *[mirror.MaxDecisions]mirror.Decision
@@ -129,8 +129,8 @@ type batch struct {
 	hashes    [batchSize]uint64    // the packets' FlowHash, worked out on whichever goroutine has time for it
 	hashed    bool                 // hashes are set
 	unwrapped [batchSize]bool
-	copies    [batchSize]vxlanCopy // of the unwrapped frames, with Options.Mirror
-	data      []byte               // the frames' bytes, one after another, kept for fn while the reader moves on
+	copies    *[batchSize]vxlanCopy // of the copies among the frames, with Options.Mirror (made with the batch then)
+	data      []byte                // the frames' bytes, one after another, kept for fn while the reader moves on
 	n         int
 	err       error // the reader's, after the n frames
 
@@ -202,6 +202,11 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 	done := make(chan struct{})
 	if r.batches == nil {
 		r.batches = new([batchCount]batch)
+		if r.mirror != nil {
+			for k := range r.batches {
+				r.batches[k].copies = new([batchSize]vxlanCopy)
+			}
+		}
 	}
 	for b := range r.batches {
 		free <- &r.batches[b]
@@ -627,10 +632,8 @@ func (c *frameCounts) add(t time.Time, unwrapped, notIP bool, v Verdict, src, ds
 			n.InRejected++
 		}
 	}
-	for _, via := range vias {
-		if via == nil {
-			break
-		}
+	for k := 0; k < len(vias) && vias[k] != nil; k++ {
+		via := vias[k]
 		// An appliance's frames go in and out again: counted both ways,
 		// by the frame's verdict.
 		n := c.iface(via)
@@ -646,7 +649,13 @@ func (c *frameCounts) add(t time.Time, unwrapped, notIP bool, v Verdict, src, ds
 
 // viasOf returns the appliances on a path, as a batch keeps them.
 func viasOf(p *eni.Path) (v [2]*eni.Interface) {
-	copy(v[:], p.Vias())
+	switch vs := p.Vias(); len(vs) { // not copy: a typed copy of pointers costs more than two stores
+	case 2:
+		v[1] = vs[1]
+		fallthrough
+	case 1:
+		v[0] = vs[0]
+	}
 	return v
 }
 

@@ -37,45 +37,36 @@ func appendFrame(b []byte, f *jsonFrame) []byte {
 	b = appendOptString(b, "source_interface", f.SourceInterface)
 	b = appendOptString(b, "destination_interface", f.DestinationInterface)
 	b = appendOptString(b, "via_interface", f.ViaInterface)
-	if len(f.ViaInterfaces) > 0 {
-		b = append(b, `,"via_interfaces":[`...)
-		for k, v := range f.ViaInterfaces {
-			if k > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, v)
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, "via_interfaces", f.ViaInterfaces, func(b []byte, s *string) []byte { return appendString(b, *s) })
 	if f.DecidedBy != nil {
 		b = append(b, `,"decided_by":`...)
 		b = appendStage(b, f.DecidedBy)
 	}
-	if len(f.Stages) > 0 {
-		b = append(b, `,"stages":[`...)
-		for k := range f.Stages {
-			if k > 0 {
-				b = append(b, ',')
-			}
-			b = appendStage(b, &f.Stages[k])
-		}
-		b = append(b, ']')
-	}
-	if len(f.MirrorCopies) > 0 {
-		b = append(b, `,"mirror_copies":[`...)
-		for k := range f.MirrorCopies {
-			if k > 0 {
-				b = append(b, ',')
-			}
-			b = appendMirror(b, &f.MirrorCopies[k])
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, "stages", f.Stages, appendStage)
+	b = appendList(b, "mirror_copies", f.MirrorCopies, appendMirror)
 	b = appendOptBool(b, "mirror_copy", f.MirrorCopy)
 	b = appendOptString(b, "mirror_session", f.MirrorSession)
 	b = appendOptInt(b, "mirror_vni", f.MirrorVNI)
 	b = appendOptString(b, "mirror_mismatch", f.MirrorMismatch)
 	return append(b, '}')
+}
+
+// appendList appends ,"name":[...], each element by one, unless the list
+// is empty (omitempty).
+func appendList[T any](b []byte, name string, list []T, one func([]byte, *T) []byte) []byte {
+	if len(list) == 0 {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, `":[`...)
+	for k := range list {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = one(b, &list[k])
+	}
+	return append(b, ']')
 }
 
 func appendMirror(b []byte, m *jsonMirror) []byte {

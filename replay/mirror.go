@@ -53,7 +53,11 @@ type SessionCounts struct {
 	Session mirror.Session
 	Target  mirror.Target
 	Frames  [2]int
-	Bytes   [2]uint64 // the copied packets' IP lengths
+	// Bytes are what the copies bring the target: each mirrored frame (its
+	// IP packet behind an Ethernet header), cut to the session's
+	// PacketLength, behind the copy's own Ethernet, IPv4, UDP and VXLAN
+	// headers (CopyOverhead).
+	Bytes [2]uint64
 }
 
 // SourceCounts are what became of the frames that passed one session
@@ -144,7 +148,7 @@ func (r *Replayer) mirrorFrame(res *Result, hdr eni.VXLANHeader) {
 			}
 			if k >= 0 {
 				m.sum.Sessions[k].Frames[d.Direction]++
-				m.sum.Sessions[k].Bytes[d.Direction] += uint64(res.Path.Packet.Length)
+				m.sum.Sessions[k].Bytes[d.Direction] += copyBytes(res.Path.Packet.Length, d.Session.PacketLength)
 			}
 		case mirror.Dropped:
 			sc.Dropped[d.Direction]++
@@ -213,6 +217,21 @@ func (m *mirrorCounts) source(i *eni.Interface) *SourceCounts {
 		m.bySource[k] = int32(len(m.sum.Sources))
 	}
 	return &m.sum.Sources[m.bySource[k]-1]
+}
+
+// CopyOverhead is what a VXLAN copy adds to the mirrored frame: its own
+// Ethernet (14), IPv4 (20), UDP (8) and VXLAN (8) headers. (AWS quotes 54
+// bytes, the Ethernet trailer included.)
+const CopyOverhead = 50
+
+// copyBytes is the size of the copy of an IP packet of length n behind
+// an Ethernet header, cut to packetLength when it is set.
+func copyBytes(n uint32, packetLength int) uint64 {
+	inner := uint64(n) + 14
+	if packetLength > 0 && inner > uint64(packetLength) {
+		inner = uint64(packetLength)
+	}
+	return inner + CopyOverhead
 }
 
 // sessionIndex finds a session's counts by ID: Decide's sessions are the

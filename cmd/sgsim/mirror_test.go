@@ -17,6 +17,7 @@ import (
 	"github.com/sgsim/sgsim/eni"
 	"github.com/sgsim/sgsim/internal/capgen"
 	"github.com/sgsim/sgsim/internal/sample"
+	"github.com/sgsim/sgsim/replay"
 )
 
 // mirrorConfig is sampleConfig with the sample's traffic mirror sessions,
@@ -237,7 +238,7 @@ func TestReplayMirrorOut(t *testing.T) {
 	rd, err := capture.NewReader(f)
 	require.NoError(t, err)
 	d := eni.NewDecoder()
-	perVNI := map[uint32]int{}
+	perVNI, bytesPerVNI := map[uint32]int{}, map[uint32]int{}
 	for {
 		fr, err := rd.Next()
 		if err != nil {
@@ -248,11 +249,16 @@ func TestReplayMirrorOut(t *testing.T) {
 		h := d.VXLAN()
 		assert.Equal(t, netip.MustParseAddr("10.20.1.200"), h.Dst)
 		perVNI[h.VNI]++
+		bytesPerVNI[h.VNI] += len(fr.Data)
 		if h.VNI == 4104 {
-			assert.LessOrEqual(t, len(fr.Data), vxlanOverhead+128, "PacketLength 128")
+			assert.LessOrEqual(t, len(fr.Data), replay.CopyOverhead+128, "PacketLength 128")
 		}
 	}
 	assert.Equal(t, map[uint32]int{4101: 104, 4104: 36}, perVNI)
+	// The summary's bytes to the target are those of the copies written.
+	for vni, id := range map[uint32]string{4101: "tms-0a1b2c3d4e5f60001", 4104: "tms-0a1b2c3d4e5f60002"} {
+		assert.Regexp(t, id+` .* `+fmt.Sprint(bytesPerVNI[vni])+`\n`, summary)
+	}
 
 	back, errOut, code := sgsim(t, append(append([]string{"replay", "--vxlan"}, cfg...), "--pcap", out)...)
 	require.Equal(t, 0, code, errOut)

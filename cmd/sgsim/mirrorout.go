@@ -40,10 +40,6 @@ func newMirrorWriter(w io.Writer, n *eni.Network, set *mirror.Set) (*mirrorWrite
 	return &mirrorWriter{w: pw, net: n, set: set, targets: map[string]netip.Addr{}, missing: map[string]int{}}, nil
 }
 
-// vxlanOverhead is what a copy adds before the mirrored frame: Ethernet,
-// IPv4, UDP and VXLAN headers.
-const vxlanOverhead = 14 + 20 + 8 + 8
-
 // add writes the copies of one judged frame.
 func (m *mirrorWriter) add(r *replay.Result) error {
 	if r.Unwrapped || r.Path.Packet.MirrorCopy || len(r.Mirror) == 0 {
@@ -174,7 +170,7 @@ func ethernetOf(f *capture.Frame) []byte {
 // vxlanFrame appends a VXLAN copy of inner, from src to dst (UDP 4789),
 // as an Ethernet frame.
 func vxlanFrame(b []byte, src, dst netip.Addr, sport uint16, vni uint32, inner []byte) []byte {
-	b = append(b, make([]byte, vxlanOverhead)...)
+	b = append(b, make([]byte, replay.CopyOverhead)...)
 	binary.BigEndian.PutUint16(b[12:], 0x0800)
 	ip := b[14:34]
 	ip[0] = 0x45

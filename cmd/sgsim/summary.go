@@ -170,7 +170,7 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 func writeMirror(w io.Writer, m *replay.MirrorSummary) {
 	fmt.Fprintln(w, "\nTRAFFIC MIRRORING (frames each session copied, by direction at its source)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  session\tsource\tnumber\tfilter\ttarget\tin\tout\tbytes")
+	fmt.Fprintln(tw, "  session\tsource\tnumber\tfilter\ttarget\tin\tout\tbytes to the target")
 	for _, c := range m.Sessions {
 		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\n", c.Session.ID, c.Session.Source, c.Session.Number, c.Session.Filter,
 			mirrorTargetText(c.Target), c.Frames[eni.Inbound], c.Frames[eni.Outbound], c.Bytes[eni.Inbound]+c.Bytes[eni.Outbound])

@@ -36,11 +36,15 @@ func (o Outcome) String() string {
 // Try is one session's answer for a packet that reached its filter.
 type Try struct {
 	Session *Session
+	// SessionIndex is the session's place in [Set.Sessions].
+	SessionIndex int
 	// Rule is the number of the filter rule that decided, 0 when none
 	// matched (or, with Action Accept, when amazon-dns copied the
-	// packet).
-	Rule   int
-	Action Action
+	// packet), and RuleIndex its place among the filter's rules of the
+	// packet's direction (Ingress or Egress), -1 for none.
+	Rule      int
+	RuleIndex int
+	Action    Action
 	// NoRules says the filter has no rules for the packet's direction.
 	NoRules bool
 }
@@ -87,21 +91,26 @@ func (s *Set) Decide(p *eni.Path, out []Decision) []Decision {
 	if len(s.bySource) == 0 || p.Skip() {
 		return out
 	}
+	srcList, dstList := s.of(p.Src), s.of(p.Dst)
+	vias := p.Vias()
+	if srcList == nil && dstList == nil && (len(vias) == 0 || (s.of(vias[0]) == nil && (len(vias) < 2 || s.of(vias[1]) == nil))) {
+		return out // no session's source on the path: most frames of most captures
+	}
 	sent, received := &p.Packet, &p.Packet
 	if snd, rcv, ok := p.Hairpin(); ok {
 		sent, received = &snd, &rcv
 	}
 	stages := p.Stages()
-	if list := s.of(p.Src); list != nil {
+	if list := srcList; list != nil {
 		out = s.decide(out, p, list, p.Src, eni.Outbound, -1, sent, stages, lastOf(stages, -1, eni.StageSourceGroups, eni.StageSourceACL))
 	}
-	for hop, via := range p.Vias() {
+	for hop, via := range vias {
 		if list := s.of(via); list != nil {
 			out = s.decide(out, p, list, via, eni.Inbound, hop, sent, stages, lastOf(stages, hop, eni.StageApplianceIn))
 			out = s.decide(out, p, list, via, eni.Outbound, hop, sent, stages, lastOf(stages, hop, eni.StageApplianceOut, eni.StageApplianceACLOut))
 		}
 	}
-	if list := s.of(p.Dst); list != nil && p.Dst != p.Src {
+	if list := dstList; list != nil && p.Dst != p.Src {
 		out = s.decide(out, p, list, p.Dst, eni.Inbound, -1, received, stages, len(stages)-1)
 	}
 	return out
@@ -171,7 +180,7 @@ func (s *Set) decide(out []Decision, p *eni.Path, list []*session, src *eni.Inte
 	for _, ss := range list {
 		t := &d.tries[d.n]
 		d.n++
-		t.Session = &ss.Session
+		t.Session, t.SessionIndex, t.RuleIndex = &ss.Session, ss.idx, -1
 		if p.Service == eni.AmazonDNS {
 			// Network services are copied by the service, not the rules.
 			if ss.filter.AmazonDNS {
@@ -189,7 +198,7 @@ func (s *Set) decide(out []Decision, p *eni.Path, list []*session, src *eni.Inte
 		t.NoRules = len(rules) == 0
 		for k := range rules {
 			if r := &rules[k]; r.matches(q) {
-				t.Rule, t.Action = r.Number, r.Action
+				t.Rule, t.RuleIndex, t.Action = r.Number, k, r.Action
 				break
 			}
 		}

@@ -170,6 +170,7 @@ type session struct {
 	filter *Filter
 	target *Target
 	source *eni.Interface
+	idx    int // in Set.sessions, as Sessions lists them
 }
 
 // Set is a Config bound to a network, ready to decide what is copied.
@@ -281,7 +282,10 @@ func New(n *eni.Network, c Config) (*Set, error) {
 			ss.source = i
 		}
 		s.bySource[i.Index()] = list
-		s.sessions = append(s.sessions, list...)
+		for _, ss := range list {
+			ss.idx = len(s.sessions)
+			s.sessions = append(s.sessions, ss)
+		}
 	}
 	return s, nil
 }

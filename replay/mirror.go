@@ -81,40 +81,35 @@ type UnexpectedCopy struct {
 	Why     string
 }
 
-type ruleKey struct {
-	session *mirror.Session
-	dir     eni.Direction
-	number  int
-}
-
-// mirrorCounts keeps a MirrorSummary as frames are judged.
+// mirrorCounts keeps a MirrorSummary as frames are judged. Its sessions
+// are the set's, in the set's order, so that a decision's session index
+// finds its counts.
 type mirrorCounts struct {
-	sum       MirrorSummary
-	bySession map[*mirror.Session]int
-	// rules finds Sum.Rules' index of a session's filter's rule.
-	rules    map[ruleKey]int
+	sum MirrorSummary
+	// rulesAt gives, by session index and direction, where the session's
+	// filter's rules of that direction start in sum.Rules.
+	rulesAt  [][2]int
 	bySource []int32 // Sources' index plus one, by eni.Interface.Index; 0: none yet
 }
 
 func newMirrorCounts(set *mirror.Set) *mirrorCounts {
-	m := &mirrorCounts{bySession: map[*mirror.Session]int{}, rules: map[ruleKey]int{}}
-	filters := map[string]bool{}
+	m := &mirrorCounts{}
+	filters := map[string][2]int{} // a filter's rules' places, for the sessions that share it
 	for _, s := range set.Sessions() {
 		t, _ := set.TargetOf(s.ID)
 		m.sum.Sessions = append(m.sum.Sessions, SessionCounts{Session: s, Target: t})
-		if filters[s.Filter] {
-			continue
-		}
-		filters[s.Filter] = true
-		f, _ := set.FilterOf(s.ID)
-		for _, d := range []struct {
-			dir   eni.Direction
-			rules []mirror.Rule
-		}{{eni.Inbound, f.Ingress}, {eni.Outbound, f.Egress}} {
-			for _, r := range d.rules {
-				m.sum.Rules = append(m.sum.Rules, FilterRuleCounts{Filter: f.ID, Direction: d.dir, Rule: r})
+		at, ok := filters[s.Filter]
+		if !ok {
+			f, _ := set.FilterOf(s.ID)
+			for dir, rules := range [2][]mirror.Rule{eni.Inbound: f.Ingress, eni.Outbound: f.Egress} {
+				at[dir] = len(m.sum.Rules)
+				for _, r := range rules {
+					m.sum.Rules = append(m.sum.Rules, FilterRuleCounts{Filter: f.ID, Direction: eni.Direction(dir), Rule: r})
+				}
 			}
+			filters[s.Filter] = at
 		}
+		m.rulesAt = append(m.rulesAt, at)
 	}
 	return m
 }
@@ -133,23 +128,18 @@ func (r *Replayer) mirrorFrame(res *Result, hdr eni.VXLANHeader) {
 	for k := range res.Mirror {
 		d := &res.Mirror[k]
 		sc := m.source(d.Source)
-		for _, t := range d.Tries() {
-			if t.Rule != 0 {
-				m.countRule(t.Session, d.Direction, t.Rule)
+		tries := d.Tries()
+		for _, t := range tries {
+			if t.RuleIndex >= 0 {
+				m.sum.Rules[m.rulesAt[t.SessionIndex][d.Direction]+t.RuleIndex].Frames++
 			}
 		}
 		switch d.Outcome {
 		case mirror.Mirrored:
 			sc.Copied[d.Direction]++
-			k, ok := m.bySession[d.Session]
-			if !ok {
-				k = m.sessionIndex(d.Session)
-				m.bySession[d.Session] = k
-			}
-			if k >= 0 {
-				m.sum.Sessions[k].Frames[d.Direction]++
-				m.sum.Sessions[k].Bytes[d.Direction] += copyBytes(res.Path.Packet.Length, d.Session.PacketLength)
-			}
+			ses := &m.sum.Sessions[tries[len(tries)-1].SessionIndex] // the last session tried copied it
+			ses.Frames[d.Direction]++
+			ses.Bytes[d.Direction] += copyBytes(res.Path.Packet.Length, d.Session.PacketLength)
 		case mirror.Dropped:
 			sc.Dropped[d.Direction]++
 		case mirror.NotSelected:
@@ -187,25 +177,6 @@ func (r *Replayer) mirrorFrame(res *Result, hdr eni.VXLANHeader) {
 	}
 }
 
-// countRule counts a frame that a session's filter's rule decided.
-func (m *mirrorCounts) countRule(s *mirror.Session, dir eni.Direction, number int) {
-	k := ruleKey{s, dir, number}
-	i, ok := m.rules[k]
-	if !ok {
-		i = -1
-		for j, r := range m.sum.Rules {
-			if r.Filter == s.Filter && r.Direction == dir && r.Rule.Number == number {
-				i = j
-				break
-			}
-		}
-		m.rules[k] = i
-	}
-	if i >= 0 {
-		m.sum.Rules[i].Frames++
-	}
-}
-
 // source returns the counts of a session source.
 func (m *mirrorCounts) source(i *eni.Interface) *SourceCounts {
 	k := i.Index()
@@ -232,15 +203,4 @@ func copyBytes(n uint32, packetLength int) uint64 {
 		inner = uint64(packetLength)
 	}
 	return inner + CopyOverhead
-}
-
-// sessionIndex finds a session's counts by ID: Decide's sessions are the
-// set's own, Sessions' are copies.
-func (m *mirrorCounts) sessionIndex(s *mirror.Session) int {
-	for k := range m.sum.Sessions {
-		if m.sum.Sessions[k].Session.ID == s.ID {
-			return k
-		}
-	}
-	return -1
 }

@@ -45,7 +45,19 @@ func TestReplayMirrorSummary(t *testing.T) {
 
 	// The rest of the summary is the sample's, mirroring or not.
 	plain, _, _ := sgsim(t, append(append([]string{"replay"}, sampleConfig(t)...), "--pcap", writeSampleCapture(t))...)
-	assert.Equal(t, firstLinesAfter(plain, 1), firstLinesAfter(out[:k], 1))
+	// (but for the IDS's load balancer interface, which has no frames)
+	assert.Equal(t, withoutQuiet(firstLinesAfter(plain, 1)), withoutQuiet(firstLinesAfter(out[:k], 1)))
+}
+
+// withoutQuiet drops the summary's line of interfaces with no frames.
+func withoutQuiet(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(l, "  and ") || !strings.Contains(l, "with no frames") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
 
 // firstLinesAfter drops the first n lines, which name the files.
@@ -216,17 +228,20 @@ func TestAuditMirrorUsage(t *testing.T) {
 // session copies the first 128 bytes of each frame only.
 func TestReplayMirrorOut(t *testing.T) {
 	cfg := mirrorConfig(t)
-	dir := filepath.Dir(cfg[1])
 	// Without the load balancer's interface, the copies have no address
 	// to go to: left out, and said so.
+	var noLB []string
+	for k := 0; k < len(cfg); k += 2 {
+		if !strings.HasSuffix(cfg[k+1], "network-interfaces-ids.json") {
+			noLB = append(noLB, cfg[k], cfg[k+1])
+		}
+	}
+	require.Len(t, noLB, len(cfg)-2)
 	out := filepath.Join(t.TempDir(), "copies.pcap")
-	_, errOut, code := sgsim(t, append(append([]string{"replay", "--mirror-out", out}, cfg...), "--pcap", writeSampleCapture(t))...)
+	_, errOut, code := sgsim(t, append(append([]string{"replay", "--mirror-out", out}, noLB...), "--pcap", writeSampleCapture(t))...)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, errOut, "copies.pcap: 104 copies of tms-0a1b2c3d4e5f60001 left out: no interface in the files gives the address of its target tmt-0a1b2c3d4e5f60001")
 
-	cfg = append(cfg, configWriter(t, dir)("nlb.json", `{"NetworkInterfaces":[{"NetworkInterfaceId":"eni-0a1b2c3d4e5f600aa",
-		"SubnetId":"subnet-0a1b2c3d4e5f60001","VpcId":"vpc-0a1b2c3d4e5f60001","InterfaceType":"network_load_balancer","RequesterManaged":true,
-		"Description":"ELB net/ids/0a1b2c3d4e5f6000","PrivateIpAddress":"10.20.1.200","Groups":[]}]}`)...)
 	summary, errOut, code := sgsim(t, append(append([]string{"replay", "--mirror-out", out}, cfg...), "--pcap", writeSampleCapture(t))...)
 	require.Equal(t, 0, code, errOut)
 	assert.Empty(t, errOut)

@@ -48,7 +48,8 @@ func sources(files embed.FS, dir string) []ec2json.Source {
 // describe-traffic-mirror-sessions, -filters and -targets print them:
 // web-1's SSH and HTTP in, and all it sends but its HTTPS answers, with
 // its Amazon DNS traffic; db-1's PostgreSQL queries from the VPC, their
-// first 128 bytes; both to a Network Load Balancer in front of an IDS.
+// first 128 bytes; both to a Network Load Balancer in front of an IDS,
+// whose interface (as describe-network-interfaces lists it) is there too.
 func MirrorConfigs() []ec2json.Source { return sources(mirrorConfigs, "mirror") }
 
 // Capture returns the sample capture, a classic pcap file.

@@ -18,7 +18,8 @@ import (
 )
 
 // FuzzReplayOutputs replays arbitrary captures through the sample's
-// network, with its traffic mirror sessions, and writes every output format from the results: whatever the
+// network, with its traffic mirror sessions, and writes every output format
+// and the mirror copies from the results: whatever the
 // bytes, nothing panics, every JSON line is JSON, the flow log and the
 // summary are written, and a replay without fn sums up the same.
 func FuzzReplayOutputs(f *testing.F) {
@@ -60,8 +61,15 @@ func FuzzReplayOutputs(f *testing.F) {
 		j := newJSONL(&lines)
 		agg := flowlog.NewAggregator(time.Minute)
 		fl := newFlowLogger(agg)
+		mw, err := newMirrorWriter(io.Discard, res.Network, res.Mirror)
+		if err != nil {
+			t.Fatal(err)
+		}
 		_ = rp.Run(rd, func(r *replay.Result) error {
 			fl.add(r)
+			if err := mw.add(r); err != nil {
+				t.Fatal(err)
+			}
 			return j.write(r)
 		})
 		for _, line := range bytes.SplitAfter(lines.Bytes(), []byte("\n")) {

@@ -136,3 +136,25 @@ func TestReplayTwoAppliances(t *testing.T) {
 	assert.Regexp(t, `eni-gwlbe .* 2 +0 +2 +0 `, out)
 	assert.Regexp(t, `eni-nat .* 2 +0 +2 +0 `, out)
 }
+
+// TestAuditRoutes: with the sample's route tables changed so that the
+// public subnet sends the internet to the NAT gateway, web-1's public
+// address is reached and cannot answer; and the NAT gateway's subnet's
+// ACL, which lets everything in, refuses no reply.
+func TestAuditRoutes(t *testing.T) {
+	cfg := sampleConfig(t)
+	withPublicAddresses(t, cfg, map[string]string{"10.20.1.10": "203.0.113.10"})
+	broken := strings.Replace(sampleRoutes, `{"DestinationCidrBlock":"0.0.0.0/0","GatewayId":"igw-0a1b2c3d4e5f60001","State":"active"}`,
+		`{"DestinationCidrBlock":"0.0.0.0/0","NatGatewayId":"nat-0a1b2c3d4e5f60001","State":"active"}`, 1)
+	require.NotEqual(t, sampleRoutes, broken)
+	write := configWriter(t, filepath.Dir(cfg[1]))
+	out, errOut, code := sgsim(t, append(append([]string{"audit"}, cfg...), write("rtbs.json", broken)...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "eni-0a1b2c3d4e5f60001 has the public address 203.0.113.10, but rtb-0a1b2c3d4e5f60001, the route table of its subnet "+
+		"subnet-0a1b2c3d4e5f60001, sends the internet (0.0.0.0/0) to nat-0a1b2c3d4e5f60001")
+	assert.NotContains(t, out, "SGSIM.NAT_REPLIES_REFUSED")
+
+	out, errOut, code = sgsim(t, append(append([]string{"audit"}, cfg...), write("rtbs.json", sampleRoutes)...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.NotContains(t, out, "SGSIM.PUBLIC_WITHOUT_ROUTE", "the public subnet routes the internet to the internet gateway")
+}

@@ -158,7 +158,19 @@ func flagsOrNone(f uint8) string {
 }
 
 // FlagNames names the TCP flags set in f, e.g. "SYN,ACK"; "" for none.
-func FlagNames(f uint8) string {
+// URG, ECE and CWR are not named.
+func FlagNames(f uint8) string { return flagNameTable[f&(SYN|FIN|RST|PSH|ACK)] }
+
+// flagNameTable holds FlagNames' answers, made once: a replay names the
+// flags of every TCP frame it writes out.
+var flagNameTable = func() (t [32]string) {
+	for f := range t {
+		t[f] = flagNames(uint8(f))
+	}
+	return t
+}()
+
+func flagNames(f uint8) string {
 	names := []struct {
 		bit  uint8
 		name string

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"net/netip"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
@@ -14,15 +16,17 @@ import (
 func appendFrame(b []byte, f *jsonFrame) []byte {
 	b = append(b, `{"frame":`...)
 	b = strconv.AppendInt(b, int64(f.Frame), 10)
-	b = appendField(b, "time", f.Time)
+	b = append(b, `,"time":"`...)
+	b = f.Time.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
 	b = appendField(b, "verdict", f.Verdict)
 	b = appendField(b, "reason", f.Reason)
 	b = appendOptString(b, "protocol", f.Protocol)
 	b = appendOptInt(b, "protocol_number", f.ProtocolNumber)
-	b = appendOptString(b, "src", f.Src)
-	b = appendOptString(b, "dst", f.Dst)
-	b = appendOptString(b, "public_src", f.PublicSrc)
-	b = appendOptString(b, "public_dst", f.PublicDst)
+	b = appendOptAddr(b, "src", f.Src)
+	b = appendOptAddr(b, "dst", f.Dst)
+	b = appendOptAddr(b, "public_src", f.PublicSrc)
+	b = appendOptAddr(b, "public_dst", f.PublicDst)
 	b = appendOptBool(b, "hairpin", f.Hairpin)
 	b = appendOptInt(b, "sport", f.SrcPort)
 	b = appendOptInt(b, "dport", f.DstPort)
@@ -125,6 +129,19 @@ func appendOptString(b []byte, name, v string) []byte {
 		return b
 	}
 	return appendField(b, name, v)
+}
+
+// appendOptAddr appends ,"name":"address" for a valid address, as
+// encoding/json writes a netip.Addr (its text) with omitzero.
+func appendOptAddr(b []byte, name string, a netip.Addr) []byte {
+	if !a.IsValid() {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, `":"`...)
+	b = a.AppendTo(b)
+	return append(b, '"')
 }
 
 func appendOptInt(b []byte, name string, v *int) []byte {

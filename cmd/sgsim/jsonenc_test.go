@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"math/rand/v2"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -82,8 +84,9 @@ func TestAppendFrameMatchesEncodingJSON(t *testing.T) {
 		Group: "sg", Rule: "sgr", RuleText: "tcp 22", ACLEntry: &one, ACLEntryText: "100 allow", Service: "dns",
 		Connection: &jsonConn{State: "tcp-established", OpenedBy: "inbound", Since: "2026"}, NewConnection: true,
 		Untracked: true, NotReached: true, Explanation: "why \"so\""}
-	full := jsonFrame{Frame: 7, Time: "t", Verdict: "REJECT", Reason: "r", Protocol: "tcp", ProtocolNumber: &one, Src: "a",
-		Dst: "b", PublicSrc: "c", PublicDst: "d", SrcPort: &one, DstPort: &one, ICMPType: &one, ICMPCode: &one, TCPFlags: "SYN", Bytes: 60, Mirrored: true,
+	full := jsonFrame{Frame: 7, Time: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), Verdict: "REJECT", Reason: "r", Protocol: "tcp",
+		ProtocolNumber: &one, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("2001:db8::2"),
+		PublicSrc: netip.MustParseAddr("203.0.113.1"), PublicDst: netip.MustParseAddr("203.0.113.2"), SrcPort: &one, DstPort: &one, ICMPType: &one, ICMPCode: &one, TCPFlags: "SYN", Bytes: 60, Mirrored: true,
 		SourceInterface: "eni-a", DestinationInterface: "eni-b", ViaInterface: "eni-c", ViaInterfaces: []string{"eni-c", "eni-d"},
 		DecidedBy: &st, Stages: []jsonStage{st, {}},
 		MirrorCopies: []jsonMirror{{Interface: "eni-a", Direction: "outbound", Result: "copied", Session: "tms", Target: "tmt", FilterRule: &one,

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"time"
 
 	"github.com/sgsim/sgsim/eni"
@@ -16,15 +17,15 @@ import (
 // order. Fields are only ever added.
 type jsonFrame struct {
 	Frame                int         `json:"frame"`
-	Time                 string      `json:"time"`
+	Time                 time.Time   `json:"time"` // UTC
 	Verdict              string      `json:"verdict"`
 	Reason               string      `json:"reason"`
 	Protocol             string      `json:"protocol,omitempty"`
 	ProtocolNumber       *int        `json:"protocol_number,omitempty"`
-	Src                  string      `json:"src,omitempty"`
-	Dst                  string      `json:"dst,omitempty"`
-	PublicSrc            string      `json:"public_src,omitempty"` // the public address src stands for, translated by the internet gateway
-	PublicDst            string      `json:"public_dst,omitempty"`
+	Src                  netip.Addr  `json:"src,omitzero"`
+	Dst                  netip.Addr  `json:"dst,omitzero"`
+	PublicSrc            netip.Addr  `json:"public_src,omitzero"` // the public address src stands for, translated by the internet gateway
+	PublicDst            netip.Addr  `json:"public_dst,omitzero"`
 	Hairpin              bool        `json:"hairpin,omitempty"` // from one interface to another's public address, out through the internet gateway and back: the source side saw public_dst, the destination side public_src
 	SrcPort              *int        `json:"sport,omitempty"`
 	DstPort              *int        `json:"dport,omitempty"`
@@ -186,11 +187,11 @@ func (j *jsonl) write(r *replay.Result) error {
 func (j *jsonl) frame(r *replay.Result) jsonFrame {
 	p := &r.Path.Packet
 	j.nnums, j.nconns = 0, 0
-	f := jsonFrame{Frame: r.Frame.Number, Time: r.Frame.Time.UTC().Format(time.RFC3339Nano), Verdict: r.Verdict.String(),
+	f := jsonFrame{Frame: r.Frame.Number, Time: r.Frame.Time.UTC(), Verdict: r.Verdict.String(),
 		Mirrored: r.Unwrapped}
 	if p.Status == eni.Decoded && p.Src.IsValid() {
 		f.Protocol, f.ProtocolNumber = eni.ProtoName(p.Proto), j.num(int(p.Proto))
-		f.Src, f.Dst, f.Bytes = p.Src.String(), p.Dst.String(), int(p.Length)
+		f.Src, f.Dst, f.Bytes = p.Src, p.Dst, int(p.Length)
 		switch p.Proto {
 		case 6, 17:
 			f.SrcPort, f.DstPort = j.num(int(p.SrcPort)), j.num(int(p.DstPort))
@@ -201,12 +202,7 @@ func (j *jsonl) frame(r *replay.Result) jsonFrame {
 			f.TCPFlags = eni.FlagNames(p.TCPFlags)
 		}
 		if src, dst, ok := r.Path.Public(); ok {
-			if src.IsValid() {
-				f.PublicSrc = src.String()
-			}
-			if dst.IsValid() {
-				f.PublicDst = dst.String()
-			}
+			f.PublicSrc, f.PublicDst = src, dst // invalid where that end was not translated: omitted
 			_, _, f.Hairpin = r.Path.Hairpin()
 		}
 	}

@@ -286,3 +286,10 @@ func TestReplayMirrorOutNeedsSessions(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Equal(t, "sgsim: replay: --mirror-out needs traffic mirror sessions in the --config files (describe-traffic-mirror-sessions, -filters, -targets)\n", errOut)
 }
+
+func TestReplayMirrorOutWithVXLAN(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "copies.pcap")
+	_, errOut, code := sgsim(t, append(append([]string{"replay", "--vxlan", "--mirror-out", out}, mirrorConfig(t)...), "--pcap", writeSampleCapture(t))...)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "sgsim: warning: --mirror-out with --vxlan: the capture's VXLAN copies are not copied again; only its other frames are\n", errOut)
+}

@@ -203,6 +203,9 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		if res.Mirror == nil || res.Mirror.Len() == 0 {
 			return bad("replay: --mirror-out needs traffic mirror sessions in the --config files (describe-traffic-mirror-sessions, -filters, -targets)")
 		}
+		if *vxlan {
+			fmt.Fprintln(stderr, "sgsim: warning: --mirror-out with --vxlan: the capture's VXLAN copies are not copied again; only its other frames are")
+		}
 		f, err := os.Create(*mirrorOut)
 		if err != nil {
 			return bad("replay: --mirror-out %s: cannot write: %v", *mirrorOut, unwrapPath(err))

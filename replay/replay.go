@@ -336,12 +336,21 @@ func (r *Replayer) read(b *batch, rd *capture.Reader, keep, hash bool) (failed b
 	// Without fn, judging needs the frames' times only: the frames are
 	// read into one place, so that the batch's frames stay out of cache.
 	var scratch capture.Frame
-	for b.n < batchSize && len(b.data) < batchBytes {
+	// The batch's memory was last read by the judging goroutine, on
+	// another core: each first store to one of its cache lines waits for
+	// that core to give the line up, and the stores behind it wait too,
+	// since stores complete in order. Decoding a frame stores often, so
+	// frames are decoded here, in memory of this goroutine's own, and
+	// copied into the batch a few at a time: one copy's stores wait for
+	// their lines together instead of one frame's decoding at a time.
+	var st stage
+	for b.n+st.n < batchSize && len(b.data) < batchBytes {
 		f := &scratch
 		if keep {
-			f = &b.frames[b.n]
+			f = &b.frames[b.n+st.n]
 		}
 		if err := rd.ReadFrame(f); err != nil {
+			st.flush(b)
 			b.err = err
 			return true
 		}
@@ -353,21 +362,53 @@ func (r *Replayer) read(b *batch, rd *capture.Reader, keep, hash bool) (failed b
 			b.data = append(b.data, f.Data...)
 			f.Data = b.data[at:len(b.data):len(b.data)]
 		}
-		b.unwrapped[b.n] = capture.Decode(r.dec, f, r.opts.VXLAN, &b.packets[b.n])
+		k := st.n
+		p := &st.packets[k]
+		st.unwrapped[k] = capture.Decode(r.dec, f, r.opts.VXLAN, p)
 		if r.mirror != nil {
-			if b.unwrapped[b.n] {
-				b.copies[b.n] = vxlanCopy{f.Number, r.dec.VXLAN()}
-			} else if h, ok := r.copyOf(&b.packets[b.n]); ok {
-				b.copies[b.n] = vxlanCopy{f.Number, h}
+			if st.unwrapped[k] {
+				b.copies[b.n+k] = vxlanCopy{f.Number, r.dec.VXLAN()}
+			} else if h, ok := r.copyOf(p); ok {
+				b.copies[b.n+k] = vxlanCopy{f.Number, h}
 			}
 		}
-		b.times[b.n] = f.Time
+		st.times[k] = f.Time
 		if hash {
-			b.hashes[b.n] = b.packets[b.n].FlowHash()
+			st.hashes[k] = p.FlowHash()
 		}
-		b.n++
+		if st.n++; st.n == stageSize {
+			st.flush(b)
+		}
 	}
+	st.flush(b)
 	return false
+}
+
+// stageSize is how many decoded frames read stages before it copies them
+// into the batch.
+const stageSize = 16
+
+// A stage is the frames read has decoded and not yet copied into its
+// batch.
+type stage struct {
+	packets   [stageSize]eni.Packet
+	times     [stageSize]time.Time
+	hashes    [stageSize]uint64
+	unwrapped [stageSize]bool
+	n         int
+}
+
+// flush copies the staged frames to the end of the batch.
+func (st *stage) flush(b *batch) {
+	n := st.n
+	copy(b.packets[b.n:b.n+n], st.packets[:n])
+	copy(b.times[b.n:b.n+n], st.times[:n])
+	if b.hashed {
+		copy(b.hashes[b.n:b.n+n], st.hashes[:n])
+	}
+	copy(b.unwrapped[b.n:b.n+n], st.unwrapped[:n])
+	b.n += n
+	st.n = 0
 }
 
 // copyOf reports whether p, just decoded and not unwrapped, is a VXLAN

@@ -233,7 +233,7 @@ func TestRunKeepsBigFrames(t *testing.T) {
 // cut, wherever in Run's batches the cut falls.
 func TestRunTruncated(t *testing.T) {
 	data, frames := bigFrames(t)
-	for _, keep := range []int{0, 1, 511, 512, 513, 2048, 4000, 12000} {
+	for _, keep := range []int{0, 1, 15, 16, 17, 511, 512, 513, 1023, 1024, 1025, 2048, 4000, 12000} {
 		t.Run(fmt.Sprint(keep), func(t *testing.T) {
 			// The offset of frame keep+1 in the file: a 24-byte file
 			// header, then each frame's 16-byte header and bytes.

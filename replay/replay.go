@@ -343,14 +343,14 @@ func (r *Replayer) read(b *batch, rd *capture.Reader, keep, hash bool) (failed b
 	// frames are decoded here, in memory of this goroutine's own, and
 	// copied into the batch a few at a time: one copy's stores wait for
 	// their lines together instead of one frame's decoding at a time.
-	var st stage
-	for b.n+st.n < batchSize && len(b.data) < batchBytes {
+	var pend pendingFrames
+	for b.n+pend.n < batchSize && len(b.data) < batchBytes {
 		f := &scratch
 		if keep {
-			f = &b.frames[b.n+st.n]
+			f = &b.frames[b.n+pend.n]
 		}
 		if err := rd.ReadFrame(f); err != nil {
-			st.flush(b)
+			pend.flush(b)
 			b.err = err
 			return true
 		}
@@ -362,53 +362,53 @@ func (r *Replayer) read(b *batch, rd *capture.Reader, keep, hash bool) (failed b
 			b.data = append(b.data, f.Data...)
 			f.Data = b.data[at:len(b.data):len(b.data)]
 		}
-		k := st.n
-		p := &st.packets[k]
-		st.unwrapped[k] = capture.Decode(r.dec, f, r.opts.VXLAN, p)
+		k := pend.n
+		p := &pend.packets[k]
+		pend.unwrapped[k] = capture.Decode(r.dec, f, r.opts.VXLAN, p)
 		if r.mirror != nil {
-			if st.unwrapped[k] {
+			if pend.unwrapped[k] {
 				b.copies[b.n+k] = vxlanCopy{f.Number, r.dec.VXLAN()}
 			} else if h, ok := r.copyOf(p); ok {
 				b.copies[b.n+k] = vxlanCopy{f.Number, h}
 			}
 		}
-		st.times[k] = f.Time
+		pend.times[k] = f.Time
 		if hash {
-			st.hashes[k] = p.FlowHash()
+			pend.hashes[k] = p.FlowHash()
 		}
-		if st.n++; st.n == stageSize {
-			st.flush(b)
+		if pend.n++; pend.n == pendingSize {
+			pend.flush(b)
 		}
 	}
-	st.flush(b)
+	pend.flush(b)
 	return false
 }
 
-// stageSize is how many decoded frames read stages before it copies them
+// pendingSize is how many decoded frames read keeps before it copies them
 // into the batch.
-const stageSize = 16
+const pendingSize = 16
 
-// A stage is the frames read has decoded and not yet copied into its
-// batch.
-type stage struct {
-	packets   [stageSize]eni.Packet
-	times     [stageSize]time.Time
-	hashes    [stageSize]uint64
-	unwrapped [stageSize]bool
+// pendingFrames are the frames read has decoded and not yet copied into
+// their batch.
+type pendingFrames struct {
+	packets   [pendingSize]eni.Packet
+	times     [pendingSize]time.Time
+	hashes    [pendingSize]uint64
+	unwrapped [pendingSize]bool
 	n         int
 }
 
-// flush copies the staged frames to the end of the batch.
-func (st *stage) flush(b *batch) {
-	n := st.n
-	copy(b.packets[b.n:b.n+n], st.packets[:n])
-	copy(b.times[b.n:b.n+n], st.times[:n])
+// flush copies the pending frames to the end of the batch.
+func (pend *pendingFrames) flush(b *batch) {
+	n := pend.n
+	copy(b.packets[b.n:b.n+n], pend.packets[:n])
+	copy(b.times[b.n:b.n+n], pend.times[:n])
 	if b.hashed {
-		copy(b.hashes[b.n:b.n+n], st.hashes[:n])
+		copy(b.hashes[b.n:b.n+n], pend.hashes[:n])
 	}
-	copy(b.unwrapped[b.n:b.n+n], st.unwrapped[:n])
+	copy(b.unwrapped[b.n:b.n+n], pend.unwrapped[:n])
 	b.n += n
-	st.n = 0
+	pend.n = 0
 }
 
 // copyOf reports whether p, just decoded and not unwrapped, is a VXLAN
@@ -548,9 +548,9 @@ func (r *Replayer) Summary() *Summary {
 		if k := i.Index(); k < len(r.counts.ifaces) && r.counts.ifaces[k].Interface == i {
 			c = r.counts.ifaces[k]
 		}
-		st := i.Stats()
-		c.TrackedPeak, c.TableFull = st.Tracking.Peak, st.Tracking.Exceeded
-		c.Opened, c.IdledOut = st.Tracking.Created, st.IdledOut
+		pend := i.Stats()
+		c.TrackedPeak, c.TableFull = pend.Tracking.Peak, pend.Tracking.Exceeded
+		c.Opened, c.IdledOut = pend.Tracking.Created, pend.IdledOut
 		s.Interfaces = append(s.Interfaces, c)
 	}
 	return s
@@ -810,15 +810,15 @@ func (r *Replayer) countRefused(res *Result) {
 			}
 		}
 	}
-	st := &stages[first]
+	pend := &stages[first]
 	p := &res.Path.Packet
 	// The flow's key within its protocol, as rules see it: the destination
 	// port, or the ICMP type and code.
-	fk := flowKey{src: p.Src, dst: p.Dst, dport: sg.Key(p.Proto, p.DstPort, p.ICMPType, p.ICMPCode), proto: p.Proto, stage: st.Kind}
-	if st.ACL != nil {
-		fk.acl, fk.entry = st.ACL, st.ACLResult.RuleNumber
-	} else if st.Verdict.Interface != nil {
-		fk.iface, fk.reason = st.Verdict.Interface, st.Verdict.Reason
+	fk := flowKey{src: p.Src, dst: p.Dst, dport: sg.Key(p.Proto, p.DstPort, p.ICMPType, p.ICMPCode), proto: p.Proto, stage: pend.Kind}
+	if pend.ACL != nil {
+		fk.acl, fk.entry = pend.ACL, pend.ACLResult.RuleNumber
+	} else if pend.Verdict.Interface != nil {
+		fk.iface, fk.reason = pend.Verdict.Interface, pend.Verdict.Reason
 	}
 	// A refused flow's frames come again and again (retries, scans of
 	// one port): a small table by packet hash answers most of them
@@ -838,7 +838,7 @@ func (r *Replayer) countRefused(res *Result) {
 	if !ok {
 		k = len(s.flows)
 		r.flow[fk] = k
-		s.flows = append(s.flows, RejectedFlow{Src: p.Src, Dst: p.Dst, Proto: p.Proto, DstPort: fk.dport, Stage: *st,
+		s.flows = append(s.flows, RejectedFlow{Src: p.Src, Dst: p.Dst, Proto: p.Proto, DstPort: fk.dport, Stage: *pend,
 			Also: also, First: t})
 		*m = recentFlow{key: fk, k: k, set: true}
 	}

@@ -157,7 +157,11 @@ func replayWith(tb testing.TB, data []byte, mirrored bool) (frames int, mallocs 
 // a busy host moves far less, and replay-1core/replay is how much the
 // second core gave: near 2 when the two goroutines ran side by side, near
 // 1 when the host left the process one core's worth of time. A high
-// replay/decode with a low replay-1core/replay is the host, not the code.
+// replay/decode with a low replay-1core/replay is the host, or the two
+// goroutines waiting on each other's cache lines: a CPU profile of the
+// replay alone (BenchmarkReplayLayers, layer replay) tells them apart,
+// since the latter shows as loads and stores that cost many times more
+// with two cores than with one (-cpu 1).
 func BenchmarkReplayVsDecode(b *testing.B) {
 	for _, mix := range []struct {
 		name string

@@ -548,9 +548,9 @@ func (r *Replayer) Summary() *Summary {
 		if k := i.Index(); k < len(r.counts.ifaces) && r.counts.ifaces[k].Interface == i {
 			c = r.counts.ifaces[k]
 		}
-		pend := i.Stats()
-		c.TrackedPeak, c.TableFull = pend.Tracking.Peak, pend.Tracking.Exceeded
-		c.Opened, c.IdledOut = pend.Tracking.Created, pend.IdledOut
+		st := i.Stats()
+		c.TrackedPeak, c.TableFull = st.Tracking.Peak, st.Tracking.Exceeded
+		c.Opened, c.IdledOut = st.Tracking.Created, st.IdledOut
 		s.Interfaces = append(s.Interfaces, c)
 	}
 	return s
@@ -810,15 +810,15 @@ func (r *Replayer) countRefused(res *Result) {
 			}
 		}
 	}
-	pend := &stages[first]
+	st := &stages[first]
 	p := &res.Path.Packet
 	// The flow's key within its protocol, as rules see it: the destination
 	// port, or the ICMP type and code.
-	fk := flowKey{src: p.Src, dst: p.Dst, dport: sg.Key(p.Proto, p.DstPort, p.ICMPType, p.ICMPCode), proto: p.Proto, stage: pend.Kind}
-	if pend.ACL != nil {
-		fk.acl, fk.entry = pend.ACL, pend.ACLResult.RuleNumber
-	} else if pend.Verdict.Interface != nil {
-		fk.iface, fk.reason = pend.Verdict.Interface, pend.Verdict.Reason
+	fk := flowKey{src: p.Src, dst: p.Dst, dport: sg.Key(p.Proto, p.DstPort, p.ICMPType, p.ICMPCode), proto: p.Proto, stage: st.Kind}
+	if st.ACL != nil {
+		fk.acl, fk.entry = st.ACL, st.ACLResult.RuleNumber
+	} else if st.Verdict.Interface != nil {
+		fk.iface, fk.reason = st.Verdict.Interface, st.Verdict.Reason
 	}
 	// A refused flow's frames come again and again (retries, scans of
 	// one port): a small table by packet hash answers most of them
@@ -838,7 +838,7 @@ func (r *Replayer) countRefused(res *Result) {
 	if !ok {
 		k = len(s.flows)
 		r.flow[fk] = k
-		s.flows = append(s.flows, RejectedFlow{Src: p.Src, Dst: p.Dst, Proto: p.Proto, DstPort: fk.dport, Stage: *pend,
+		s.flows = append(s.flows, RejectedFlow{Src: p.Src, Dst: p.Dst, Proto: p.Proto, DstPort: fk.dport, Stage: *st,
 			Also: also, First: t})
 		*m = recentFlow{key: fk, k: k, set: true}
 	}

@@ -60,6 +60,11 @@ func TestRouteTables(t *testing.T) {
 	assert.Equal(t, "eni-fw", p.Via().ID())
 	assert.False(t, p.Allowed(), "%s", p)
 	assert.Contains(t, p.String(), "it came through an appliance")
+	// An egress-only internet gateway is kept as the route's target: the
+	// flows through it are always tracked.
+	app := r.Network.Interface("eni-app")
+	require.NotNil(t, app)
+	assert.Equal(t, "eigw-1", app.RouteTarget(netip.MustParseAddr("2600:1f18::7")))
 
 	// Without the route tables, the reference matches.
 	r, err = ec2json.Load(applianceFiles(`{"RouteTables":[]}`)...)

@@ -18,7 +18,9 @@ import (
 // packet's destination, as it leaves its subnet, unless the table has
 // routes the files cannot resolve (Unresolved). Routes to other targets
 // (local, gateways, endpoints) are judged as if the packet went straight
-// on.
+// on; but a flow whose route goes to an egress-only internet gateway
+// (eigw-...) is tracked whatever the rules say, as AWS tracks every flow
+// through one (see [Verdict.EgressOnly]).
 type RouteTableSpec struct {
 	ID    string
 	VpcID string
@@ -65,6 +67,9 @@ type routeTable struct {
 	routes  bart.Table[*hop]
 	targets bart.Table[string]
 	matters bool // some route sends traffic to an interface or drops it
+	// egressOnly: some route goes to an egress-only internet gateway,
+	// whose flows AWS always tracks.
+	egressOnly bool
 	// noRoute drops what no route covers; nil when the table has
 	// unresolved routes.
 	noRoute *hop
@@ -332,6 +337,7 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 			rt.routes.Insert(r.Dest, h)
 			rt.targets.Insert(r.Dest, target)
 			rt.matters = rt.matters || h != nil
+			rt.egressOnly = rt.egressOnly || (!r.Blackhole && strings.HasPrefix(target, "eigw-"))
 		}
 		if len(t.Unresolved) == 0 {
 			rt.noRoute = &hop{drop: &RouteDrop{Table: id, NoRoute: true}}

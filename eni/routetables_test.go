@@ -618,3 +618,69 @@ func TestMirrorCopyPastSourceGroups(t *testing.T) {
 		assert.Equal(t, c, got.Allowed(), "packet %d", k)
 	}
 }
+
+// egressOnlyWorld: a web server (eni-web, 10.0.1.10 and
+// 2001:db8:1234:1::10) whose group is open to the world both ways, for
+// IPv4 and IPv6, so that the rules alone leave its TCP and UDP flows
+// untracked. Its subnet's table sends IPv4 to an internet gateway and
+// IPv6 to ipv6Target.
+func egressOnlyWorld(t *testing.T, ipv6Target string) *world {
+	w := newWorld(t)
+	open := w.group("open", allRule("0.0.0.0/0"), allRule("::/0"))
+	_, err := w.reg.AuthorizeEgress(open, allRule("::/0"))
+	require.NoError(t, err)
+	w.iface("eni-web", "subnet-public", "10.0.1.10,2001:db8:1234:1::10", open)
+	require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-main", VpcID: "vpc-1", Main: true, Routes: []eni.Route{
+		{Dest: netip.MustParsePrefix("0.0.0.0/0"), Target: "igw-1"},
+		{Dest: netip.MustParsePrefix("::/0"), Target: ipv6Target},
+	}}))
+	return w
+}
+
+// TestEgressOnlyGatewayTracks: AWS tracks every flow through an
+// egress-only internet gateway, even one the rules would leave untracked
+// (reference §2.3, §11 case 38); flows that do not go through it keep
+// the rules' answer.
+func TestEgressOnlyGatewayTracks(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		target  string
+		pkt     *eni.Packet
+		tracked bool
+	}{
+		{"IPv6 to the internet through the gateway", "eigw-1", tcp("[2001:db8:1234:1::10]:50000", "[2600:1f18::7]:443", eni.SYN), true},
+		{"UDP too", "eigw-1", udp("[2001:db8:1234:1::10]:50000", "[2600:1f18::7]:53"), true},
+		{"IPv6 to the internet through an internet gateway", "igw-1", tcp("[2001:db8:1234:1::10]:50000", "[2600:1f18::7]:443", eni.SYN), false},
+		{"IPv4 through the internet gateway", "eigw-1", tcp("10.0.1.10:50000", "198.51.100.7:443", eni.SYN), false},
+		{"IPv6 within the VPC is routed locally", "eigw-1", tcp("[2001:db8:1234:1::10]:50000", "[2001:db8:1234:2::7]:443", eni.SYN), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := egressOnlyWorld(t, tt.target), egressOnlyWorld(t, tt.target)
+			p := b.net.Judge(tt.pkt, at(0))
+			var got eni.Path
+			a.net.NewFlowCache().JudgeInto(tt.pkt, at(0), &got)
+			assert.Equal(t, p.String(), got.String(), "the flow cache answers alike")
+			require.True(t, p.Allowed(), "%s", p)
+			st := p.Stages()
+			require.NotEmpty(t, st)
+			v := st[0].Verdict
+			require.Equal(t, eni.StageSourceGroups, st[0].Kind)
+			assert.Equal(t, tt.tracked, v.NewConn, "%s", v)
+			assert.Equal(t, !tt.tracked, v.Untracked, "%s", v)
+			assert.Equal(t, tt.tracked, v.EgressOnly, "%s", v)
+			if tt.tracked {
+				assert.Contains(t, v.Explain(), "the rules are open to the world both ways, but AWS tracks every flow through egress-only internet gateway eigw-1")
+				// The reply rides the connection.
+				reply := tt.pkt.Reply()
+				r := b.net.Judge(&reply, at(1))
+				require.True(t, r.Allowed(), "%s", r)
+				rs := r.Stages()
+				last := rs[len(rs)-1]
+				require.Equal(t, eni.StageDestGroups, last.Kind, "%s", r)
+				assert.Equal(t, eni.ReasonTracked, last.Verdict.Reason, "%s", r)
+			} else {
+				assert.NotContains(t, v.Explain(), "egress-only")
+			}
+		})
+	}
+}

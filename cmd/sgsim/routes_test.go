@@ -158,3 +158,43 @@ func TestAuditRoutes(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.NotContains(t, out, "SGSIM.PUBLIC_WITHOUT_ROUTE", "the public subnet routes the internet to the internet gateway")
 }
+
+// TestCheckEgressOnlyGateway: a web server whose group is open to the
+// world both ways, in a subnet that sends IPv4 to an internet gateway and
+// IPv6 to an egress-only one. Its IPv4 connections are untracked, as the
+// rules say; its IPv6 ones are tracked, as AWS tracks every flow through
+// an egress-only internet gateway, and check says why.
+func TestCheckEgressOnlyGateway(t *testing.T) {
+	w := configWriter(t, t.TempDir())
+	var cfg []string
+	for _, f := range [][2]string{
+		{"vpcs.json", `{"Vpcs":[{"VpcId":"vpc-1","OwnerId":"111122223333","CidrBlock":"10.0.0.0/16",
+			"Ipv6CidrBlockAssociationSet":[{"Ipv6CidrBlock":"2001:db8:1234::/56","Ipv6CidrBlockState":{"State":"associated"}}]}]}`},
+		{"subnets.json", `{"Subnets":[{"SubnetId":"subnet-1","VpcId":"vpc-1","CidrBlock":"10.0.1.0/24",
+			"Ipv6CidrBlockAssociationSet":[{"Ipv6CidrBlock":"2001:db8:1234:1::/64","Ipv6CidrBlockState":{"State":"associated"}}]}]}`},
+		{"sgs.json", `{"SecurityGroups":[{"GroupId":"sg-open","GroupName":"open","VpcId":"vpc-1","OwnerId":"111122223333",
+			"IpPermissions":[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}],"Ipv6Ranges":[{"CidrIpv6":"::/0"}]}],
+			"IpPermissionsEgress":[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}],"Ipv6Ranges":[{"CidrIpv6":"::/0"}]}]}]}`},
+		{"enis.json", `{"NetworkInterfaces":[{"NetworkInterfaceId":"eni-web","SubnetId":"subnet-1","VpcId":"vpc-1",
+			"PrivateIpAddress":"10.0.1.10","Ipv6Addresses":[{"Ipv6Address":"2001:db8:1234:1::10"}],"Groups":[{"GroupId":"sg-open"}]}]}`},
+		{"acls.json", `{"NetworkAcls":[]}`},
+		{"rtbs.json", `{"RouteTables":[{"RouteTableId":"rtb-main","VpcId":"vpc-1","Associations":[{"Main":true}],
+			"Routes":[{"DestinationCidrBlock":"10.0.0.0/16","GatewayId":"local","State":"active"},
+			{"DestinationIpv6CidrBlock":"2001:db8:1234::/56","GatewayId":"local","State":"active"},
+			{"DestinationCidrBlock":"0.0.0.0/0","GatewayId":"igw-1","State":"active"},
+			{"DestinationIpv6CidrBlock":"::/0","EgressOnlyInternetGatewayId":"eigw-0a1b","State":"active"}]}]}`},
+	} {
+		cfg = append(cfg, w(f[0], f[1])...)
+	}
+	check := func(dst string) string {
+		out, errOut, code := sgsim(t, append(append([]string{"check"}, cfg...), "--src", "eni-web", "--dst", dst, "--protocol", "tcp", "--port", "443")...)
+		require.Equal(t, 0, code, "%s%s", out, errOut)
+		return out
+	}
+	out := check("2600:1f18::7")
+	assert.Contains(t, out, "new tracked connection: the rules are open to the world both ways, but AWS tracks every flow through egress-only internet gateway eigw-0a1b")
+	assert.Contains(t, out, "eni-web inbound: tracked connection", "the reply rides it")
+	out = check("198.51.100.7")
+	assert.Contains(t, out, "untracked flow (rules open to the world both ways)")
+	assert.NotContains(t, out, "egress-only")
+}

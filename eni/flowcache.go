@@ -432,7 +432,7 @@ func (i *Interface) ready(m *endMemo, ctp *conntrack.Packet, now int64, gen gene
 // path fills in when asked. Called with net.eval held.
 func (i *Interface) repeat(v *Verdict, dir Direction, ctp *conntrack.Packet, now int64, m *endMemo) {
 	v.Interface, v.Direction, v.Action, v.NewConn, v.Service = i, dir, Allow, false, NoService
-	v.IdledOut, v.Forwarded, v.EgressOnly = false, false, false // an earlier packet's notes
+	v.IdledOut, v.Forwarded, v.ThroughGateway = false, false, false // an earlier packet's notes
 	if i.table.LookupHint(ctp, now, &m.ct, &v.Conn) {
 		v.Reason, v.Rule, v.Tracked, v.Untracked = ReasonTracked, sg.RuleRef(v.Conn.Tag), true, false
 	} else {

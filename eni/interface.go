@@ -262,9 +262,9 @@ type compiled struct {
 	autoTracked bool
 	port25      bool
 	unfiltered  bool // a requester-managed interface without groups
-	// egressOnly is the subnet's route table, when some route of it goes
-	// to an egress-only internet gateway.
-	egressOnly *routeTable
+	// gateways is the subnet's route table, when some route of it goes
+	// to a gateway whose flows AWS always tracks.
+	gateways *routeTable
 }
 
 // current returns the compiled state, rebuilding it if the network or the
@@ -293,8 +293,8 @@ func (i *Interface) current() *compiled {
 			c.services.dns = offset(p, 2)
 		}
 	}
-	if sr := snap.routes.bySubnet[i.spec.SubnetID]; sr != nil && sr.table != nil && sr.table.egressOnly {
-		c.egressOnly = sr.table
+	if sr := snap.routes.bySubnet[i.spec.SubnetID]; sr != nil && sr.table != nil && sr.table.tracks {
+		c.gateways = sr.table
 	}
 	if s := n.subnets[i.spec.SubnetID]; s != nil {
 		if s.CIDR.IsValid() {
@@ -476,32 +476,30 @@ func (c *compiled) matchIn(rules *sg.Ruleset, dir Direction, p *Packet, remote n
 		// it is open to the world and the other direction is open to the
 		// world on every port, unless the interface type is always
 		// tracked, or (§2.3) the flow goes through an egress-only internet
-		// gateway.
+		// gateway or a NAT gateway. Neither has security groups of its
+		// own, so AWS's tracking of their flows is the instances'.
 		untracked = !c.autoTracked && (p.Proto == 6 || p.Proto == 17) && m.World &&
-			rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6()) && c.egressOnlyGateway(remote) == ""
+			rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6()) && c.trackingGateway(remote) == ""
 	}
 	return m, ref, untracked
 }
 
 // trackedForGateway reports whether a flow that opened a connection is
-// tracked only because it goes through an egress-only internet gateway:
-// the rules alone would leave it untracked.
+// tracked only because it goes through a gateway whose flows AWS always
+// tracks: the rules alone would leave it untracked.
 func (c *compiled) trackedForGateway(rules *sg.Ruleset, dir Direction, p *Packet, m sg.Match, remote netip.Addr) bool {
-	return c.egressOnly != nil && m.World && !c.autoTracked && (p.Proto == 6 || p.Proto == 17) &&
-		c.egressOnlyGateway(remote) != "" && rules.OpenToWorld(sg.Direction(dir^1), p.Proto, true)
+	return c.gateways != nil && m.World && !c.autoTracked && (p.Proto == 6 || p.Proto == 17) &&
+		c.trackingGateway(remote) != "" && rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6())
 }
 
-// egressOnlyGateway returns the egress-only internet gateway (eigw-...)
-// that the interface's subnet routes traffic to and from remote through,
-// or "". AWS tracks every flow through one, whatever the rules say.
-func (c *compiled) egressOnlyGateway(remote netip.Addr) string {
-	if c.egressOnly == nil || !remote.Is6() {
+// trackingGateway returns the egress-only internet gateway (eigw-...) or
+// NAT gateway (nat-...) that the interface's subnet routes traffic to and
+// from remote through, or "".
+func (c *compiled) trackingGateway(remote netip.Addr) string {
+	if c.gateways == nil {
 		return ""
 	}
-	if t, ok := c.egressOnly.targets.Lookup(remote); ok && strings.HasPrefix(t, "eigw-") {
-		return t
-	}
-	return ""
+	return c.gateways.trackingGateway(remote)
 }
 
 // before runs the checks that come before connection tracking: traffic
@@ -626,7 +624,7 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 			return Deny, ReasonConnTrackFull
 		case conntrack.Created:
 			v.Tracked, v.NewConn = true, true
-			v.EgressOnly = c.trackedForGateway(rules, dir, p, m, remote)
+			v.ThroughGateway = c.trackedForGateway(rules, dir, p, m, remote)
 		}
 		return Allow, ReasonRule
 	}
@@ -641,7 +639,7 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 		return Deny, ReasonConnTrackFull
 	case conntrack.Created:
 		v.Conn, v.Tracked, v.NewConn = conn, true, true
-		v.EgressOnly = c.trackedForGateway(rules, dir, p, m, remote)
+		v.ThroughGateway = c.trackedForGateway(rules, dir, p, m, remote)
 	}
 	rules.Count(m, res == conntrack.Created)
 	i.frags.note(dir, p, now)

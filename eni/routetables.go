@@ -19,8 +19,9 @@ import (
 // routes the files cannot resolve (Unresolved). Routes to other targets
 // (local, gateways, endpoints) are judged as if the packet went straight
 // on; but a flow whose route goes to an egress-only internet gateway
-// (eigw-...) is tracked whatever the rules say, as AWS tracks every flow
-// through one (see [Verdict.EgressOnly]).
+// (eigw-...) or a NAT gateway (nat-...) is tracked whatever the rules
+// say, as AWS tracks every flow through one (see
+// [Verdict.ThroughGateway]).
 type RouteTableSpec struct {
 	ID    string
 	VpcID string
@@ -67,9 +68,11 @@ type routeTable struct {
 	routes  bart.Table[*hop]
 	targets bart.Table[string]
 	matters bool // some route sends traffic to an interface or drops it
-	// egressOnly: some route goes to an egress-only internet gateway,
-	// whose flows AWS always tracks.
-	egressOnly bool
+	// gateways names, per destination, the egress-only internet gateway
+	// or NAT gateway whose flows AWS always tracks ("" for any other
+	// target); tracks is set when some route goes to one.
+	gateways bart.Table[string]
+	tracks   bool
 	// noRoute drops what no route covers; nil when the table has
 	// unresolved routes.
 	noRoute *hop
@@ -110,6 +113,16 @@ const (
 	// Reachability Analyzer names it.
 	ReasonNoRoute = "NO_ROUTE_TO_DESTINATION"
 )
+
+// trackingGateway returns the egress-only internet gateway or NAT
+// gateway the table sends traffic for a through, or "".
+func (t *routeTable) trackingGateway(a netip.Addr) string {
+	if !t.tracks {
+		return ""
+	}
+	gw, _ := t.gateways.Lookup(a.Unmap())
+	return gw
+}
 
 // lookup returns the appliance or drop the table sends traffic for a
 // to, or nil for a route to any other target.
@@ -320,6 +333,7 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 			for _, c := range v.CIDRs {
 				rt.routes.Insert(c.Masked(), nil)
 				rt.targets.Insert(c.Masked(), "local")
+				rt.gateways.Insert(c.Masked(), "")
 			}
 		}
 		for _, r := range t.Routes {
@@ -337,7 +351,12 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 			rt.routes.Insert(r.Dest, h)
 			rt.targets.Insert(r.Dest, target)
 			rt.matters = rt.matters || h != nil
-			rt.egressOnly = rt.egressOnly || (!r.Blackhole && strings.HasPrefix(target, "eigw-"))
+			gw := ""
+			if !r.Blackhole && (strings.HasPrefix(r.Target, "eigw-") || strings.HasPrefix(r.Target, "nat-")) {
+				gw = r.Target
+			}
+			rt.gateways.Insert(r.Dest, gw)
+			rt.tracks = rt.tracks || gw != ""
 		}
 		if len(t.Unresolved) == 0 {
 			rt.noRoute = &hop{drop: &RouteDrop{Table: id, NoRoute: true}}
@@ -382,6 +401,16 @@ func (n *Network) RouteVia(src, dst netip.Addr) *Interface {
 		return h.iface
 	}
 	return nil
+}
+
+// trackingGateway returns the egress-only internet gateway or NAT gateway
+// that the interface's subnet routes traffic for a through, or "".
+func (i *Interface) trackingGateway(a netip.Addr) string {
+	sr := i.net.current().routes.bySubnet[i.spec.SubnetID]
+	if sr == nil || sr.table == nil {
+		return ""
+	}
+	return sr.table.trackingGateway(a)
 }
 
 // RouteTarget returns the target of the route that the route table of

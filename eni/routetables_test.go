@@ -667,7 +667,7 @@ func TestEgressOnlyGatewayTracks(t *testing.T) {
 			require.Equal(t, eni.StageSourceGroups, st[0].Kind)
 			assert.Equal(t, tt.tracked, v.NewConn, "%s", v)
 			assert.Equal(t, !tt.tracked, v.Untracked, "%s", v)
-			assert.Equal(t, tt.tracked, v.EgressOnly, "%s", v)
+			assert.Equal(t, tt.tracked, v.ThroughGateway, "%s", v)
 			if tt.tracked {
 				assert.Contains(t, v.Explain(), "the rules are open to the world both ways, but AWS tracks every flow through egress-only internet gateway eigw-1")
 				// The reply rides the connection.
@@ -680,6 +680,46 @@ func TestEgressOnlyGatewayTracks(t *testing.T) {
 				assert.Equal(t, eni.ReasonTracked, last.Verdict.Reason, "%s", r)
 			} else {
 				assert.NotContains(t, v.Explain(), "egress-only")
+			}
+		})
+	}
+}
+
+// TestNATGatewayTracks: AWS tracks every flow through a NAT gateway. The
+// gateway's own interface is always tracked by its type; an instance
+// behind it whose group is open to the world both ways is tracked too,
+// since the instance's flow is the gateway's flow.
+func TestNATGatewayTracks(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		pkt     *eni.Packet
+		tracked bool
+	}{
+		{"TCP to the internet through the NAT gateway", tcp("10.0.2.10:40000", "198.51.100.7:443", eni.SYN), true},
+		{"UDP too", udp("10.0.2.10:40000", "198.51.100.7:53"), true},
+		{"within the VPC is routed locally", tcp("10.0.2.10:40000", "10.0.3.7:443", eni.SYN), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			open := w.group("open", allRule("0.0.0.0/0"))
+			w.iface("eni-app", "subnet-app", "10.0.2.10", open)
+			_, err := w.net.AddInterface(eni.InterfaceSpec{ID: "eni-nat", SubnetID: "subnet-public", Type: eni.TypeNATGateway, RequesterManaged: true,
+				Description: "Interface for NAT Gateway nat-1", PrivateIPv4: []netip.Addr{mustAddr("10.0.1.5")}})
+			require.NoError(t, err)
+			require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-app", VpcID: "vpc-1", Main: true,
+				Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Interface: "eni-nat", Target: "nat-1"}}}))
+			p := w.net.Judge(tt.pkt, at(0))
+			require.True(t, p.Allowed(), "%s", p)
+			st := p.Stages()
+			require.Equal(t, eni.StageSourceGroups, st[0].Kind)
+			v := st[0].Verdict
+			assert.Equal(t, tt.tracked, v.NewConn, "%s", v)
+			assert.Equal(t, !tt.tracked, v.Untracked, "%s", v)
+			assert.Equal(t, tt.tracked, v.ThroughGateway, "%s", v)
+			if tt.tracked {
+				assert.Contains(t, v.Explain(), "but AWS tracks every flow through NAT gateway nat-1")
+			} else {
+				assert.NotContains(t, v.Explain(), "NAT gateway")
 			}
 		})
 	}

@@ -82,13 +82,14 @@ type Verdict struct {
 	Tracked   bool // the packet belongs to, or opened, a tracked connection
 	NewConn   bool // the packet opened a tracked connection
 	Untracked bool // allowed by rules open to the world both ways: AWS tracks nothing
-	// EgressOnly marks a connection opened although the rules are open to
-	// the world both ways: its route goes through an egress-only internet
-	// gateway, and AWS tracks every flow through one.
-	EgressOnly bool
-	Service    Service
-	Packet     Packet
-	Time       int64 // the packet's time, Unix nanoseconds
+	// ThroughGateway marks a connection opened although the rules are
+	// open to the world both ways: its route goes through an egress-only
+	// internet gateway or a NAT gateway, and AWS tracks every flow
+	// through one.
+	ThroughGateway bool
+	Service        Service
+	Packet         Packet
+	Time           int64 // the packet's time, Unix nanoseconds
 }
 
 // Allowed reports whether the packet passes.
@@ -112,18 +113,8 @@ func (v Verdict) Explain() string {
 		switch {
 		case v.Untracked:
 			s += "; untracked flow (rules open to the world both ways), so replies are judged by rules"
-		case v.NewConn && v.EgressOnly:
-			gw := "an egress-only internet gateway"
-			if v.Interface != nil {
-				remote := v.Packet.Src
-				if v.Direction == Outbound {
-					remote = v.Packet.Dst
-				}
-				if t := v.Interface.RouteTarget(remote); t != "" {
-					gw = "egress-only internet gateway " + t
-				}
-			}
-			s += "; new tracked connection: the rules are open to the world both ways, but AWS tracks every flow through " + gw
+		case v.NewConn && v.ThroughGateway:
+			s += "; new tracked connection: the rules are open to the world both ways, but AWS tracks every flow through " + v.gatewayText()
 		case v.NewConn:
 			s += "; new tracked connection"
 		case v.Packet.Proto == 6:
@@ -184,6 +175,25 @@ func (v Verdict) Explain() string {
 			"Amazon DNS, IMDS, Time Sync and Windows activation together, and AWS drops the rest", v.Reason, v.Service, LinkLocalPPS)
 	}
 	return "no decision"
+}
+
+// gatewayText names the gateway behind ThroughGateway.
+func (v Verdict) gatewayText() string {
+	gw := ""
+	if v.Interface != nil {
+		remote := v.Packet.Src
+		if v.Direction == Outbound {
+			remote = v.Packet.Dst
+		}
+		gw = v.Interface.trackingGateway(remote)
+	}
+	switch {
+	case strings.HasPrefix(gw, "eigw-"):
+		return "egress-only internet gateway " + gw
+	case strings.HasPrefix(gw, "nat-"):
+		return "NAT gateway " + gw
+	}
+	return "an egress-only internet gateway or NAT gateway"
 }
 
 func dirRules(d Direction) string {

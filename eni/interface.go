@@ -475,9 +475,9 @@ func (c *compiled) matchIn(rules *sg.Ruleset, dir Direction, p *Packet, remote n
 		// AWS §2.2: a TCP or UDP flow is untracked when the rule admitting
 		// it is open to the world and the other direction is open to the
 		// world on every port, unless the interface type is always
-		// tracked, or (§2.3) the flow goes through an egress-only internet
-		// gateway or a NAT gateway. Neither has security groups of its
-		// own, so AWS's tracking of their flows is the instances'.
+		// tracked, or (§2.3) the flow goes through a gateway that AWS
+		// always tracks. Gateways have no security groups of their own, so
+		// AWS's tracking of their flows is the instances'.
 		untracked = !c.autoTracked && (p.Proto == 6 || p.Proto == 17) && m.World &&
 			rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6()) && c.trackingGateway(remote) == ""
 	}
@@ -492,9 +492,9 @@ func (c *compiled) trackedForGateway(rules *sg.Ruleset, dir Direction, p *Packet
 		c.trackingGateway(remote) != "" && rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6())
 }
 
-// trackingGateway returns the egress-only internet gateway (eigw-...) or
-// NAT gateway (nat-...) that the interface's subnet routes traffic to and
-// from remote through, or "".
+// trackingGateway returns the gateway whose flows AWS always tracks that
+// the interface's subnet routes traffic to and from remote through, or
+// "".
 func (c *compiled) trackingGateway(remote netip.Addr) string {
 	if c.gateways == nil {
 		return ""

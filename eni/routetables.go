@@ -19,9 +19,10 @@ import (
 // routes the files cannot resolve (Unresolved). Routes to other targets
 // (local, gateways, endpoints) are judged as if the packet went straight
 // on; but a flow whose route goes to an egress-only internet gateway
-// (eigw-...) or a NAT gateway (nat-...) is tracked whatever the rules
-// say, as AWS tracks every flow through one (see
-// [Verdict.ThroughGateway]).
+// (eigw-...), a NAT gateway (nat-...), a transit gateway (tgw-...) or a
+// Gateway Load Balancer or firewall endpoint (vpce-..., with Interface
+// set) is tracked whatever the rules say, as AWS tracks every flow
+// through one (see [Verdict.ThroughGateway]).
 type RouteTableSpec struct {
 	ID    string
 	VpcID string
@@ -68,9 +69,9 @@ type routeTable struct {
 	routes  bart.Table[*hop]
 	targets bart.Table[string]
 	matters bool // some route sends traffic to an interface or drops it
-	// gateways names, per destination, the egress-only internet gateway
-	// or NAT gateway whose flows AWS always tracks ("" for any other
-	// target); tracks is set when some route goes to one.
+	// gateways names, per destination, the gateway whose flows AWS
+	// always tracks ("" for any other target); tracks is set when some
+	// route goes to one.
 	gateways bart.Table[string]
 	tracks   bool
 	// noRoute drops what no route covers; nil when the table has
@@ -114,8 +115,25 @@ const (
 	ReasonNoRoute = "NO_ROUTE_TO_DESTINATION"
 )
 
-// trackingGateway returns the egress-only internet gateway or NAT
-// gateway the table sends traffic for a through, or "".
+// alwaysTracked reports whether the route goes through a gateway whose
+// flows AWS always tracks (reference §2.3): an egress-only internet
+// gateway, a NAT gateway, a transit gateway (on AWS's 2023 list only;
+// sgsim takes the union of its lists), or an endpoint that routes CIDR
+// blocks through an interface (a Gateway Load Balancer or Network
+// Firewall endpoint; a gateway endpoint's routes name prefix lists and
+// have no interface).
+func alwaysTracked(r Route) bool {
+	switch {
+	case strings.HasPrefix(r.Target, "eigw-"), strings.HasPrefix(r.Target, "nat-"), strings.HasPrefix(r.Target, "tgw-"):
+		return true
+	case strings.HasPrefix(r.Target, "vpce-"):
+		return r.Interface != ""
+	}
+	return false
+}
+
+// trackingGateway returns the gateway whose flows AWS always tracks that
+// the table sends traffic for a through, or "".
 func (t *routeTable) trackingGateway(a netip.Addr) string {
 	if !t.tracks {
 		return ""
@@ -352,7 +370,7 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 			rt.targets.Insert(r.Dest, target)
 			rt.matters = rt.matters || h != nil
 			gw := ""
-			if !r.Blackhole && (strings.HasPrefix(r.Target, "eigw-") || strings.HasPrefix(r.Target, "nat-")) {
+			if !r.Blackhole && alwaysTracked(r) {
 				gw = r.Target
 			}
 			rt.gateways.Insert(r.Dest, gw)
@@ -403,8 +421,8 @@ func (n *Network) RouteVia(src, dst netip.Addr) *Interface {
 	return nil
 }
 
-// trackingGateway returns the egress-only internet gateway or NAT gateway
-// that the interface's subnet routes traffic for a through, or "".
+// trackingGateway returns the gateway whose flows AWS always tracks that
+// the interface's subnet routes traffic for a through, or "".
 func (i *Interface) trackingGateway(a netip.Addr) string {
 	sr := i.net.current().routes.bySubnet[i.spec.SubnetID]
 	if sr == nil || sr.table == nil {

@@ -3,6 +3,7 @@ package eni_test
 import (
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -685,41 +686,57 @@ func TestEgressOnlyGatewayTracks(t *testing.T) {
 	}
 }
 
-// TestNATGatewayTracks: AWS tracks every flow through a NAT gateway. The
-// gateway's own interface is always tracked by its type; an instance
+// TestGatewayTracks: AWS tracks every flow through a NAT gateway, a
+// transit gateway or a Gateway Load Balancer or firewall endpoint
+// (reference §2.3, the union of its two lists). The gateway's own
+// interface, when it has one, is always tracked by its type; an instance
 // behind it whose group is open to the world both ways is tracked too,
-// since the instance's flow is the gateway's flow.
-func TestNATGatewayTracks(t *testing.T) {
+// since the instance's flow is the gateway's flow. An internet gateway
+// and a gateway endpoint (whose routes have no interface) track nothing.
+func TestGatewayTracks(t *testing.T) {
+	toWorld := tcp("10.0.2.10:40000", "198.51.100.7:443", eni.SYN)
 	for _, tt := range []struct {
-		name    string
-		pkt     *eni.Packet
-		tracked bool
+		name      string
+		route     eni.Route
+		pkt       *eni.Packet
+		tracked   bool
+		explained string
 	}{
-		{"TCP to the internet through the NAT gateway", tcp("10.0.2.10:40000", "198.51.100.7:443", eni.SYN), true},
-		{"UDP too", udp("10.0.2.10:40000", "198.51.100.7:53"), true},
-		{"within the VPC is routed locally", tcp("10.0.2.10:40000", "10.0.3.7:443", eni.SYN), false},
+		{"TCP through a NAT gateway", eni.Route{Interface: "eni-gw", Target: "nat-1"}, toWorld, true, "NAT gateway nat-1"},
+		{"UDP through a NAT gateway", eni.Route{Interface: "eni-gw", Target: "nat-1"}, udp("10.0.2.10:40000", "198.51.100.7:53"), true, "NAT gateway nat-1"},
+		{"within the VPC is routed locally", eni.Route{Interface: "eni-gw", Target: "nat-1"}, tcp("10.0.2.10:40000", "10.0.3.7:443", eni.SYN), false, ""},
+		{"through a transit gateway", eni.Route{Target: "tgw-1"}, toWorld, true, "transit gateway tgw-1"},
+		{"through a Gateway Load Balancer endpoint", eni.Route{Interface: "eni-gw", Target: "vpce-1"}, toWorld, true, "endpoint vpce-1"},
+		{"a gateway endpoint's route", eni.Route{Target: "vpce-2"}, toWorld, false, ""},
+		{"through an internet gateway", eni.Route{Target: "igw-1"}, toWorld, false, ""},
+		{"a blackhole route to a NAT gateway", eni.Route{Target: "nat-1", Blackhole: true}, toWorld, false, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
 			open := w.group("open", allRule("0.0.0.0/0"))
 			w.iface("eni-app", "subnet-app", "10.0.2.10", open)
-			_, err := w.net.AddInterface(eni.InterfaceSpec{ID: "eni-nat", SubnetID: "subnet-public", Type: eni.TypeNATGateway, RequesterManaged: true,
-				Description: "Interface for NAT Gateway nat-1", PrivateIPv4: []netip.Addr{mustAddr("10.0.1.5")}})
+			typ := eni.TypeNATGateway
+			if strings.HasPrefix(tt.route.Target, "vpce-") {
+				typ = eni.TypeGatewayLoadBalancerEndpoint
+			}
+			_, err := w.net.AddInterface(eni.InterfaceSpec{ID: "eni-gw", SubnetID: "subnet-public", Type: typ, RequesterManaged: true,
+				PrivateIPv4: []netip.Addr{mustAddr("10.0.1.5")}})
 			require.NoError(t, err)
-			require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-app", VpcID: "vpc-1", Main: true,
-				Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Interface: "eni-nat", Target: "nat-1"}}}))
+			route := tt.route
+			route.Dest = netip.MustParsePrefix("0.0.0.0/0")
+			require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-app", VpcID: "vpc-1", Main: true, Routes: []eni.Route{route}}))
 			p := w.net.Judge(tt.pkt, at(0))
-			require.True(t, p.Allowed(), "%s", p)
 			st := p.Stages()
 			require.Equal(t, eni.StageSourceGroups, st[0].Kind)
 			v := st[0].Verdict
+			require.True(t, v.Allowed(), "%s", p)
 			assert.Equal(t, tt.tracked, v.NewConn, "%s", v)
 			assert.Equal(t, !tt.tracked, v.Untracked, "%s", v)
 			assert.Equal(t, tt.tracked, v.ThroughGateway, "%s", v)
 			if tt.tracked {
-				assert.Contains(t, v.Explain(), "but AWS tracks every flow through NAT gateway nat-1")
+				assert.Contains(t, v.Explain(), "but AWS tracks every flow through "+tt.explained)
 			} else {
-				assert.NotContains(t, v.Explain(), "NAT gateway")
+				assert.NotContains(t, v.Explain(), "AWS tracks every flow")
 			}
 		})
 	}

@@ -83,9 +83,10 @@ type Verdict struct {
 	NewConn   bool // the packet opened a tracked connection
 	Untracked bool // allowed by rules open to the world both ways: AWS tracks nothing
 	// ThroughGateway marks a connection opened although the rules are
-	// open to the world both ways: its route goes through an egress-only
-	// internet gateway or a NAT gateway, and AWS tracks every flow
-	// through one.
+	// open to the world both ways: its route goes through a gateway whose
+	// flows AWS always tracks (an egress-only internet gateway, a NAT
+	// gateway, a transit gateway, a Gateway Load Balancer or firewall
+	// endpoint).
 	ThroughGateway bool
 	Service        Service
 	Packet         Packet
@@ -192,8 +193,12 @@ func (v Verdict) gatewayText() string {
 		return "egress-only internet gateway " + gw
 	case strings.HasPrefix(gw, "nat-"):
 		return "NAT gateway " + gw
+	case strings.HasPrefix(gw, "tgw-"):
+		return "transit gateway " + gw
+	case strings.HasPrefix(gw, "vpce-"):
+		return "endpoint " + gw
 	}
-	return "an egress-only internet gateway or NAT gateway"
+	return "a gateway"
 }
 
 func dirRules(d Direction) string {

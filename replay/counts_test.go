@@ -34,12 +34,13 @@ func TestCountsMerge(t *testing.T) {
 		require.NoError(t, err)
 		r := rp.Judge(&f)
 		notIP := r.Path.Packet.Status == eni.NotIP
-		whole.add(f.Time, r.Unwrapped, notIP, r.Verdict, r.Path.Src, r.Path.Dst, viasOf(&r.Path))
+		o, vias := outcomeOf(r.Verdict, &r.Path)
+		whole.add(f.Time, r.Unwrapped, notIP, o, vias)
 		part := &judging
 		if rng.IntN(2) == 0 {
 			part = &reading
 		}
-		part.add(f.Time, r.Unwrapped, notIP, r.Verdict, r.Path.Src, r.Path.Dst, viasOf(&r.Path))
+		part.add(f.Time, r.Unwrapped, notIP, o, vias)
 	}
 	require.NotZero(t, judging.frames)
 	require.NotZero(t, reading.frames)

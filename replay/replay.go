@@ -16,8 +16,10 @@
 package replay
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
+	"math/bits"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -100,8 +102,8 @@ type Replayer struct {
 	counts, ahead frameCounts
 	flow          map[flowKey]int
 	mirror        *mirrorCounts // with Options.Mirror
-	// lastFlows remembers refused flows' places by packet hash, in front
-	// of flow.
+	// lastFlows remembers refused flows' places by flowKey.slot, in
+	// front of flow.
 	lastFlows [256]recentFlow
 
 	// Run's batches of decoded frames (1.5 MB, made by the first Run,
@@ -831,6 +833,18 @@ type flowKey struct {
 	entry    int
 }
 
+// slot is a cheap hash of the key's addresses, port and protocol, for
+// Replayer.lastFlows. Not the packet's hash, which differs with the
+// source port: most of a refused flow's frames are new attempts from new
+// ports.
+func (k *flowKey) slot() uint64 {
+	s, d := k.src.As16(), k.dst.As16()
+	a := binary.LittleEndian.Uint64(s[8:]) ^ binary.LittleEndian.Uint64(s[:8])*0x9e3779b97f4a7c15
+	b := binary.LittleEndian.Uint64(d[8:]) ^ binary.LittleEndian.Uint64(d[:8])*0xc2b2ae3d27d4eb4f
+	hi, lo := bits.Mul64(a^uint64(k.dport)<<48^uint64(k.proto)<<40^uint64(k.stage)<<32, b^0xa0761d6478bd642f)
+	return hi ^ lo
+}
+
 // countRefused counts a refused frame in its refused flow, in capture
 // order: a flow's first frame sets its stage and times.
 func (r *Replayer) countRefused(res *Result) {
@@ -859,9 +873,9 @@ func (r *Replayer) countRefused(res *Result) {
 		fk.iface, fk.reason = st.Verdict.Interface, st.Verdict.Reason
 	}
 	// A refused flow's frames come again and again (retries, scans of
-	// one port): a small table by packet hash answers most of them
-	// without hashing the whole key for the map.
-	m := &r.lastFlows[res.hash&uint64(len(r.lastFlows)-1)]
+	// one port): a small table answers most of them without hashing the
+	// whole key for the map.
+	m := &r.lastFlows[fk.slot()&uint64(len(r.lastFlows)-1)]
 	k, ok := m.k, m.set && m.key == fk
 	if !ok {
 		k, ok = r.flow[fk]

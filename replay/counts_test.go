@@ -34,13 +34,12 @@ func TestCountsMerge(t *testing.T) {
 		require.NoError(t, err)
 		r := rp.Judge(&f)
 		notIP := r.Path.Packet.Status == eni.NotIP
-		o, vias := outcomeOf(r.Verdict, &r.Path)
-		whole.add(f.Time, r.Unwrapped, notIP, o, vias)
+		whole.add(f.Time, r.Unwrapped, notIP, r.Verdict, r.Path.Src, r.Path.Dst, viasOf(&r.Path))
 		part := &judging
 		if rng.IntN(2) == 0 {
 			part = &reading
 		}
-		part.add(f.Time, r.Unwrapped, notIP, o, vias)
+		part.add(f.Time, r.Unwrapped, notIP, r.Verdict, r.Path.Src, r.Path.Dst, viasOf(&r.Path))
 	}
 	require.NotZero(t, judging.frames)
 	require.NotZero(t, reading.frames)

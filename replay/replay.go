@@ -136,49 +136,13 @@ type batch struct {
 	n         int
 	err       error // the reader's, after the n frames
 
-	// In a Run without fn, the frames' outcomes, to be counted by the
-	// judging goroutine or, when the batch comes back to it, the reading
-	// one: judged says they are set and not yet counted. vias holds the
-	// appliances of the frames whose outcome says they had some, and
-	// nothing else: most frames have none.
-	outcomes [batchSize]outcome
-	vias     [batchSize][2]uint32
-	judged   bool
-}
-
-// outcome is what counting needs of a judged frame: its verdict and the
-// interfaces it left and entered, as Interface.Index()+1 (0: none).
-// Indexes, not pointers: the outcomes are what passes back from the
-// judging goroutine's core to the reading one's, and at 12 bytes rather
-// than 33 (verdict, two interfaces, two appliances) a frame's stores wait
-// on a third of the cache lines, with no write barrier.
-type outcome struct {
-	src, dst uint32
-	verdict  Verdict
-	vias     bool // the frame went through appliances
-}
-
-// outcomeOf returns a judged path's outcome and, when it has any, its
-// appliances.
-func outcomeOf(v Verdict, p *eni.Path) (o outcome, vias [2]uint32) {
-	o = outcome{src: indexOf(p.Src), dst: indexOf(p.Dst), verdict: v}
-	switch vs := p.Vias(); len(vs) {
-	case 2:
-		vias[1] = indexOf(vs[1])
-		fallthrough
-	case 1:
-		vias[0], o.vias = indexOf(vs[0]), true
-	}
-	return o, vias
-}
-
-// indexOf returns an outcome's number for the interface: its Index+1, or
-// 0 for none.
-func indexOf(i *eni.Interface) uint32 {
-	if i == nil {
-		return 0
-	}
-	return uint32(i.Index()) + 1
+	// In a Run without fn, the frames' verdicts and interfaces, to be
+	// counted by the judging goroutine or, when the batch comes back to
+	// it, the reading one: judged says they are set and not yet counted.
+	verdicts   [batchSize]Verdict
+	srcs, dsts [batchSize]*eni.Interface
+	vias       [batchSize][2]*eni.Interface // the appliances a route took the frame through
+	judged     bool
 }
 
 const (
@@ -490,11 +454,7 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 			for k := range n {
 				res := &r.judged[k]
 				res.Verdict = verdictOf(&res.Path)
-				o, vias := outcomeOf(res.Verdict, &res.Path)
-				b.outcomes[at+k] = o
-				if o.vias {
-					b.vias[at+k] = vias
-				}
+				b.verdicts[at+k], b.srcs[at+k], b.dsts[at+k], b.vias[at+k] = res.Verdict, res.Path.Src, res.Path.Dst, viasOf(&res.Path)
 				r.countFlow(res)
 				if r.mirror != nil {
 					r.mirrorFrame(res, res.Outer)
@@ -547,8 +507,7 @@ func (r *Replayer) decode(res *Result, f *capture.Frame) {
 func (r *Replayer) finish(res *Result) {
 	res.Verdict = verdictOf(&res.Path)
 	p := &res.Path
-	o, vias := outcomeOf(res.Verdict, p)
-	r.counts.add(res.Frame.Time, res.Unwrapped, p.Packet.Status == eni.NotIP, o, vias)
+	r.counts.add(res.Frame.Time, res.Unwrapped, p.Packet.Status == eni.NotIP, res.Verdict, p.Src, p.Dst, viasOf(p))
 	r.countFlow(res)
 	if r.mirror != nil {
 		r.mirrorFrame(res, res.Outer)
@@ -588,9 +547,8 @@ func (r *Replayer) Summary() *Summary {
 	s.Interfaces = s.Interfaces[:0]
 	for _, i := range r.net.Interfaces() {
 		c := InterfaceCounts{Interface: i}
-		if k := i.Index(); k < len(r.counts.ifaces) {
-			f := &r.counts.ifaces[k]
-			c.InAccepted, c.InRejected, c.OutAccepted, c.OutRejected = f.inAccepted, f.inRejected, f.outAccepted, f.outRejected
+		if k := i.Index(); k < len(r.counts.ifaces) && r.counts.ifaces[k].Interface == i {
+			c = r.counts.ifaces[k]
 		}
 		st := i.Stats()
 		c.TrackedPeak, c.TableFull = st.Tracking.Peak, st.Tracking.Exceeded
@@ -668,17 +626,12 @@ type frameCounts struct {
 	notIP, unwrapped                    int
 	first, last                         time.Time
 	firstNs, lastNs                     int64
-	ifaces                              []ifaceFrames // by Interface.Index
+	ifaces                              []InterfaceCounts // by Interface.Index
 }
 
-// ifaceFrames are one interface's frames by direction and verdict.
-type ifaceFrames struct {
-	inAccepted, inRejected, outAccepted, outRejected int
-}
-
-// add counts a frame of time t with outcome o, and vias its appliances
-// when o says it has some.
-func (c *frameCounts) add(t time.Time, unwrapped, notIP bool, o outcome, vias [2]uint32) {
+// add counts a frame of time t with verdict v, leaving the interface
+// src and entering dst (either may be nil).
+func (c *frameCounts) add(t time.Time, unwrapped, notIP bool, v Verdict, src, dst *eni.Interface, vias [2]*eni.Interface) {
 	c.frames++
 	// Compare nanoseconds: time.Time's Before and After cost several
 	// integer compares each, on every frame.
@@ -693,7 +646,7 @@ func (c *frameCounts) add(t time.Time, unwrapped, notIP bool, o outcome, vias [2
 	if unwrapped {
 		c.unwrapped++
 	}
-	switch o.verdict {
+	switch v {
 	case Skip:
 		c.skipped++
 		if notIP {
@@ -705,35 +658,48 @@ func (c *frameCounts) add(t time.Time, unwrapped, notIP bool, o outcome, vias [2
 	case Reject:
 		c.rejected++
 	}
-	accept := o.verdict == Accept
-	if o.src != 0 {
-		n := c.iface(o.src)
+	accept := v == Accept
+	if src != nil {
+		n := c.iface(src)
 		if accept {
-			n.outAccepted++
+			n.OutAccepted++
 		} else {
-			n.outRejected++
+			n.OutRejected++
 		}
 	}
-	if o.dst != 0 {
-		n := c.iface(o.dst)
+	if dst != nil {
+		n := c.iface(dst)
 		if accept {
-			n.inAccepted++
+			n.InAccepted++
 		} else {
-			n.inRejected++
+			n.InRejected++
 		}
 	}
-	for k := 0; o.vias && k < len(vias) && vias[k] != 0; k++ {
+	for k := 0; k < len(vias) && vias[k] != nil; k++ {
+		via := vias[k]
 		// An appliance's frames go in and out again: counted both ways,
 		// by the frame's verdict.
-		n := c.iface(vias[k])
+		n := c.iface(via)
 		if accept {
-			n.inAccepted++
-			n.outAccepted++
+			n.InAccepted++
+			n.OutAccepted++
 		} else {
-			n.inRejected++
-			n.outRejected++
+			n.InRejected++
+			n.OutRejected++
 		}
 	}
+}
+
+// viasOf returns the appliances on a path, as a batch keeps them.
+func viasOf(p *eni.Path) (v [2]*eni.Interface) {
+	switch vs := p.Vias(); len(vs) { // not copy: a typed copy of pointers costs more than two stores
+	case 2:
+		v[1] = vs[1]
+		fallthrough
+	case 1:
+		v[0] = vs[0]
+	}
+	return v
 }
 
 // addBatch counts a batch's judged frames, if they have not been.
@@ -743,12 +709,7 @@ func (c *frameCounts) addBatch(b *batch) {
 	}
 	b.judged = false
 	for k := range b.n {
-		var vias [2]uint32
-		o := b.outcomes[k]
-		if o.vias {
-			vias = b.vias[k]
-		}
-		c.add(b.times[k], b.unwrapped[k], b.packets[k].Status == eni.NotIP, o, vias)
+		c.add(b.times[k], b.unwrapped[k], b.packets[k].Status == eni.NotIP, b.verdicts[k], b.srcs[k], b.dsts[k], b.vias[k])
 	}
 }
 
@@ -770,12 +731,13 @@ func (c *frameCounts) merge(o *frameCounts) {
 	c.notIP += o.notIP
 	c.unwrapped += o.unwrapped
 	for k := range o.ifaces {
-		x := &o.ifaces[k]
-		n := c.iface(uint32(k) + 1)
-		n.inAccepted += x.inAccepted
-		n.inRejected += x.inRejected
-		n.outAccepted += x.outAccepted
-		n.outRejected += x.outRejected
+		if x := &o.ifaces[k]; x.Interface != nil {
+			n := c.iface(x.Interface)
+			n.InAccepted += x.InAccepted
+			n.InRejected += x.InRejected
+			n.OutAccepted += x.OutAccepted
+			n.OutRejected += x.OutRejected
+		}
 	}
 }
 
@@ -899,15 +861,18 @@ func (r *Replayer) countRefused(res *Result) {
 	f.Last = t
 }
 
-// iface returns the counters of the interface an outcome numbers n
-// (Index+1, not 0), which are indexed by Interface.Index.
-func (c *frameCounts) iface(n uint32) *ifaceFrames {
-	k := int(n - 1)
-	if old := len(c.ifaces); k >= old {
-		c.ifaces = slices.Grow(c.ifaces, k+1-old)[:k+1]
-		clear(c.ifaces[old:])
+// iface returns the interface's counters, indexed by Interface.Index.
+func (c *frameCounts) iface(i *eni.Interface) *InterfaceCounts {
+	k := i.Index()
+	if k < len(c.ifaces) && c.ifaces[k].Interface == i {
+		return &c.ifaces[k]
 	}
-	return &c.ifaces[k]
+	for len(c.ifaces) <= k {
+		c.ifaces = append(c.ifaces, InterfaceCounts{})
+	}
+	n := &c.ifaces[k]
+	n.Interface = i
+	return n
 }
 
 // RejectedFlows returns the refused flows, most frames first.

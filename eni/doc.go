@@ -85,4 +85,10 @@
 //     activation together) is a token bucket: a burst of up to 1024
 //     passes at once, and it refills at 1024 a second. Replies from the
 //     services do not count.
+//   - A flow whose route goes through a gateway AWS always tracks (an
+//     egress-only internet gateway, a NAT gateway, a transit gateway, a
+//     Gateway Load Balancer or firewall endpoint) is tracked at the
+//     instance's interface, whatever its rules say: the gateway has no
+//     security groups of its own. Transit gateways and Gateway Load
+//     Balancers are on AWS's 2023 list only; sgsim takes both lists.
 package eni

@@ -104,6 +104,7 @@ func (l *loader) buildRouteTables() error {
 		for k, r := range x.Routes {
 			field := fmt.Sprintf("Routes[%d]", k)
 			var dests []netip.Prefix
+			tracked := false // a DynamoDB gateway endpoint's route
 			switch {
 			case r.DestinationCidrBlock != "":
 				p, err := parsePrefix(file, obj, field+".DestinationCidrBlock", r.DestinationCidrBlock, false)
@@ -135,6 +136,10 @@ func (l *loader) buildRouteTables() error {
 				for _, e := range pl.Entries {
 					dests = append(dests, e.CIDR)
 				}
+				// AWS tracks every flow through a DynamoDB gateway endpoint
+				// (reference §2.3); its route names the service's list.
+				tracked = strings.HasPrefix(r.GatewayID, "vpce-") && strings.HasPrefix(pl.Name, "com.amazonaws.") &&
+					strings.HasSuffix(pl.Name, ".dynamodb")
 			default:
 				return &Error{File: file, Object: obj, Field: field, Msg: "has no destination"}
 			}
@@ -166,7 +171,7 @@ func (l *loader) buildRouteTables() error {
 				targetField = field + ".GatewayId"
 			}
 			for _, d := range dests {
-				spec.Routes = append(spec.Routes, eni.Route{Dest: d, Interface: iface, Target: r.target(), Blackhole: blackhole})
+				spec.Routes = append(spec.Routes, eni.Route{Dest: d, Interface: iface, Target: r.target(), Blackhole: blackhole, AlwaysTracked: tracked})
 				routeFields = append(routeFields, targetField)
 			}
 		}

@@ -218,3 +218,53 @@ func TestLoadPeerings(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, "pcx.json: pcx-1: AccepterVpcInfo.VpcId: is missing", err.Error())
 }
+
+// TestDynamoDBGatewayEndpointTracks: AWS tracks every flow through a
+// DynamoDB gateway endpoint (reference §2.3), though the route names only
+// the endpoint and the service's prefix list; an S3 gateway endpoint's
+// flows keep the rules' answer. The instance's group is open to the
+// world both ways, so that the rules alone track nothing.
+func TestDynamoDBGatewayEndpointTracks(t *testing.T) {
+	files := []ec2json.Source{
+		src("vpcs.json", `{"Vpcs":[{"VpcId":"vpc-1","OwnerId":"111122223333","CidrBlock":"10.0.0.0/16"}]}`),
+		src("subnets.json", `{"Subnets":[{"SubnetId":"subnet-1","VpcId":"vpc-1","CidrBlock":"10.0.1.0/24"}]}`),
+		src("sgs.json", `{"SecurityGroups":[{"GroupId":"sg-open","GroupName":"open","VpcId":"vpc-1",
+			"IpPermissions":[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}]}],
+			"IpPermissionsEgress":[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]}]}`),
+		src("enis.json", `{"NetworkInterfaces":[{"NetworkInterfaceId":"eni-app","SubnetId":"subnet-1","VpcId":"vpc-1",
+			"PrivateIpAddress":"10.0.1.10","Groups":[{"GroupId":"sg-open"}]}]}`),
+		src("pls.json", `{"PrefixLists":[
+			{"PrefixListId":"pl-02cd2c6b","AddressFamily":"IPv4","PrefixListName":"com.amazonaws.us-east-1.dynamodb","OwnerId":"AWS"},
+			{"PrefixListId":"pl-63a5400a","AddressFamily":"IPv4","PrefixListName":"com.amazonaws.us-east-1.s3","OwnerId":"AWS"}]}`),
+		{Name: "ddb.json", PrefixList: "pl-02cd2c6b", Data: []byte(`{"Entries":[{"Cidr":"3.218.180.0/22"}]}`)},
+		{Name: "s3.json", PrefixList: "pl-63a5400a", Data: []byte(`{"Entries":[{"Cidr":"52.216.0.0/15"}]}`)},
+		src("rtbs.json", `{"RouteTables":[{"RouteTableId":"rtb-main","VpcId":"vpc-1","Associations":[{"Main":true}],
+			"Routes":[{"DestinationCidrBlock":"10.0.0.0/16","GatewayId":"local","State":"active"},
+			 {"DestinationPrefixListId":"pl-02cd2c6b","GatewayId":"vpce-ddb","State":"active"},
+			 {"DestinationPrefixListId":"pl-63a5400a","GatewayId":"vpce-s3","State":"active"},
+			 {"DestinationCidrBlock":"0.0.0.0/0","GatewayId":"igw-1","State":"active"}]}]}`),
+	}
+	r, err := ec2json.Load(files...)
+	require.NoError(t, err)
+	var tracked []string
+	for _, rt := range r.Network.RouteTables() {
+		for _, route := range rt.Routes {
+			if route.AlwaysTracked {
+				tracked = append(tracked, route.Dest.String()+" "+route.Target)
+			}
+		}
+	}
+	assert.Equal(t, []string{"3.218.180.0/22 vpce-ddb"}, tracked)
+	for _, tt := range []struct {
+		dst     string
+		tracked bool
+	}{{"3.218.180.10:443", true}, {"52.216.4.20:443", false}, {"198.51.100.7:443", false}} {
+		syn := eni.TCP(netip.MustParseAddrPort("10.0.1.10:40000"), netip.MustParseAddrPort(tt.dst), eni.SYN)
+		p := r.Network.Judge(&syn, time.Unix(0, 0))
+		require.True(t, p.Allowed(), "%s", p)
+		v := p.Stages()[0].Verdict
+		assert.Equal(t, tt.tracked, v.NewConn, "%s: %s", tt.dst, v)
+		assert.Equal(t, tt.tracked, v.ThroughGateway, "%s: %s", tt.dst, v)
+		assert.Equal(t, !tt.tracked, v.Untracked, "%s: %s", tt.dst, v)
+	}
+}

@@ -87,8 +87,10 @@
 //     services do not count.
 //   - A flow whose route goes through a gateway AWS always tracks (an
 //     egress-only internet gateway, a NAT gateway, a transit gateway, a
-//     Gateway Load Balancer or firewall endpoint) is tracked at the
-//     instance's interface, whatever its rules say: the gateway has no
-//     security groups of its own. Transit gateways and Gateway Load
-//     Balancers are on AWS's 2023 list only; sgsim takes both lists.
+//     Gateway Load Balancer or firewall endpoint, a DynamoDB gateway
+//     endpoint) is tracked at the instance's interface, whatever its
+//     rules say: the gateway has no security groups of its own. Transit
+//     gateways and Gateway Load Balancers are on AWS's 2023 list only;
+//     sgsim takes both lists. A DynamoDB connection takes one entry, not
+//     AWS's two.
 package eni

@@ -54,6 +54,12 @@ type Route struct {
 	// Blackhole marks a route whose target is gone: AWS drops the
 	// traffic it matches.
 	Blackhole bool
+	// AlwaysTracked marks a route whose flows AWS always tracks although
+	// its target alone does not say so: a DynamoDB gateway endpoint's,
+	// which the loader tells by its prefix list. Routes to egress-only
+	// internet gateways, NAT gateways, transit gateways and load-balancer
+	// or firewall endpoints need no mark.
+	AlwaysTracked bool
 }
 
 // RouteTable is a route table in a network.
@@ -121,9 +127,12 @@ const (
 // sgsim takes the union of its lists), or an endpoint that routes CIDR
 // blocks through an interface (a Gateway Load Balancer or Network
 // Firewall endpoint; a gateway endpoint's routes name prefix lists and
-// have no interface).
+// have no interface), or one marked AlwaysTracked (a DynamoDB gateway
+// endpoint's).
 func alwaysTracked(r Route) bool {
 	switch {
+	case r.AlwaysTracked:
+		return true
 	case strings.HasPrefix(r.Target, "eigw-"), strings.HasPrefix(r.Target, "nat-"), strings.HasPrefix(r.Target, "tgw-"):
 		return true
 	case strings.HasPrefix(r.Target, "vpce-"):

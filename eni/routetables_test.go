@@ -688,7 +688,8 @@ func TestEgressOnlyGatewayTracks(t *testing.T) {
 
 // TestGatewayTracks: AWS tracks every flow through a NAT gateway, a
 // transit gateway or a Gateway Load Balancer or firewall endpoint
-// (reference §2.3, the union of its two lists). The gateway's own
+// (reference §2.3, the union of its two lists), and through a route
+// marked AlwaysTracked (a DynamoDB gateway endpoint's). The gateway's own
 // interface, when it has one, is always tracked by its type; an instance
 // behind it whose group is open to the world both ways is tracked too,
 // since the instance's flow is the gateway's flow. An internet gateway
@@ -708,6 +709,7 @@ func TestGatewayTracks(t *testing.T) {
 		{"through a transit gateway", eni.Route{Target: "tgw-1"}, toWorld, true, "transit gateway tgw-1"},
 		{"through a Gateway Load Balancer endpoint", eni.Route{Interface: "eni-gw", Target: "vpce-1"}, toWorld, true, "endpoint vpce-1"},
 		{"a gateway endpoint's route", eni.Route{Target: "vpce-2"}, toWorld, false, ""},
+		{"a DynamoDB gateway endpoint's route", eni.Route{Target: "vpce-3", AlwaysTracked: true}, toWorld, true, "endpoint vpce-3"},
 		{"through an internet gateway", eni.Route{Target: "igw-1"}, toWorld, false, ""},
 		{"a blackhole route to a NAT gateway", eni.Route{Target: "nat-1", Blackhole: true}, toWorld, false, ""},
 	} {

@@ -48,6 +48,10 @@ type Packet struct {
 	Dir                   Dir
 	TCPFlags              uint8
 	ICMPType              uint8
+	// Double marks a flow that takes two entries of the table's
+	// capacity when it opens: AWS counts two for each connection through
+	// a DynamoDB gateway endpoint. Only Track and CanTrack read it.
+	Double bool
 }
 
 // Key identifies a tracked flow: fixed-size and pointer-free, so it hashes

@@ -55,8 +55,8 @@ const (
 
 // Stats are a table's counters.
 type Stats struct {
-	Entries  int    // live entries (some may have expired but not yet been dropped)
-	Peak     int    // most entries held at once (idle ones go a few per packet, so this may count some just expired)
+	Entries  int    // live entries, as they count against the capacity: two for a Packet.Double flow's (some may have expired but not yet been dropped)
+	Peak     int    // most Entries at once (idle ones go a few per packet, so this may count some just expired)
 	Created  uint64 // entries made
 	Expired  uint64 // entries dropped for idleness
 	Exceeded uint64 // packets refused because the table was full (AWS's conntrack_allowance_exceeded)
@@ -113,6 +113,12 @@ type Table struct {
 	missTick uint64
 
 	stats Stats
+
+	// double has a bit per slab entry, set for a Packet.Double flow's,
+	// which counts twice; doubles is how many are set. nil until the
+	// first such flow: other tables pay one compare per removal.
+	double  []uint64
+	doubles int
 
 	// gone remembers entries dropped for idleness, by the low bits of
 	// their keys' hashes, so that a packet refused once its connection
@@ -175,7 +181,8 @@ func (t *Table) setConfig(cfg Config) {
 	}
 }
 
-// Len returns the number of live entries.
+// Len returns the number of live entries, as they count against the
+// capacity (see [Stats].Entries).
 func (t *Table) Len() int { return t.stats.Entries }
 
 // Stats returns the table's counters.
@@ -428,7 +435,7 @@ func (t *Table) CanTrack(p *Packet) Result {
 			return NotStartable
 		}
 	}
-	if t.stats.Entries >= t.cfg.MaxEntries {
+	if t.stats.Entries+weight(p) > t.cfg.MaxEntries {
 		return Full
 	}
 	return Created
@@ -541,10 +548,11 @@ func (t *Table) track(p *Packet, tag uint32, now int64, known *Key) (Conn, Resul
 		t.removeAt(slot, i) // a stale entry of a different shape on the same key
 		slot = noSlot
 	}
-	if t.stats.Entries >= t.cfg.MaxEntries {
+	w := weight(p)
+	if t.stats.Entries+w > t.cfg.MaxEntries {
 		t.reclaim(now)
 		slot = noSlot
-		if t.stats.Entries >= t.cfg.MaxEntries {
+		if t.stats.Entries+w > t.cfg.MaxEntries {
 			t.stats.Exceeded++
 			return Conn{}, Full, 0
 		}
@@ -555,12 +563,44 @@ func (t *Table) track(p *Packet, tag uint32, now int64, known *Key) (Conn, Resul
 	*e = entry{key: k, serial: t.stats.Created, tag: tag, state: state, origin: p.Dir, lastDir: p.Dir, aux: aux, created: now, lastSeen: now}
 	t.insert(h, i, slot)
 	t.push(i, e)
-	t.stats.Entries++
+	t.stats.Entries += w
+	if w == 2 {
+		t.setDouble(i)
+	}
 	if t.stats.Entries > t.stats.Peak {
 		t.stats.Peak = t.stats.Entries
 	}
 	t.reap(now, 2)
 	return t.conn(e), Created, i
+}
+
+// weight is what a flow opened by p counts against the capacity.
+func weight(p *Packet) int {
+	if p.Double {
+		return 2
+	}
+	return 1
+}
+
+// setDouble marks slab entry i as a flow that counts twice.
+func (t *Table) setDouble(i uint32) {
+	w := int(i-1) / 64
+	if w >= len(t.double) {
+		t.double = append(t.double, make([]uint64, w+1-len(t.double))...)
+	}
+	t.double[w] |= 1 << ((i - 1) % 64)
+	t.doubles++
+}
+
+// clearDouble unmarks slab entry i, and reports whether it was marked.
+func (t *Table) clearDouble(i uint32) bool {
+	w, bit := int(i-1)/64, uint64(1)<<((i-1)%64)
+	if w >= len(t.double) || t.double[w]&bit == 0 {
+		return false
+	}
+	t.double[w] &^= bit
+	t.doubles--
+	return true
 }
 
 func (t *Table) conn(e *entry) Conn {
@@ -834,6 +874,9 @@ func (t *Table) removeAt(slot uint64, i uint32) {
 	*e = entry{next: t.free}
 	t.free = i
 	t.stats.Entries--
+	if t.doubles > 0 && t.clearDouble(i) {
+		t.stats.Entries--
+	}
 
 	hole := slot
 	for j := (slot + 1) & t.mask; t.index[j] != 0; j = (j + 1) & t.mask {

@@ -263,6 +263,103 @@ func TestConfigValidate(t *testing.T) {
 
 // TestAgainstModel drives the table with random flows and checks every
 // answer against a plain map, exercising growth and backward-shift deletion.
+// TestDoubleCapacity: a Packet.Double flow (a DynamoDB connection
+// through a gateway endpoint) takes two entries of the capacity, and
+// gives both back when it goes.
+func TestDoubleCapacity(t *testing.T) {
+	pkt := func(port uint16, double bool) *ct.Packet {
+		return &ct.Packet{Proto: 17, Dir: ct.Outbound, Local: local, Remote: remote, LocalPort: port, RemotePort: 443, Double: double}
+	}
+	for _, tt := range []struct {
+		name    string
+		doubles []bool // the flows opened, in order, at time 0
+		want    []ct.Result
+		entries int
+	}{
+		{"a double and a single fill three", []bool{true, false, false}, []ct.Result{ct.Created, ct.Created, ct.Full}, 3},
+		{"a double does not fit in one", []bool{false, false, true, false}, []ct.Result{ct.Created, ct.Created, ct.Full, ct.Created}, 3},
+		{"two doubles do not fit in three", []bool{true, true}, []ct.Result{ct.Created, ct.Full}, 2},
+		{"singles as before", []bool{false, false, false, false}, []ct.Result{ct.Created, ct.Created, ct.Created, ct.Full}, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tab := newTable(t, func(c *ct.Config) { c.MaxEntries = 3 })
+			var got []ct.Result
+			for k, d := range tt.doubles {
+				p := pkt(uint16(k+1), d)
+				want := tab.CanTrack(p)
+				_, r := tab.Track(p, 0, 0)
+				assert.Equal(t, want, r, "CanTrack agrees with Track, flow %d", k)
+				got = append(got, r)
+			}
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.entries, tab.Len())
+			assert.Equal(t, tt.entries, tab.Stats().Peak)
+			assert.Equal(t, 3-tt.entries, tab.Available())
+			tab.Expire(31 * sec) // every UDP flow idles out
+			assert.Equal(t, 0, tab.Len(), "a double gives both entries back")
+			_, r := tab.Track(pkt(9, true), 0, 31*sec)
+			assert.Equal(t, ct.Created, r)
+			assert.Equal(t, 2, tab.Len())
+		})
+	}
+}
+
+// TestDoubleAgainstModel is TestAgainstModel with a third of the flows
+// counting twice: the table is full exactly when the model's weights say.
+func TestDoubleAgainstModel(t *testing.T) {
+	const window = 600 * sec
+	tab := newTable(t, func(c *ct.Config) { c.MaxEntries = 300 })
+	type flow struct {
+		last   int64
+		weight int
+	}
+	model := map[uint16]flow{}
+	used := func() int {
+		n := 0
+		for _, f := range model {
+			n += f.weight
+		}
+		return n
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	now := int64(0)
+	for step := 0; step < 200000; step++ {
+		now += int64(rng.IntN(20)) * sec / 4
+		port := uint16(rng.IntN(400))
+		p := &ct.Packet{Proto: 50, Dir: ct.Dir(rng.IntN(2)), Local: local,
+			Remote: netip.AddrFrom4([4]byte{198, 51, byte(port >> 8), byte(port)}), Double: port%3 == 0}
+		f, known := model[port]
+		alive := known && now-f.last < window
+		if known && !alive {
+			delete(model, port)
+		}
+		_, ok := tab.Lookup(p, now)
+		require.Equal(t, alive, ok, "step %d port %d", step, port)
+		if ok {
+			model[port] = flow{now, f.weight}
+			continue
+		}
+		for k, v := range model {
+			if now-v.last >= window {
+				delete(model, k)
+			}
+		}
+		w := 1
+		if p.Double {
+			w = 2
+		}
+		_, res := tab.Track(p, 0, now)
+		if used()+w > 300 {
+			require.Equal(t, ct.Full, res, "step %d", step)
+			continue
+		}
+		require.Equal(t, ct.Created, res, "step %d", step)
+		model[port] = flow{now, w}
+	}
+	tab.Expire(now)
+	assert.Equal(t, used(), tab.Len())
+}
+
 func TestAgainstModel(t *testing.T) {
 	const window = 600 * sec
 	tab := newTable(t, func(c *ct.Config) { c.MaxEntries = 300 })

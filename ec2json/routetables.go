@@ -104,7 +104,7 @@ func (l *loader) buildRouteTables() error {
 		for k, r := range x.Routes {
 			field := fmt.Sprintf("Routes[%d]", k)
 			var dests []netip.Prefix
-			tracked := false // a DynamoDB gateway endpoint's route
+			dynamoDB := false // a route to a DynamoDB gateway endpoint
 			switch {
 			case r.DestinationCidrBlock != "":
 				p, err := parsePrefix(file, obj, field+".DestinationCidrBlock", r.DestinationCidrBlock, false)
@@ -136,9 +136,10 @@ func (l *loader) buildRouteTables() error {
 				for _, e := range pl.Entries {
 					dests = append(dests, e.CIDR)
 				}
-				// AWS tracks every flow through a DynamoDB gateway endpoint
-				// (reference §2.3); its route names the service's list.
-				tracked = strings.HasPrefix(r.GatewayID, "vpce-") && strings.HasPrefix(pl.Name, "com.amazonaws.") &&
+				// AWS tracks every flow through a DynamoDB gateway endpoint,
+				// two entries each (reference §2.3); its route names the
+				// service's list.
+				dynamoDB = strings.HasPrefix(r.GatewayID, "vpce-") && strings.HasPrefix(pl.Name, "com.amazonaws.") &&
 					strings.HasSuffix(pl.Name, ".dynamodb")
 			default:
 				return &Error{File: file, Object: obj, Field: field, Msg: "has no destination"}
@@ -171,7 +172,7 @@ func (l *loader) buildRouteTables() error {
 				targetField = field + ".GatewayId"
 			}
 			for _, d := range dests {
-				spec.Routes = append(spec.Routes, eni.Route{Dest: d, Interface: iface, Target: r.target(), Blackhole: blackhole, AlwaysTracked: tracked})
+				spec.Routes = append(spec.Routes, eni.Route{Dest: d, Interface: iface, Target: r.target(), Blackhole: blackhole, DynamoDB: dynamoDB})
 				routeFields = append(routeFields, targetField)
 			}
 		}

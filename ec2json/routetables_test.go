@@ -249,7 +249,7 @@ func TestDynamoDBGatewayEndpointTracks(t *testing.T) {
 	var tracked []string
 	for _, rt := range r.Network.RouteTables() {
 		for _, route := range rt.Routes {
-			if route.AlwaysTracked {
+			if route.DynamoDB {
 				tracked = append(tracked, route.Dest.String()+" "+route.Target)
 			}
 		}

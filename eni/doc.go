@@ -91,6 +91,6 @@
 //     endpoint) is tracked at the instance's interface, whatever its
 //     rules say: the gateway has no security groups of its own. Transit
 //     gateways and Gateway Load Balancers are on AWS's 2023 list only;
-//     sgsim takes both lists. A DynamoDB connection takes one entry, not
-//     AWS's two.
+//     sgsim takes both lists. A DynamoDB connection takes two entries of
+//     the interface's table, as AWS counts them.
 package eni

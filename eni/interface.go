@@ -479,7 +479,7 @@ func (c *compiled) matchIn(rules *sg.Ruleset, dir Direction, p *Packet, remote n
 		// always tracks. Gateways have no security groups of their own, so
 		// AWS's tracking of their flows is the instances'.
 		untracked = !c.autoTracked && (p.Proto == 6 || p.Proto == 17) && m.World &&
-			rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6()) && c.trackingGateway(remote) == ""
+			rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6()) && c.trackingGateway(remote).id == ""
 	}
 	return m, ref, untracked
 }
@@ -489,15 +489,15 @@ func (c *compiled) matchIn(rules *sg.Ruleset, dir Direction, p *Packet, remote n
 // tracks: the rules alone would leave it untracked.
 func (c *compiled) trackedForGateway(rules *sg.Ruleset, dir Direction, p *Packet, m sg.Match, remote netip.Addr) bool {
 	return c.gateways != nil && m.World && !c.autoTracked && (p.Proto == 6 || p.Proto == 17) &&
-		c.trackingGateway(remote) != "" && rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6())
+		c.trackingGateway(remote).id != "" && rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6())
 }
 
 // trackingGateway returns the gateway whose flows AWS always tracks that
 // the interface's subnet routes traffic to and from remote through, or
-// "".
-func (c *compiled) trackingGateway(remote netip.Addr) string {
+// the zero trackedGateway.
+func (c *compiled) trackingGateway(remote netip.Addr) trackedGateway {
 	if c.gateways == nil {
-		return ""
+		return trackedGateway{}
 	}
 	return c.gateways.trackingGateway(remote)
 }
@@ -618,6 +618,9 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 		}
 		return Allow, ReasonRule
 	}
+	// AWS counts two entries for a connection through a DynamoDB gateway
+	// endpoint (reference §2.3).
+	ctp.Double = c.gateways != nil && c.trackingGateway(remote).double
 	if !commit {
 		switch i.table.CanTrack(ctp) {
 		case conntrack.Full:

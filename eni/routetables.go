@@ -54,12 +54,11 @@ type Route struct {
 	// Blackhole marks a route whose target is gone: AWS drops the
 	// traffic it matches.
 	Blackhole bool
-	// AlwaysTracked marks a route whose flows AWS always tracks although
-	// its target alone does not say so: a DynamoDB gateway endpoint's,
-	// which the loader tells by its prefix list. Routes to egress-only
-	// internet gateways, NAT gateways, transit gateways and load-balancer
-	// or firewall endpoints need no mark.
-	AlwaysTracked bool
+	// DynamoDB marks a route to a DynamoDB gateway endpoint, which its
+	// target (vpce-...) alone does not tell from S3's: the loader tells
+	// them apart by the prefix list. AWS tracks every flow through it,
+	// and counts two connection-tracking entries for each.
+	DynamoDB bool
 }
 
 // RouteTable is a route table in a network.
@@ -75,10 +74,10 @@ type routeTable struct {
 	routes  bart.Table[*hop]
 	targets bart.Table[string]
 	matters bool // some route sends traffic to an interface or drops it
-	// gateways names, per destination, the gateway whose flows AWS
-	// always tracks ("" for any other target); tracks is set when some
-	// route goes to one.
-	gateways bart.Table[string]
+	// gateways holds, per destination, the gateway whose flows AWS
+	// always tracks (the zero trackedGateway for any other target);
+	// tracks is set when some route goes to one.
+	gateways bart.Table[trackedGateway]
 	tracks   bool
 	// noRoute drops what no route covers; nil when the table has
 	// unresolved routes.
@@ -127,11 +126,10 @@ const (
 // sgsim takes the union of its lists), or an endpoint that routes CIDR
 // blocks through an interface (a Gateway Load Balancer or Network
 // Firewall endpoint; a gateway endpoint's routes name prefix lists and
-// have no interface), or one marked AlwaysTracked (a DynamoDB gateway
-// endpoint's).
+// have no interface), or a DynamoDB gateway endpoint.
 func alwaysTracked(r Route) bool {
 	switch {
-	case r.AlwaysTracked:
+	case r.DynamoDB:
 		return true
 	case strings.HasPrefix(r.Target, "eigw-"), strings.HasPrefix(r.Target, "nat-"), strings.HasPrefix(r.Target, "tgw-"):
 		return true
@@ -141,11 +139,17 @@ func alwaysTracked(r Route) bool {
 	return false
 }
 
+// trackedGateway is a route's gateway whose flows AWS always tracks.
+type trackedGateway struct {
+	id     string // "": none
+	double bool   // each flow takes two connection-tracking entries (DynamoDB)
+}
+
 // trackingGateway returns the gateway whose flows AWS always tracks that
-// the table sends traffic for a through, or "".
-func (t *routeTable) trackingGateway(a netip.Addr) string {
+// the table sends traffic for a through, or the zero trackedGateway.
+func (t *routeTable) trackingGateway(a netip.Addr) trackedGateway {
 	if !t.tracks {
-		return ""
+		return trackedGateway{}
 	}
 	gw, _ := t.gateways.Lookup(a.Unmap())
 	return gw
@@ -360,7 +364,7 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 			for _, c := range v.CIDRs {
 				rt.routes.Insert(c.Masked(), nil)
 				rt.targets.Insert(c.Masked(), "local")
-				rt.gateways.Insert(c.Masked(), "")
+				rt.gateways.Insert(c.Masked(), trackedGateway{})
 			}
 		}
 		for _, r := range t.Routes {
@@ -378,12 +382,12 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 			rt.routes.Insert(r.Dest, h)
 			rt.targets.Insert(r.Dest, target)
 			rt.matters = rt.matters || h != nil
-			gw := ""
+			var gw trackedGateway
 			if !r.Blackhole && alwaysTracked(r) {
-				gw = r.Target
+				gw = trackedGateway{id: r.Target, double: r.DynamoDB}
 			}
 			rt.gateways.Insert(r.Dest, gw)
-			rt.tracks = rt.tracks || gw != ""
+			rt.tracks = rt.tracks || gw.id != ""
 		}
 		if len(t.Unresolved) == 0 {
 			rt.noRoute = &hop{drop: &RouteDrop{Table: id, NoRoute: true}}
@@ -431,11 +435,12 @@ func (n *Network) RouteVia(src, dst netip.Addr) *Interface {
 }
 
 // trackingGateway returns the gateway whose flows AWS always tracks that
-// the interface's subnet routes traffic for a through, or "".
-func (i *Interface) trackingGateway(a netip.Addr) string {
+// the interface's subnet routes traffic for a through, or the zero
+// trackedGateway.
+func (i *Interface) trackingGateway(a netip.Addr) trackedGateway {
 	sr := i.net.current().routes.bySubnet[i.spec.SubnetID]
 	if sr == nil || sr.table == nil {
-		return ""
+		return trackedGateway{}
 	}
 	return sr.table.trackingGateway(a)
 }

@@ -3,12 +3,14 @@ package eni_test
 import (
 	"math/rand/v2"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sgsim/sgsim/conntrack"
 	"github.com/sgsim/sgsim/eni"
 	"github.com/sgsim/sgsim/nacl"
 	"github.com/sgsim/sgsim/sg"
@@ -689,7 +691,7 @@ func TestEgressOnlyGatewayTracks(t *testing.T) {
 // TestGatewayTracks: AWS tracks every flow through a NAT gateway, a
 // transit gateway or a Gateway Load Balancer or firewall endpoint
 // (reference §2.3, the union of its two lists), and through a route
-// marked AlwaysTracked (a DynamoDB gateway endpoint's). The gateway's own
+// to a DynamoDB gateway endpoint. The gateway's own
 // interface, when it has one, is always tracked by its type; an instance
 // behind it whose group is open to the world both ways is tracked too,
 // since the instance's flow is the gateway's flow. An internet gateway
@@ -709,7 +711,7 @@ func TestGatewayTracks(t *testing.T) {
 		{"through a transit gateway", eni.Route{Target: "tgw-1"}, toWorld, true, "transit gateway tgw-1"},
 		{"through a Gateway Load Balancer endpoint", eni.Route{Interface: "eni-gw", Target: "vpce-1"}, toWorld, true, "endpoint vpce-1"},
 		{"a gateway endpoint's route", eni.Route{Target: "vpce-2"}, toWorld, false, ""},
-		{"a DynamoDB gateway endpoint's route", eni.Route{Target: "vpce-3", AlwaysTracked: true}, toWorld, true, "endpoint vpce-3"},
+		{"a DynamoDB gateway endpoint's route", eni.Route{Target: "vpce-3", DynamoDB: true}, toWorld, true, "endpoint vpce-3"},
 		{"through an internet gateway", eni.Route{Target: "igw-1"}, toWorld, false, ""},
 		{"a blackhole route to a NAT gateway", eni.Route{Target: "nat-1", Blackhole: true}, toWorld, false, ""},
 	} {
@@ -741,5 +743,45 @@ func TestGatewayTracks(t *testing.T) {
 				assert.NotContains(t, v.Explain(), "AWS tracks every flow")
 			}
 		})
+	}
+}
+
+// TestDynamoDBTakesTwoEntries: AWS counts two connection-tracking
+// entries for each connection through a DynamoDB gateway endpoint
+// (reference §2.3), so fewer of them fit in an interface's allowance.
+func TestDynamoDBTakesTwoEntries(t *testing.T) {
+	w := newWorld(t)
+	w.iface("eni-app", "subnet-app", "10.0.2.10", w.group("app"))
+	require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-app", VpcID: "vpc-1", Main: true, Routes: []eni.Route{
+		{Dest: netip.MustParsePrefix("3.218.180.0/22"), Target: "vpce-ddb", DynamoDB: true},
+		{Dest: netip.MustParsePrefix("0.0.0.0/0"), Target: "igw-1"},
+	}}))
+	app := w.net.Interface("eni-app")
+	cfg := conntrack.DefaultConfig()
+	cfg.MaxEntries = 3
+	require.NoError(t, app.SetConnTrackConfig(cfg))
+	for k, tt := range []struct {
+		dst     string
+		allowed bool
+		entries int
+	}{
+		{"3.218.180.10:443", true, 2},  // DynamoDB: two entries
+		{"3.218.180.11:443", false, 2}, // a second would need four
+		{"198.51.100.7:443", true, 3},  // elsewhere: one
+		{"198.51.100.8:443", false, 3}, // the table is full
+	} {
+		syn := tcp("10.0.2.10:"+strconv.Itoa(40000+k), tt.dst, eni.SYN)
+		p := w.net.Judge(syn, at(float64(k)))
+		assert.Equal(t, tt.allowed, p.Allowed(), "%d: %s", k, p)
+		if !tt.allowed {
+			assert.Contains(t, p.String(), "CONNTRACK_ALLOWANCE_EXCEEDED", "%d", k)
+		}
+		if k == 1 {
+			assert.Contains(t, p.String(), "a connection through DynamoDB gateway endpoint vpce-ddb takes two entries", "%d", k)
+		}
+		if k == 3 {
+			assert.NotContains(t, p.String(), "DynamoDB", "%d", k)
+		}
+		assert.Equal(t, tt.entries, app.Stats().Tracking.Entries, "%d", k)
 	}
 }

@@ -156,6 +156,10 @@ func (v Verdict) Explain() string {
 		}
 		return s
 	case ReasonConnTrackFull:
+		if gw := v.gateway(); gw.double {
+			return fmt.Sprintf("%s: the rules allow it (%s) but the connection-tracking table is full: "+
+				"a connection through DynamoDB gateway endpoint %s takes two entries", v.Reason, v.ruleText(), gw.id)
+		}
 		return fmt.Sprintf("%s: the rules allow it (%s) but the connection-tracking table is full", v.Reason, v.ruleText())
 	case ReasonSourceDestCheck:
 		end := "destination"
@@ -178,16 +182,22 @@ func (v Verdict) Explain() string {
 	return "no decision"
 }
 
+// gateway returns the gateway whose flows AWS always tracks on the
+// packet's route, as the interface's subnet routes it now.
+func (v Verdict) gateway() trackedGateway {
+	if v.Interface == nil {
+		return trackedGateway{}
+	}
+	remote := v.Packet.Src
+	if v.Direction == Outbound {
+		remote = v.Packet.Dst
+	}
+	return v.Interface.trackingGateway(remote)
+}
+
 // gatewayText names the gateway behind ThroughGateway.
 func (v Verdict) gatewayText() string {
-	gw := ""
-	if v.Interface != nil {
-		remote := v.Packet.Src
-		if v.Direction == Outbound {
-			remote = v.Packet.Dst
-		}
-		gw = v.Interface.trackingGateway(remote)
-	}
+	gw := v.gateway().id
 	switch {
 	case strings.HasPrefix(gw, "eigw-"):
 		return "egress-only internet gateway " + gw

@@ -53,6 +53,9 @@
 // [Config.MaxEntries]; when it is full and nothing has expired, a packet
 // that needs a new entry is refused and counted, like AWS's
 // conntrack_allowance_exceeded. Entries already in the table keep working.
+// A flow whose packet is marked [Packet.Double] counts as two entries
+// against the capacity, as AWS counts a connection through a DynamoDB
+// gateway endpoint.
 //
 // A caller that sees the same flow again and again (a replay) keeps a
 // [Hint] per kind of packet: [Table.LookupHint] then finds the entry by

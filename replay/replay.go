@@ -96,12 +96,10 @@ type Replayer struct {
 	res  Result
 	sum  Summary
 	// counts are the figures of each frame alone, kept by the judging
-	// goroutine; Summary copies them into sum. ahead are those the
-	// reading goroutine keeps during a Run without fn, added to counts
-	// when it ends.
-	counts, ahead frameCounts
-	flow          map[flowKey]int
-	mirror        *mirrorCounts // with Options.Mirror
+	// goroutine; Summary copies them into sum.
+	counts frameCounts
+	flow   map[flowKey]int
+	mirror *mirrorCounts // with Options.Mirror
 	// lastFlows remembers refused flows' places by flowKey.slot, in
 	// front of flow.
 	lastFlows [256]recentFlow
@@ -135,14 +133,6 @@ type batch struct {
 	data      []byte                // the frames' bytes, one after another, kept for fn while the reader moves on
 	n         int
 	err       error // the reader's, after the n frames
-
-	// In a Run without fn, the frames' verdicts and interfaces, to be
-	// counted by the judging goroutine or, when the batch comes back to
-	// it, the reading one: judged says they are set and not yet counted.
-	verdicts   [batchSize]Verdict
-	srcs, dsts [batchSize]*eni.Interface
-	vias       [batchSize][2]*eni.Interface // the appliances a route took the frame through
-	judged     bool
 }
 
 const (
@@ -186,17 +176,15 @@ func New(n *eni.Network, opts Options) *Replayer {
 // is the larger part of a replay, and on a machine with a core to spare
 // the frames are judged while the next ones are read. Judging stays in
 // capture order on one goroutine, so the results are those of judging
-// one frame at a time. Work that needs nothing but a frame's packet or
-// verdict goes to whichever goroutine has time for it: the packets'
-// hashes are worked out by the reading goroutine unless free batches are
-// waiting for it, and, without fn, the counts of each frame's verdict
-// are kept by the judging goroutine when no batch is waiting for it, and
-// otherwise by the reading one as the batch comes back to it. The refused
-// flows are counted in order, as they are judged. When fn fails, the few
-// frames judged with its
-// frame are counted in the summary but not passed to fn, and those read
-// ahead are neither; Run returns once the reading goroutine has stopped,
-// so the reader is the caller's again.
+// one frame at a time. The packets' hashes, which need nothing but the
+// packet, are worked out by the reading goroutine unless free batches are
+// waiting for it. Each frame is counted as it is judged: passing its
+// verdict and interfaces back in the batch for the reading goroutine to
+// count cost more, in stores to cache lines that goroutine's core had
+// last read, than the counting. When fn fails, the few frames judged with
+// its frame are counted in the summary but not passed to fn, and those
+// read ahead are neither; Run returns once the reading goroutine has
+// stopped, so the reader is the caller's again.
 func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 	free := make(chan *batch, batchCount)
 	full := make(chan *batch, batchCount) // room for every batch: sending never blocks
@@ -226,7 +214,6 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 			if b == nil {
 				return
 			}
-			r.ahead.addBatch(b)
 			// Other free batches waiting mean judging is ahead: it can
 			// hash the packets itself.
 			last := r.read(b, rd, fn != nil, len(free) == 0)
@@ -237,27 +224,16 @@ func (r *Replayer) Run(rd *capture.Reader, fn func(*Result) error) error {
 		}
 	}()
 	// The reader and the batches are the reading goroutine's until it has
-	// returned; then the counts it kept, and those of the batches judged
-	// since it last took one, are added.
+	// returned.
 	defer func() {
 		close(stop)
 		<-done
-		for b := range r.batches {
-			r.ahead.addBatch(&r.batches[b])
-		}
-		r.counts.merge(&r.ahead)
-		r.ahead.reset()
 	}()
 	wait := newSpinner()
 	for {
 		b := wait.take(full, nil)
 		if err := r.judge(b, fn); err != nil {
 			return err
-		}
-		if len(full) == 0 {
-			// Judging is ahead of reading: counting here costs only time
-			// spent waiting.
-			r.counts.addBatch(b)
 		}
 		if err := b.err; err != nil {
 			if errors.Is(err, io.EOF) {
@@ -450,21 +426,12 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 			}
 		}
 		r.fc.JudgeEachHashed(r.paths[:n], b.times[at:at+n], b.hashes[at:at+n])
-		if fn == nil {
-			for k := range n {
-				res := &r.judged[k]
-				res.Verdict = verdictOf(&res.Path)
-				b.verdicts[at+k], b.srcs[at+k], b.dsts[at+k], b.vias[at+k] = res.Verdict, res.Path.Src, res.Path.Dst, viasOf(&res.Path)
-				r.countFlow(res)
-				if r.mirror != nil {
-					r.mirrorFrame(res, res.Outer)
-				}
-			}
-			continue
-		}
 		for k := range n {
 			res := &r.judged[k]
 			r.finish(res)
+			if fn == nil {
+				continue
+			}
 			if err := fn(res); err != nil {
 				for j := k + 1; j < n; j++ {
 					r.finish(&r.judged[j])
@@ -473,7 +440,6 @@ func (r *Replayer) judge(b *batch, fn func(*Result) error) error {
 			}
 		}
 	}
-	b.judged = fn == nil
 	return nil
 }
 
@@ -620,7 +586,7 @@ func (r *Replayer) countSkipped(res *Result) {
 }
 
 // frameCounts are the figures that each frame adds to on its own,
-// whatever came before it: so they may be kept apart and added up.
+// whatever came before it.
 type frameCounts struct {
 	frames, accepted, rejected, skipped int
 	notIP, unwrapped                    int
@@ -690,7 +656,7 @@ func (c *frameCounts) add(t time.Time, unwrapped, notIP bool, v Verdict, src, ds
 	}
 }
 
-// viasOf returns the appliances on a path, as a batch keeps them.
+// viasOf returns the appliances on a path, as the counts take them.
 func viasOf(p *eni.Path) (v [2]*eni.Interface) {
 	switch vs := p.Vias(); len(vs) { // not copy: a typed copy of pointers costs more than two stores
 	case 2:
@@ -700,52 +666,6 @@ func viasOf(p *eni.Path) (v [2]*eni.Interface) {
 		v[0] = vs[0]
 	}
 	return v
-}
-
-// addBatch counts a batch's judged frames, if they have not been.
-func (c *frameCounts) addBatch(b *batch) {
-	if !b.judged {
-		return
-	}
-	b.judged = false
-	for k := range b.n {
-		c.add(b.times[k], b.unwrapped[k], b.packets[k].Status == eni.NotIP, b.verdicts[k], b.srcs[k], b.dsts[k], b.vias[k])
-	}
-}
-
-// merge adds o's counts to c's.
-func (c *frameCounts) merge(o *frameCounts) {
-	if o.frames == 0 {
-		return
-	}
-	if c.frames == 0 || o.firstNs < c.firstNs {
-		c.first, c.firstNs = o.first, o.firstNs
-	}
-	if c.frames == 0 || o.lastNs > c.lastNs {
-		c.last, c.lastNs = o.last, o.lastNs
-	}
-	c.frames += o.frames
-	c.accepted += o.accepted
-	c.rejected += o.rejected
-	c.skipped += o.skipped
-	c.notIP += o.notIP
-	c.unwrapped += o.unwrapped
-	for k := range o.ifaces {
-		if x := &o.ifaces[k]; x.Interface != nil {
-			n := c.iface(x.Interface)
-			n.InAccepted += x.InAccepted
-			n.InRejected += x.InRejected
-			n.OutAccepted += x.OutAccepted
-			n.OutRejected += x.OutRejected
-		}
-	}
-}
-
-// reset clears the counts, keeping the memory of ifaces.
-func (c *frameCounts) reset() {
-	ifaces := c.ifaces[:0]
-	clear(c.ifaces)
-	*c = frameCounts{ifaces: ifaces}
 }
 
 // InterfaceCounts are one interface's frames by direction and verdict.

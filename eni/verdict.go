@@ -85,8 +85,8 @@ type Verdict struct {
 	// ThroughGateway marks a connection opened although the rules are
 	// open to the world both ways: its route goes through a gateway whose
 	// flows AWS always tracks (an egress-only internet gateway, a NAT
-	// gateway, a transit gateway, a Gateway Load Balancer or firewall
-	// endpoint).
+	// gateway, a transit gateway, a Gateway Load Balancer, firewall or
+	// DynamoDB gateway endpoint).
 	ThroughGateway bool
 	Service        Service
 	Packet         Packet

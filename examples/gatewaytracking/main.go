@@ -30,14 +30,9 @@ var inbound = sg.Rule{Protocol: sg.TCP, FromPort: 0, ToPort: 65535, Peer: teach.
 // the internet to the internet gateway (and the server has a public
 // address, 203.0.113.10), or through a NAT gateway.
 func build(throughNAT bool) (*eni.Network, string, error) {
-	n := eni.NewNetwork()
-	if _, err := n.AddVPC(eni.VPCSpec{ID: "vpc-lab", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}}); err != nil {
+	n, err := teach.VPC([2]string{"subnet-public", "10.0.1.0/24"}, [2]string{"subnet-app", "10.0.2.0/24"})
+	if err != nil {
 		return nil, "", err
-	}
-	for _, s := range []struct{ id, cidr string }{{"subnet-public", "10.0.1.0/24"}, {"subnet-app", "10.0.2.0/24"}} {
-		if _, err := n.AddSubnet(eni.SubnetSpec{ID: s.id, VpcID: "vpc-lab", CIDR: netip.MustParsePrefix(s.cidr)}); err != nil {
-			return nil, "", err
-		}
 	}
 	g, err := n.Groups().CreateGroup(sg.GroupSpec{ID: "sg-open", Name: "open", VpcID: "vpc-lab"}) // all out
 	if err != nil {

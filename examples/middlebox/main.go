@@ -23,14 +23,9 @@ import (
 func main() { teach.Main("middlebox", lesson) }
 
 func lesson(w io.Writer) error {
-	n := eni.NewNetwork()
-	if _, err := n.AddVPC(eni.VPCSpec{ID: "vpc-lab", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}}); err != nil {
+	n, err := teach.VPC([2]string{"subnet-fw", "10.0.1.0/24"}, [2]string{"subnet-app", "10.0.2.0/24"}, [2]string{"subnet-db", "10.0.3.0/24"})
+	if err != nil {
 		return err
-	}
-	for _, s := range []struct{ id, cidr string }{{"subnet-fw", "10.0.1.0/24"}, {"subnet-app", "10.0.2.0/24"}, {"subnet-db", "10.0.3.0/24"}} {
-		if _, err := n.AddSubnet(eni.SubnetSpec{ID: s.id, VpcID: "vpc-lab", CIDR: netip.MustParsePrefix(s.cidr)}); err != nil {
-			return err
-		}
 	}
 	reg := n.Groups()
 	fw, err := reg.CreateGroup(sg.GroupSpec{ID: "sg-fw", Name: "fw", VpcID: "vpc-lab"})

@@ -23,14 +23,9 @@ import (
 func main() { teach.Main("natgateway", lesson) }
 
 func lesson(w io.Writer) error {
-	n := eni.NewNetwork()
-	if _, err := n.AddVPC(eni.VPCSpec{ID: "vpc-lab", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}}); err != nil {
+	n, err := teach.VPC([2]string{"subnet-public", "10.0.1.0/24"}, [2]string{"subnet-private", "10.0.2.0/24"})
+	if err != nil {
 		return err
-	}
-	for _, s := range []struct{ id, cidr string }{{"subnet-public", "10.0.1.0/24"}, {"subnet-private", "10.0.2.0/24"}} {
-		if _, err := n.AddSubnet(eni.SubnetSpec{ID: s.id, VpcID: "vpc-lab", CIDR: netip.MustParsePrefix(s.cidr)}); err != nil {
-			return err
-		}
 	}
 	app, err := n.Groups().CreateGroup(sg.GroupSpec{ID: "sg-app", Name: "app", VpcID: "vpc-lab"}) // no inbound rules; all out
 	if err != nil {

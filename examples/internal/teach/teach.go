@@ -184,6 +184,21 @@ func defaultWhy(v eni.Verdict, r nacl.Result) string {
 	return "the two layers see the packet differently"
 }
 
+// VPC returns a network with the VPC vpc-lab, 10.0.0.0/16, and its
+// subnets, given as ID and CIDR block pairs.
+func VPC(subnets ...[2]string) (*eni.Network, error) {
+	n := eni.NewNetwork()
+	if _, err := n.AddVPC(eni.VPCSpec{ID: "vpc-lab", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}}); err != nil {
+		return nil, err
+	}
+	for _, s := range subnets {
+		if _, err := n.AddSubnet(eni.SubnetSpec{ID: s[0], VpcID: "vpc-lab", CIDR: netip.MustParsePrefix(s[1])}); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
 // Peer parses a CIDR peer for rules in lessons.
 func Peer(s string) sg.Peer { return sg.MustParsePeer(s) }
 

@@ -19,10 +19,11 @@ import (
 // routes the files cannot resolve (Unresolved). Routes to other targets
 // (local, gateways, endpoints) are judged as if the packet went straight
 // on; but a flow whose route goes to an egress-only internet gateway
-// (eigw-...), a NAT gateway (nat-...), a transit gateway (tgw-...) or a
+// (eigw-...), a NAT gateway (nat-...), a transit gateway (tgw-...), a
 // Gateway Load Balancer or firewall endpoint (vpce-..., with Interface
-// set) is tracked whatever the rules say, as AWS tracks every flow
-// through one (see [Verdict.ThroughGateway]).
+// set) or a DynamoDB gateway endpoint (Route.DynamoDB) is tracked
+// whatever the rules say, as AWS tracks every flow through one (see
+// [Verdict.ThroughGateway]).
 type RouteTableSpec struct {
 	ID    string
 	VpcID string
@@ -68,17 +69,14 @@ type RouteTable struct {
 
 // routeTable is a route table compiled for lookups by longest prefix:
 // routes holds, per destination, the appliance or blackhole that changes
-// a verdict (nil for any other target), targets every route's target.
+// a verdict (nil for any other target), targets every route's target and
+// the gateway whose flows AWS always tracks, if it is one.
 type routeTable struct {
 	id      string
 	routes  bart.Table[*hop]
-	targets bart.Table[string]
+	targets bart.Table[routeTarget]
 	matters bool // some route sends traffic to an interface or drops it
-	// gateways holds, per destination, the gateway whose flows AWS
-	// always tracks (the zero trackedGateway for any other target);
-	// tracks is set when some route goes to one.
-	gateways bart.Table[trackedGateway]
-	tracks   bool
+	tracks  bool // some route goes to a gateway whose flows AWS always tracks
 	// noRoute drops what no route covers; nil when the table has
 	// unresolved routes.
 	noRoute *hop
@@ -145,14 +143,21 @@ type trackedGateway struct {
 	double bool   // each flow takes two connection-tracking entries (DynamoDB)
 }
 
+// routeTarget is what a route goes to: its target for explanations, and
+// the gateway whose flows AWS always tracks when it is one.
+type routeTarget struct {
+	name    string
+	gateway trackedGateway
+}
+
 // trackingGateway returns the gateway whose flows AWS always tracks that
 // the table sends traffic for a through, or the zero trackedGateway.
 func (t *routeTable) trackingGateway(a netip.Addr) trackedGateway {
 	if !t.tracks {
 		return trackedGateway{}
 	}
-	gw, _ := t.gateways.Lookup(a.Unmap())
-	return gw
+	rt, _ := t.targets.Lookup(a.Unmap())
+	return rt.gateway
 }
 
 // lookup returns the appliance or drop the table sends traffic for a
@@ -363,8 +368,7 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 		if v := n.vpcs[t.VpcID]; v != nil {
 			for _, c := range v.CIDRs {
 				rt.routes.Insert(c.Masked(), nil)
-				rt.targets.Insert(c.Masked(), "local")
-				rt.gateways.Insert(c.Masked(), trackedGateway{})
+				rt.targets.Insert(c.Masked(), routeTarget{name: "local"})
 			}
 		}
 		for _, r := range t.Routes {
@@ -380,14 +384,13 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 				h = &hop{iface: i, sn: bySubnet[i.spec.SubnetID], nat: i.spec.Type == TypeNATGateway}
 			}
 			rt.routes.Insert(r.Dest, h)
-			rt.targets.Insert(r.Dest, target)
 			rt.matters = rt.matters || h != nil
-			var gw trackedGateway
+			rtt := routeTarget{name: target}
 			if !r.Blackhole && alwaysTracked(r) {
-				gw = trackedGateway{id: r.Target, double: r.DynamoDB}
+				rtt.gateway = trackedGateway{id: r.Target, double: r.DynamoDB}
+				rt.tracks = true
 			}
-			rt.gateways.Insert(r.Dest, gw)
-			rt.tracks = rt.tracks || gw.id != ""
+			rt.targets.Insert(r.Dest, rtt)
 		}
 		if len(t.Unresolved) == 0 {
 			rt.noRoute = &hop{drop: &RouteDrop{Table: id, NoRoute: true}}
@@ -456,5 +459,5 @@ func (i *Interface) RouteTarget(dst netip.Addr) string {
 		return ""
 	}
 	t, _ := sr.table.targets.Lookup(dst.Unmap())
-	return t
+	return t.name
 }

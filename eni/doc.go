@@ -93,4 +93,12 @@
 //     gateways and Gateway Load Balancers are on AWS's 2023 list only;
 //     sgsim takes both lists. A DynamoDB connection takes two entries of
 //     the interface's table, as AWS counts them.
+//   - An egress-only internet gateway keeps no table of its own here: it
+//     lets in a packet from the internet when the destination interface
+//     tracks a live connection for it that the interface opened. AWS
+//     tracks every flow through the gateway, so that table holds every
+//     connection the gateway saw go out; the gateway's own idle timeouts
+//     are not documented, and the interface's stand in for them. The
+//     gateway judges what the destination subnet's route for the source
+//     sends to it, whether or not the VPC also has an internet gateway.
 package eni

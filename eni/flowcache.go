@@ -244,7 +244,9 @@ const (
 // tracked connection, or an untracked flow whose reply the rules judge.
 func (e *flowEntry) learn(out *Path) (opened bool) {
 	e.fast = false
-	if out.Action != Allow || out.Service != NoService || out.n == 0 || (out.Src != nil && out.Src == out.Dst) || out.vias[0] != nil {
+	// e.via is an appliance or an egress-only internet gateway, whose
+	// check the fast lane does not repeat.
+	if out.Action != Allow || out.Service != NoService || out.n == 0 || (out.Src != nil && out.Src == out.Dst) || e.via != nil {
 		return false
 	}
 	opened = true

@@ -435,6 +435,19 @@ type endMemo struct {
 	ct        conntrack.Hint
 }
 
+// opened reports whether p, from the internet, belongs to a live
+// connection that the interface opened: what an egress-only internet
+// gateway lets in. AWS tracks every flow through such a gateway
+// (reference §2.3), and so does sgsim, at the instance's interface: its
+// table holds every connection the gateway saw go out. Called with
+// net.eval held.
+func (i *Interface) opened(p *Packet, now int64) bool {
+	var ctp conntrack.Packet
+	setCT(&ctp, Inbound, p)
+	c, ok := i.table.Peek(&ctp, now)
+	return ok && c.Origin == conntrack.Dir(Outbound)
+}
+
 // setCT sets c to the connection-tracking table's view of the packet at
 // one end of its path. Field by field: a composite literal is built aside
 // and copied, on every packet of the fast lane.

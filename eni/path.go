@@ -24,7 +24,9 @@ const (
 	StageApplianceIn     // the appliance's security groups, inbound
 	StageApplianceOut    // the appliance's security groups, outbound
 	StageApplianceACLOut // the appliance's subnet's network ACL, outbound
-	// A blackhole route drops the packet after the source's stages.
+	// A blackhole route drops the packet after the source's stages; an
+	// egress-only internet gateway drops what the internet sends in
+	// unasked, before any other stage.
 	StageRoute
 )
 
@@ -68,7 +70,8 @@ type Stage struct {
 	Subnet    string
 	ACLResult nacl.Result
 	// Route is the route table's refusal of a StageRoute stage: a
-	// blackhole route, or no route at all.
+	// blackhole route, no route at all, or an egress-only internet
+	// gateway's refusal.
 	Route *RouteDrop
 }
 
@@ -368,6 +371,12 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 			fe.routes, fe.src, fe.dst, fe.srcNet, fe.dstNet, fe.via, fe.via2 = routes, src, dst, srcNet, dstNet, via, via2
 		}
 	}
+	// An egress-only internet gateway is no appliance: the path is the
+	// plain one, if the gateway lets the packet in.
+	var gate *RouteDrop
+	if via != nil && via.drop != nil && via.drop.EgressOnly {
+		gate, via, via2 = via.drop, nil, nil
+	}
 	var srcMemo, dstMemo *endMemo
 	var srcACL, dstACL *aclMemo
 	if fe != nil && via == nil { // the memos are of the path without an appliance
@@ -390,6 +399,12 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	}
 	out.Src, out.Dst = src, dst
 	ok := true
+	if gate != nil && !dst.opened(received, now) {
+		// Refused at the edge of the VPC: nothing inside meets it.
+		s := out.add(StageRoute)
+		s.Route, s.Allowed = gate, false
+		return
+	}
 	if src != nil {
 		s := out.add(StageSourceGroups)
 		src.evaluateInto(&s.Verdict, Outbound, sent, now, true, srcMemo)
@@ -568,6 +583,11 @@ func (s Stage) Explain() string {
 		if s.Route.NoRoute {
 			return fmt.Sprintf("%s: %s has no route for the destination (no local, gateway, peering or other route covers it): "+
 				"AWS drops the packet as it leaves the subnet", ReasonNoRoute, s.Route.Table)
+		}
+		if s.Route.EgressOnly {
+			return fmt.Sprintf("%s: %s routes %s to egress-only internet gateway %s, which lets in only the replies to "+
+				"connections the instances opened: it drops a packet from the internet that answers none", ReasonEgressOnly,
+				s.Route.Table, s.Route.Dest, s.Route.Target)
 		}
 		return fmt.Sprintf("%s: %s routes %s to %s, which is gone (a blackhole route): AWS drops the packet",
 			ReasonRouteBlackhole, s.Route.Table, s.Route.Dest, s.Route.Target)

@@ -23,7 +23,10 @@ import (
 // Gateway Load Balancer or firewall endpoint (vpce-..., with Interface
 // set) or a DynamoDB gateway endpoint (Route.DynamoDB) is tracked
 // whatever the rules say, as AWS tracks every flow through one (see
-// [Verdict.ThroughGateway]).
+// [Verdict.ThroughGateway]). An egress-only internet gateway also drops
+// an IPv6 packet from the internet that answers no connection the
+// destination interface opened (a [RouteDrop] with EgressOnly), when the
+// destination subnet's table routes the packet's source to it.
 type RouteTableSpec struct {
 	ID    string
 	VpcID string
@@ -72,11 +75,12 @@ type RouteTable struct {
 // a verdict (nil for any other target), targets every route's target and
 // the gateway whose flows AWS always tracks, if it is one.
 type routeTable struct {
-	id      string
-	routes  bart.Table[*hop]
-	targets bart.Table[routeTarget]
-	matters bool // some route sends traffic to an interface or drops it
-	tracks  bool // some route goes to a gateway whose flows AWS always tracks
+	id         string
+	routes     bart.Table[*hop]
+	targets    bart.Table[routeTarget]
+	matters    bool // some route sends traffic to an interface or drops it
+	tracks     bool // some route goes to a gateway whose flows AWS always tracks
+	egressOnly bool // some route goes to an egress-only internet gateway
 	// noRoute drops what no route covers; nil when the table has
 	// unresolved routes.
 	noRoute *hop
@@ -94,18 +98,26 @@ type hop struct {
 
 // RouteDrop is a route table's refusal of a packet: a blackhole route
 // (its destination and vanished target), or, with NoRoute, no route for
-// the packet's destination at all.
+// the packet's destination at all; or, with EgressOnly, an egress-only
+// internet gateway's refusal of a packet from the internet that answers
+// no connection the interface opened: Dest and Target are then the route
+// the destination subnet's table has for the packet's source.
 type RouteDrop struct {
-	Table   string
-	Dest    netip.Prefix
-	Target  string
-	NoRoute bool
+	Table      string
+	Dest       netip.Prefix
+	Target     string
+	NoRoute    bool
+	EgressOnly bool
 }
 
-// Reason returns the drop's code: ReasonRouteBlackhole or ReasonNoRoute.
+// Reason returns the drop's code: ReasonRouteBlackhole, ReasonNoRoute or
+// ReasonEgressOnly.
 func (d *RouteDrop) Reason() string {
-	if d.NoRoute {
+	switch {
+	case d.NoRoute:
 		return ReasonNoRoute
+	case d.EgressOnly:
+		return ReasonEgressOnly
 	}
 	return ReasonRouteBlackhole
 }
@@ -116,6 +128,9 @@ const (
 	// ReasonNoRoute is the code of a refusal for want of any route, as
 	// Reachability Analyzer names it.
 	ReasonNoRoute = "NO_ROUTE_TO_DESTINATION"
+	// ReasonEgressOnly is the code of an egress-only internet gateway's
+	// refusal of a connection the internet opens.
+	ReasonEgressOnly = "EGRESS_ONLY_GATEWAY_INBOUND"
 )
 
 // alwaysTracked reports whether the route goes through a gateway whose
@@ -148,6 +163,9 @@ type trackedGateway struct {
 type routeTarget struct {
 	name    string
 	gateway trackedGateway
+	// egressOnly is, for a route to an egress-only internet gateway, the
+	// gateway's refusal of what the internet sends in unasked.
+	egressOnly *hop
 }
 
 // trackingGateway returns the gateway whose flows AWS always tracks that
@@ -177,7 +195,11 @@ func (t *routeTable) lookup(a netip.Addr) *hop {
 // or, for such a packet to an interface without a public IPv4 address,
 // the NAT gateway that its subnet's route for the source goes through,
 // first or after another appliance: only replies to what went out
-// through the NAT gateway come back that way. Traffic within a subnet is
+// through the NAT gateway come back that way; or, for such an IPv6 packet
+// to an interface whose subnet routes the source to an egress-only
+// internet gateway, the gateway's check (a drop with EgressOnly, which
+// the path applies only to a packet that answers no connection the
+// interface opened). Traffic within a subnet is
 // not routed, and an appliance is not routed through on its own traffic.
 func appliance(r *routes, src, dst *Interface, srcNet, dstNet *subnetRoute, p *Packet) *hop {
 	var h *hop
@@ -189,6 +211,12 @@ func appliance(r *routes, src, dst *Interface, srcNet, dstNet *subnetRoute, p *P
 	case dstNet != nil && isPublic(p.Src):
 		if g := dstNet.gateway; g != nil && g.matters {
 			h = g.lookup(p.Dst)
+		}
+		if t := dstNet.table; h == nil && t != nil && t.egressOnly && dst != nil && p.Src.Is6() {
+			// The way back to the source is an egress-only internet
+			// gateway, which lets in only what answers the instances.
+			rt, _ := t.targets.Lookup(p.Src)
+			h = rt.egressOnly
 		}
 		if t := dstNet.table; h == nil && t != nil && t.matters && dst != nil && p.Src.Is4() && !r.publicOf[p.Dst].IsValid() {
 			// The request's way out: its subnet's route for the source, and
@@ -390,12 +418,16 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 				rtt.gateway = trackedGateway{id: r.Target, double: r.DynamoDB}
 				rt.tracks = true
 			}
+			if !r.Blackhole && r.Interface == "" && strings.HasPrefix(r.Target, "eigw-") {
+				rtt.egressOnly = &hop{drop: &RouteDrop{Table: id, Dest: r.Dest, Target: r.Target, EgressOnly: true}}
+				rt.egressOnly = true
+			}
 			rt.targets.Insert(r.Dest, rtt)
 		}
 		if len(t.Unresolved) == 0 {
 			rt.noRoute = &hop{drop: &RouteDrop{Table: id, NoRoute: true}}
 		}
-		appliances = appliances || rt.matters || rt.noRoute != nil
+		appliances = appliances || rt.matters || rt.noRoute != nil || rt.egressOnly
 		if t.Main {
 			main[t.VpcID] = rt
 		}

@@ -627,16 +627,16 @@ func TestMirrorCopyPastSourceGroups(t *testing.T) {
 // IPv4 and IPv6, so that the rules alone leave its TCP and UDP flows
 // untracked. Its subnet's table sends IPv4 to an internet gateway and
 // IPv6 to ipv6Target.
-func egressOnlyWorld(t *testing.T, ipv6Target string) *world {
+func egressOnlyWorld(t *testing.T, ipv6Target string, extra ...eni.Route) *world {
 	w := newWorld(t)
 	open := w.group("open", allRule("0.0.0.0/0"), allRule("::/0"))
 	_, err := w.reg.AuthorizeEgress(open, allRule("::/0"))
 	require.NoError(t, err)
 	w.iface("eni-web", "subnet-public", "10.0.1.10,2001:db8:1234:1::10", open)
-	require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-main", VpcID: "vpc-1", Main: true, Routes: []eni.Route{
+	require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-main", VpcID: "vpc-1", Main: true, Routes: append([]eni.Route{
 		{Dest: netip.MustParsePrefix("0.0.0.0/0"), Target: "igw-1"},
 		{Dest: netip.MustParsePrefix("::/0"), Target: ipv6Target},
-	}}))
+	}, extra...)}))
 	return w
 }
 
@@ -783,5 +783,123 @@ func TestDynamoDBTakesTwoEntries(t *testing.T) {
 			assert.NotContains(t, p.String(), "DynamoDB", "%d", k)
 		}
 		assert.Equal(t, tt.entries, app.Stats().Tracking.Entries, "%d", k)
+	}
+}
+
+// TestEgressOnlyGatewayRefusesInbound: an egress-only internet gateway
+// lets in only the replies to connections the instances behind it
+// opened; whatever the security groups say (here: everything, from
+// anywhere), the internet opens no connection through it. The instance's
+// interface keeps the gateway's state (AWS tracks every flow through the
+// gateway there), so a reply after the connection idled out is refused
+// too. A more specific route for the source through the internet gateway,
+// and IPv4, are not the gateway's to judge.
+func TestEgressOnlyGatewayRefusesInbound(t *testing.T) {
+	web := "[2001:db8:1234:1::10]"
+	type step struct {
+		at      float64
+		pkt     *eni.Packet
+		allowed bool
+		// reroute first gives the instance's subnet a table of its own that
+		// sends ::/0 to the egress-only gateway.
+		reroute bool
+	}
+	for _, tt := range []struct {
+		name   string
+		target string
+		extra  []eni.Route
+		steps  []step
+		// tracked narrows the group's IPv6 egress to ports 1024-65535, so
+		// that flows the internet opens through an internet gateway are
+		// tracked too.
+		tracked bool
+	}{
+		{"a connection the internet opens", "eigw-1", nil, []step{
+			{0, tcp("[2600:1f18::7]:50000", web+":22", eni.SYN), false, false},
+		}, false},
+		{"UDP the internet sends first", "eigw-1", nil, []step{
+			{0, udp("[2600:1f18::7]:50000", web+":53"), false, false},
+		}, false},
+		{"the replies to a connection the instance opened", "eigw-1", nil, []step{
+			{0, tcp(web+":50000", "[2600:1f18::7]:443", eni.SYN), true, false},
+			{0.01, tcp("[2600:1f18::7]:443", web+":50000", eni.SYN|eni.ACK), true, false},
+			{0.02, tcp(web+":50000", "[2600:1f18::7]:443", eni.ACK), true, false},
+			{0.03, tcp("[2600:1f18::7]:443", web+":50000", eni.ACK|eni.PSH), true, false},
+			// The same host, to another port of the instance: no connection of
+			// the instance's.
+			{0.04, tcp("[2600:1f18::7]:443", web+":50001", eni.SYN), false, false},
+		}, false},
+		{"a reply after its connection idled out", "eigw-1", nil, []step{
+			{0, udp(web+":50000", "[2600:1f18::7]:53"), true, false},
+			{1, udp("[2600:1f18::7]:53", web+":50000"), true, false},
+			{40, udp("[2600:1f18::7]:53", web+":50000"), false, false}, // UDP lives 30 s
+		}, false},
+		{"through an internet gateway", "igw-1", nil, []step{
+			{0, tcp("[2600:1f18::7]:50000", web+":22", eni.SYN), true, false},
+		}, false},
+		{"a more specific route for the source through the internet gateway", "eigw-1",
+			[]eni.Route{{Dest: netip.MustParsePrefix("2600:1f18::/32"), Target: "igw-1"}}, []step{
+				{0, tcp("[2600:1f18::7]:50000", web+":22", eni.SYN), true, false},
+				{0, tcp("[2600:1f19::7]:50000", web+":22", eni.SYN), false, false},
+			}, false},
+		{"IPv4 from the internet", "eigw-1", nil, []step{
+			{0, tcp("198.51.100.7:50000", "10.0.1.10:22", eni.SYN), true, false},
+		}, false},
+		// The gateway never saw the connection open: the instance's table
+		// holds it, but as one the internet opened.
+		{"a connection the internet opened before the gateway", "igw-1", nil, []step{
+			{0, tcp("[2600:1f18::7]:50000", web+":22", eni.SYN), true, false},
+			{0.01, tcp(web+":22", "[2600:1f18::7]:50000", eni.SYN|eni.ACK), true, false},
+			{0.02, tcp("[2600:1f18::7]:50000", web+":22", eni.ACK), false, true},
+		}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := egressOnlyWorld(t, tt.target, tt.extra...), egressOnlyWorld(t, tt.target, tt.extra...)
+			if tt.tracked {
+				for _, w := range []*world{a, b} {
+					require.NoError(t, w.reg.RevokeEgress("sg-open", allRule("::/0")))
+					_, err := w.reg.AuthorizeEgress("sg-open", sg.Rule{Protocol: sg.TCP, FromPort: 1024, ToPort: 65535, Peer: peer("::/0")})
+					require.NoError(t, err)
+				}
+			}
+			fc := a.net.NewFlowCache()
+			var got eni.Path
+			for k, s := range tt.steps {
+				if s.reroute {
+					for _, w := range []*world{a, b} {
+						require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-private", VpcID: "vpc-1",
+							Subnets: []string{"subnet-public"}, Routes: []eni.Route{{Dest: netip.MustParsePrefix("::/0"), Target: "eigw-1"}}}))
+					}
+				}
+				p := b.net.Judge(s.pkt, at(s.at))
+				fc.JudgeInto(s.pkt, at(s.at), &got)
+				require.Equal(t, p.String(), got.String(), "step %d: the flow cache answers alike", k)
+				require.Equal(t, s.allowed, p.Allowed(), "step %d: %s", k, p)
+				if s.allowed {
+					continue
+				}
+				st := p.Stages()
+				require.Len(t, st, 1, "step %d: refused at the edge of the VPC, before anything inside: %s", k, p)
+				require.Equal(t, eni.StageRoute, st[0].Kind)
+				require.NotNil(t, st[0].Route)
+				assert.True(t, st[0].Route.EgressOnly)
+				assert.Equal(t, eni.ReasonEgressOnly, st[0].Route.Reason())
+				assert.Equal(t, "eigw-1", st[0].Route.Target)
+				assert.Equal(t, "::/0", st[0].Route.Dest.String())
+				assert.Regexp(t, `^EGRESS_ONLY_GATEWAY_INBOUND: rtb-(main|private) routes ::/0 to egress-only internet gateway eigw-1, `+
+					`which lets in only the replies to connections the instances opened`, st[0].Explain())
+			}
+			// A refused packet opened nothing, and the instance's counters
+			// saw only what reached it.
+			reached := 0
+			for _, s := range tt.steps {
+				if s.allowed {
+					reached++
+				}
+			}
+			st := b.net.Interface("eni-web").Stats()
+			assert.Equal(t, uint64(reached), st.Allowed[0]+st.Allowed[1], "every allowed packet met the instance once")
+			assert.Zero(t, st.Denied[0]+st.Denied[1], "no refused packet reached the instance")
+		})
 	}
 }

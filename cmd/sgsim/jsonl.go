@@ -340,6 +340,9 @@ func (jl *jsonl) stage(s eni.Stage) jsonStage {
 	}
 	if s.Kind == eni.StageRoute && s.Route != nil {
 		j.Direction, j.Code, j.RouteTable, j.Explanation = "outbound", s.Route.Reason(), s.Route.Table, s.Explain()
+		if s.Route.EgressOnly {
+			j.Direction = "inbound" // from the internet, at the gateway
+		}
 		return j
 	}
 	if s.Kind.ACL() {

@@ -197,4 +197,75 @@ func TestCheckEgressOnlyGateway(t *testing.T) {
 	out = check("198.51.100.7")
 	assert.Contains(t, out, "untracked flow (rules open to the world both ways)")
 	assert.NotContains(t, out, "egress-only")
+
+	// The other way round, the gateway refuses what the internet opens over
+	// IPv6, before the subnet's ACL and the groups, which would let it in.
+	out, errOut, code := sgsim(t, append(append([]string{"check"}, cfg...), "--src", "2600:1f18::7", "--dst", "eni-web",
+		"--protocol", "tcp", "--port", "22")...)
+	require.Equal(t, 1, code, "%s%s", out, errOut)
+	assert.Contains(t, out, "REQUEST  DENY tcp [2600:1f18::7]:32768 → [2001:db8:1234:1::10]:22 [SYN]\n"+
+		"  1. DENY  EGRESS_ONLY_GATEWAY_INBOUND: rtb-main routes ::/0 to egress-only internet gateway eigw-0a1b, "+
+		"which lets in only the replies to connections the instances opened: it drops a packet from the internet that answers none\n")
+	assert.Contains(t, out, "RESULT   the connection fails")
+	out, errOut, code = sgsim(t, append(append([]string{"check"}, cfg...), "--src", "198.51.100.7", "--dst", "eni-web",
+		"--protocol", "tcp", "--port", "22")...)
+	require.Equal(t, 0, code, "IPv4 comes in through the internet gateway: %s%s", out, errOut)
+}
+
+// TestReplayEgressOnlyGateway: the sample with its public subnet's IPv6
+// routed to an egress-only internet gateway. The visitors' IPv6 HTTPS
+// connections to the web server are opened from the internet, which the
+// gateway refuses before the subnet's ACL and the groups that would let
+// them in: JSON Lines say so, no flow-log record has them (they never
+// reached the interface), and the summary counts them among the refused
+// flows. IPv4 visitors still come in through the internet gateway.
+func TestReplayEgressOnlyGateway(t *testing.T) {
+	routes := strings.Replace(sampleRoutes, `{"DestinationIpv6CidrBlock":"::/0","GatewayId":"igw-0a1b2c3d4e5f60001","State":"active"}`,
+		`{"DestinationIpv6CidrBlock":"::/0","EgressOnlyInternetGatewayId":"eigw-0a1b2c3d4e5f60001","State":"active"}`, 1)
+	require.NotEqual(t, sampleRoutes, routes)
+	cfg := sampleConfig(t)
+	cfg = append(cfg, configWriter(t, filepath.Dir(cfg[1]))("rtbs.json", routes)...)
+	pcap := writeSampleCapture(t)
+	out, errOut, code := sgsim(t, append(append([]string{"replay", "--format", "jsonl"}, cfg...), "--pcap", pcap)...)
+	require.Equal(t, 0, code, errOut)
+	var in6, in4 int
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var f struct {
+			Verdict   string `json:"verdict"`
+			Src       string `json:"src"`
+			Dst       string `json:"dst"`
+			DecidedBy struct {
+				Stage, Code, Direction string
+				RouteTable             string `json:"route_table"`
+			} `json:"decided_by"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &f))
+		src := netip.MustParseAddr(f.Src)
+		switch {
+		case f.Dst == "2001:db8:20:1::10" && netip.MustParsePrefix("2001:db8:ff00::/40").Contains(src):
+			in6++
+			assert.Equal(t, "REJECT", f.Verdict, line)
+			assert.Equal(t, "route", f.DecidedBy.Stage, line)
+			assert.Equal(t, "EGRESS_ONLY_GATEWAY_INBOUND", f.DecidedBy.Code, line)
+			assert.Equal(t, "inbound", f.DecidedBy.Direction, line)
+			assert.Equal(t, "rtb-0a1b2c3d4e5f60001", f.DecidedBy.RouteTable, line)
+		case f.Dst == "10.20.1.10" && src.Is4() && !netip.MustParsePrefix("10.0.0.0/8").Contains(src) && strings.Contains(line, `"dport":443,`):
+			in4++
+			assert.Equal(t, "ACCEPT", f.Verdict, line)
+		}
+	}
+	assert.NotZero(t, in6)
+	assert.NotZero(t, in4)
+
+	out, errOut, code = sgsim(t, append(append([]string{"replay", "--format", "flowlog"}, cfg...), "--pcap", pcap)...)
+	require.Equal(t, 0, code, errOut)
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 6 && f[4] == "2001:db8:20:1::10" && f[6] == "443" {
+			t.Errorf("a record of what the gateway refused: %s", line)
+		}
+	}
+
+	out, errOut, code = sgsim(t, append(append([]string{"replay"}, cfg...), "--pcap", pcap)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "EGRESS_ONLY_GATEWAY_INBOUND rtb-0a1b2c3d4e5f60001 ::/0 to eigw-0a1b2c3d4e5f60001")
 }

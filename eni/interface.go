@@ -448,6 +448,16 @@ func (i *Interface) opened(p *Packet, now int64) bool {
 	return ok && c.Origin == conntrack.Dir(Outbound)
 }
 
+// idledOpened returns the connection that p, from the internet, belonged
+// to until it idled out, when the interface opened it: why an egress-only
+// internet gateway no longer lets p in. Called with net.eval held.
+func (i *Interface) idledOpened(p *Packet, now int64) (conntrack.Conn, bool) {
+	var ctp conntrack.Packet
+	setCT(&ctp, Inbound, p)
+	c, ok := i.table.Idled(&ctp, now)
+	return c, ok && c.Origin == conntrack.Dir(Outbound)
+}
+
 // setCT sets c to the connection-tracking table's view of the packet at
 // one end of its path. Field by field: a composite literal is built aside
 // and copied, on every packet of the fast lane.

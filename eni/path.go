@@ -403,6 +403,9 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 		// Refused at the edge of the VPC: nothing inside meets it.
 		s := out.add(StageRoute)
 		s.Route, s.Allowed = gate, false
+		// The interface's name stays off the stage: it is no check of the
+		// interface's.
+		s.Verdict.Conn, s.Verdict.IdledOut = dst.idledOpened(received, now)
 		return
 	}
 	if src != nil {
@@ -585,9 +588,14 @@ func (s Stage) Explain() string {
 				"AWS drops the packet as it leaves the subnet", ReasonNoRoute, s.Route.Table)
 		}
 		if s.Route.EgressOnly {
-			return fmt.Sprintf("%s: %s routes %s to egress-only internet gateway %s, which lets in only the replies to "+
-				"connections the instances opened: it drops a packet from the internet that answers none", ReasonEgressOnly,
-				s.Route.Table, s.Route.Dest, s.Route.Target)
+			head := fmt.Sprintf("%s: %s routes %s to egress-only internet gateway %s, which lets in only the replies to "+
+				"connections the instances opened", ReasonEgressOnly, s.Route.Table, s.Route.Dest, s.Route.Target)
+			if c := &s.Verdict.Conn; s.Verdict.IdledOut {
+				return fmt.Sprintf("%s, while they are tracked: this packet's connection (%s, opened %s) had been idle %d s, "+
+					"past its %d s timeout", head, c.State, c.Origin, (s.Verdict.Time-c.LastSeen)/int64(time.Second),
+					int64(c.Timeout/time.Second))
+			}
+			return head + ": it drops a packet from the internet that answers none"
 		}
 		return fmt.Sprintf("%s: %s routes %s to %s, which is gone (a blackhole route): AWS drops the packet",
 			ReasonRouteBlackhole, s.Route.Table, s.Route.Dest, s.Route.Target)

@@ -832,7 +832,7 @@ func TestEgressOnlyGatewayRefusesInbound(t *testing.T) {
 		{"a reply after its connection idled out", "eigw-1", nil, []step{
 			{0, udp(web+":50000", "[2600:1f18::7]:53"), true, false},
 			{1, udp("[2600:1f18::7]:53", web+":50000"), true, false},
-			{40, udp("[2600:1f18::7]:53", web+":50000"), false, false}, // UDP lives 30 s
+			{40, udp("[2600:1f18::7]:53", web+":50000"), false, false}, // UDP lives 30 s (see the explanation below)
 		}, false},
 		{"through an internet gateway", "igw-1", nil, []step{
 			{0, tcp("[2600:1f18::7]:50000", web+":22", eni.SYN), true, false},
@@ -888,6 +888,14 @@ func TestEgressOnlyGatewayRefusesInbound(t *testing.T) {
 				assert.Equal(t, "::/0", st[0].Route.Dest.String())
 				assert.Regexp(t, `^EGRESS_ONLY_GATEWAY_INBOUND: rtb-(main|private) routes ::/0 to egress-only internet gateway eigw-1, `+
 					`which lets in only the replies to connections the instances opened`, st[0].Explain())
+				if tt.name == "a reply after its connection idled out" {
+					assert.True(t, st[0].Verdict.IdledOut)
+					assert.Contains(t, st[0].Explain(), ", while they are tracked: this packet's connection (udp, opened outbound) "+
+						"had been idle 39 s, past its 30 s timeout")
+				} else {
+					assert.False(t, st[0].Verdict.IdledOut, "a connection the internet opened is none of the gateway's")
+					assert.Contains(t, st[0].Explain(), ": it drops a packet from the internet that answers none")
+				}
 			}
 			// A refused packet opened nothing, and the instance's counters
 			// saw only what reached it.

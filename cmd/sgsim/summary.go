@@ -364,10 +364,7 @@ func refusalText(s eni.Stage) string {
 		if s.Route.NoRoute {
 			return fmt.Sprintf("%s %s", eni.ReasonNoRoute, s.Route.Table)
 		}
-		if s.Route.EgressOnly {
-			return fmt.Sprintf("%s %s %s to %s", eni.ReasonEgressOnly, s.Route.Table, s.Route.Dest, s.Route.Target)
-		}
-		return fmt.Sprintf("%s %s %s to %s", eni.ReasonRouteBlackhole, s.Route.Table, s.Route.Dest, s.Route.Target)
+		return fmt.Sprintf("%s %s %s to %s", s.Route.Reason(), s.Route.Table, s.Route.Dest, s.Route.Target) // a blackhole route or an egress-only gateway
 	}
 	if s.ACL != nil {
 		dir := "inbound"

@@ -18,7 +18,9 @@ import (
 )
 
 // FuzzReplayOutputs replays arbitrary captures through the sample's
-// network, with its traffic mirror sessions, and writes every output format
+// network, with its traffic mirror sessions and route tables (the app
+// subnet's internet through the NAT gateway, the public subnet's IPv6
+// through an egress-only internet gateway), and writes every output format
 // and the mirror copies from the results: whatever the
 // bytes, nothing panics, every JSON line is JSON, the flow log and the
 // summary are written, and a replay without fn sums up the same.
@@ -47,12 +49,22 @@ func FuzzReplayOutputs(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(ng.Bytes(), false)
+	var v6 bytes.Buffer // a visitor's IPv6 SYN, which the egress-only gateway refuses
+	if w, err = capgen.NewPcap(&v6, 1, false); err != nil {
+		f.Fatal(err)
+	}
+	v6syn := capgen.IP(eni.TCP(netip.MustParseAddrPort("[2001:db8:ff00::1]:52000"), netip.MustParseAddrPort("[2001:db8:20:1::10]:443"), eni.SYN), 0)
+	if err := w.WriteFrame(sample.Start, capgen.Ethernet(v6syn, 0)); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(v6.Bytes(), false)
+	configs := append(append(sample.Configs(), sample.MirrorConfigs()...), ec2json.Source{Name: "rtbs.json", Data: []byte(egressOnlyRoutes)})
 	f.Fuzz(func(t *testing.T, data []byte, vxlan bool) {
 		rd, err := capture.NewReader(bytes.NewReader(data))
 		if err != nil {
 			return
 		}
-		res, err := ec2json.Load(append(sample.Configs(), sample.MirrorConfigs()...)...)
+		res, err := ec2json.Load(configs...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,13 +95,13 @@ func FuzzReplayOutputs(f *testing.F) {
 		var withFn bytes.Buffer
 		writeSummary(&withFn, res, "fuzz", rd.Format(), rp)
 
-		// Without fn the verdicts are counted on the reading goroutine:
-		// the summary must say the same.
+		// Without fn, Run keeps only the frames' times: the summary must
+		// say the same.
 		rd, err = capture.NewReader(bytes.NewReader(data))
 		if err != nil {
 			t.Fatal(err)
 		}
-		res2, err := ec2json.Load(append(sample.Configs(), sample.MirrorConfigs()...)...)
+		res2, err := ec2json.Load(configs...)
 		if err != nil {
 			t.Fatal(err)
 		}

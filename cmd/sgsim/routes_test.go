@@ -30,6 +30,11 @@ const sampleRoutes = `{"RouteTables":[
 	{"RouteTableId":"rtb-0a1b2c3d4e5f60003","VpcId":"vpc-0a1b2c3d4e5f60001","Associations":[{"Main":false,"SubnetId":"subnet-0a1b2c3d4e5f60003"}],
 	 "Routes":[{"DestinationCidrBlock":"10.20.0.0/16","GatewayId":"local","State":"active"}]}]}`
 
+// egressOnlyRoutes are sampleRoutes with the public subnet's IPv6 sent to
+// an egress-only internet gateway.
+var egressOnlyRoutes = strings.Replace(sampleRoutes, `{"DestinationIpv6CidrBlock":"::/0","GatewayId":"igw-0a1b2c3d4e5f60001","State":"active"}`,
+	`{"DestinationIpv6CidrBlock":"::/0","EgressOnlyInternetGatewayId":"eigw-0a1b2c3d4e5f60001","State":"active"}`, 1)
+
 // TestReplayNATGateway: with the sample's route tables, the app server's
 // package downloads go out through the NAT gateway and their replies
 // come back through it, its subnet's ACL judging them both ways; the
@@ -220,11 +225,9 @@ func TestCheckEgressOnlyGateway(t *testing.T) {
 // reached the interface), and the summary counts them among the refused
 // flows. IPv4 visitors still come in through the internet gateway.
 func TestReplayEgressOnlyGateway(t *testing.T) {
-	routes := strings.Replace(sampleRoutes, `{"DestinationIpv6CidrBlock":"::/0","GatewayId":"igw-0a1b2c3d4e5f60001","State":"active"}`,
-		`{"DestinationIpv6CidrBlock":"::/0","EgressOnlyInternetGatewayId":"eigw-0a1b2c3d4e5f60001","State":"active"}`, 1)
-	require.NotEqual(t, sampleRoutes, routes)
+	require.NotEqual(t, sampleRoutes, egressOnlyRoutes)
 	cfg := sampleConfig(t)
-	cfg = append(cfg, configWriter(t, filepath.Dir(cfg[1]))("rtbs.json", routes)...)
+	cfg = append(cfg, configWriter(t, filepath.Dir(cfg[1]))("rtbs.json", egressOnlyRoutes)...)
 	pcap := writeSampleCapture(t)
 	out, errOut, code := sgsim(t, append(append([]string{"replay", "--format", "jsonl"}, cfg...), "--pcap", pcap)...)
 	require.Equal(t, 0, code, errOut)

@@ -244,9 +244,15 @@ const (
 // tracked connection, or an untracked flow whose reply the rules judge.
 func (e *flowEntry) learn(out *Path) (opened bool) {
 	e.fast = false
-	// e.via is an appliance or an egress-only internet gateway, whose
-	// check the fast lane does not repeat.
-	if out.Action != Allow || out.Service != NoService || out.n == 0 || (out.Src != nil && out.Src == out.Dst) || e.via != nil {
+	// An appliance's checks the fast lane does not repeat. An egress-only
+	// internet gateway's needs no repeating: a packet through it takes the
+	// fast lane only by riding a live connection at its destination
+	// (laneTracked: the path learnt was let in, so the packet rode one),
+	// and the only connections there for packets from the internet are
+	// ones the interface opened, since the gateway refuses whatever would
+	// open another. A route change, which could leave some, sends every
+	// kind the long way again.
+	if out.Action != Allow || out.Service != NoService || out.n == 0 || (out.Src != nil && out.Src == out.Dst) || !e.via.plain() {
 		return false
 	}
 	opened = true
@@ -298,10 +304,13 @@ func (fc *FlowCache) prefill(e *flowEntry, p *Packet) {
 	if known {
 		return // the reply's entry is known already
 	}
-	if e.routes.appliances && appliance(e.routes, e.dst, e.src, e.dstNet, e.srcNet, &rev) != nil {
-		return // the reply's route goes through an appliance: the long way
+	var via *hop
+	if e.routes.appliances {
+		if via = appliance(e.routes, e.dst, e.src, e.dstNet, e.srcNet, &rev); !via.plain() {
+			return // the reply's route goes through an appliance: the long way
+		}
 	}
-	r.routes, r.src, r.dst, r.srcNet, r.dstNet = e.routes, e.dst, e.src, e.dstNet, e.srcNet
+	r.routes, r.src, r.dst, r.srcNet, r.dstNet, r.via = e.routes, e.dst, e.src, e.dstNet, e.srcNet, via
 	if r.srcNet != r.dstNet {
 		if sn := r.srcNet; sn != nil && sn.acl != nil && !r.acls[0].evaluate(sn.acl, true, &rev, rev.Dst).Allowed() {
 			return

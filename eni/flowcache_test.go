@@ -217,8 +217,12 @@ func TestFlowCacheFollowsRuleChanges(t *testing.T) {
 // idledClause is what a refusal adds when the table remembers the
 // connection the packet lost to idleness: how long it remembers depends
 // on when its entries were dropped, which the flow cache, looking up less,
-// changes. Verdicts never depend on it.
-var idledClause = regexp.MustCompile(`; its tracked connection \(.*?\) had been idle \d+ s, past its \d+ s timeout`)
+// changes. Verdicts never depend on it. An egress-only gateway's refusal
+// says the same, or, once the table has forgotten, that the packet
+// answers no connection.
+var idledClause = regexp.MustCompile(`; its tracked connection \(.*?\) had been idle \d+ s, past its \d+ s timeout|` +
+	`, while they are tracked: this packet's connection \(.*?\) had been idle \d+ s, past its \d+ s timeout|` +
+	`: it drops a packet from the internet that answers none`)
 
 func withoutIdled(s string) string { return idledClause.ReplaceAllString(s, "") }
 
@@ -268,5 +272,71 @@ func TestFastLaneClearsRefusalNotes(t *testing.T) {
 	require.True(t, out.Allowed(), "%s", out)
 	for _, s := range out.Stages() {
 		assert.False(t, s.Verdict.IdledOut, "%s", out)
+	}
+}
+
+// TestFlowCacheAgreesAtEgressOnlyGateway is TestFlowCacheAgreesWithJudge
+// at an egress-only internet gateway, whose check the fast lane repeats:
+// random IPv6 traffic between an instance and hosts on the internet, both
+// ways, with pauses long enough for connections to idle out, through an
+// internet gateway until the subnet's IPv6 is sent to an egress-only one
+// mid-way (connections the internet opened before then are none of the
+// gateway's), and IPv4 beside it.
+func TestFlowCacheAgreesAtEgressOnlyGateway(t *testing.T) {
+	remote := []string{"[2600:1f18::7]", "[2600:1f18::8]", "[2a00:1450::1]"}
+	for seed := uint64(1); seed <= 6; seed++ {
+		a, b := egressOnlyWorld(t, "igw-1"), egressOnlyWorld(t, "igw-1")
+		if seed%2 == 0 { // a group that tracks what the internet opens too
+			for _, w := range []*world{a, b} {
+				require.NoError(t, w.reg.RevokeEgress("sg-open", allRule("::/0")))
+				_, err := w.reg.AuthorizeEgress("sg-open", sg.Rule{Protocol: sg.TCP, FromPort: 0, ToPort: 65535, Peer: peer("::/0")})
+				require.NoError(t, err)
+			}
+		}
+		rng := rand.New(rand.NewPCG(seed, 41))
+		fc := a.net.NewFlowCache()
+		var got, want eni.Path
+		ts := t0
+		gated := 0
+		for k := 0; k < 3000; k++ {
+			if k == 1000 {
+				for _, w := range []*world{a, b} {
+					require.NoError(t, w.net.AddRouteTable(eni.RouteTableSpec{ID: "rtb-private", VpcID: "vpc-1",
+						Subnets: []string{"subnet-public"}, Routes: []eni.Route{{Dest: netip.MustParsePrefix("::/0"), Target: "eigw-1"}}}))
+				}
+			}
+			local := netip.MustParseAddrPort(fmt.Sprintf("[2001:db8:1234:1::10]:%d", 50000+rng.IntN(3)))
+			far := netip.MustParseAddrPort(fmt.Sprintf("%s:%d", remote[rng.IntN(len(remote))], []int{443, 53}[rng.IntN(2)]))
+			if rng.IntN(6) == 0 {
+				local, far = netip.MustParseAddrPort("10.0.1.10:50000"), netip.MustParseAddrPort("198.51.100.7:443")
+			}
+			var p eni.Packet
+			if rng.IntN(3) == 0 {
+				p = eni.UDP(local, far)
+			} else {
+				p = eni.TCP(local, far, []uint8{eni.SYN, eni.SYN | eni.ACK, eni.ACK, eni.ACK, eni.FIN | eni.ACK, eni.RST}[rng.IntN(6)])
+			}
+			if rng.IntN(2) == 0 {
+				p = p.Reply()
+				p.TCPFlags = []uint8{eni.SYN, eni.SYN | eni.ACK, eni.ACK, eni.ACK}[rng.IntN(4)]
+			}
+			ts = ts.Add([]time.Duration{time.Millisecond, time.Second, 20 * time.Second, 200 * time.Second}[rng.IntN(4)])
+			fc.JudgeInto(&p, ts, &got)
+			b.net.JudgeInto(&p, ts, &want)
+			require.Equal(t, withoutIdled(want.String()), withoutIdled(got.String()), "seed %d packet %d", seed, k)
+			require.Equal(t, stageFields(want.Stages()), stageFields(got.Stages()), "seed %d packet %d", seed, k)
+			if st := want.Stages(); len(st) > 0 && st[0].Kind == eni.StageRoute {
+				gated++
+			}
+		}
+		require.Positive(t, gated, "seed %d: the gateway refused something", seed)
+		ra, rb := a.reg.Rules(), b.reg.Rules()
+		for k := range rb {
+			require.Equal(t, fmt.Sprint(rb[k].ID, rb[k].Packets, rb[k].Connections), fmt.Sprint(ra[k].ID, ra[k].Packets, ra[k].Connections),
+				"seed %d rule %s", seed, rb[k])
+		}
+		si, sj := b.net.Interface("eni-web").Stats(), a.net.Interface("eni-web").Stats()
+		si.IdledOut, sj.IdledOut = 0, 0
+		require.Equal(t, fmt.Sprint(si), fmt.Sprint(sj), "seed %d", seed)
 	}
 }

@@ -96,6 +96,10 @@ type hop struct {
 	nat   bool
 }
 
+// plain reports whether a path through h is one the fast lane takes: no
+// hop at all, or an egress-only internet gateway's check.
+func (h *hop) plain() bool { return h == nil || (h.drop != nil && h.drop.EgressOnly) }
+
 // RouteDrop is a route table's refusal of a packet: a blackhole route
 // (its destination and vanished target), or, with NoRoute, no route for
 // the packet's destination at all; or, with EgressOnly, an egress-only

@@ -627,7 +627,7 @@ func TestMirrorCopyPastSourceGroups(t *testing.T) {
 // IPv4 and IPv6, so that the rules alone leave its TCP and UDP flows
 // untracked. Its subnet's table sends IPv4 to an internet gateway and
 // IPv6 to ipv6Target.
-func egressOnlyWorld(t *testing.T, ipv6Target string, extra ...eni.Route) *world {
+func egressOnlyWorld(t testing.TB, ipv6Target string, extra ...eni.Route) *world {
 	w := newWorld(t)
 	open := w.group("open", allRule("0.0.0.0/0"), allRule("::/0"))
 	_, err := w.reg.AuthorizeEgress(open, allRule("::/0"))

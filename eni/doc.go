@@ -101,4 +101,7 @@
 //     are not documented, and the interface's stand in for them. The
 //     gateway judges what the destination subnet's route for the source
 //     sends to it, whether or not the VPC also has an internet gateway.
+//     An ICMPv6 error about an instance's flow (Packet Too Big, say) is
+//     refused there, as the table ties no error to a flow (see the
+//     conntrack package).
 package eni

@@ -829,6 +829,15 @@ func TestEgressOnlyGatewayRefusesInbound(t *testing.T) {
 			// the instance's.
 			{0.04, tcp("[2600:1f18::7]:443", web+":50001", eni.SYN), false, false},
 		}, false},
+		{"ping: the instance's answered, the internet's refused", "eigw-1", nil, []step{
+			{0, icmp("2001:db8:1234:1::10", "2600:1f18::7", 128, 0, 7), true, false},
+			{0.01, icmp("2600:1f18::7", "2001:db8:1234:1::10", 129, 0, 7), true, false},
+			{1, icmp("2600:1f18::7", "2001:db8:1234:1::10", 128, 0, 8), false, false},
+			// An error about the instance's flow opens nothing, and the
+			// instance's table ties no error to a flow: the gateway refuses it
+			// as a group would.
+			{2, icmp("2600:1f18::7", "2001:db8:1234:1::10", 1, 4, 0), false, false},
+		}, false},
 		{"a reply after its connection idled out", "eigw-1", nil, []step{
 			{0, udp(web+":50000", "[2600:1f18::7]:53"), true, false},
 			{1, udp("[2600:1f18::7]:53", web+":50000"), true, false},

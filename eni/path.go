@@ -631,10 +631,14 @@ func (p Path) String() string {
 		}
 	} else if src, dst, ok := p.Public(); ok {
 		fmt.Fprintf(&b, "%s %s", p.Action, p.Packet)
-		for _, a := range [][2]netip.Addr{{src, p.Packet.Src}, {dst, p.Packet.Dst}} {
-			if a[0].IsValid() {
-				fmt.Fprintf(&b, " (%s translated to %s by the internet gateway)", a[0], a[1])
-			}
+		// The gateway turns a public destination into the private address
+		// on the way in, and the private source into the public one on the
+		// way out.
+		if src.IsValid() {
+			fmt.Fprintf(&b, " (%s translated to %s by the internet gateway)", p.Packet.Src, src)
+		}
+		if dst.IsValid() {
+			fmt.Fprintf(&b, " (%s translated to %s by the internet gateway)", dst, p.Packet.Dst)
 		}
 	} else {
 		fmt.Fprintf(&b, "%s %s", p.Action, p.Packet)

@@ -77,6 +77,7 @@ func TestPublicAddresses(t *testing.T) {
 			judge(rep, at(1), &out)
 			assert.True(t, out.Allowed(), "%s", out)
 			assert.Equal(t, eni.ReasonTracked, out.Stages()[0].Verdict.Reason, "%s", out)
+			assert.Contains(t, out.String(), "10.0.1.10 translated to 203.0.113.12 by the internet gateway", "on its way out")
 			src, _, _ := out.Public()
 			assert.Equal(t, netip.MustParseAddr("203.0.113.12"), src)
 			// And captured inside, with the private address: the same again.

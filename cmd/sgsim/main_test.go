@@ -846,3 +846,18 @@ func TestReplayOnly(t *testing.T) {
 		assert.Equal(t, want, got, only)
 	}
 }
+
+// TestMermaidText: what Mermaid would read as syntax goes as entity codes,
+// which a rendered diagram shows as the characters (checked against
+// Mermaid 11's parser and renderer); colons past a note's first, as in
+// an IPv6 prefix, are text.
+func TestMermaidText(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"allowed (all traffic to ::/0); new tracked connection", "allowed (all traffic to ::/0)#59; new tracked connection"},
+		{"entry #100", "entry #35;100"},
+		{"one\ntwo", "one two"},
+		{"tcp 32768 → 443", "tcp 32768 to 443"},
+	} {
+		assert.Equal(t, tt.want, mermaidText(tt.in), tt.in)
+	}
+}

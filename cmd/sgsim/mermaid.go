@@ -89,8 +89,8 @@ func packetLabel(p *eni.Packet) string {
 	return eni.ProtoName(p.Proto)
 }
 
-// mermaidText keeps a label on one line and away from Mermaid's syntax.
-func mermaidText(s string) string {
-	r := strings.NewReplacer(";", ",", "#", "", "\n", " ", ":", " -", "→", "to")
-	return r.Replace(s)
-}
+// mermaidText keeps a label on one line and away from Mermaid's syntax:
+// a semicolon ends a statement and a # starts an entity code, so both go
+// as entity codes, which the diagram shows as the characters. Colons
+// after a message's or note's first are text (IPv6 addresses keep theirs).
+var mermaidText = strings.NewReplacer(";", "#59;", "#", "#35;", "\n", " ", "→", "to").Replace

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/sgsim/sgsim/conntrack"
 	"github.com/sgsim/sgsim/eni"
 	"github.com/sgsim/sgsim/mirror"
 	"github.com/sgsim/sgsim/nacl"
@@ -67,7 +68,7 @@ type jsonStage struct {
 	Interface     string    `json:"interface,omitempty"`
 	ACL           string    `json:"acl,omitempty"`
 	Subnet        string    `json:"subnet,omitempty"`
-	RouteTable    string    `json:"route_table,omitempty"` // a blackhole route's table
+	RouteTable    string    `json:"route_table,omitempty"` // a route stage's table: a blackhole route's, one with no route, or one sending the source to an egress-only internet gateway
 	Direction     string    `json:"direction"`
 	Result        string    `json:"result"`
 	Code          string    `json:"code"`
@@ -342,6 +343,10 @@ func (jl *jsonl) stage(s eni.Stage) jsonStage {
 		j.Direction, j.Code, j.RouteTable, j.Explanation = "outbound", s.Route.Reason(), s.Route.Table, s.Explain()
 		if s.Route.EgressOnly {
 			j.Direction = "inbound" // from the internet, at the gateway
+			if s.Verdict.IdledOut {
+				jl.connection(&j, &s.Verdict.Conn)
+				j.IdledOut = true
+			}
 		}
 		return j
 	}
@@ -397,11 +402,17 @@ func (jl *jsonl) stage(s eni.Stage) jsonStage {
 		j.Explanation = s.Explain()
 	}
 	if v.Reason == eni.ReasonTracked || v.IdledOut {
+		jl.connection(&j, &v.Conn)
 		j.IdledOut = v.IdledOut
-		c := jl.conn()
-		*c = jsonConn{State: v.Conn.State.String(), OpenedBy: v.Conn.Origin.String(),
-			Since: time.Unix(0, v.Conn.Created).UTC().Format(time.RFC3339Nano)}
-		j.Connection = c
 	}
 	return j
+}
+
+// connection gives the stage the connection the packet rode, or the one
+// it lost to idleness (for which the caller sets IdledOut).
+func (jl *jsonl) connection(j *jsonStage, conn *conntrack.Conn) {
+	c := jl.conn()
+	*c = jsonConn{State: conn.State.String(), OpenedBy: conn.Origin.String(),
+		Since: time.Unix(0, conn.Created).UTC().Format(time.RFC3339Nano)}
+	j.Connection = c
 }

@@ -271,4 +271,20 @@ func TestReplayEgressOnlyGateway(t *testing.T) {
 	out, errOut, code = sgsim(t, append(append([]string{"replay"}, cfg...), "--pcap", pcap)...)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "EGRESS_ONLY_GATEWAY_INBOUND rtb-0a1b2c3d4e5f60001 ::/0 to eigw-0a1b2c3d4e5f60001")
+
+	// web-1 calls out over IPv6; the answer comes in at once, and again ten
+	// minutes on, when the half-open connection has idled out: JSON Lines
+	// give the connection the gateway no longer lets in.
+	web, far := netip.MustParseAddrPort("[2001:db8:20:1::10]:50000"), netip.MustParseAddrPort("[2600:1f18::7]:443")
+	pcap = writeCapture(t, timed{eni.TCP(web, far, eni.SYN), 0}, timed{eni.TCP(far, web, eni.SYN|eni.ACK), 10 * time.Millisecond},
+		timed{eni.TCP(far, web, eni.ACK), 10 * time.Minute})
+	out, errOut, code = sgsim(t, append(append([]string{"replay", "--format", "jsonl"}, cfg...), "--pcap", pcap)...)
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 3)
+	assert.Contains(t, lines[0], `"verdict":"ACCEPT"`)
+	assert.Contains(t, lines[1], `"verdict":"ACCEPT"`)
+	assert.Contains(t, lines[2], `"decided_by":{"stage":"route","route_table":"rtb-0a1b2c3d4e5f60001","direction":"inbound","result":"DENY",`+
+		`"code":"EGRESS_ONLY_GATEWAY_INBOUND","connection":{"state":"tcp-syn-received","opened":"outbound","since":"2026-11-02T09:30:00Z"},"idled_out":true,`)
+	assert.Contains(t, lines[2], "had been idle 599 s, past its 120 s timeout")
 }

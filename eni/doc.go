@@ -103,5 +103,9 @@
 //     sends to it, whether or not the VPC also has an internet gateway.
 //     An ICMPv6 error about an instance's flow (Packet Too Big, say) is
 //     refused there, as the table ties no error to a flow (see the
-//     conntrack package).
+//     conntrack package). A Network Load Balancer that keeps its clients'
+//     addresses delivers packets from the internet to its IPv6 targets
+//     by another way, which nothing here models: such a packet, to a
+//     target behind an egress-only gateway, is refused as if it had come
+//     through the gateway.
 package eni

@@ -180,3 +180,38 @@ func ExampleNetwork_AddRouteTable() {
 	// 5432 DENY via eni-fw
 	// 6432 ALLOW via eni-fw
 }
+
+// A subnet that sends IPv6 to the internet through an egress-only
+// internet gateway: its server can open connections out, and their
+// replies come back; but the internet opens none to it, whatever its
+// group allows.
+func ExampleRouteDrop_egressOnly() {
+	n := eni.NewNetwork()
+	n.AddVPC(eni.VPCSpec{ID: "vpc-1", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16"), netip.MustParsePrefix("2001:db8:1::/56")}})
+	n.AddSubnet(eni.SubnetSpec{ID: "subnet-1", VpcID: "vpc-1", CIDR: netip.MustParsePrefix("10.0.1.0/24"),
+		IPv6CIDR: netip.MustParsePrefix("2001:db8:1:1::/64")})
+	open, _ := n.Groups().CreateGroup(sg.GroupSpec{ID: "sg-open", Name: "open", VpcID: "vpc-1"})
+	n.Groups().AuthorizeIngress(open, sg.Rule{Protocol: sg.AllProtocols, Peer: sg.MustParsePeer("::/0")})
+	n.Groups().AuthorizeEgress(open, sg.Rule{Protocol: sg.AllProtocols, Peer: sg.MustParsePeer("::/0")})
+	n.AddInterface(eni.InterfaceSpec{ID: "eni-app", SubnetID: "subnet-1", Groups: []string{open},
+		PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.1.10")}, IPv6: []netip.Addr{netip.MustParseAddr("2001:db8:1:1::10")}})
+	err := n.AddRouteTable(eni.RouteTableSpec{ID: "rtb-app", VpcID: "vpc-1", Main: true,
+		Routes: []eni.Route{{Dest: netip.MustParsePrefix("::/0"), Target: "eigw-1"}}})
+	if err != nil {
+		panic(err)
+	}
+	server, host := netip.MustParseAddrPort("[2001:db8:1:1::10]:40000"), netip.MustParseAddrPort("[2600:1f18::7]:443")
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	out := eni.TCP(server, host, eni.SYN)
+	req, rep := n.Exchange(&out, now)
+	fmt.Println("out:", req.Action, "reply:", rep.Action)
+
+	in := eni.TCP(netip.MustParseAddrPort("[2600:1f18::7]:50000"), netip.MustParseAddrPort("[2001:db8:1:1::10]:22"), eni.SYN)
+	p := n.Judge(&in, now)
+	if st := p.Stages(); st[0].Route != nil {
+		fmt.Println("in:", p.Action, st[0].Route.Reason(), st[0].Route.Target)
+	}
+	// Output:
+	// out: ALLOW reply: ALLOW
+	// in: DENY EGRESS_ONLY_GATEWAY_INBOUND eigw-1
+}

@@ -93,19 +93,20 @@
 //     gateways and Gateway Load Balancers are on AWS's 2023 list only;
 //     sgsim takes both lists. A DynamoDB connection takes two entries of
 //     the interface's table, as AWS counts them.
-//   - An egress-only internet gateway keeps no table of its own here: it
-//     lets in a packet from the internet when the destination interface
-//     tracks a live connection for it that the interface opened. AWS
-//     tracks every flow through the gateway, so that table holds every
-//     connection the gateway saw go out; the gateway's own idle timeouts
-//     are not documented, and the interface's stand in for them. The
-//     gateway judges what the destination subnet's route for the source
-//     sends to it, whether or not the VPC also has an internet gateway.
-//     An ICMPv6 error about an instance's flow (Packet Too Big, say) is
-//     refused there, as the table ties no error to a flow (see the
-//     conntrack package). A Network Load Balancer that keeps its clients'
-//     addresses delivers packets from the internet to its IPv6 targets
-//     by another way, which nothing here models: such a packet, to a
-//     target behind an egress-only gateway, is refused as if it had come
-//     through the gateway.
+//   - An egress-only internet gateway or a NAT gateway keeps no table of
+//     its own here: it lets in a packet from the internet when the
+//     destination interface tracks a live connection for it that the
+//     interface opened. AWS tracks every flow through either gateway, so
+//     that table holds every connection the gateway saw go out; the
+//     gateways' own idle timeouts are not modelled (a NAT gateway's is
+//     350 s), and the interface's stand in for them. The gateway judges
+//     what the destination subnet's route for the source sends to it (for
+//     a NAT gateway, to an interface without a public address), whether
+//     or not the VPC also has an internet gateway. An ICMP error about an
+//     instance's flow (Packet Too Big, say) is refused there, as the
+//     table ties no error to a flow (see the conntrack package). A
+//     Network Load Balancer that keeps its clients' addresses delivers
+//     packets from the internet to its targets by another way, which
+//     nothing here models: such a packet, to a target behind either
+//     gateway, is refused as if it had come through the gateway.
 package eni

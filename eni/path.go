@@ -25,8 +25,8 @@ const (
 	StageApplianceOut    // the appliance's security groups, outbound
 	StageApplianceACLOut // the appliance's subnet's network ACL, outbound
 	// A blackhole route drops the packet after the source's stages; an
-	// egress-only internet gateway drops what the internet sends in
-	// unasked, before any other stage.
+	// egress-only internet gateway or a NAT gateway drops what the
+	// internet sends in unasked, before any other stage.
 	StageRoute
 )
 
@@ -71,7 +71,7 @@ type Stage struct {
 	ACLResult nacl.Result
 	// Route is the route table's refusal of a StageRoute stage: a
 	// blackhole route, no route at all, or an egress-only internet
-	// gateway's refusal.
+	// gateway's or a NAT gateway's refusal.
 	Route *RouteDrop
 }
 
@@ -372,10 +372,15 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 		}
 	}
 	// An egress-only internet gateway is no appliance: the path is the
-	// plain one, if the gateway lets the packet in.
+	// plain one, if the gateway lets the packet in. A NAT gateway's
+	// interface is one, on the way in from the internet too, if the
+	// gateway lets the packet in.
 	var gate *RouteDrop
-	if via != nil && via.drop != nil && via.drop.EgressOnly {
+	switch {
+	case via != nil && via.drop != nil && via.drop.EgressOnly:
 		gate, via, via2 = via.drop, nil, nil
+	case via != nil && via.nat != nil && srcNet == nil:
+		gate = via.nat
 	}
 	var srcMemo, dstMemo *endMemo
 	var srcACL, dstACL *aclMemo
@@ -587,9 +592,13 @@ func (s Stage) Explain() string {
 			return fmt.Sprintf("%s: %s has no route for the destination (no local, gateway, peering or other route covers it): "+
 				"AWS drops the packet as it leaves the subnet", ReasonNoRoute, s.Route.Table)
 		}
-		if s.Route.EgressOnly {
-			head := fmt.Sprintf("%s: %s routes %s to egress-only internet gateway %s, which lets in only the replies to "+
-				"connections the instances opened", ReasonEgressOnly, s.Route.Table, s.Route.Dest, s.Route.Target)
+		if s.Route.Unsolicited() {
+			gw := "egress-only internet gateway"
+			if s.Route.NATGateway {
+				gw = "NAT gateway"
+			}
+			head := fmt.Sprintf("%s: %s routes %s to %s %s, which lets in only the replies to connections the instances opened",
+				s.Route.Reason(), s.Route.Table, s.Route.Dest, gw, s.Route.Target)
 			if c := &s.Verdict.Conn; s.Verdict.IdledOut {
 				return fmt.Sprintf("%s, while they are tracked: this packet's connection (%s, opened %s) had been idle %d s, "+
 					"past its %d s timeout", head, c.State, c.Origin, (s.Verdict.Time-c.LastSeen)/int64(time.Second),

@@ -87,13 +87,14 @@ type routeTable struct {
 }
 
 // hop is an appliance a route sends traffic through, and its subnet; or,
-// with drop set, a blackhole route that drops it. nat marks a NAT
-// gateway's interface, which the replies come back through too.
+// with drop set, a blackhole route that drops it. nat is, for a NAT
+// gateway's interface, which the replies come back through too, its
+// refusal of what the internet sends in unasked.
 type hop struct {
 	iface *Interface
 	sn    *subnetRoute
 	drop  *RouteDrop
-	nat   bool
+	nat   *RouteDrop
 }
 
 // plain reports whether a path through h is one the fast lane takes: no
@@ -102,26 +103,35 @@ func (h *hop) plain() bool { return h == nil || (h.drop != nil && h.drop.EgressO
 
 // RouteDrop is a route table's refusal of a packet: a blackhole route
 // (its destination and vanished target), or, with NoRoute, no route for
-// the packet's destination at all; or, with EgressOnly, an egress-only
-// internet gateway's refusal of a packet from the internet that answers
-// no connection the interface opened: Dest and Target are then the route
-// the destination subnet's table has for the packet's source.
+// the packet's destination at all; or, with EgressOnly or NATGateway, an
+// egress-only internet gateway's or a NAT gateway's refusal of a packet
+// from the internet that answers no connection the interface opened
+// (see [RouteDrop.Unsolicited]): Dest and Target are then the route
+// that sends the packet's source to the gateway.
 type RouteDrop struct {
 	Table      string
 	Dest       netip.Prefix
 	Target     string
 	NoRoute    bool
 	EgressOnly bool
+	NATGateway bool
 }
 
-// Reason returns the drop's code: ReasonRouteBlackhole, ReasonNoRoute or
-// ReasonEgressOnly.
+// Unsolicited reports whether the drop is a gateway's refusal of what the
+// internet sends in unasked: an egress-only internet gateway's or a NAT
+// gateway's.
+func (d *RouteDrop) Unsolicited() bool { return d.EgressOnly || d.NATGateway }
+
+// Reason returns the drop's code: ReasonRouteBlackhole, ReasonNoRoute,
+// ReasonEgressOnly or ReasonNATInbound.
 func (d *RouteDrop) Reason() string {
 	switch {
 	case d.NoRoute:
 		return ReasonNoRoute
 	case d.EgressOnly:
 		return ReasonEgressOnly
+	case d.NATGateway:
+		return ReasonNATInbound
 	}
 	return ReasonRouteBlackhole
 }
@@ -135,6 +145,9 @@ const (
 	// ReasonEgressOnly is the code of an egress-only internet gateway's
 	// refusal of a connection the internet opens.
 	ReasonEgressOnly = "EGRESS_ONLY_GATEWAY_INBOUND"
+	// ReasonNATInbound is the code of a NAT gateway's refusal of a
+	// connection the internet opens.
+	ReasonNATInbound = "NAT_GATEWAY_INBOUND"
 )
 
 // alwaysTracked reports whether the route goes through a gateway whose
@@ -227,11 +240,11 @@ func appliance(r *routes, src, dst *Interface, srcNet, dstNet *subnetRoute, p *P
 			// the hop after that (an inspection appliance, then the NAT
 			// gateway, say).
 			back, _ := t.routes.Lookup(p.Src)
-			if back != nil && !back.nat {
+			if back != nil && back.nat == nil {
 				out := Packet{Src: p.Dst, Dst: p.Src}
 				back = back.next(dst, src, nil, &out)
 			}
-			if back != nil && back.nat {
+			if back != nil && back.nat != nil {
 				h = back
 			}
 		}
@@ -413,7 +426,13 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 			case r.Blackhole:
 				h = &hop{drop: &RouteDrop{Table: id, Dest: r.Dest, Target: target}}
 			case r.Interface != "" && i != nil:
-				h = &hop{iface: i, sn: bySubnet[i.spec.SubnetID], nat: i.spec.Type == TypeNATGateway}
+				h = &hop{iface: i, sn: bySubnet[i.spec.SubnetID]}
+				if i.spec.Type == TypeNATGateway {
+					h.nat = &RouteDrop{Table: id, Dest: r.Dest, Target: target, NATGateway: true}
+					if strings.HasPrefix(r.Target, "nat-") {
+						h.nat.Target = r.Target
+					}
+				}
 			}
 			rt.routes.Insert(r.Dest, h)
 			rt.matters = rt.matters || h != nil

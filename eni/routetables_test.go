@@ -480,7 +480,10 @@ func TestNATGateway(t *testing.T) {
 	p := w.net.Judge(tcp("198.51.100.7:443", "10.0.2.20:40000", eni.SYN|eni.ACK), at(0))
 	assert.Nil(t, p.Via(), "%s", p)
 	var got eni.Path
-	w.net.NewFlowCache().JudgeInto(reply, at(1), &got)
+	fc := w.net.NewFlowCache()
+	fc.JudgeInto(request, at(0), &got)
+	fc.JudgeInto(reply, at(1), &got)
+	require.NotNil(t, got.Via(), "%s", got)
 	assert.Equal(t, "eni-nat", got.Via().ID(), "the flow cache takes the reply through the NAT gateway too")
 }
 
@@ -917,6 +920,78 @@ func TestEgressOnlyGatewayRefusesInbound(t *testing.T) {
 			st := b.net.Interface("eni-web").Stats()
 			assert.Equal(t, uint64(reached), st.Allowed[0]+st.Allowed[1], "every allowed packet met the instance once")
 			assert.Zero(t, st.Denied[0]+st.Denied[1], "no refused packet reached the instance")
+		})
+	}
+}
+
+// TestNATGatewayRefusesInbound: a NAT gateway lets in only the replies to
+// connections the instances behind it opened. The app server's group
+// here lets in SSH from anywhere, and its subnet's ACL is the default
+// one, yet the internet opens nothing to it: the server has no public
+// address, and its way to the internet is the NAT gateway. What the
+// server opens still gets its replies through the gateway; a reply after
+// its connection idled out does not. A host of the subnet that no
+// interface models still goes out through the gateway unjudged by it.
+func TestNATGatewayRefusesInbound(t *testing.T) {
+	open := nacl.Entry{RuleNumber: 100, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0")}
+	type step struct {
+		at      float64
+		pkt     *eni.Packet
+		allowed bool
+	}
+	for _, tt := range []struct {
+		name  string
+		steps []step
+	}{
+		{"SSH from the internet", []step{{0, tcp("198.51.100.7:50000", "10.0.2.10:22", eni.SYN), false}}},
+		{"UDP from the internet", []step{{0, udp("198.51.100.7:50000", "10.0.2.10:53"), false}}},
+		{"the replies to the server's own connection", []step{
+			{0, tcp("10.0.2.10:40000", "198.51.100.7:443", eni.SYN), true},
+			{0.01, tcp("198.51.100.7:443", "10.0.2.10:40000", eni.SYN|eni.ACK), true},
+			{0.02, tcp("10.0.2.10:40000", "198.51.100.7:443", eni.ACK), true},
+			{0.03, tcp("198.51.100.7:443", "10.0.2.10:40000", eni.ACK|eni.PSH), true},
+			{0.04, tcp("198.51.100.7:443", "10.0.2.10:40001", eni.SYN), false},
+		}},
+		{"a reply after its connection idled out", []step{
+			{0, udp("10.0.2.10:40000", "198.51.100.7:53"), true},
+			{1, udp("198.51.100.7:53", "10.0.2.10:40000"), true},
+			{40, udp("198.51.100.7:53", "10.0.2.10:40000"), false},
+		}},
+		{"a host no interface models", []step{{0, tcp("10.0.2.99:40000", "198.51.100.7:443", eni.SYN), true}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := natWorld(t, open), natWorld(t, open)
+			for _, w := range []*world{a, b} {
+				_, err := w.reg.AuthorizeIngress("sg-app", sg.Rule{Protocol: sg.AllProtocols, Peer: peer("0.0.0.0/0")})
+				require.NoError(t, err)
+			}
+			fc := a.net.NewFlowCache()
+			var got eni.Path
+			for k, s := range tt.steps {
+				p := b.net.Judge(s.pkt, at(s.at))
+				fc.JudgeInto(s.pkt, at(s.at), &got)
+				require.Equal(t, p.String(), got.String(), "step %d: the flow cache answers alike", k)
+				require.Equal(t, s.allowed, p.Allowed(), "step %d: %s", k, p)
+				if s.allowed {
+					if s.pkt.Src.IsPrivate() != s.pkt.Dst.IsPrivate() {
+						require.NotNil(t, p.Via(), "step %d: through the NAT gateway: %s", k, p)
+						assert.Equal(t, "eni-nat", p.Via().ID())
+					}
+					continue
+				}
+				st := p.Stages()
+				require.Len(t, st, 1, "step %d: refused at the NAT gateway, before anything behind it: %s", k, p)
+				require.NotNil(t, st[0].Route)
+				assert.True(t, st[0].Route.NATGateway)
+				assert.True(t, st[0].Route.Unsolicited())
+				assert.Equal(t, eni.ReasonNATInbound, st[0].Route.Reason())
+				assert.Equal(t, "nat-1", st[0].Route.Target)
+				assert.Equal(t, "rtb-app", st[0].Route.Table)
+				assert.Regexp(t, `^NAT_GATEWAY_INBOUND: rtb-app routes 0.0.0.0/0 to NAT gateway nat-1, which lets in only the replies to `+
+					`connections the instances opened(: it drops a packet from the internet that answers none|, while they are tracked: `+
+					`this packet's connection \(udp, opened outbound\) had been idle 39 s, past its 30 s timeout)$`, st[0].Explain())
+				assert.Nil(t, p.Via(), "step %d: it reached nothing behind the gateway", k)
+			}
 		})
 	}
 }

@@ -341,7 +341,7 @@ func (jl *jsonl) stage(s eni.Stage) jsonStage {
 	}
 	if s.Kind == eni.StageRoute && s.Route != nil {
 		j.Direction, j.Code, j.RouteTable, j.Explanation = "outbound", s.Route.Reason(), s.Route.Table, s.Explain()
-		if s.Route.EgressOnly {
+		if s.Route.Unsolicited() {
 			j.Direction = "inbound" // from the internet, at the gateway
 			if s.Verdict.IdledOut {
 				jl.connection(&j, &s.Verdict.Conn)

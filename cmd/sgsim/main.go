@@ -49,8 +49,8 @@ each in its format, traffic type and interval; two or more go to --flowlog-dir D
 With describe-instances and describe-instance-types, interfaces of Nitro instances aggregate
 over 60 s at most and start with their type's idle timeouts (350 s for TCP on Nitro v6).
 With describe-route-tables, routes to a network interface or NAT gateway send packets through
-that appliance, packets no route covers are dropped, and an egress-only internet gateway lets
-in over IPv6 only the replies to connections the instances opened. With describe-traffic-mirror-sessions,
+that appliance, packets no route covers are dropped, and a NAT gateway or an egress-only internet
+gateway lets in only the replies to connections the instances opened. With describe-traffic-mirror-sessions,
 -filters and -targets, replay says what each session copies (--mirror-out writes the copies);
 with describe-vpc-peering-connections, flow logs give traffic-path through a peering connection;
 with AWS's ip-ranges.json, they name the AWS services of the packets' addresses.

@@ -81,6 +81,26 @@ func TestReplayNATGateway(t *testing.T) {
 	assert.Contains(t, out, "eni-0a1b2c3d4e5f60005  Interface for NAT Gateway nat-0a1b2c3d4e5f60001", "the NAT gateway has frames now")
 }
 
+// TestCheckNATGatewayInbound: the app server has no public address and
+// goes to the internet through the NAT gateway; check finds that the
+// internet cannot open a connection to it (the gateway refuses it before
+// the server's group is asked) while the server's own connection out
+// works, its reply coming back through the gateway.
+func TestCheckNATGatewayInbound(t *testing.T) {
+	cfg := sampleConfig(t)
+	cfg = append(cfg, configWriter(t, filepath.Dir(cfg[1]))("rtbs.json", sampleRoutes)...)
+	out, errOut, code := sgsim(t, append(append([]string{"check"}, cfg...), "--src", "198.51.100.7", "--dst", "10.20.2.10",
+		"--protocol", "tcp", "--port", "8080")...)
+	require.Equal(t, 1, code, "%s%s", out, errOut)
+	assert.Contains(t, out, "REQUEST  DENY tcp 198.51.100.7:32768 → 10.20.2.10:8080 [SYN]\n"+
+		"  1. DENY  NAT_GATEWAY_INBOUND: rtb-0a1b2c3d4e5f60002 routes 0.0.0.0/0 to NAT gateway nat-0a1b2c3d4e5f60001, "+
+		"which lets in only the replies to connections the instances opened: it drops a packet from the internet that answers none\n")
+	out, errOut, code = sgsim(t, append(append([]string{"check"}, cfg...), "--src", "10.20.2.10", "--dst", "198.51.100.7",
+		"--protocol", "tcp", "--port", "443")...)
+	require.Equal(t, 0, code, "%s%s", out, errOut)
+	assert.Contains(t, out, "eni-0a1b2c3d4e5f60002 inbound: tracked connection", "the reply rides the server's connection")
+}
+
 // TestReplayTwoAppliances: a VPC that inspects its traffic to the
 // internet (a Gateway Load Balancer endpoint) before its NAT gateway: the
 // request goes through both, in that order, and the reply the other way

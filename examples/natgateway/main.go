@@ -2,7 +2,9 @@
 // NAT gateway and shows why its public subnet's network ACL must let in
 // the replies' ports: the server's security group remembers the
 // connection (stateful), the ACL does not (stateless), and a NAT gateway
-// has no security group to remember anything for it.
+// has no security group to remember anything for it. Last, the internet
+// tries to open a connection to the server: the NAT gateway lets in only
+// replies.
 //
 //	go run ./examples/natgateway
 package main
@@ -84,7 +86,16 @@ func lesson(w io.Writer) error {
 		return err
 	}
 	try(1)
+	fmt.Fprintf(w, "\n# The other way round: eni-app's group now lets in SSH from anywhere, and a host on the internet\n"+
+		"# tries it. eni-app has no public address; its way to the internet is the NAT gateway.\n")
+	if _, err := n.Groups().AuthorizeIngress(app, sg.Rule{Protocol: sg.TCP, FromPort: 22, ToPort: 22, Peer: teach.Peer("0.0.0.0/0")}); err != nil {
+		return err
+	}
+	ssh := eni.TCP(teach.AP("198.51.100.7:50000"), teach.AP("10.0.2.10:22"), eni.SYN)
+	fmt.Fprintf(w, "\n%s\n", n.Judge(&ssh, start.Add(time.Minute)))
 	fmt.Fprintf(w, "\nA security group remembers what went out and lets its replies in; a network ACL judges every\n"+
-		"packet alone, so the subnet a NAT gateway is in must let in the replies' ports as well as the requests.\n")
+		"packet alone, so the subnet a NAT gateway is in must let in the replies' ports as well as the requests.\n"+
+		"The NAT gateway remembers too, in its way: it lets in only the replies to what went out through it, so\n"+
+		"the internet opens nothing to the server behind it, whatever the server's group allows.\n")
 	return nil
 }

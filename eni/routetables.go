@@ -23,9 +23,10 @@ import (
 // Gateway Load Balancer or firewall endpoint (vpce-..., with Interface
 // set) or a DynamoDB gateway endpoint (Route.DynamoDB) is tracked
 // whatever the rules say, as AWS tracks every flow through one (see
-// [Verdict.ThroughGateway]). An egress-only internet gateway also drops
-// an IPv6 packet from the internet that answers no connection the
-// destination interface opened (a [RouteDrop] with EgressOnly), when the
+// [Verdict.ThroughGateway]). An egress-only internet gateway, or a NAT
+// gateway for an interface without a public address, also drops a packet
+// from the internet that answers no connection the destination interface
+// opened (a [RouteDrop] with EgressOnly or NATGateway), when the
 // destination subnet's table routes the packet's source to it.
 type RouteTableSpec struct {
 	ID    string

@@ -19,6 +19,8 @@
 // RouteTables), or, for a
 // file holding the list alone (describe-... --query 'SecurityGroups[...]'),
 // from the keys of its first object; unknown keys and fields are ignored.
+// A file may be UTF-8, with or without a byte order mark, or UTF-16, as
+// Windows PowerShell 5.1 saves what a command prints.
 // The output
 // of get-managed-prefix-list-entries names no list, so its file is tied to
 // its list by the argument "pl-0abc=FILE", or else by the first "pl-..."
@@ -206,8 +208,14 @@ func Load(sources ...Source) (*Result, error) {
 	if len(sources) == 0 {
 		return nil, &Error{Msg: "no configuration files"}
 	}
-	for _, s := range sources {
-		if err := l.parse(s); err != nil {
+	sources = slices.Clone(sources)
+	for k := range sources {
+		s := &sources[k]
+		var err error
+		if s.Data, err = utf8Text(*s); err != nil {
+			return nil, err
+		}
+		if err := l.parse(*s); err != nil {
 			return nil, err
 		}
 	}

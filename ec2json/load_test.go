@@ -316,6 +316,10 @@ func FuzzLoad(f *testing.F) {
 		`"ipv6_prefixes":[{"ipv6_prefix":"2600:9000::/28","service":"CLOUDFRONT"}]}`))
 	f.Add([]byte(`{"VpcPeeringConnections":[{"VpcPeeringConnectionId":"pcx-1","RequesterVpcInfo":{"VpcId":"vpc-1","Region":"us-east-1"},` +
 		`"AccepterVpcInfo":{"VpcId":"vpc-2","Region":"eu-west-1"},"Status":{"Code":"active"}}]}`))
+	// Text as shells save it: UTF-16 either way round, a UTF-8 mark.
+	f.Add(append([]byte{0xff, 0xfe}, []byte("{\x00\"\x00V\x00p\x00c\x00s\x00\"\x00:\x00[\x00]\x00}\x00")...))
+	f.Add([]byte("\x00{\x00\"\x00S\x00u\x00b\x00n\x00e\x00t\x00s\x00\"\x00:\x00[\x00{\x00}\x00]\x00}"))
+	f.Add(append([]byte{0xef, 0xbb, 0xbf}, sample.Configs()[0].Data...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sources := sample.Configs()
 		k := len(data) % len(sources)

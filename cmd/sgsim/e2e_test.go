@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -122,4 +123,27 @@ func TestEndToEnd(t *testing.T) {
 	_, errOut, code = exe()
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "Usage:")
+
+	// What Windows PowerShell 5.1's "aws ec2 describe-... > file" saves:
+	// UTF-16 with a byte order mark. The same verdicts as from UTF-8.
+	pcap := filepath.Join(t.TempDir(), "sample.pcap")
+	require.NoError(t, os.WriteFile(pcap, sample.Capture(), 0o644))
+	utf8Out, _, code := exe(append([]string{"replay", "--format", "jsonl", "--pcap", pcap}, cfg...)...)
+	require.Equal(t, 0, code)
+	wide := slices.Clone(cfg)
+	for k := 1; k < len(wide); k += 2 {
+		data, err := os.ReadFile(wide[k])
+		require.NoError(t, err)
+		text := utf16.Encode([]rune(string(data)))
+		out := []byte{0xff, 0xfe}
+		for _, u := range text {
+			out = append(out, byte(u), byte(u>>8))
+		}
+		wide[k] = filepath.Join(t.TempDir(), filepath.Base(wide[k]))
+		require.NoError(t, os.WriteFile(wide[k], out, 0o644))
+	}
+	out, errOut, code = exe(append([]string{"replay", "--format", "jsonl", "--pcap", pcap}, wide...)...)
+	assert.Equal(t, 0, code, errOut)
+	assert.Equal(t, utf8Out, out)
+	assert.Equal(t, 348, strings.Count(out, "\n"))
 }

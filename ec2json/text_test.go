@@ -1,0 +1,119 @@
+package ec2json_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sgsim/sgsim/ec2json"
+	"github.com/sgsim/sgsim/internal/sample"
+)
+
+// utf16Of encodes text as UTF-16 in the byte order given, with a byte
+// order mark when bom is set: what Windows PowerShell 5.1's ">" writes.
+func utf16Of(text []byte, order binary.AppendByteOrder, bom bool) []byte {
+	var out []byte
+	if bom {
+		out = order.AppendUint16(out, 0xfeff)
+	}
+	for _, u := range utf16.Encode([]rune(string(text))) {
+		out = order.AppendUint16(out, u)
+	}
+	return out
+}
+
+// groupsText is what a loaded network's groups say, rule by rule: the
+// same for every encoding of the same files.
+func groupsText(r *ec2json.Result) string {
+	var s string
+	for _, g := range r.Network.Groups().Groups() {
+		s += fmt.Sprintf("%s %q:", g.ID, g.Description)
+		for _, e := range g.Ingress {
+			s += " in " + e.Rule.String()
+		}
+		for _, e := range g.Egress {
+			s += " out " + e.Rule.String()
+		}
+		s += "\n"
+	}
+	return s
+}
+
+// accented is a group whose description has letters beyond ASCII, one
+// of them beyond the Basic Multilingual Plane (a surrogate pair in
+// UTF-16).
+const accented = `{"SecurityGroups":[{"GroupId":"sg-0a1b2c3d4e5f6ffff","GroupName":"büro","OwnerId":"111122223333",
+	"VpcId":"vpc-0a1b2c3d4e5f60001","Description":"Zugang für das Büro 🔒",
+	"IpPermissions":[{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"IpRanges":[{"CidrIp":"192.0.2.0/24","Description":"Bürozugang"}]}]}]}`
+
+// TestTextEncodings loads the sample's files as shells and editors save
+// what the AWS CLI prints: with a UTF-8 byte order mark, as UTF-16 either
+// way round with or without one, with CRLF line ends. Each loads as the
+// UTF-8 files do, and the lines errors and origins name are the file's.
+func TestTextEncodings(t *testing.T) {
+	configs := func() []ec2json.Source { return append(sample.Configs(), src("office.json", accented)) }
+	want, err := ec2json.Load(configs()...)
+	require.NoError(t, err)
+	require.Contains(t, groupsText(want), `sg-0a1b2c3d4e5f6ffff "Zugang für das Büro 🔒": in tcp 22 from 192.0.2.0/24`)
+	for _, tc := range []struct {
+		name   string
+		encode func([]byte) []byte
+	}{
+		{"UTF-8 with a byte order mark", func(b []byte) []byte { return append([]byte{0xef, 0xbb, 0xbf}, b...) }},
+		{"UTF-16LE with a byte order mark", func(b []byte) []byte { return utf16Of(b, binary.LittleEndian, true) }},
+		{"UTF-16BE with a byte order mark", func(b []byte) []byte { return utf16Of(b, binary.BigEndian, true) }},
+		{"UTF-16LE", func(b []byte) []byte { return utf16Of(b, binary.LittleEndian, false) }},
+		{"UTF-16BE", func(b []byte) []byte { return utf16Of(b, binary.BigEndian, false) }},
+		{"CRLF line ends", func(b []byte) []byte { return []byte(strings.ReplaceAll(string(b), "\n", "\r\n")) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sources := configs()
+			for k := range sources {
+				sources[k].Data = tc.encode(sources[k].Data)
+			}
+			got, err := ec2json.Load(sources...)
+			require.NoError(t, err)
+			assert.Equal(t, groupsText(want), groupsText(got))
+			assert.Len(t, got.Network.Interfaces(), len(want.Network.Interfaces()))
+			file, line, ok := got.Origin("sg-0a1b2c3d4e5f60002")
+			assert.True(t, ok)
+			assert.Equal(t, "sample/security-groups.json", file)
+			assert.Equal(t, 106, line)
+
+			// A mistake's line is the line in the file as saved.
+			bad := src("sgs.json", "{\"SecurityGroups\": [\n  {\"GroupId\": \"sg-1\",\n   \"IpPermissions\": [}\n]}")
+			bad.Data = tc.encode(bad.Data)
+			_, err = ec2json.Load(bad)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "sgs.json: invalid JSON at line 3: ")
+		})
+	}
+}
+
+func TestTextEncodingErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"UTF-32LE", []byte{'{', 0, 0, 0, '}', 0, 0, 0}, "vpcs.json: is UTF-32 text: save it as UTF-8"},
+		{"UTF-32BE", []byte{0, 0, 0, '{', 0, 0, 0, '}'}, "vpcs.json: is UTF-32 text: save it as UTF-8"},
+		{"UTF-32LE with a byte order mark", []byte{0xff, 0xfe, 0, 0, '{', 0, 0, 0}, "vpcs.json: is UTF-32 text: save it as UTF-8"},
+		{"UTF-32BE with a byte order mark", []byte{0, 0, 0xfe, 0xff, 0, 0, 0, '{'}, "vpcs.json: is UTF-32 text: save it as UTF-8"},
+		{"UTF-16 cut in a character", append(utf16Of([]byte(vpcs), binary.LittleEndian, true), '}'),
+			"vpcs.json: is UTF-16 text with an odd number of bytes: cut short?"},
+		{"UTF-16, not JSON", utf16Of([]byte("Vpcs: none"), binary.LittleEndian, true), "vpcs.json: invalid JSON at line 1: "},
+		{"a byte order mark alone", []byte{0xef, 0xbb, 0xbf}, "vpcs.json: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ec2json.Load(ec2json.Source{Name: "vpcs.json", Data: tc.data})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}

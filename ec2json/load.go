@@ -42,6 +42,7 @@
 package ec2json
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -259,7 +260,15 @@ func (l *loader) parse(s Source) error {
 			return nil
 		}
 		top = map[string]json.RawMessage{key: list}
+	} else if len(bytes.TrimSpace(s.Data)) == 0 {
+		// "aws ec2 describe-... > file" leaves the file empty when the
+		// command fails: its error went to the terminal.
+		return &Error{File: s.Name, Msg: "is empty: did the command that wrote it fail?"}
 	} else if err := json.Unmarshal(s.Data, &top); err != nil {
+		if other := otherOutput(s.Data); other != "" {
+			return &Error{File: s.Name, Msg: "is the AWS CLI's " + other + " output, not JSON: run the command again with --output json " +
+				"(the default comes from output in ~/.aws/config, or AWS_DEFAULT_OUTPUT)"}
+		}
 		msg := "not a JSON object: " + err.Error()
 		if se, ok := err.(*json.SyntaxError); ok {
 			line := 1 + strings.Count(string(s.Data[:min(int(se.Offset), len(s.Data))]), "\n")

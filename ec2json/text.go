@@ -3,6 +3,7 @@ package ec2json
 import (
 	"bytes"
 	"encoding/binary"
+	"regexp"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -53,4 +54,48 @@ func fromUTF16(name string, data []byte, order binary.ByteOrder) ([]byte, error)
 		out = utf8.AppendRune(out, r)
 	}
 	return out, nil
+}
+
+// otherOutput names the AWS CLI output format that data, which is not
+// JSON, is in ("table", "text" or "yaml"), or returns "": a CLI whose
+// default output is not json (aws configure asks for one; the
+// AWS_DEFAULT_OUTPUT variable overrides it) writes these to a file as
+// readily.
+func otherOutput(data []byte) string {
+	text := bytes.TrimLeft(data, " \t\r\n")
+	line, _, _ := bytes.Cut(text, []byte("\n"))
+	line = bytes.TrimRight(line, "\r")
+	switch {
+	case len(line) == 0:
+		return ""
+	case len(bytes.Trim(line, "-")) == 0:
+		// ---------------------
+		// |  DescribeVpcs     |
+		return "table"
+	case bytes.IndexByte(line, '\t') > 0 && isUpperWord(line[:bytes.IndexByte(line, '\t')]):
+		// SECURITYGROUPS	default VPC security group	sg-0abc	...
+		return "text"
+	case yamlKey.Match(line):
+		// SecurityGroups:
+		// - Description: ...
+		return "yaml"
+	}
+	return ""
+}
+
+// yamlKey matches the first line of YAML output: a top-level key and a
+// colon, a value after it or none.
+// yaml-stream output is a list of pages: "- SecurityGroups:".
+var yamlKey = regexp.MustCompile(`^(- )?[A-Z][A-Za-z0-9]*:( |$)`)
+
+// isUpperWord reports whether w is a word in capitals, as the text
+// output's first column names what a line holds (SECURITYGROUPS,
+// IPPERMISSIONS).
+func isUpperWord(w []byte) bool {
+	for _, c := range w {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return len(w) > 0
 }

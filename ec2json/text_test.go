@@ -107,13 +107,50 @@ func TestTextEncodingErrors(t *testing.T) {
 		{"UTF-32BE with a byte order mark", []byte{0, 0, 0xfe, 0xff, 0, 0, 0, '{'}, "vpcs.json: is UTF-32 text: save it as UTF-8"},
 		{"UTF-16 cut in a character", append(utf16Of([]byte(vpcs), binary.LittleEndian, true), '}'),
 			"vpcs.json: is UTF-16 text with an odd number of bytes: cut short?"},
-		{"UTF-16, not JSON", utf16Of([]byte("Vpcs: none"), binary.LittleEndian, true), "vpcs.json: invalid JSON at line 1: "},
-		{"a byte order mark alone", []byte{0xef, 0xbb, 0xbf}, "vpcs.json: "},
+		{"UTF-16, not JSON", utf16Of([]byte("hello, world"), binary.LittleEndian, true), "vpcs.json: invalid JSON at line 1: "},
+		{"a byte order mark alone", []byte{0xef, 0xbb, 0xbf}, "vpcs.json: is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ec2json.Load(ec2json.Source{Name: "vpcs.json", Data: tc.data})
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 		})
+	}
+}
+
+// TestOtherOutputFormats: a file of the AWS CLI's table, text or YAML
+// output, as a CLI whose default output is not json writes, gets an error
+// that says so and how to get JSON.
+func TestOtherOutputFormats(t *testing.T) {
+	for _, tc := range []struct {
+		name, data, want string
+	}{
+		{"table", "-------------------------------------------\n|         DescribeSecurityGroups          |\n" +
+			"+-----------------------------------------+\n||            SecurityGroups             ||\n", "table"},
+		{"table, CRLF", "---------------\r\n| DescribeVpcs |\r\n", "table"},
+		{"text", "SECURITYGROUPS\tdefault VPC security group\tsg-0abc\tdefault\t111122223333\tvpc-0abc\n" +
+			"IPPERMISSIONS\t-1\nUSERIDGROUPPAIRS\tsg-0abc\t111122223333\n", "text"},
+		{"yaml", "SecurityGroups:\n- Description: default VPC security group\n  GroupId: sg-0abc\n", "yaml"},
+		{"yaml-stream", "- SecurityGroups:\n  - Description: default VPC security group\n", "yaml"},
+		{"yaml in UTF-16", string(utf16Of([]byte("Vpcs:\n- VpcId: vpc-0abc\n"), binary.LittleEndian, true)), "yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ec2json.Load(src("sgs.json", tc.data))
+			require.Error(t, err)
+			assert.Equal(t, "sgs.json: is the AWS CLI's "+tc.want+" output, not JSON: run the command again with --output json "+
+				"(the default comes from output in ~/.aws/config, or AWS_DEFAULT_OUTPUT)", err.Error())
+		})
+	}
+	for _, data := range []string{"", "\n\n", "\xef\xbb\xbf", "\xff\xfe", "\xff\xfe\n\x00"} {
+		_, err := ec2json.Load(src("sgs.json", data))
+		require.Error(t, err)
+		assert.Equal(t, "sgs.json: is empty: did the command that wrote it fail?", err.Error(), "%q", data)
+	}
+	// Not JSON, and none of these: the parser's own words.
+	for _, data := range []string{"hello", "sg-0abc\tweb\n", "<html>", "Key=Value", "{\"Vpcs\": [}"} {
+		_, err := ec2json.Load(src("x.json", data))
+		require.Error(t, err, data)
+		assert.NotContains(t, err.Error(), "AWS CLI's", data)
+		assert.Contains(t, err.Error(), "x.json: invalid JSON at line 1", data)
 	}
 }

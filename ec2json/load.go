@@ -198,6 +198,7 @@ type loader struct {
 	peeringOut map[string]Peering
 
 	seen     map[string]string // object ID → file defining it
+	paged    []string          // files holding one page of a command's results
 	warnings []string
 	files    []string
 	net      *eni.Network
@@ -226,6 +227,11 @@ func Load(sources ...Source) (*Result, error) {
 	steps := []func() error{l.buildVPCs, l.buildPrefixLists, l.buildGroups, l.buildACLs, l.buildInstances, l.buildInterfaces, l.buildRouteTables, l.buildMirror, l.buildPeerings, l.buildFlowLogs}
 	for _, step := range steps {
 		if err := step(); err != nil {
+			var e *Error
+			if errors.As(err, &e) && len(l.paged) > 0 {
+				// What is missing may be on the pages left out.
+				e.Msg += fmt.Sprintf(" (%s holds one page of the results only: NextToken is set)", strings.Join(l.paged, ", "))
+			}
 			return nil, err
 		}
 	}
@@ -275,6 +281,15 @@ func (l *loader) parse(s Source) error {
 			msg = fmt.Sprintf("invalid JSON at line %d: %v", line, se)
 		}
 		return &Error{File: s.Name, Msg: msg}
+	}
+	if raw, ok := top["NextToken"]; ok {
+		var token string
+		if json.Unmarshal(raw, &token) == nil && token != "" {
+			// --max-items (or --page-size with --no-paginate) stops the
+			// CLI after a page and prints where to go on from.
+			l.paged = append(l.paged, s.Name)
+			l.warn("%s: holds one page of the results only (NextToken is set): run the command again without --max-items to get them all", s.Name)
+		}
 	}
 	found := 0
 	count := func(n int, what string) {

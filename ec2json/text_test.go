@@ -154,3 +154,34 @@ func TestOtherOutputFormats(t *testing.T) {
 		assert.Contains(t, err.Error(), "x.json: invalid JSON at line 1", data)
 	}
 }
+
+// TestPagedOutput: with --max-items, the CLI prints one page and the
+// NextToken to go on from. A warning says so, and an error about
+// something missing names the paged file, where it may have been.
+func TestPagedOutput(t *testing.T) {
+	const token = `"NextToken": "eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAxfQ=="`
+	paged := func(name, body string) ec2json.Source {
+		return src(name, strings.Replace(body, "{", "{"+token+",", 1))
+	}
+	r, err := ec2json.Load(src("vpcs.json", vpcs), src("subnets.json", subnets), paged("sgs.json", sgs("")), src("enis.json", enis("")))
+	require.NoError(t, err)
+	assert.Contains(t, r.Warnings, "sgs.json: holds one page of the results only (NextToken is set): "+
+		"run the command again without --max-items to get them all")
+
+	// The interface's group is on a page left out.
+	other := strings.Replace(sgs(""), `"GroupId":"sg-web"`, `"GroupId":"sg-other"`, 1)
+	_, err = ec2json.Load(src("vpcs.json", vpcs), src("subnets.json", subnets), paged("sgs.json", other), src("enis.json", enis("")))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "sg-web")
+	assert.True(t, strings.HasSuffix(err.Error(), " (sgs.json holds one page of the results only: NextToken is set)"), err.Error())
+
+	// A null or empty token is the last page.
+	for _, last := range []string{`"NextToken": null`, `"NextToken": ""`} {
+		r, err := ec2json.Load(src("vpcs.json", vpcs), src("subnets.json", subnets),
+			src("sgs.json", strings.Replace(sgs(""), "{", "{"+last+",", 1)), src("enis.json", enis("")))
+		require.NoError(t, err)
+		for _, w := range r.Warnings {
+			assert.NotContains(t, w, "NextToken", last)
+		}
+	}
+}

@@ -2,6 +2,9 @@
 // (told apart by their first bytes, any timestamp resolution), and decodes
 // their frames into [eni.Packet] summaries whatever the link type:
 // Ethernet (with 802.1Q tags), Linux cooked capture v1 and v2, and raw IP.
+// A capture with a small snapshot length (tcpdump -s 64) is decoded as
+// far as it goes: a TCP header needs only its first 14 bytes, the ports
+// and the flags, and the packet's length is the IP header's.
 //
 // Frames come one at a time into a buffer the reader reuses, so reading a
 // capture allocates nothing per frame. A capture cut short inside a frame

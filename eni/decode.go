@@ -156,6 +156,7 @@ func (d *Decoder) decode(parser *gopacket.DecodingLayerParser, data []byte, p *P
 		}
 	}
 	var l4 []byte
+	declared := 0 // the transport bytes the IP header says the packet holds
 	switch l3 {
 	case layers.LayerTypeIPv4:
 		ip := &d.ip4
@@ -171,6 +172,7 @@ func (d *Decoder) decode(parser *gopacket.DecodingLayerParser, data []byte, p *P
 			p.Fragment = FirstFragment
 		}
 		l4 = ip.Payload
+		declared = int(ip.Length) - int(ip.IHL)*4
 	case layers.LayerTypeIPv6:
 		ip := &d.ip6
 		p.Src = addr(ip.SrcIP)
@@ -186,6 +188,7 @@ func (d *Decoder) decode(parser *gopacket.DecodingLayerParser, data []byte, p *P
 			p.Status = Malformed
 			return
 		}
+		declared = int(ip.Length) - (len(ip.Payload) - len(l4))
 	default:
 		if err != nil {
 			p.Status = Malformed
@@ -206,11 +209,31 @@ func (d *Decoder) decode(parser *gopacket.DecodingLayerParser, data []byte, p *P
 	last := d.decoded[len(d.decoded)-1]
 	if last == l3 || err != nil {
 		if !d.decodeTransport(p.Proto, l4) {
-			p.Status = Malformed
+			if p.Proto != 6 || !snappedTCP(p, l4, declared) {
+				p.Status = Malformed
+			}
 			return
 		}
 	}
 	d.fill(p)
+}
+
+// snappedTCP fills p's ports and flags from a TCP header that the
+// capture's snapshot length cut short, and reports whether it could: the
+// first 14 bytes hold all a verdict needs, and a header-only capture
+// (tcpdump -s 64, or 68, once its default) keeps them but not the
+// options of a SYN, whose header is 40 bytes or more. A header the
+// packet itself is too short for is malformed, not cut.
+func snappedTCP(p *Packet, b []byte, declared int) bool {
+	if len(b) < 14 {
+		return false
+	}
+	if size := int(b[12]>>4) * 4; size < 20 || size <= len(b) || declared < size {
+		return false
+	}
+	p.SrcPort, p.DstPort = binary.BigEndian.Uint16(b[0:2]), binary.BigEndian.Uint16(b[2:4])
+	p.TCPFlags = b[13]
+	return true
 }
 
 // decodeTransport decodes a transport header from b into the decoder's

@@ -216,3 +216,61 @@ func TestDecodeVXLANHeader(t *testing.T) {
 	_, ok = d.VXLANOf(&p)
 	assert.False(t, ok, "not VXLAN")
 }
+
+// TestDecodeSnappedHeaders: a capture with a small snapshot length keeps
+// the first bytes of each frame. A SYN's TCP header, options and all, is
+// 40 bytes; cut after its first 14 (the ports and the flags), it is still
+// judged. Cut before them, or with a header the packet itself is too
+// short for, it is malformed.
+func TestDecodeSnappedHeaders(t *testing.T) {
+	syn := func(src, dst string) []byte {
+		return capgen.Ethernet(capgen.IPWithOptions(*tcp(src, dst, eni.SYN), capgen.LinuxSYNOptions(), 0), 0)
+	}
+	syn4 := syn("198.51.100.7:40000", "10.0.1.10:443")
+	syn6 := syn("[2001:db8::7]:40000", "[2001:db8:1::10]:443")
+	require.Len(t, syn4, 14+20+40)
+	require.Len(t, syn6, 14+40+40)
+	// A header that claims 40 bytes in a packet of 20 bytes of TCP: the
+	// IP total length, not the capture, is short.
+	lying := append([]byte(nil), syn4[:14+20+20]...)
+	lying[14+2], lying[14+3] = 0, 40 // IPv4 total length 40
+	// A data offset below the header's own 20 bytes.
+	badOffset := append([]byte(nil), syn4...)
+	badOffset[14+20+12] = 4 << 4
+	tests := []struct {
+		name         string
+		frame, whole []byte
+		decoded      bool
+	}{
+		{"IPv4, whole", syn4, syn4, true},
+		{"IPv4, tcpdump -s 68", syn4[:68], syn4, true},
+		{"IPv4, tcpdump -s 64", syn4[:64], syn4, true},
+		{"IPv4, the fixed header only", syn4[:14+20+20], syn4, true},
+		{"IPv4, ports and flags", syn4[:14+20+14], syn4, true},
+		{"IPv4, ports, no flags", syn4[:14+20+13], syn4, false},
+		{"IPv4, no TCP", syn4[:14+20], syn4, false},
+		{"IPv6, whole", syn6, syn6, true},
+		{"IPv6, options cut", syn6[:90], syn6, true},
+		{"IPv6, tcpdump -s 68", syn6[:68], syn6, true},
+		{"IPv6, tcpdump -s 64", syn6[:64], syn6, false},
+		{"a header longer than the packet", lying, syn4, false},
+		{"a data offset below 5", badOffset, syn4, false},
+	}
+	d := eni.NewDecoder()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p eni.Packet
+			d.DecodeEthernet(tt.frame, &p)
+			if !tt.decoded {
+				assert.Equal(t, eni.Malformed, p.Status)
+				return
+			}
+			require.Equal(t, eni.Decoded, p.Status)
+			assert.Equal(t, uint16(40000), p.SrcPort)
+			assert.Equal(t, uint16(443), p.DstPort)
+			assert.Equal(t, eni.SYN, p.TCPFlags)
+			assert.Equal(t, uint8(6), p.Proto)
+			assert.Equal(t, uint32(len(tt.whole)-14), p.Length, "the length on the wire, from the IP header")
+		})
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/gopacket/layers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -247,6 +248,73 @@ func TestReplayCaptureKinds(t *testing.T) {
 				assert.Contains(t, out, `"mirrored":true`)
 			}
 		})
+	}
+}
+
+// TestReplaySnapshotLength: a capture that keeps the first 68 bytes of
+// each frame (tcpdump -s 68, once its default) holds the ports and flags
+// of every TCP header, though not a SYN's options, and gets the same
+// verdicts and flow-log records as the whole frames, whose lengths on the
+// wire the IP headers give.
+func TestReplaySnapshotLength(t *testing.T) {
+	cfg := sampleConfig(t)
+	type pkt struct {
+		src, dst string
+		flags    uint8
+		payload  int
+	}
+	conns := [][]pkt{
+		{ // HTTPS over IPv4 and IPv6, let in
+			{"198.51.100.7:40000", "10.20.1.10:443", eni.SYN, 0}, {"10.20.1.10:443", "198.51.100.7:40000", eni.SYN | eni.ACK, 0},
+			{"198.51.100.7:40000", "10.20.1.10:443", eni.ACK, 0}, {"198.51.100.7:40000", "10.20.1.10:443", eni.PSH | eni.ACK, 517},
+			{"10.20.1.10:443", "198.51.100.7:40000", eni.PSH | eni.ACK, 1400}, {"198.51.100.7:40000", "10.20.1.10:443", eni.FIN | eni.ACK, 0},
+		},
+		{
+			{"[2001:db8:ffff::7]:40001", "[2001:db8:20:1::10]:443", eni.SYN, 0},
+			{"[2001:db8:20:1::10]:443", "[2001:db8:ffff::7]:40001", eni.SYN | eni.ACK, 0},
+			{"[2001:db8:ffff::7]:40001", "[2001:db8:20:1::10]:443", eni.PSH | eni.ACK, 517},
+		},
+		{ // SSH from a stranger, refused, and the app tier's call to the database
+			{"192.0.2.66:40002", "10.20.1.10:22", eni.SYN, 0}, {"192.0.2.66:40002", "10.20.1.10:22", eni.SYN, 0},
+			{"10.20.2.10:50000", "10.20.3.10:5432", eni.SYN, 0}, {"10.20.3.10:5432", "10.20.2.10:50000", eni.SYN | eni.ACK, 0},
+			{"10.20.2.10:50000", "10.20.3.10:5432", eni.PSH | eni.ACK, 200},
+		},
+	}
+	write := func(snaplen int) string {
+		p := filepath.Join(t.TempDir(), "c.pcap")
+		f, err := os.Create(p)
+		require.NoError(t, err)
+		w, err := capgen.NewPcapSnaplen(f, 1, false, snaplen)
+		require.NoError(t, err)
+		at := sample.Start
+		for _, c := range conns {
+			for _, k := range c {
+				pk := eni.TCP(netip.MustParseAddrPort(k.src), netip.MustParseAddrPort(k.dst), k.flags)
+				var opts []layers.TCPOption
+				if k.flags&eni.SYN != 0 {
+					opts = capgen.LinuxSYNOptions()
+				}
+				at = at.Add(time.Millisecond)
+				require.NoError(t, w.WriteFrame(at, capgen.Ethernet(capgen.IPWithOptions(pk, opts, k.payload), 0)))
+			}
+		}
+		require.NoError(t, f.Close())
+		return p
+	}
+	whole, cut := write(262144), write(68)
+	for _, format := range []string{"jsonl", "flowlog"} {
+		want, errOut, code := sgsim(t, append([]string{"replay", "--format", format, "--pcap", whole}, cfg...)...)
+		require.Equal(t, 0, code, errOut)
+		got, errOut, code := sgsim(t, append([]string{"replay", "--format", format, "--pcap", cut}, cfg...)...)
+		require.Equal(t, 0, code, errOut)
+		if format == "jsonl" {
+			assert.Equal(t, verdictsOf(want), verdictsOf(got))
+			assert.NotContains(t, got, `"SKIP"`)
+			assert.Equal(t, 12, strings.Count(got, `"verdict":"ACCEPT"`))
+			assert.Equal(t, 2, strings.Count(got, `"verdict":"REJECT"`))
+			continue
+		}
+		assert.Equal(t, want, got)
 	}
 }
 

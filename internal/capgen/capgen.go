@@ -32,7 +32,23 @@ func payloadFor(p eni.Packet, size int) gopacket.Payload {
 
 // IP serialises the IP packet of a summary (no link header), with payload
 // bytes of application data.
-func IP(p eni.Packet, payload int) []byte {
+func IP(p eni.Packet, payload int) []byte { return IPWithOptions(p, nil, payload) }
+
+// LinuxSYNOptions are the TCP options a Linux SYN carries (MSS, SACK
+// permitted, timestamps, window scale): with them, its TCP header is 40
+// bytes.
+func LinuxSYNOptions() []layers.TCPOption {
+	return []layers.TCPOption{
+		{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{0x05, 0xb4}},
+		{OptionType: layers.TCPOptionKindSACKPermitted, OptionLength: 2},
+		{OptionType: layers.TCPOptionKindTimestamps, OptionLength: 10, OptionData: make([]byte, 8)},
+		{OptionType: layers.TCPOptionKindNop},
+		{OptionType: layers.TCPOptionKindWindowScale, OptionLength: 3, OptionData: []byte{7}},
+	}
+}
+
+// IPWithOptions is IP with TCP options for a TCP packet.
+func IPWithOptions(p eni.Packet, opts []layers.TCPOption, payload int) []byte {
 	var ls []gopacket.SerializableLayer
 	var netl gopacket.NetworkLayer
 	if p.Src.Is4() {
@@ -49,7 +65,7 @@ func IP(p eni.Packet, payload int) []byte {
 	case 6:
 		t := &layers.TCP{SrcPort: layers.TCPPort(p.SrcPort), DstPort: layers.TCPPort(p.DstPort), Window: 65535, Seq: 1000,
 			FIN: p.TCPFlags&eni.FIN != 0, SYN: p.TCPFlags&eni.SYN != 0, RST: p.TCPFlags&eni.RST != 0,
-			PSH: p.TCPFlags&eni.PSH != 0, ACK: p.TCPFlags&eni.ACK != 0}
+			PSH: p.TCPFlags&eni.PSH != 0, ACK: p.TCPFlags&eni.ACK != 0, Options: opts}
 		_ = t.SetNetworkLayerForChecksum(netl)
 		ls = append(ls, t)
 	case 17:
@@ -152,13 +168,21 @@ func ipv4Checksum(h []byte) uint16 {
 
 // Pcap writes a classic pcap file of any link type.
 type Pcap struct {
-	w     io.Writer
-	nanos bool
+	w       io.Writer
+	nanos   bool
+	snaplen int
 }
 
 // NewPcap writes the file header: little-endian, version 2.4, with
 // nanosecond timestamps when nanos is set.
 func NewPcap(w io.Writer, link uint32, nanos bool) (*Pcap, error) {
+	return NewPcapSnaplen(w, link, nanos, 262144)
+}
+
+// NewPcapSnaplen is NewPcap for a capture that keeps the first snaplen
+// bytes of each frame, as tcpdump -s does: longer frames are cut, their
+// records giving the length on the wire beside the length kept.
+func NewPcapSnaplen(w io.Writer, link uint32, nanos bool, snaplen int) (*Pcap, error) {
 	h := make([]byte, 24)
 	magic := uint32(0xa1b2c3d4)
 	if nanos {
@@ -167,10 +191,10 @@ func NewPcap(w io.Writer, link uint32, nanos bool) (*Pcap, error) {
 	binary.LittleEndian.PutUint32(h[0:], magic)
 	binary.LittleEndian.PutUint16(h[4:], 2)
 	binary.LittleEndian.PutUint16(h[6:], 4)
-	binary.LittleEndian.PutUint32(h[16:], 262144)
+	binary.LittleEndian.PutUint32(h[16:], uint32(snaplen))
 	binary.LittleEndian.PutUint32(h[20:], link)
 	_, err := w.Write(h)
-	return &Pcap{w: w, nanos: nanos}, err
+	return &Pcap{w: w, nanos: nanos, snaplen: snaplen}, err
 }
 
 // WriteFrame writes one record.
@@ -182,12 +206,13 @@ func (p *Pcap) WriteFrame(ts time.Time, data []byte) error {
 		frac = uint32(ts.Nanosecond())
 	}
 	binary.LittleEndian.PutUint32(h[4:], frac)
-	binary.LittleEndian.PutUint32(h[8:], uint32(len(data)))
+	kept := data[:min(len(data), p.snaplen)]
+	binary.LittleEndian.PutUint32(h[8:], uint32(len(kept)))
 	binary.LittleEndian.PutUint32(h[12:], uint32(len(data)))
 	if _, err := p.w.Write(h); err != nil {
 		return err
 	}
-	_, err := p.w.Write(data)
+	_, err := p.w.Write(kept)
 	return err
 }
 

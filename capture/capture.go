@@ -1,7 +1,8 @@
 // Package capture reads packet captures, classic pcap and pcapng alike
 // (told apart by their first bytes, any timestamp resolution), and decodes
 // their frames into [eni.Packet] summaries whatever the link type:
-// Ethernet (with 802.1Q tags), Linux cooked capture v1 and v2, and raw IP.
+// Ethernet (with 802.1Q tags), Linux cooked capture v1 and v2, BSD loopback
+// (macOS captures on lo0 and on VPN utun interfaces) and raw IP.
 // A capture with a small snapshot length (tcpdump -s 64) is decoded as
 // far as it goes: a TCP header needs only its first 14 bytes, the ports
 // and the flags, and the packet's length is the IP header's.
@@ -17,6 +18,7 @@ package capture
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -35,10 +37,12 @@ type Link uint16
 
 // The link types the reader decodes.
 const (
+	LinkNull      Link = 0 // BSD loopback: macOS's lo0 and utun (VPN) interfaces
 	LinkEthernet  Link = 1
 	LinkRawBSD    Link = 12 // DLT_RAW on some BSDs
 	LinkRawBSD2   Link = 14
 	LinkRaw       Link = 101
+	LinkLoop      Link = 108 // OpenBSD loopback
 	LinkLinuxSLL  Link = 113
 	LinkIPv4      Link = 228
 	LinkIPv6      Link = 229
@@ -46,7 +50,8 @@ const (
 )
 
 var linkNames = map[Link]string{LinkEthernet: "Ethernet", LinkRawBSD: "raw IP", LinkRawBSD2: "raw IP", LinkRaw: "raw IP",
-	LinkLinuxSLL: "Linux cooked v1", LinkIPv4: "raw IPv4", LinkIPv6: "raw IPv6", LinkLinuxSLL2: "Linux cooked v2"}
+	LinkLinuxSLL: "Linux cooked v1", LinkIPv4: "raw IPv4", LinkIPv6: "raw IPv6", LinkLinuxSLL2: "Linux cooked v2",
+	LinkNull: "BSD loopback", LinkLoop: "BSD loopback"}
 
 func (l Link) String() string {
 	if s, ok := linkNames[l]; ok {
@@ -58,7 +63,7 @@ func (l Link) String() string {
 // Supported reports whether frames of this link type can be decoded.
 func (l Link) Supported() bool {
 	switch l {
-	case LinkEthernet, LinkRawBSD, LinkRawBSD2, LinkRaw, LinkLinuxSLL, LinkIPv4, LinkIPv6, LinkLinuxSLL2:
+	case LinkEthernet, LinkRawBSD, LinkRawBSD2, LinkRaw, LinkLinuxSLL, LinkIPv4, LinkIPv6, LinkLinuxSLL2, LinkNull, LinkLoop:
 		return true
 	}
 	return false
@@ -103,7 +108,7 @@ type UnsupportedLinkError struct {
 }
 
 func (e *UnsupportedLinkError) Error() string {
-	return fmt.Sprintf("link type %d is not supported: use Ethernet, Linux cooked capture (v1 or v2) or raw IP", int(e.Link))
+	return fmt.Sprintf("link type %d is not supported: use Ethernet, Linux cooked capture (v1 or v2), BSD loopback or raw IP", int(e.Link))
 }
 
 // Reader reads frames from a pcap or pcapng capture.
@@ -282,8 +287,28 @@ func Decode(d *eni.Decoder, f *Frame, vxlan bool, p *eni.Packet) (unwrapped bool
 		d.DecodeLinuxSLL(f.Data, p)
 	case LinkLinuxSLL2:
 		d.DecodeLinuxSLL2(f.Data, p)
+	case LinkNull, LinkLoop:
+		decodeLoopback(d, f.Data, p)
 	default:
 		d.DecodeIP(f.Data, p)
 	}
 	return false
+}
+
+// decodeLoopback decodes a BSD loopback frame: a 4-byte address family,
+// then the packet. LINKTYPE_NULL has the family in the byte order of the
+// machine that captured, LINKTYPE_LOOP in network order, and IPv6's
+// number differs between systems (24 on NetBSD and OpenBSD, 28 on
+// FreeBSD, 30 on macOS): either order and any of them is IP.
+func decodeLoopback(d *eni.Decoder, frame []byte, p *eni.Packet) {
+	if len(frame) < 4 {
+		*p = eni.Packet{Status: eni.Malformed}
+		return
+	}
+	ip := func(af uint32) bool { return af == 2 || af == 24 || af == 28 || af == 30 }
+	if !ip(binary.LittleEndian.Uint32(frame)) && !ip(binary.BigEndian.Uint32(frame)) {
+		*p = eni.Packet{Status: eni.NotIP}
+		return
+	}
+	d.DecodeIP(frame[4:], p)
 }

@@ -86,6 +86,12 @@ func TestFormatsAndLinkTypes(t *testing.T) {
 		{"pcap raw", pcapFile(t, 101, false, raw), "pcap", capture.LinkRaw, false},
 		{"pcap linux cooked", pcapFile(t, 113, false, capgen.LinuxSLL), "pcap", capture.LinkLinuxSLL, false},
 		{"pcap linux cooked v2", pcapFile(t, 276, true, capgen.LinuxSLL2), "pcap", capture.LinkLinuxSLL2, true},
+		{"pcap BSD loopback (macOS utun)", pcapFile(t, 0, false, func(b []byte) []byte { return capgen.BSDLoopback(b, binary.LittleEndian) }),
+			"pcap", capture.LinkNull, false},
+		{"pcap BSD loopback, big-endian", pcapFile(t, 0, false, func(b []byte) []byte { return capgen.BSDLoopback(b, binary.BigEndian) }),
+			"pcap", capture.LinkNull, false},
+		{"pcap OpenBSD loopback", pcapFile(t, 108, false, func(b []byte) []byte { return capgen.BSDLoopback(b, binary.BigEndian) }),
+			"pcap", capture.LinkLoop, false},
 		{"pcapng vlan", ng.Bytes(), "pcapng", capture.LinkEthernet, true},
 	}
 	for _, tt := range tests {
@@ -451,4 +457,41 @@ func pcapOf(t *testing.T, frames ...[]byte) []byte {
 		require.NoError(t, w.WriteFrame(t0, f))
 	}
 	return buf.Bytes()
+}
+
+// TestBSDLoopbackFamilies: a BSD loopback frame's address family says IP
+// in either byte order and in each system's number for IPv6; another
+// family is not IP, and a frame too short for the family is malformed.
+func TestBSDLoopbackFamilies(t *testing.T) {
+	ip6 := capgen.IP(pkts[1], 0)
+	family := func(af uint32, order binary.AppendByteOrder) []byte {
+		return append(order.AppendUint32(nil, af), ip6...)
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want eni.Status
+	}{
+		{"NetBSD and OpenBSD IPv6", family(24, binary.LittleEndian), eni.Decoded},
+		{"FreeBSD IPv6", family(28, binary.LittleEndian), eni.Decoded},
+		{"macOS IPv6", family(30, binary.LittleEndian), eni.Decoded},
+		{"macOS IPv6, a big-endian host", family(30, binary.BigEndian), eni.Decoded},
+		{"AppleTalk", family(16, binary.LittleEndian), eni.NotIP},
+		{"a family and nothing else", family(2, binary.LittleEndian)[:4], eni.Malformed},
+		{"too short for a family", []byte{2, 0}, eni.Malformed},
+	}
+	d := eni.NewDecoder()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, link := range []capture.Link{capture.LinkNull, capture.LinkLoop} {
+				var p eni.Packet
+				capture.Decode(d, &capture.Frame{Data: tt.data, Link: link}, false, &p)
+				require.Equal(t, tt.want, p.Status, "%v", link)
+				if tt.want == eni.Decoded {
+					assert.Equal(t, pkts[1].Src, p.Src)
+					assert.Equal(t, uint16(53), p.DstPort)
+				}
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -226,6 +227,7 @@ func TestReplayCaptureKinds(t *testing.T) {
 		{"linux-cooked", "c.pcap", pcap(113, false, func(b []byte) []byte { return capgen.LinuxSLL(ipOf(b)) }), nil},
 		{"linux-cooked-v2", "c.pcap", pcap(276, true, func(b []byte) []byte { return capgen.LinuxSLL2(ipOf(b)) }), nil},
 		{"raw-ip", "c.pcap", pcap(101, false, ipOf), nil},
+		{"bsd-loopback", "c.pcap", pcap(0, false, func(b []byte) []byte { return capgen.BSDLoopback(ipOf(b), binary.LittleEndian) }), nil},
 		{"vxlan", "c.pcap", pcap(1, false, func(b []byte) []byte {
 			return capgen.VXLAN(mustAddr("10.20.1.10"), mustAddr("10.20.9.9"), 77, b)
 		}), []string{"--vxlan"}},
@@ -392,7 +394,7 @@ func TestReplayErrors(t *testing.T) {
 		{"missing config", []string{"replay", "--pcap", sampleCap, "--config", filepath.Join(dir, "nope.json")}, "sgsim: " + filepath.Join(dir, "nope.json") + ": cannot read: no such file or directory\n"},
 		{"bad config", []string{"replay", "--pcap", sampleCap, "--config", badJSON}, "sgsim: " + badJSON + ": sg-0abc: IpPermissions[2].FromPort: 70000 is not a port\n"},
 		{"not a capture", append([]string{"replay", "--pcap", notCapture}, cfg...), "sgsim: " + notCapture + ": not a capture: unknown magic number 74 68 69 73 (expected pcap or pcapng)\n"},
-		{"unsupported link", append([]string{"replay", "--pcap", wifi}, cfg...), "sgsim: " + wifi + ": link type 105 is not supported: use Ethernet, Linux cooked capture (v1 or v2) or raw IP\n"},
+		{"unsupported link", append([]string{"replay", "--pcap", wifi}, cfg...), "sgsim: " + wifi + ": link type 105 is not supported: use Ethernet, Linux cooked capture (v1 or v2), BSD loopback or raw IP\n"},
 		{"unknown command", []string{"replya"}, "sgsim: unknown command \"replya\": use replay, check, audit or diff (sgsim help)\n"},
 	}
 	for _, tt := range tests {

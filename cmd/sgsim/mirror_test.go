@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -292,4 +294,61 @@ func TestReplayMirrorOutWithVXLAN(t *testing.T) {
 	_, errOut, code := sgsim(t, append(append([]string{"replay", "--vxlan", "--mirror-out", out}, mirrorConfig(t)...), "--pcap", writeSampleCapture(t))...)
 	require.Equal(t, 0, code, errOut)
 	assert.Equal(t, "sgsim: warning: --mirror-out with --vxlan: the capture's VXLAN copies are not copied again; only its other frames are\n", errOut)
+}
+
+// TestReplayMirrorOutOtherLinks: from a capture without Ethernet headers
+// (Linux cooked, BSD loopback, raw IP), --mirror-out writes the same
+// copies' packets as from the Ethernet capture, behind an Ethernet header
+// of its own: the frame a session copies is an Ethernet frame.
+func TestReplayMirrorOutOtherLinks(t *testing.T) {
+	cfg := mirrorConfig(t)
+	copies := func(link uint32, wrap func([]byte) []byte) []string {
+		in := filepath.Join(t.TempDir(), "in.pcap")
+		f, err := os.Create(in)
+		require.NoError(t, err)
+		w, err := capgen.NewPcap(f, link, false)
+		require.NoError(t, err)
+		rd, err := capture.NewReader(bytes.NewReader(sample.Capture()))
+		require.NoError(t, err)
+		for {
+			fr, err := rd.Next()
+			if err != nil {
+				break
+			}
+			require.NoError(t, w.WriteFrame(fr.Time, wrap(fr.Data)))
+		}
+		require.NoError(t, f.Close())
+		out := filepath.Join(t.TempDir(), "copies.pcap")
+		_, errOut, code := sgsim(t, append(append([]string{"replay", "--mirror-out", out}, cfg...), "--pcap", in)...)
+		require.Equal(t, 0, code, errOut)
+		o, err := os.Open(out)
+		require.NoError(t, err)
+		defer o.Close()
+		rd, err = capture.NewReader(o)
+		require.NoError(t, err)
+		d := eni.NewDecoder()
+		var got []string
+		for {
+			fr, err := rd.Next()
+			if err != nil {
+				break
+			}
+			var p eni.Packet
+			require.True(t, d.DecodeVXLAN(fr.Data, &p))
+			got = append(got, fmt.Sprint(d.VXLAN().VNI, " ", p.String()))
+		}
+		return got
+	}
+	want := copies(1, func(b []byte) []byte { return b })
+	require.Len(t, want, 140)
+	for name, tc := range map[string]struct {
+		link uint32
+		wrap func([]byte) []byte
+	}{
+		"linux cooked": {113, func(b []byte) []byte { return capgen.LinuxSLL(b[14:]) }},
+		"bsd loopback": {0, func(b []byte) []byte { return capgen.BSDLoopback(b[14:], binary.LittleEndian) }},
+		"raw ip":       {101, func(b []byte) []byte { return b[14:] }},
+	} {
+		assert.Equal(t, want, copies(tc.link, tc.wrap), name)
+	}
 }

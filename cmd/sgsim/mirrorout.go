@@ -148,6 +148,10 @@ func ethernetOf(f *capture.Frame) []byte {
 		if len(f.Data) > 20 {
 			ip = f.Data[20:]
 		}
+	case capture.LinkNull, capture.LinkLoop:
+		if len(f.Data) > 4 {
+			ip = f.Data[4:]
+		}
 	default:
 		ip = f.Data
 	}

@@ -89,6 +89,19 @@ func IPWithOptions(p eni.Packet, opts []layers.TCPOption, payload int) []byte {
 	return append([]byte(nil), buf.Bytes()...)
 }
 
+// BSDLoopback puts an IP packet behind a BSD loopback header, its
+// address family in the byte order given: 2 for IPv4, macOS's 30 for
+// IPv6. macOS captures on lo0 and on utun (VPN) interfaces look so, with
+// little-endian families (LINKTYPE_NULL); LINKTYPE_LOOP has them
+// big-endian.
+func BSDLoopback(ip []byte, order binary.AppendByteOrder) []byte {
+	af := uint32(2)
+	if len(ip) > 0 && ip[0]>>4 == 6 {
+		af = 30
+	}
+	return append(order.AppendUint32(nil, af), ip...)
+}
+
 // Ethernet wraps an IP packet in an Ethernet header, with an 802.1Q tag
 // when vlan is not zero.
 func Ethernet(ip []byte, vlan uint16) []byte {

@@ -118,8 +118,15 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 		}
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nUNUSED RULES (%d of %d: no frame in these %s of capture needed them; a short capture proves little)\n",
-		len(unused), len(rules), roundSpan(span))
+	switch {
+	case len(rules) == 0:
+		fmt.Fprintln(w, "\nUNUSED RULES: none; the groups have no rules")
+	case len(unused) == 0:
+		fmt.Fprintf(w, "\nUNUSED RULES: none; every one of the %d rules decided a frame\n", len(rules))
+	default:
+		fmt.Fprintf(w, "\nUNUSED RULES (%d of %d: no frame in these %s of capture needed them; a short capture proves little)\n",
+			len(unused), len(rules), roundSpan(span))
+	}
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, u := range unused {
 		fmt.Fprintln(tw, u)
@@ -267,6 +274,14 @@ func writeACLUsage(w io.Writer, n *eni.Network, span time.Duration) {
 		}
 	}
 	tw.Flush()
+	switch {
+	case numbered == 0:
+		fmt.Fprintln(w, "\nUNUSED ACL ENTRIES: none; the ACLs have no numbered entries")
+		return
+	case len(unused) == 0:
+		fmt.Fprintf(w, "\nUNUSED ACL ENTRIES: none; every one of the %d numbered entries decided a frame\n", numbered)
+		return
+	}
 	fmt.Fprintf(w, "\nUNUSED ACL ENTRIES (%d of %d numbered entries: no frame in these %s of capture needed them; a short capture proves little)\n",
 		len(unused), numbered, roundSpan(span))
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

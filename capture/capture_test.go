@@ -235,6 +235,12 @@ func FuzzReader(f *testing.F) {
 	t := &testing.T{}
 	f.Add(pcapFile(t, 1, false, func(b []byte) []byte { return capgen.Ethernet(b, 0) }), true)
 	f.Add(pcapFile(t, 276, true, capgen.LinuxSLL2), false)
+	f.Add(pcapFile(t, 0, false, func(b []byte) []byte { return capgen.BSDLoopback(b, binary.LittleEndian) }), false)
+	// Frames that a snapshot length of 60 bytes cut: a SYN's options.
+	var snapped bytes.Buffer
+	sw, _ := capgen.NewPcapSnaplen(&snapped, 1, false, 60)
+	_ = sw.WriteFrame(t0, capgen.Ethernet(capgen.IPWithOptions(pkts[0], capgen.LinuxSYNOptions(), 0), 0))
+	f.Add(snapped.Bytes(), false)
 	var ng bytes.Buffer
 	w, _ := capgen.NewPcapng(&ng)
 	_ = w.WriteFrame(t0, capgen.Ethernet(capgen.IP(pkts[1], 3), 0))

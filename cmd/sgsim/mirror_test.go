@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -249,28 +251,15 @@ func TestReplayMirrorOut(t *testing.T) {
 	assert.Empty(t, errOut)
 	assert.Contains(t, summary, "TRAFFIC MIRRORING", "the main output is as without --mirror-out")
 
-	f, err := os.Open(out)
-	require.NoError(t, err)
-	defer f.Close()
-	rd, err := capture.NewReader(f)
-	require.NoError(t, err)
-	d := eni.NewDecoder()
 	perVNI, bytesPerVNI := map[uint32]int{}, map[uint32]int{}
-	for {
-		fr, err := rd.Next()
-		if err != nil {
-			break
-		}
-		var p eni.Packet
-		require.True(t, d.DecodeVXLAN(fr.Data, &p))
-		h := d.VXLAN()
+	eachCopy(t, out, func(h eni.VXLANHeader, _ *eni.Packet, frame []byte) {
 		assert.Equal(t, netip.MustParseAddr("10.20.1.200"), h.Dst)
 		perVNI[h.VNI]++
-		bytesPerVNI[h.VNI] += len(fr.Data)
+		bytesPerVNI[h.VNI] += len(frame)
 		if h.VNI == 4104 {
-			assert.LessOrEqual(t, len(fr.Data), replay.CopyOverhead+128, "PacketLength 128")
+			assert.LessOrEqual(t, len(frame), replay.CopyOverhead+128, "PacketLength 128")
 		}
-	}
+	})
 	assert.Equal(t, map[uint32]int{4101: 104, 4104: 36}, perVNI)
 	// The summary's bytes to the target are those of the copies written.
 	for vni, id := range map[uint32]string{4101: "tms-0a1b2c3d4e5f60001", 4104: "tms-0a1b2c3d4e5f60002"} {
@@ -321,22 +310,10 @@ func TestReplayMirrorOutOtherLinks(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "copies.pcap")
 		_, errOut, code := sgsim(t, append(append([]string{"replay", "--mirror-out", out}, cfg...), "--pcap", in)...)
 		require.Equal(t, 0, code, errOut)
-		o, err := os.Open(out)
-		require.NoError(t, err)
-		defer o.Close()
-		rd, err = capture.NewReader(o)
-		require.NoError(t, err)
-		d := eni.NewDecoder()
 		var got []string
-		for {
-			fr, err := rd.Next()
-			if err != nil {
-				break
-			}
-			var p eni.Packet
-			require.True(t, d.DecodeVXLAN(fr.Data, &p))
-			got = append(got, fmt.Sprint(d.VXLAN().VNI, " ", p.String()))
-		}
+		eachCopy(t, out, func(h eni.VXLANHeader, p *eni.Packet, _ []byte) {
+			got = append(got, fmt.Sprint(h.VNI, " ", p.String()))
+		})
 		return got
 	}
 	want := copies(1, func(b []byte) []byte { return b })
@@ -350,5 +327,26 @@ func TestReplayMirrorOutOtherLinks(t *testing.T) {
 		"raw ip":       {101, func(b []byte) []byte { return b[14:] }},
 	} {
 		assert.Equal(t, want, copies(tc.link, tc.wrap), name)
+	}
+}
+
+// eachCopy calls fn with each VXLAN copy in the capture at path: its
+// outer header, the mirrored packet and the whole frame.
+func eachCopy(t *testing.T, path string, fn func(h eni.VXLANHeader, p *eni.Packet, frame []byte)) {
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	rd, err := capture.NewReader(f)
+	require.NoError(t, err)
+	d := eni.NewDecoder()
+	for {
+		fr, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		require.NoError(t, err)
+		var p eni.Packet
+		require.True(t, d.DecodeVXLAN(fr.Data, &p))
+		fn(d.VXLAN(), &p, fr.Data)
 	}
 }

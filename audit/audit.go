@@ -906,7 +906,15 @@ func (a *auditor) unused() {
 	// Connections the capture kept using after they had idled out: the
 	// refusals nobody expects, since the session worked a moment before.
 	for _, i := range a.n.Interfaces() {
-		if n := i.Stats().IdledOut; n > 0 {
+		n := i.Stats().IdledOut
+		if n > 0 && i.Spec().Type == eni.TypeNATGateway {
+			a.add("SGSIM.IDLED_OUT", Finding{Resource: i.ID(), Interfaces: []string{i.ID()},
+				Message: fmt.Sprintf("%d packets of %s through the NAT gateway at %s were refused because the gateway had dropped their "+
+					"TCP connection, idle past its fixed %d s: send TCP keepalives more often than that", n, u.Capture, i.ID(),
+					int64(eni.NATGatewayIdleTimeout/time.Second))})
+			continue
+		}
+		if n > 0 {
 			cfg := i.ConnTrackConfig()
 			a.add("SGSIM.IDLED_OUT", Finding{Resource: i.ID(), Interfaces: []string{i.ID()},
 				Message: fmt.Sprintf("%d packets of %s at %s were refused because their tracked connection had gone idle past its timeout "+

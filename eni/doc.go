@@ -93,13 +93,19 @@
 //     gateways and Gateway Load Balancers are on AWS's 2023 list only;
 //     sgsim takes both lists. A DynamoDB connection takes two entries of
 //     the interface's table, as AWS counts them.
-//   - An egress-only internet gateway or a NAT gateway keeps no table of
-//     its own here: it lets in a packet from the internet when the
-//     destination interface tracks a live connection for it that the
-//     interface opened. AWS tracks every flow through either gateway, so
-//     that table holds every connection the gateway saw go out; the
-//     gateways' own idle timeouts are not modelled (a NAT gateway's is
-//     350 s), and the interface's stand in for them. The gateway judges
+//   - An egress-only internet gateway or a NAT gateway lets in a packet
+//     from the internet when the destination interface tracks a live
+//     connection for it that the interface opened. AWS tracks every flow
+//     through either gateway, so that table holds every connection the
+//     gateway saw go out. A NAT gateway also keeps the TCP connections
+//     it translates, in its interface's table: a SYN from inside opens
+//     one, and one idle for 350 s ([NATGatewayIdleTimeout], fixed) is
+//     dropped, whatever the instance's table keeps, so the next packet
+//     from either side is refused at the gateway
+//     (NAT_GATEWAY_NO_CONNECTION; AWS resets the instance's). For UDP
+//     and ICMP, whose gateway timeouts AWS does not document, and for
+//     the egress-only gateway, the interface's timeouts stand in for
+//     the gateway's. The gateway judges
 //     what the destination subnet's route for the source sends to it (for
 //     a NAT gateway, to an interface without a public address), whether
 //     or not the VPC also has an internet gateway. An ICMP error about an

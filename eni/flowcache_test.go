@@ -223,10 +223,11 @@ func TestFlowCacheFollowsRuleChanges(t *testing.T) {
 // on when its entries were dropped, which the flow cache, looking up less,
 // changes. Verdicts never depend on it. An egress-only gateway's refusal
 // says the same, or, once the table has forgotten, that the packet
-// answers no connection.
+// answers no connection; a NAT gateway's says what it dropped, or not.
 var idledClause = regexp.MustCompile(`; its tracked connection \(.*?\) had been idle \d+ s, past its \d+ s timeout|` +
 	`, while they are tracked: this packet's connection \(.*?\) had been idle \d+ s, past its \d+ s timeout|` +
-	`: it drops a packet from the internet that answers none`)
+	`: it drops a packet from the internet that answers none|` +
+	`; the gateway dropped its connection \(.*?\) when it had been idle \d+ s, past the gateway's fixed \d+ s timeout`)
 
 func withoutIdled(s string) string { return idledClause.ReplaceAllString(s, "") }
 

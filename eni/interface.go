@@ -126,6 +126,10 @@ type Interface struct {
 	spec  InterfaceSpec // guarded by net.mu
 	vpcID string
 	index int
+	// natName names a NAT gateway's interface's gateway: "NAT gateway
+	// nat-0abc", from the description AWS gives the interface ("Interface
+	// for NAT Gateway nat-0abc"), or "the NAT gateway of eni-0abc".
+	natName string
 
 	// Guarded by net.eval:
 	table    *conntrack.Table
@@ -262,6 +266,7 @@ type compiled struct {
 	autoTracked bool
 	port25      bool
 	unfiltered  bool // a requester-managed interface without groups
+	nat         bool // a NAT gateway's (unfiltered): its table is the gateway's translations
 	// gateways is the subnet's route table, when some route of it goes
 	// to a gateway whose flows AWS always tracks.
 	gateways *routeTable
@@ -287,6 +292,7 @@ func (i *Interface) current() *compiled {
 		autoTracked: i.spec.Type.AutoTracked(), port25: n.port25 && i.spec.Type == TypeInterface}
 	groups := slices.Clone(i.spec.Groups)
 	c.unfiltered = len(groups) == 0
+	c.nat = c.unfiltered && i.spec.Type == TypeNATGateway
 	if v := n.vpcs[i.vpcID]; v != nil {
 		c.vpcCIDRs = slices.Clone(v.CIDRs)
 		if p, ok := v.primary4(); ok {
@@ -458,6 +464,76 @@ func (i *Interface) idledOpened(p *Packet, now int64) (conntrack.Conn, bool) {
 	return c, ok && c.Origin == conntrack.Dir(Outbound)
 }
 
+// NATGatewayIdleTimeout is how long a NAT gateway keeps an idle TCP
+// connection, a fixed figure: then it drops the connection, answers the
+// next packet from inside with a reset and drops those from outside.
+// It is the established timeout of a NAT gateway's interface's table.
+const NATGatewayIdleTimeout = 350 * time.Second
+
+// translate judges a TCP packet arriving at a NAT gateway's interface by
+// the connections the gateway translates, which its interface's table
+// holds: a SYN from a host inside opens one; the packets of a live one,
+// from either side, pass; any other is refused, told when its connection
+// idled out. Only TCP: AWS documents the gateway's timeout for it alone,
+// and the hosts' own tables judge the rest. The table sees each
+// connection as its host inside does, opened outbound. Called with
+// net.eval held.
+func (i *Interface) translate(c *compiled, p *Packet, now int64, commit bool, v *Verdict) (Action, Reason) {
+	dir := Inbound // from the internet: to the host inside
+	for _, b := range c.vpcCIDRs {
+		if b.Contains(p.Src) {
+			dir = Outbound // from the host inside
+			break
+		}
+	}
+	var ctp conntrack.Packet
+	setCT(&ctp, dir, p)
+	var conn conntrack.Conn
+	var ok bool
+	if commit {
+		conn, ok = i.table.Lookup(&ctp, now)
+	} else {
+		conn, ok = i.table.Peek(&ctp, now)
+	}
+	if ok {
+		v.Conn, v.Tracked = conn, true
+		return Allow, ReasonTranslated
+	}
+	// A SYN from inside opens a connection; so does any packet from
+	// inside with pickup on (a capture that began mid-connection), as at
+	// the hosts' interfaces, though it may be one the gateway dropped.
+	if dir == Outbound {
+		var res conntrack.Result
+		if commit {
+			conn, res = i.table.Track(&ctp, 0, now)
+		} else {
+			res = i.table.CanTrack(&ctp)
+		}
+		switch res {
+		case conntrack.Created:
+			v.Conn, v.Tracked, v.NewConn = conn, true, true
+			return Allow, ReasonTranslated
+		case conntrack.Full:
+			return Deny, ReasonConnTrackFull
+		}
+	}
+	if gone, idled := i.table.Idled(&ctp, now); idled {
+		v.Conn, v.IdledOut = gone, true
+	}
+	return Deny, ReasonNoTranslation
+}
+
+// natName names the gateway of a NAT gateway's interface, for
+// explanations.
+func natName(spec InterfaceSpec) string {
+	for _, w := range strings.Fields(spec.Description) {
+		if strings.HasPrefix(w, "nat-") {
+			return "NAT gateway " + w
+		}
+	}
+	return "the NAT gateway of " + spec.ID
+}
+
 // setCT sets c to the connection-tracking table's view of the packet at
 // one end of its path. Field by field: a composite literal is built aside
 // and copied, on every packet of the fast lane.
@@ -573,6 +649,9 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 		}
 		return Allow, ReasonService
 	case ReasonNoGroups:
+		if c.nat && dir == Inbound && p.Proto == 6 && p.Fragment != LaterFragment {
+			return i.translate(c, p, now, commit, v)
+		}
 		return Allow, ReasonNoGroups
 	default:
 		return Deny, pre

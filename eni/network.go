@@ -313,6 +313,9 @@ func (n *Network) Subnets() []Subnet {
 // groups and connection-tracking settings.
 func (n *Network) AddInterface(spec InterfaceSpec) (*Interface, error) {
 	cfg := conntrack.DefaultConfig()
+	if spec.Type == TypeNATGateway {
+		cfg.TCPEstablished = NATGatewayIdleTimeout
+	}
 	if spec.ConnTrack != nil {
 		cfg = *spec.ConnTrack
 	}
@@ -352,7 +355,7 @@ func (n *Network) AddInterface(spec InterfaceSpec) (*Interface, error) {
 			return nil, err
 		}
 	}
-	i := &Interface{net: n, spec: spec, vpcID: sub.VpcID, table: table, index: n.nextIndex}
+	i := &Interface{net: n, spec: spec, vpcID: sub.VpcID, table: table, index: n.nextIndex, natName: natName(spec)}
 	n.nextIndex++
 	n.ifaces[spec.ID] = i
 	n.use(i, nil, spec.Groups)

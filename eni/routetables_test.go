@@ -458,7 +458,10 @@ func TestNATGateway(t *testing.T) {
 	}
 	assert.Equal(t, append([]eni.StageKind{eni.StageSourceGroups, eni.StageSourceACL}, natStages...), kinds(req))
 	assert.Equal(t, append(natStages, eni.StageDestACL, eni.StageDestGroups), kinds(rep))
-	assert.Equal(t, eni.ReasonNoGroups, req.Stages()[3].Verdict.Reason, "a NAT gateway has no security groups")
+	assert.Equal(t, eni.ReasonTranslated, req.Stages()[3].Verdict.Reason, "the SYN opens a connection the gateway translates")
+	assert.True(t, req.Stages()[3].Verdict.NewConn)
+	assert.Equal(t, eni.ReasonTranslated, rep.Stages()[1].Verdict.Reason, "the reply belongs to it")
+	assert.Equal(t, eni.ReasonNoGroups, req.Stages()[4].Verdict.Reason, "a NAT gateway has no security groups")
 
 	// Only what the app sends is let in: the replies are refused as they
 	// enter the NAT gateway's subnet.
@@ -991,6 +994,84 @@ func TestNATGatewayRefusesInbound(t *testing.T) {
 					`connections the instances opened(: it drops a packet from the internet that answers none|, while they are tracked: `+
 					`this packet's connection \(udp, opened outbound\) had been idle 39 s, past its 30 s timeout)$`, st[0].Explain())
 				assert.Nil(t, p.Via(), "step %d: it reached nothing behind the gateway", k)
+			}
+		})
+	}
+}
+
+// TestNATGatewayIdleTimeout: a NAT gateway drops a TCP connection idle
+// for 350 s, whatever the instance's own table keeps (five days by
+// default): the next packet from the instance is refused there (AWS
+// answers it with a reset) and so is the next from the internet, while
+// a new connection opens as ever. The gateway's table holds TCP alone:
+// UDP goes by the instance's table. A capture that began mid-connection
+// gets its connections picked up at the gateway too, with pickup on.
+func TestNATGatewayIdleTimeout(t *testing.T) {
+	allIn := nacl.Entry{RuleNumber: 100, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0")}
+	out := func(flags uint8) *eni.Packet { return tcp("10.0.2.10:40000", "198.51.100.7:443", flags) }
+	back := func(flags uint8) *eni.Packet { return tcp("198.51.100.7:443", "10.0.2.10:40000", flags) }
+	tests := []struct {
+		name      string
+		pkt       *eni.Packet
+		at        float64
+		handshake bool // the connection opened at 0 s
+		pickup    bool
+		allowed   bool
+		idled     bool // refused as a connection the gateway dropped for idleness
+	}{
+		{"from inside, idle 300 s", out(eni.ACK | eni.PSH), 300, true, false, true, false},
+		{"from the internet, idle 300 s", back(eni.ACK | eni.PSH), 300, true, false, true, false},
+		{"from inside, idle 400 s", out(eni.ACK | eni.PSH), 400, true, false, false, true},
+		{"from the internet, idle 400 s", back(eni.ACK | eni.PSH), 400, true, false, false, true},
+		{"a SYN on the same ports, after 400 s", out(eni.SYN), 400, true, false, true, false},
+		{"a new connection, after 400 s", tcp("10.0.2.10:40001", "198.51.100.7:443", eni.SYN), 400, true, false, true, false},
+		{"UDP from inside, after 400 s", udp("10.0.2.10:40000", "198.51.100.7:443"), 400, true, false, true, false},
+		{"from inside, no SYN seen", out(eni.ACK | eni.PSH), 0, false, false, false, false},
+		{"from inside, no SYN seen, pickup on", out(eni.ACK | eni.PSH), 0, false, true, true, false},
+		{"from inside, idle 400 s, pickup on", out(eni.ACK | eni.PSH), 400, true, true, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := natWorld(t, allIn)
+			nat := w.net.Interface("eni-nat")
+			cfg := nat.ConnTrackConfig()
+			require.Equal(t, eni.NATGatewayIdleTimeout, cfg.TCPEstablished, "the gateway's fixed timeout")
+			if tt.pickup {
+				cfg.TCPPickup = true
+				require.NoError(t, nat.SetConnTrackConfig(cfg))
+			}
+			if tt.handshake {
+				for k, p := range []*eni.Packet{out(eni.SYN), back(eni.SYN | eni.ACK), out(eni.ACK)} {
+					path := w.net.Judge(p, at(float64(k)/100))
+					require.True(t, path.Allowed(), "%s", path)
+				}
+				u := w.net.Judge(udp("10.0.2.10:40000", "198.51.100.7:443"), at(0))
+				require.True(t, u.Allowed(), "%s", u)
+			}
+			path := w.net.Judge(tt.pkt, at(tt.at))
+			require.Equal(t, tt.allowed, path.Allowed(), "%s", path)
+			require.NotNil(t, path.Via(), "%s", path)
+			if tt.allowed {
+				return
+			}
+			refused := path.Refusals()
+			require.Len(t, refused, 1, "%s", path)
+			s := refused[0]
+			assert.Equal(t, eni.StageApplianceIn, s.Kind)
+			assert.Equal(t, eni.ReasonNoTranslation, s.Verdict.Reason)
+			assert.Equal(t, tt.idled, s.Verdict.IdledOut)
+			want := "eni-nat inbound: NAT_GATEWAY_NO_CONNECTION: NAT gateway nat-1 translates no TCP connection this packet belongs to: " +
+				"only a SYN from a host inside opens one"
+			if tt.idled {
+				want += "; the gateway dropped its connection (tcp-established) when it had been idle 399 s, past the gateway's fixed 350 s timeout"
+			}
+			assert.Equal(t, want, s.Explain())
+			if tt.pkt.Src == mustAddr("10.0.2.10") {
+				// The instance's table still holds it: its group lets the
+				// packet out, and the gateway drops it.
+				first := path.Stages()[0]
+				assert.Equal(t, eni.StageSourceGroups, first.Kind)
+				assert.Equal(t, tt.handshake, first.Verdict.Reason == eni.ReasonTracked, "%s", path)
 			}
 		})
 	}

@@ -44,13 +44,15 @@ const (
 	ReasonNotIP                    // the frame carries no IP packet
 	ReasonMalformed                // the packet's headers do not decode
 	ReasonLinkLocalLimit           // over the link-local services' 1024 packets a second (linklocal_allowance_exceeded)
+	ReasonTranslated               // a NAT gateway translates its TCP connection
+	ReasonNoTranslation            // a NAT gateway translates no TCP connection of its: none opened, or idle past 350 s
 	NumReasons
 )
 
 var reasonCodes = [NumReasons]string{"", "SG_RULE_MATCH", "TRACKED_CONNECTION", "NEVER_FILTERED_SERVICE",
 	"FRAGMENT_OF_ALLOWED_PACKET", "NO_SECURITY_GROUPS", "ENI_SG_RULES_MISMATCH", "CONNTRACK_ALLOWANCE_EXCEEDED",
 	"ENI_SOURCE_DEST_CHECK", "EC2_PORT_25_RESTRICTION", "FRAGMENT_WITHOUT_FIRST", "NOT_IP", "MALFORMED_PACKET",
-	"LINKLOCAL_ALLOWANCE_EXCEEDED"}
+	"LINKLOCAL_ALLOWANCE_EXCEEDED", "NAT_GATEWAY_TRANSLATION", "NAT_GATEWAY_NO_CONNECTION"}
 
 // String returns the reason's code, e.g. "ENI_SG_RULES_MISMATCH".
 func (r Reason) String() string {
@@ -175,11 +177,35 @@ func (v Verdict) Explain() string {
 		return fmt.Sprintf("%s: the frame carries no IPv4 or IPv6 packet", v.Reason)
 	case ReasonMalformed:
 		return fmt.Sprintf("%s: the packet's headers do not decode", v.Reason)
+	case ReasonTranslated:
+		if v.NewConn {
+			return fmt.Sprintf("%s translates a new TCP connection from a host inside", v.natText())
+		}
+		return fmt.Sprintf("%s translates this TCP connection (%s, opened %s ago by a host inside)", v.natText(), v.Conn.State,
+			time.Duration(v.Time-v.Conn.Created).Round(time.Millisecond))
+	case ReasonNoTranslation:
+		s := fmt.Sprintf("%s: %s translates no TCP connection this packet belongs to: only a SYN from a host inside opens one",
+			v.Reason, v.natText())
+		if c := &v.Conn; v.IdledOut {
+			// A host inside gets a reset: AWS documents it; the capture
+			// shows it if it was taken there.
+			s += fmt.Sprintf("; the gateway dropped its connection (%s) when it had been idle %d s, past the gateway's fixed %d s timeout",
+				c.State, (v.Time-c.LastSeen)/int64(time.Second), int64(c.Timeout/time.Second))
+		}
+		return s
 	case ReasonLinkLocalLimit:
 		return fmt.Sprintf("%s: %s is never filtered, but the interface sent more than %d packets a second to "+
 			"Amazon DNS, IMDS, Time Sync and Windows activation together, and AWS drops the rest", v.Reason, v.Service, LinkLocalPPS)
 	}
 	return "no decision"
+}
+
+// natText names the NAT gateway whose interface decided.
+func (v Verdict) natText() string {
+	if v.Interface == nil {
+		return "the NAT gateway"
+	}
+	return v.Interface.natName
 }
 
 // gateway returns the gateway whose flows AWS always tracks on the

@@ -308,3 +308,59 @@ func TestReplayEgressOnlyGateway(t *testing.T) {
 		`"code":"EGRESS_ONLY_GATEWAY_INBOUND","connection":{"state":"tcp-syn-received","opened":"outbound","since":"2026-11-02T09:30:00Z"},"idled_out":true,`)
 	assert.Contains(t, lines[2], "had been idle 599 s, past its 120 s timeout")
 }
+
+// TestReplayNATGatewayIdleTimeout: the app server's connection through
+// the NAT gateway goes quiet for 400 s; the gateway has dropped it by
+// then (350 s, fixed), though the server's own table keeps it for five
+// days. The server's next packet and the internet's are refused at the
+// gateway, and every output says so; a connection kept alive every 200 s
+// works throughout.
+func TestReplayNATGatewayIdleTimeout(t *testing.T) {
+	cfg := sampleConfig(t)
+	cfg = append(cfg, configWriter(t, filepath.Dir(cfg[1]))("rtbs.json", sampleRoutes)...)
+	app, web := netip.MustParseAddrPort("10.20.2.10:50000"), netip.MustParseAddrPort("151.101.0.223:443")
+	app2 := netip.MustParseAddrPort("10.20.2.10:50001")
+	p := writeCapture(t,
+		timed{eni.TCP(app, web, eni.SYN), 0},
+		timed{eni.TCP(web, app, eni.SYN|eni.ACK), time.Millisecond},
+		timed{eni.TCP(app, web, eni.ACK), 2 * time.Millisecond},
+		timed{eni.TCP(app2, web, eni.SYN), 3 * time.Millisecond},
+		timed{eni.TCP(web, app2, eni.SYN|eni.ACK), 4 * time.Millisecond},
+		timed{eni.TCP(app2, web, eni.ACK), 5 * time.Millisecond},
+		timed{eni.TCP(app2, web, eni.ACK), 200 * time.Second}, // a keepalive
+		timed{eni.TCP(app, web, eni.ACK|eni.PSH), 400 * time.Second},
+		timed{eni.TCP(web, app, eni.ACK|eni.PSH), 401 * time.Second},
+		timed{eni.TCP(app2, web, eni.ACK|eni.PSH), 402 * time.Second},
+		timed{eni.TCP(web, app2, eni.ACK|eni.PSH), 403 * time.Second})
+
+	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 11)
+	for k, line := range lines {
+		if k == 7 || k == 8 {
+			assert.Contains(t, line, `"verdict":"REJECT"`, line)
+			assert.Contains(t, line, `"decided_by":{"stage":"appliance security groups in","interface":"eni-0a1b2c3d4e5f60005","direction":"inbound",`+
+				`"result":"DENY","code":"NAT_GATEWAY_NO_CONNECTION"`, line)
+			assert.Contains(t, line, `"idled_out":true`, line)
+			assert.Regexp(t, `the gateway dropped its connection \(tcp-established\) when it had been idle (399|400) s, past the gateway's fixed 350 s timeout`, line)
+			continue
+		}
+		assert.Contains(t, line, `"verdict":"ACCEPT"`, line)
+	}
+	assert.Contains(t, lines[7], `"stage":"source security groups","interface":"eni-0a1b2c3d4e5f60002","direction":"outbound","result":"ALLOW","code":"TRACKED_CONNECTION"`,
+		"the server's own table still holds the connection")
+
+	out, errOut, code = sgsim(t, append([]string{"replay", "--pcap", p}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `tcp 10.20.2.10 → 151.101.0.223:443 +NAT_GATEWAY_NO_CONNECTION eni-0a1b2c3d4e5f60005 inbound \(its connection idled out: 350 s timeout\)`, out)
+	assert.Regexp(t, `tcp 151.101.0.223 → 10.20.2.10:50000 +NAT_GATEWAY_NO_CONNECTION eni-0a1b2c3d4e5f60005 inbound`, out)
+	assert.Regexp(t, `eni-0a1b2c3d4e5f60005 +2 +2 +2 +0 +350 s, tcp only \(NAT gateway, fixed\)`, out, "the gateway's table, with its timeout")
+	assert.Contains(t, out, "2 packets were refused at a NAT gateway, which had dropped their TCP connection idle for 350 s: "+
+		"TCP keepalives more often than that keep such connections")
+	assert.NotContains(t, out, "ConnectionTrackingSpecification", "the gateway's timeout is fixed")
+
+	out, _, _ = sgsim(t, append([]string{"audit", "--format", "json", "--pcap", p}, cfg...)...)
+	assert.Contains(t, out, "2 packets of "+p+" through the NAT gateway at eni-0a1b2c3d4e5f60005 were refused because the gateway had dropped "+
+		"their TCP connection, idle past its fixed 350 s: send TCP keepalives more often than that")
+}

@@ -137,11 +137,15 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 
 	fmt.Fprintln(w, "\nCONNECTION TRACKING")
 	var peak int
-	var full, idled uint64
+	var full, idled, natIdled uint64
 	for _, c := range s.Interfaces {
 		peak = max(peak, c.TrackedPeak)
 		full += c.TableFull
-		idled += c.IdledOut
+		if c.Interface.Spec().Type == eni.TypeNATGateway {
+			natIdled += c.IdledOut
+		} else {
+			idled += c.IdledOut
+		}
 	}
 	fmt.Fprintf(w, "  busiest interface peaked at %d tracked connections; %d packets refused for a full table\n", peak, full)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -154,8 +158,13 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 		tracked++
 		cfg := c.Interface.ConnTrackConfig()
 		timeouts := fmt.Sprintf("%d / %d / %d s", int64(cfg.TCPEstablished/time.Second), int64(cfg.UDP/time.Second), int64(cfg.UDPStream/time.Second))
-		if t := c.Interface.Spec().InstanceType; t != "" {
-			timeouts += " (" + t + ")"
+		spec := c.Interface.Spec()
+		switch {
+		case spec.Type == eni.TypeNATGateway:
+			// Its table holds the TCP connections it translates alone.
+			timeouts = fmt.Sprintf("%d s, tcp only (NAT gateway, fixed)", int64(cfg.TCPEstablished/time.Second))
+		case spec.InstanceType != "":
+			timeouts += " (" + spec.InstanceType + ")"
 		}
 		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%s\n", c.Interface.ID(), c.Opened, c.TrackedPeak, c.IdledOut, c.TableFull, timeouts)
 	}
@@ -165,6 +174,10 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 	if idled > 0 {
 		fmt.Fprintf(w, "  %d packets were refused because their connection had gone idle past its timeout: keepalives more often "+
 			"than the timeout, or a longer one (ConnectionTrackingSpecification on the interface), keep such connections\n", idled)
+	}
+	if natIdled > 0 {
+		fmt.Fprintf(w, "  %d packets were refused at a NAT gateway, which had dropped their TCP connection idle for %d s: "+
+			"TCP keepalives more often than that keep such connections\n", natIdled, int64(eni.NATGatewayIdleTimeout/time.Second))
 	}
 	if s.Mirror != nil {
 		writeMirror(w, s.Mirror)

@@ -2,8 +2,10 @@
 // NAT gateway and shows why its public subnet's network ACL must let in
 // the replies' ports: the server's security group remembers the
 // connection (stateful), the ACL does not (stateless), and a NAT gateway
-// has no security group to remember anything for it. Last, the internet
-// tries to open a connection to the server: the NAT gateway lets in only
+// has no security group to remember anything for it. Then the connection
+// goes quiet for six minutes, longer than the gateway keeps one (350 s),
+// though the server's group keeps it for days. Last, the internet tries
+// to open a connection to the server: the NAT gateway lets in only
 // replies.
 //
 //	go run ./examples/natgateway
@@ -86,6 +88,15 @@ func lesson(w io.Writer) error {
 		return err
 	}
 	try(1)
+	fmt.Fprintf(w, "\n# The connection goes on, then is quiet for six minutes before eni-app sends more. Its group\n"+
+		"# keeps the connection for five days; the NAT gateway forgets a TCP connection quiet for 350 s.\n")
+	app40001, web := netip.AddrPortFrom(teach.Addr("10.0.2.10"), 40001), teach.AP("198.51.100.7:443")
+	ack := eni.TCP(app40001, web, eni.ACK)
+	if p := n.Judge(&ack, start.Add(time.Second+time.Millisecond)); !p.Allowed() {
+		return fmt.Errorf("the handshake's last packet: %s", p)
+	}
+	more := eni.TCP(app40001, web, eni.ACK|eni.PSH)
+	fmt.Fprintf(w, "\n%s\n", n.Judge(&more, start.Add(time.Second+time.Millisecond+6*time.Minute)))
 	fmt.Fprintf(w, "\n# The other way round: eni-app's group now lets in SSH from anywhere, and a host on the internet\n"+
 		"# tries it. eni-app has no public address; its way to the internet is the NAT gateway.\n")
 	if _, err := n.Groups().AuthorizeIngress(app, sg.Rule{Protocol: sg.TCP, FromPort: 22, ToPort: 22, Peer: teach.Peer("0.0.0.0/0")}); err != nil {
@@ -96,6 +107,8 @@ func lesson(w io.Writer) error {
 	fmt.Fprintf(w, "\nA security group remembers what went out and lets its replies in; a network ACL judges every\n"+
 		"packet alone, so the subnet a NAT gateway is in must let in the replies' ports as well as the requests.\n"+
 		"The NAT gateway remembers too, in its way: it lets in only the replies to what went out through it, so\n"+
-		"the internet opens nothing to the server behind it, whatever the server's group allows.\n")
+		"the internet opens nothing to the server behind it, whatever the server's group allows. It forgets\n"+
+		"sooner than a group does: a TCP connection quiet for 350 s is gone, and AWS answers the server's next\n"+
+		"packet with a reset. TCP keepalives more often than that keep a quiet connection through it.\n")
 	return nil
 }

@@ -474,10 +474,10 @@ const NATGatewayIdleTimeout = 350 * time.Second
 // the connections the gateway translates, which its interface's table
 // holds: a SYN from a host inside opens one; the packets of a live one,
 // from either side, pass; any other is refused, told when its connection
-// idled out. Only TCP: AWS documents the gateway's timeout for it alone,
-// and the hosts' own tables judge the rest. The table sees each
-// connection as its host inside does, opened outbound. Called with
-// net.eval held.
+// idled out, but for a reset from outside, taken for the gateway's own.
+// Only TCP: AWS documents the gateway's timeout for it alone, and the
+// hosts' own tables judge the rest. The table sees each connection as
+// its host inside does, opened outbound. Called with net.eval held.
 func (i *Interface) translate(c *compiled, p *Packet, now int64, commit bool, v *Verdict) (Action, Reason) {
 	dir := Inbound // from the internet: to the host inside
 	for _, b := range c.vpcCIDRs {
@@ -516,6 +516,13 @@ func (i *Interface) translate(c *compiled, p *Packet, now int64, commit bool, v 
 		case conntrack.Full:
 			return Deny, ReasonConnTrackFull
 		}
+	}
+	if dir == Inbound && p.TCPFlags&RST != 0 {
+		// The internet's resets of unknown connections go no further
+		// than the gateway; one that reaches a host inside, in a capture
+		// taken there, is the gateway's own, sent in the far end's name
+		// when the host went on with a connection the gateway dropped.
+		return Allow, ReasonNATReset
 	}
 	if gone, idled := i.table.Idled(&ctp, now); idled {
 		v.Conn, v.IdledOut = gone, true

@@ -1029,6 +1029,9 @@ func TestNATGatewayIdleTimeout(t *testing.T) {
 		{"from inside, no SYN seen", out(eni.ACK | eni.PSH), 0, false, false, false, false},
 		{"from inside, no SYN seen, pickup on", out(eni.ACK | eni.PSH), 0, false, true, true, false},
 		{"from inside, idle 400 s, pickup on", out(eni.ACK | eni.PSH), 400, true, true, true, false},
+		// What a capture at the instance shows next: the gateway's reset,
+		// in the far end's name.
+		{"a reset from the internet's side, idle 400 s", back(eni.RST | eni.ACK), 400, true, false, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1051,6 +1054,15 @@ func TestNATGatewayIdleTimeout(t *testing.T) {
 			path := w.net.Judge(tt.pkt, at(tt.at))
 			require.Equal(t, tt.allowed, path.Allowed(), "%s", path)
 			require.NotNil(t, path.Via(), "%s", path)
+			if tt.pkt.TCPFlags&eni.RST != 0 {
+				s := path.Stages()[1]
+				assert.Equal(t, eni.StageApplianceIn, s.Kind)
+				assert.Equal(t, eni.ReasonNATReset, s.Verdict.Reason)
+				assert.Equal(t, "eni-nat inbound: NAT_GATEWAY_RESET: a reset, from the internet's side, of no TCP connection NAT gateway nat-1 "+
+					"translates: the gateway resets a host inside that goes on with a connection it dropped, in the far end's name", s.Explain())
+				last := path.Stages()[len(path.Stages())-1]
+				assert.Equal(t, eni.ReasonTracked, last.Verdict.Reason, "the instance's table still holds the connection the reset ends")
+			}
 			if tt.allowed {
 				return
 			}

@@ -46,13 +46,14 @@ const (
 	ReasonLinkLocalLimit           // over the link-local services' 1024 packets a second (linklocal_allowance_exceeded)
 	ReasonTranslated               // a NAT gateway translates its TCP connection
 	ReasonNoTranslation            // a NAT gateway translates no TCP connection of its: none opened, or idle past 350 s
+	ReasonNATReset                 // a reset a NAT gateway sends a host inside for a connection it dropped
 	NumReasons
 )
 
 var reasonCodes = [NumReasons]string{"", "SG_RULE_MATCH", "TRACKED_CONNECTION", "NEVER_FILTERED_SERVICE",
 	"FRAGMENT_OF_ALLOWED_PACKET", "NO_SECURITY_GROUPS", "ENI_SG_RULES_MISMATCH", "CONNTRACK_ALLOWANCE_EXCEEDED",
 	"ENI_SOURCE_DEST_CHECK", "EC2_PORT_25_RESTRICTION", "FRAGMENT_WITHOUT_FIRST", "NOT_IP", "MALFORMED_PACKET",
-	"LINKLOCAL_ALLOWANCE_EXCEEDED", "NAT_GATEWAY_TRANSLATION", "NAT_GATEWAY_NO_CONNECTION"}
+	"LINKLOCAL_ALLOWANCE_EXCEEDED", "NAT_GATEWAY_TRANSLATION", "NAT_GATEWAY_NO_CONNECTION", "NAT_GATEWAY_RESET"}
 
 // String returns the reason's code, e.g. "ENI_SG_RULES_MISMATCH".
 func (r Reason) String() string {
@@ -193,6 +194,9 @@ func (v Verdict) Explain() string {
 				c.State, (v.Time-c.LastSeen)/int64(time.Second), int64(c.Timeout/time.Second))
 		}
 		return s
+	case ReasonNATReset:
+		return fmt.Sprintf("%s: a reset, from the internet's side, of no TCP connection %s translates: the gateway resets a host inside "+
+			"that goes on with a connection it dropped, in the far end's name", v.Reason, v.natText())
 	case ReasonLinkLocalLimit:
 		return fmt.Sprintf("%s: %s is never filtered, but the interface sent more than %d packets a second to "+
 			"Amazon DNS, IMDS, Time Sync and Windows activation together, and AWS drops the rest", v.Reason, v.Service, LinkLocalPPS)

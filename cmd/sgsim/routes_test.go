@@ -313,8 +313,8 @@ func TestReplayEgressOnlyGateway(t *testing.T) {
 // the NAT gateway goes quiet for 400 s; the gateway has dropped it by
 // then (350 s, fixed), though the server's own table keeps it for five
 // days. The server's next packet and the internet's are refused at the
-// gateway, and every output says so; a connection kept alive every 200 s
-// works throughout.
+// gateway, and every output says so, but for the reset the gateway sends
+// the server; a connection kept alive every 200 s works throughout.
 func TestReplayNATGatewayIdleTimeout(t *testing.T) {
 	cfg := sampleConfig(t)
 	cfg = append(cfg, configWriter(t, filepath.Dir(cfg[1]))("rtbs.json", sampleRoutes)...)
@@ -329,6 +329,7 @@ func TestReplayNATGatewayIdleTimeout(t *testing.T) {
 		timed{eni.TCP(app2, web, eni.ACK), 5 * time.Millisecond},
 		timed{eni.TCP(app2, web, eni.ACK), 200 * time.Second}, // a keepalive
 		timed{eni.TCP(app, web, eni.ACK|eni.PSH), 400 * time.Second},
+		timed{eni.TCP(web, app, eni.RST|eni.ACK), 400*time.Second + time.Millisecond}, // the gateway's, in the far end's name
 		timed{eni.TCP(web, app, eni.ACK|eni.PSH), 401 * time.Second},
 		timed{eni.TCP(app2, web, eni.ACK|eni.PSH), 402 * time.Second},
 		timed{eni.TCP(web, app2, eni.ACK|eni.PSH), 403 * time.Second})
@@ -336,9 +337,10 @@ func TestReplayNATGatewayIdleTimeout(t *testing.T) {
 	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg...)...)
 	require.Equal(t, 0, code, errOut)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 11)
+	require.Len(t, lines, 12)
+	assert.Contains(t, lines[8], `"stage":"appliance security groups in","interface":"eni-0a1b2c3d4e5f60005","direction":"inbound","result":"ALLOW","code":"NAT_GATEWAY_RESET"`)
 	for k, line := range lines {
-		if k == 7 || k == 8 {
+		if k == 7 || k == 9 {
 			assert.Contains(t, line, `"verdict":"REJECT"`, line)
 			assert.Contains(t, line, `"decided_by":{"stage":"appliance security groups in","interface":"eni-0a1b2c3d4e5f60005","direction":"inbound",`+
 				`"result":"DENY","code":"NAT_GATEWAY_NO_CONNECTION"`, line)

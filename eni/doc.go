@@ -102,7 +102,9 @@
 //     one, and one idle for 350 s ([NATGatewayIdleTimeout], fixed) is
 //     dropped, whatever the instance's table keeps, so the next packet
 //     from either side is refused at the gateway
-//     (NAT_GATEWAY_NO_CONNECTION; AWS resets the instance's). For UDP
+//     (NAT_GATEWAY_NO_CONNECTION). AWS resets the instance's, in the far
+//     end's name: a reset from the internet's side that no connection
+//     explains is taken for that one (NAT_GATEWAY_RESET). For UDP
 //     and ICMP, whose gateway timeouts AWS does not document, and for
 //     the egress-only gateway, the interface's timeouts stand in for
 //     the gateway's. The gateway judges

@@ -599,12 +599,17 @@ func (s Stage) Explain() string {
 			}
 			head := fmt.Sprintf("%s: %s routes %s to %s %s, which lets in only the replies to connections the instances opened",
 				s.Route.Reason(), s.Route.Table, s.Route.Dest, gw, s.Route.Target)
+			var tail string
+			if b := s.Route.Balancer; b != "" {
+				tail = fmt.Sprintf(" (unless internet-facing Network Load Balancer %s brought it, keeping the client's address: "+
+					"the files do not say which its targets are)", b)
+			}
 			if c := &s.Verdict.Conn; s.Verdict.IdledOut {
 				return fmt.Sprintf("%s, while they are tracked: this packet's connection (%s, opened %s) had been idle %d s, "+
-					"past its %d s timeout", head, c.State, c.Origin, (s.Verdict.Time-c.LastSeen)/int64(time.Second),
-					int64(c.Timeout/time.Second))
+					"past its %d s timeout%s", head, c.State, c.Origin, (s.Verdict.Time-c.LastSeen)/int64(time.Second),
+					int64(c.Timeout/time.Second), tail)
 			}
-			return head + ": it drops a packet from the internet that answers none"
+			return head + ": it drops a packet from the internet that answers none" + tail
 		}
 		return fmt.Sprintf("%s: %s routes %s to %s, which is gone (a blackhole route): AWS drops the packet",
 			ReasonRouteBlackhole, s.Route.Table, s.Route.Dest, s.Route.Target)

@@ -116,6 +116,29 @@ type RouteDrop struct {
 	NoRoute    bool
 	EgressOnly bool
 	NATGateway bool
+	// Balancer, for a gateway's refusal, names an internet-facing Network
+	// Load Balancer of the VPC (its interface's description, as AWS
+	// writes it: "ELB net/name/id"), which may have delivered the packet
+	// with the client's address (client IP preservation) by a way the
+	// files do not show: the refusal holds only if it did not.
+	Balancer string
+}
+
+// balancer names the first internet-facing Network Load Balancer of the
+// VPC (its interface has a public IPv4 address; an internal one's has
+// none), dualstack when v6 is set (its interface has an IPv6 address
+// too): "" when there is none. Called with n.mu held.
+func (n *Network) balancer(vpcID string, v6 bool) string {
+	for _, i := range n.order {
+		if i.vpcID != vpcID || i.spec.Type != TypeNetworkLoadBalancer || len(i.spec.PublicIPv4) == 0 || (v6 && len(i.spec.IPv6) == 0) {
+			continue
+		}
+		if name, ok := strings.CutPrefix(i.spec.Description, "ELB "); ok {
+			return name
+		}
+		return i.spec.ID
+	}
+	return ""
 }
 
 // Unsolicited reports whether the drop is a gateway's refusal of what the
@@ -429,7 +452,7 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 			case r.Interface != "" && i != nil:
 				h = &hop{iface: i, sn: bySubnet[i.spec.SubnetID]}
 				if i.spec.Type == TypeNATGateway {
-					h.nat = &RouteDrop{Table: id, Dest: r.Dest, Target: target, NATGateway: true}
+					h.nat = &RouteDrop{Table: id, Dest: r.Dest, Target: target, NATGateway: true, Balancer: n.balancer(t.VpcID, false)}
 					if strings.HasPrefix(r.Target, "nat-") {
 						h.nat.Target = r.Target
 					}
@@ -443,7 +466,7 @@ func (n *Network) compileRouteTables(bySubnet map[string]*subnetRoute) bool {
 				rt.tracks = true
 			}
 			if !r.Blackhole && r.Interface == "" && strings.HasPrefix(r.Target, "eigw-") {
-				rtt.egressOnly = &hop{drop: &RouteDrop{Table: id, Dest: r.Dest, Target: r.Target, EgressOnly: true}}
+				rtt.egressOnly = &hop{drop: &RouteDrop{Table: id, Dest: r.Dest, Target: r.Target, EgressOnly: true, Balancer: n.balancer(t.VpcID, true)}}
 				rt.egressOnly = true
 			}
 			rt.targets.Insert(r.Dest, rtt)

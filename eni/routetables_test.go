@@ -1088,3 +1088,40 @@ func TestNATGatewayIdleTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestGatewayRefusalNamesBalancer: a target behind a NAT gateway gets
+// the internet's packets from an internet-facing Network Load Balancer
+// that keeps clients' addresses, by a way the files do not show; the
+// gateway's refusal of such a packet says so when the VPC has one. An
+// internal balancer, or one without IPv6 for an IPv6 packet, is no such
+// way.
+func TestGatewayRefusalNamesBalancer(t *testing.T) {
+	open := nacl.Entry{RuleNumber: 100, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0")}
+	const clause = " (unless internet-facing Network Load Balancer net/web/50dc6c495c0c9188 brought it, keeping the client's address: " +
+		"the files do not say which its targets are)"
+	for _, tt := range []struct {
+		name   string
+		public bool
+		want   string
+	}{
+		{"internet-facing", true, clause},
+		{"internal", false, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := natWorld(t, open)
+			spec := eni.InterfaceSpec{ID: "eni-nlb", SubnetID: "subnet-public", Type: eni.TypeNetworkLoadBalancer, RequesterManaged: true,
+				Description: "ELB net/web/50dc6c495c0c9188", PrivateIPv4: splitAddrs("10.0.1.20")}
+			if tt.public {
+				spec.PublicIPv4 = []eni.PublicIP{{Public: mustAddr("203.0.113.20"), Private: mustAddr("10.0.1.20")}}
+			}
+			_, err := w.net.AddInterface(spec)
+			require.NoError(t, err)
+			p := w.net.Judge(tcp("198.51.100.7:50000", "10.0.2.10:443", eni.SYN), at(0))
+			require.False(t, p.Allowed(), "%s", p)
+			s := p.Stages()[0]
+			require.Equal(t, eni.StageRoute, s.Kind)
+			assert.Equal(t, "NAT_GATEWAY_INBOUND: rtb-app routes 0.0.0.0/0 to NAT gateway nat-1, which lets in only the replies to "+
+				"connections the instances opened: it drops a packet from the internet that answers none"+tt.want, s.Explain())
+		})
+	}
+}

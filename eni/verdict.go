@@ -188,8 +188,6 @@ func (v Verdict) Explain() string {
 		s := fmt.Sprintf("%s: %s translates no TCP connection this packet belongs to: only a SYN from a host inside opens one",
 			v.Reason, v.natText())
 		if c := &v.Conn; v.IdledOut {
-			// A host inside gets a reset: AWS documents it; the capture
-			// shows it if it was taken there.
 			s += fmt.Sprintf("; the gateway dropped its connection (%s) when it had been idle %d s, past the gateway's fixed %d s timeout",
 				c.State, (v.Time-c.LastSeen)/int64(time.Second), int64(c.Timeout/time.Second))
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sgsim/sgsim/eni"
+	"github.com/sgsim/sgsim/nacl"
 	"github.com/sgsim/sgsim/sg"
 )
 
@@ -186,5 +187,31 @@ func BenchmarkEgressOnlyGateway(b *testing.B) {
 				fc.JudgeInto(outbound, now, &out)
 			}
 		})
+	}
+}
+
+// BenchmarkNATGateway judges a connection's packets both ways through a
+// flow cache, a pair a loop, between a private instance and a host on
+// the internet through its NAT gateway: every stage of the long way (the
+// instance's group, four ACL stages, the gateway's table and, on the way
+// in, its check that the instance opened the connection), since the fast
+// lane does not take appliances. Compare BenchmarkEgressOnlyGateway.
+func BenchmarkNATGateway(b *testing.B) {
+	w := natWorld(b, nacl.Entry{RuleNumber: 100, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0")})
+	fc := w.net.NewFlowCache()
+	var out eni.Path
+	fc.JudgeInto(tcp("10.0.2.10:40000", "198.51.100.7:443", eni.SYN), at(0), &out)
+	in := tcp("198.51.100.7:443", "10.0.2.10:40000", eni.ACK)
+	outbound := tcp("10.0.2.10:40000", "198.51.100.7:443", eni.ACK)
+	now := at(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(time.Millisecond)
+		if fc.JudgeInto(in, now, &out); !out.Allowed() {
+			b.Fatal(out.String())
+		}
+		if fc.JudgeInto(outbound, now, &out); !out.Allowed() {
+			b.Fatal(out.String())
+		}
 	}
 }

@@ -384,8 +384,16 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	}
 	var srcMemo, dstMemo *endMemo
 	var srcACL, dstACL *aclMemo
-	if fe != nil && via == nil { // the memos are of the path without an appliance
-		srcMemo, dstMemo, srcACL, dstACL = &fe.ends[0], &fe.ends[1], &fe.acls[0], &fe.acls[1]
+	if fe != nil {
+		// The ends' memos hold the same for a path through an appliance:
+		// what the rules decide before tracking, and where the tables keep
+		// the flow (rules for a forwarded packet are never memoised). The
+		// ACL memos are of the path without one: an appliance's subnet
+		// adds stages of its own.
+		srcMemo, dstMemo = &fe.ends[0], &fe.ends[1]
+		if via == nil {
+			srcACL, dstACL = &fe.acls[0], &fe.acls[1]
+		}
 	}
 	if via != nil {
 		if out.wide == nil {

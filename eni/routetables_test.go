@@ -414,7 +414,7 @@ func TestNoRoute(t *testing.T) {
 // natWorld: the app server (eni-app, 10.0.2.10, no public address) goes
 // out to the internet through a NAT gateway (eni-nat, 10.0.1.5) in
 // subnet-public, whose network ACL lets in what the entries say.
-func natWorld(t *testing.T, publicInbound ...nacl.Entry) *world {
+func natWorld(t testing.TB, publicInbound ...nacl.Entry) *world {
 	w := newWorld(t)
 	w.iface("eni-app", "subnet-app", "10.0.2.10", w.group("app"))
 	_, err := w.net.AddInterface(eni.InterfaceSpec{ID: "eni-nat", SubnetID: "subnet-public", Type: eni.TypeNATGateway, RequesterManaged: true,

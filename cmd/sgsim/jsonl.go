@@ -307,6 +307,9 @@ func frameReason(r *replay.Result, stages []jsonStage) string {
 	switch {
 	case r.Verdict == replay.Skip && p.Packet.Status == eni.NotIP:
 		return "not an IP packet"
+	case r.Verdict == replay.Skip && p.Packet.Status == eni.Malformed && r.Frame.WireLen > len(r.Frame.Data):
+		return fmt.Sprintf("malformed packet: the capture kept %d of its %d bytes (its snapshot length), too few for the headers a verdict needs",
+			len(r.Frame.Data), r.Frame.WireLen)
 	case r.Verdict == replay.Skip && p.Packet.Status == eni.Malformed:
 		return "malformed packet: its headers do not decode"
 	case r.Verdict == replay.Skip:

@@ -318,6 +318,21 @@ func TestReplaySnapshotLength(t *testing.T) {
 		}
 		assert.Equal(t, want, got)
 	}
+
+	// At 60 bytes an IPv6 frame keeps 6 bytes of its TCP header: not its
+	// flags. Those frames are skipped, and the reason says why.
+	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", write(60)}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 14)
+	for k, line := range lines {
+		if k < len(conns[0]) || k >= len(conns[0])+len(conns[1]) { // IPv4
+			assert.NotContains(t, line, `"SKIP"`, line)
+			continue
+		}
+		assert.Contains(t, line, `"verdict":"SKIP","reason":"malformed packet: the capture kept 60 of its`, line)
+		assert.Contains(t, line, `bytes (its snapshot length), too few for the headers a verdict needs"`, line)
+	}
 }
 
 // verdictsOf keeps frame numbers, verdicts and deciding codes of JSONL output.

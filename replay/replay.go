@@ -528,8 +528,11 @@ func (r *Replayer) Summary() *Summary {
 type Summary struct {
 	Frames, Accepted, Rejected, Skipped int
 	NotIP, Unwrapped                    int
-	First, Last                         time.Time
-	Interfaces                          []InterfaceCounts
+	// Malformed counts the frames skipped because their headers do not
+	// decode: corrupt, or cut by the capture's snapshot length.
+	Malformed   int
+	First, Last time.Time
+	Interfaces  []InterfaceCounts
 	// Mirror is what the traffic mirror sessions copied, with
 	// Options.Mirror; nil without.
 	Mirror *MirrorSummary
@@ -572,6 +575,9 @@ func (s *Summary) SkippedAddrs() []SkippedAddr {
 // countSkipped counts the addresses of a skipped IP frame.
 func (r *Replayer) countSkipped(res *Result) {
 	p := &res.Path.Packet
+	if p.Status == eni.Malformed {
+		r.sum.Malformed++
+	}
 	if p.Status != eni.Decoded {
 		return
 	}

@@ -333,6 +333,11 @@ func TestReplaySnapshotLength(t *testing.T) {
 		assert.Contains(t, line, `"verdict":"SKIP","reason":"malformed packet: the capture kept 60 of its`, line)
 		assert.Contains(t, line, `bytes (its snapshot length), too few for the headers a verdict needs"`, line)
 	}
+	out, errOut, code = sgsim(t, append([]string{"replay", "--pcap", write(60)}, cfg...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "  9 accepted, 2 rejected, 3 skipped (3 malformed)\n  the malformed frames' headers do not decode: "+
+		"corrupt, or cut by the capture's snapshot length")
+	assert.NotContains(t, out, "SKIPPED FRAMES", "no frame named addresses the files lack")
 }
 
 // verdictsOf keeps frame numbers, verdicts and deciding codes of JSONL output.

@@ -35,13 +35,22 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  %d accepted, %d rejected, %d skipped", s.Accepted, s.Rejected, s.Skipped)
-	if s.NotIP > 0 {
+	switch {
+	case s.NotIP > 0 && s.Malformed > 0:
+		fmt.Fprintf(w, " (%d not IP, %d malformed)", s.NotIP, s.Malformed)
+	case s.NotIP > 0:
 		fmt.Fprintf(w, " (%d not IP)", s.NotIP)
+	case s.Malformed > 0:
+		fmt.Fprintf(w, " (%d malformed)", s.Malformed)
 	}
 	if s.Unwrapped > 0 {
 		fmt.Fprintf(w, "; %d VXLAN mirror copies unwrapped", s.Unwrapped)
 	}
 	fmt.Fprintln(w)
+	if s.Malformed > 0 {
+		fmt.Fprintf(w, "  the malformed frames' headers do not decode: corrupt, or cut by the capture's snapshot length "+
+			"(a TCP header needs its first 14 bytes; --format jsonl says which)\n")
+	}
 
 	fmt.Fprintln(w, "\nINTERFACES (frames on paths through each interface)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -430,7 +439,7 @@ func writeSkipped(w io.Writer, n *eni.Network, s *replay.Summary) {
 	if len(addrs) == 0 {
 		return
 	}
-	ip := s.Skipped - s.NotIP
+	ip := s.Skipped - s.NotIP - s.Malformed
 	fmt.Fprintf(w, "\nSKIPPED FRAMES (%d IP frames with no modelled interface or subnet at either end; the addresses they named most)\n", ip)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  address\tframes")

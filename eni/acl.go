@@ -38,6 +38,10 @@ type routes struct {
 	// interface: then a packet may go through one on its way.
 	appliances bool
 	bySubnet   map[string]*subnetRoute
+	// balancers maps the targets of internet-facing Network Load
+	// Balancers that keep their clients' addresses to the hops that stand
+	// for them (see Network.AddTargetGroup); nil when there are none.
+	balancers map[balancedKey]*hop
 }
 
 // addPublic records a public address of an interface.

@@ -305,7 +305,10 @@ func (fc *FlowCache) prefill(e *flowEntry, p *Packet) {
 		return // the reply's entry is known already
 	}
 	var via *hop
-	if e.routes.appliances {
+	if e.routes.balancers != nil {
+		via = e.routes.balanced(e.dst, e.src, e.dstNet, e.srcNet, &rev)
+	}
+	if via == nil && e.routes.appliances {
 		if via = appliance(e.routes, e.dst, e.src, e.dstNet, e.srcNet, &rev); !via.plain() {
 			return // the reply's route goes through an appliance: the long way
 		}
@@ -397,11 +400,13 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 	ok := (src == nil || src.ready(&e.ends[0], &srcCT, now, gen)) && (dst == nil || dst.ready(&e.ends[1], &dstCT, now, gen))
 	if ok {
 		out.Action, out.Service, out.Src, out.Dst, out.vias, out.useWide, out.n = Allow, NoService, src, dst, [maxHops]*Interface{}, false, 0
+		out.balancer = e.via.balancerName()
 		out.setPacket(p)
 		out.lazy, out.now = true, now
 		if src != nil {
 			s := out.grow(StageSourceGroups)
 			src.repeat(&s.Verdict, Outbound, &srcCT, now, &e.ends[0])
+			s.Verdict.balancer = out.balancer
 		}
 		if srcACL != nil {
 			s := out.grow(StageSourceACL)
@@ -416,6 +421,7 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 		if dst != nil {
 			s := out.grow(StageDestGroups)
 			dst.repeat(&s.Verdict, Inbound, &dstCT, now, &e.ends[1])
+			s.Verdict.balancer = out.balancer
 		}
 	}
 	return ok

@@ -592,10 +592,11 @@ func (c *compiled) matchIn(rules *sg.Ruleset, dir Direction, p *Packet, remote n
 
 // trackedForGateway reports whether a flow that opened a connection is
 // tracked only because it goes through a gateway whose flows AWS always
-// tracks: the rules alone would leave it untracked.
-func (c *compiled) trackedForGateway(rules *sg.Ruleset, dir Direction, p *Packet, m sg.Match, remote netip.Addr) bool {
-	return c.gateways != nil && m.World && !c.autoTracked && (p.Proto == 6 || p.Proto == 17) &&
-		c.trackingGateway(remote).id != "" && rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6())
+// tracks, or by a Network Load Balancer (balancer, when not ""): the
+// rules alone would leave it untracked.
+func (c *compiled) trackedForGateway(rules *sg.Ruleset, dir Direction, p *Packet, m sg.Match, remote netip.Addr, balancer string) bool {
+	return (balancer != "" || (c.gateways != nil && c.trackingGateway(remote).id != "")) && m.World && !c.autoTracked &&
+		(p.Proto == 6 || p.Proto == 17) && rules.OpenToWorld(sg.Direction(dir^1), p.Proto, remote.Is6())
 }
 
 // trackingGateway returns the gateway whose flows AWS always tracks that
@@ -705,6 +706,9 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 		m, untracked, v.Rule = memo.m, memo.untracked, memo.ref
 	default:
 		m, v.Rule, untracked = c.match(dir, p, remote) // no rule: v.Rule is 0
+		// AWS tracks every flow through a Network Load Balancer (§2.3);
+		// whether the packet goes by one is the same for its whole kind.
+		untracked = untracked && v.balancer == ""
 		if memo != nil {
 			memo.m, memo.untracked, memo.ref, memo.ruled = m, untracked, v.Rule, true
 		}
@@ -736,7 +740,7 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 			return Deny, ReasonConnTrackFull
 		case conntrack.Created:
 			v.Tracked, v.NewConn = true, true
-			v.ThroughGateway = c.trackedForGateway(rules, dir, p, m, remote)
+			v.ThroughGateway = c.trackedForGateway(rules, dir, p, m, remote, v.balancer)
 		}
 		return Allow, ReasonRule
 	}
@@ -751,7 +755,7 @@ func (i *Interface) judge(dir Direction, p *Packet, now int64, commit bool, v *V
 		return Deny, ReasonConnTrackFull
 	case conntrack.Created:
 		v.Conn, v.Tracked, v.NewConn = conn, true, true
-		v.ThroughGateway = c.trackedForGateway(rules, dir, p, m, remote)
+		v.ThroughGateway = c.trackedForGateway(rules, dir, p, m, remote, v.balancer)
 	}
 	rules.Count(m, res == conntrack.Created)
 	i.frags.note(dir, p, now)

@@ -90,6 +90,8 @@ type Network struct {
 	order   []*Interface
 	byAddr  map[netip.Addr]*Interface
 	acls    map[string]*nacl.ACL
+	// targetGroups are the Network Load Balancers' target groups, by ID.
+	targetGroups map[string]TargetGroupSpec
 	// routeTables matter only where a route sends traffic to an
 	// interface (an appliance).
 	routeTables map[string]*RouteTable
@@ -810,6 +812,7 @@ func (n *Network) currentLocked() *snapshot {
 		}
 	}
 	r.appliances, r.bySubnet = n.compileRouteTables(bySubnet), bySubnet
+	r.balancers = n.compileTargetGroups()
 	// Subnets of a VPC never overlap, so the first block that contains an
 	// address is the only one.
 	if len(r.few) > 8 {

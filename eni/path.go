@@ -107,6 +107,9 @@ type Path struct {
 	// public holds the public addresses the packet named, when the
 	// internet gateway's translation put private ones in their place.
 	public publicPair
+	// balancer names the Network Load Balancer the packet went by, to its
+	// target or back from it, past the routes (Network.AddTargetGroup).
+	balancer string
 	// where remembers where the previous packet judged into this Path
 	// went: captures run flow by flow, so the next packet is often between
 	// the same two addresses, either way round.
@@ -168,6 +171,12 @@ func (p *Path) Hairpin() (sent, received Packet, ok bool) {
 // came from the appliance ([Verdict.Forwarded]). See [Path.Vias] for a
 // path through two.
 func (p *Path) Via() *Interface { return p.vias[0] }
+
+// Balancer names the internet-facing Network Load Balancer the packet
+// went by, to its target or from it back to the client, keeping the
+// client's address ("net/web/50dc6c495c0c9188"); "" when it went by
+// none. See [Network.AddTargetGroup].
+func (p *Path) Balancer() string { return p.balancer }
 
 // Vias returns the appliances on the path, in order: none, the one of
 // Via, or two, when the first's subnet routes the packet through a
@@ -346,6 +355,7 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	// Reset field by field: stages are cleared as they are added, so the
 	// unused ones cost nothing.
 	out.Action, out.Service, out.Src, out.Dst, out.vias, out.useWide, out.n = Deny, NoService, nil, nil, [maxHops]*Interface{}, false, 0
+	out.balancer = ""
 	out.setPacket(p)
 	if p.Status != Decoded || !p.Src.IsValid() || !p.Dst.IsValid() {
 		return
@@ -363,7 +373,10 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 		if p.MirrorCopy {
 			src = nil // a copy passes its source's groups unjudged
 		}
-		if routes.appliances && !out.public.hairpin {
+		if routes.balancers != nil && !out.public.hairpin {
+			via = routes.balanced(src, dst, srcNet, dstNet, p)
+		}
+		if via == nil && routes.appliances && !out.public.hairpin {
 			via = appliance(routes, src, dst, srcNet, dstNet, p)
 			via2 = via.next(src, dst, dstNet, p)
 		}
@@ -375,6 +388,11 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	// plain one, if the gateway lets the packet in. A NAT gateway's
 	// interface is one, on the way in from the internet too, if the
 	// gateway lets the packet in.
+	if via != nil && via.balancer != "" {
+		// The balancer's way has no stage: the packet meets the target's
+		// ACL and groups alone.
+		out.balancer, via, via2 = via.balancer, nil, nil
+	}
 	var gate *RouteDrop
 	switch {
 	case via != nil && via.drop != nil && via.drop.EgressOnly:
@@ -423,6 +441,7 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	}
 	if src != nil {
 		s := out.add(StageSourceGroups)
+		s.Verdict.balancer = out.balancer
 		src.evaluateInto(&s.Verdict, Outbound, sent, now, true, srcMemo)
 		s.Allowed = s.Verdict.Action == Allow // not Allowed(): it copies the verdict
 		switch s.Verdict.Reason {
@@ -497,7 +516,7 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	}
 	if dst != nil {
 		s := out.add(StageDestGroups)
-		s.Verdict.Forwarded = via != nil
+		s.Verdict.Forwarded, s.Verdict.balancer = via != nil, out.balancer
 		dst.evaluateInto(&s.Verdict, Inbound, received, now, ok, dstMemo)
 		s.Allowed, s.Hypothetical = s.Verdict.Action == Allow, !ok
 		if s.Verdict.Reason == ReasonService {
@@ -664,6 +683,9 @@ func (p Path) String() string {
 		}
 	} else {
 		fmt.Fprintf(&b, "%s %s", p.Action, p.Packet)
+	}
+	if p.balancer != "" {
+		b.WriteString(balancerText(&p))
 	}
 	for k, v := range p.Vias() {
 		if k == 0 {

@@ -96,11 +96,25 @@ type hop struct {
 	sn    *subnetRoute
 	drop  *RouteDrop
 	nat   *RouteDrop
+	// balancer, alone, stands for a Network Load Balancer that takes the
+	// packet to its target or back, past the routes: its name.
+	balancer string
 }
 
 // plain reports whether a path through h is one the fast lane takes: no
-// hop at all, or an egress-only internet gateway's check.
-func (h *hop) plain() bool { return h == nil || (h.drop != nil && h.drop.EgressOnly) }
+// hop at all, an egress-only internet gateway's check, or a balancer's
+// way, which has no stage of its own.
+func (h *hop) plain() bool {
+	return h == nil || (h.drop != nil && h.drop.EgressOnly) || h.balancer != ""
+}
+
+// balancerName returns the balancer h stands for, or "".
+func (h *hop) balancerName() string {
+	if h == nil {
+		return ""
+	}
+	return h.balancer
+}
 
 // RouteDrop is a route table's refusal of a packet: a blackhole route
 // (its destination and vanished target), or, with NoRoute, no route for

@@ -1125,3 +1125,107 @@ func TestGatewayRefusalNamesBalancer(t *testing.T) {
 		})
 	}
 }
+
+// TestBalancedTargets: an internet-facing Network Load Balancer that
+// keeps its clients' addresses delivers their packets to its targets in
+// a private subnet, whose route for the client goes to a NAT gateway;
+// the replies go back by the balancer too. Neither meets the gateway,
+// which refuses the same client on another port. The flow cache agrees
+// with the long way, packet by packet.
+func TestBalancedTargets(t *testing.T) {
+	open := nacl.Entry{RuleNumber: 100, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0")}
+	build := func() *world {
+		w := natWorld(t, open)
+		_, err := w.reg.AuthorizeIngress("sg-app", tcpRule(443, "0.0.0.0/0"), tcpRule(22, "0.0.0.0/0"))
+		require.NoError(t, err)
+		_, err = w.net.AddInterface(eni.InterfaceSpec{ID: "eni-nlb", SubnetID: "subnet-public", Type: eni.TypeNetworkLoadBalancer,
+			RequesterManaged: true, Description: "ELB net/web/50dc6c495c0c9188", PrivateIPv4: splitAddrs("10.0.1.20"),
+			PublicIPv4: []eni.PublicIP{{Public: mustAddr("203.0.113.20"), Private: mustAddr("10.0.1.20")}}})
+		require.NoError(t, err)
+		require.NoError(t, w.net.AddTargetGroup(eni.TargetGroupSpec{ID: "targetgroup/web/73e2d6bc24d8a067", Balancer: "net/web/50dc6c495c0c9188",
+			Protocol: 6, Targets: []netip.AddrPort{mustAP("10.0.2.10:443")}}))
+		return w
+	}
+	steps := []struct {
+		pkt      *eni.Packet
+		allowed  bool
+		balancer string
+	}{
+		{tcp("198.51.100.7:50000", "10.0.2.10:443", eni.SYN), true, "net/web/50dc6c495c0c9188"},
+		{tcp("10.0.2.10:443", "198.51.100.7:50000", eni.SYN|eni.ACK), true, "net/web/50dc6c495c0c9188"},
+		{tcp("198.51.100.7:50000", "10.0.2.10:443", eni.ACK), true, "net/web/50dc6c495c0c9188"},
+		{tcp("198.51.100.7:50000", "10.0.2.10:443", eni.ACK|eni.PSH), true, "net/web/50dc6c495c0c9188"},
+		{tcp("10.0.2.10:443", "198.51.100.7:50000", eni.ACK|eni.PSH), true, "net/web/50dc6c495c0c9188"},
+		{tcp("198.51.100.7:50001", "10.0.2.10:22", eni.SYN), false, ""}, // not a target: the NAT gateway refuses it
+		{udp("198.51.100.7:50002", "10.0.2.10:443"), false, ""},         // a TCP group: UDP is no target
+		{tcp("10.0.2.10:40000", "198.51.100.7:443", eni.SYN), true, ""}, // the server's own call goes by the NAT gateway
+		{tcp("198.51.100.7:443", "10.0.2.10:40000", eni.SYN|eni.ACK), true, ""},
+	}
+	a, b := build(), build()
+	fc := b.net.NewFlowCache()
+	for k, st := range steps {
+		var long, cached eni.Path
+		a.net.JudgeInto(st.pkt, at(float64(k)), &long)
+		fc.JudgeInto(st.pkt, at(float64(k)), &cached)
+		require.Equal(t, st.allowed, long.Allowed(), "%s", long)
+		assert.Equal(t, st.balancer, long.Balancer(), "%s", long)
+		assert.Equal(t, long.String(), cached.String(), "step %d", k)
+		if st.balancer != "" {
+			assert.Empty(t, long.Vias(), "%s", long)
+			last := long.Stages()[len(long.Stages())-1]
+			if st.pkt.Dst == mustAddr("10.0.2.10") {
+				assert.Equal(t, eni.StageDestGroups, last.Kind)
+			}
+		}
+	}
+	var p eni.Path
+	a.net.JudgeInto(steps[0].pkt, at(20), &p)
+	assert.Equal(t, "ALLOW tcp 198.51.100.7:50000 → 10.0.2.10:443 [SYN] (by Network Load Balancer net/web/50dc6c495c0c9188, "+
+		"which keeps the client's address)", strings.SplitN(p.String(), "\n", 2)[0])
+	a.net.JudgeInto(steps[1].pkt, at(20), &p)
+	assert.Contains(t, p.String(), "(back by Network Load Balancer net/web/50dc6c495c0c9188, to the client's address)")
+
+	// Bad specs are refused with the field at fault.
+	w := build()
+	for _, tc := range []struct {
+		spec eni.TargetGroupSpec
+		want string
+	}{
+		{eni.TargetGroupSpec{Balancer: "net/x/1"}, "TargetGroupArn: a target group needs an ID"},
+		{eni.TargetGroupSpec{ID: "tg"}, "tg: LoadBalancerArns: the target group needs its load balancer"},
+		{eni.TargetGroupSpec{ID: "tg", Balancer: "net/x/1", Protocol: 1}, `tg: Protocol: "1": a Network Load Balancer's targets take`},
+		{eni.TargetGroupSpec{ID: "tg", Balancer: "net/x/1", Targets: []netip.AddrPort{mustAP("10.0.2.10:0")}}, "tg: Targets[0]"},
+		{eni.TargetGroupSpec{ID: "targetgroup/web/73e2d6bc24d8a067", Balancer: "net/x/1"}, "a target group with this ID exists"},
+	} {
+		err := w.net.AddTargetGroup(tc.spec)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), tc.want)
+		assert.ErrorIs(t, err, eni.ErrInvalidTargetGroup)
+	}
+}
+
+// TestBalancedFlowsAreTracked: AWS tracks every flow through a Network
+// Load Balancer (§2.3), so a target whose rules are open to the world both
+// ways, which would leave a flow from the internet gateway untracked,
+// tracks what the balancer brings, and says why.
+func TestBalancedFlowsAreTracked(t *testing.T) {
+	for _, balanced := range []bool{false, true} {
+		w := natWorld(t, nacl.Entry{RuleNumber: 100, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0")})
+		w.iface("eni-web", "subnet-public", "10.0.1.30", w.group("web", sg.Rule{Protocol: sg.TCP, FromPort: 0, ToPort: 65535, Peer: peer("0.0.0.0/0")}))
+		if balanced {
+			require.NoError(t, w.net.AddTargetGroup(eni.TargetGroupSpec{ID: "tg", Balancer: "net/web/1", Protocol: 6,
+				Targets: []netip.AddrPort{mustAP("10.0.1.30:443")}}))
+		}
+		fc := w.net.NewFlowCache()
+		var p eni.Path
+		fc.JudgeInto(tcp("198.51.100.7:50000", "10.0.1.30:443", eni.SYN), at(0), &p)
+		require.True(t, p.Allowed(), "%s", p)
+		v := p.Stages()[len(p.Stages())-1].Verdict
+		assert.Equal(t, !balanced, v.Untracked, "%s", p)
+		assert.Equal(t, balanced, v.NewConn, "%s", p)
+		if balanced {
+			assert.Contains(t, v.Explain(), "new tracked connection: the rules are open to the world both ways, "+
+				"but AWS tracks every flow through Network Load Balancer net/web/1")
+		}
+	}
+}

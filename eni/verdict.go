@@ -92,8 +92,11 @@ type Verdict struct {
 	// DynamoDB gateway endpoint).
 	ThroughGateway bool
 	Service        Service
-	Packet         Packet
-	Time           int64 // the packet's time, Unix nanoseconds
+	// balancer names the Network Load Balancer the packet goes by (see
+	// Path.Balancer), whose flows AWS always tracks; set by the path.
+	balancer string
+	Packet   Packet
+	Time     int64 // the packet's time, Unix nanoseconds
 }
 
 // Allowed reports whether the packet passes.
@@ -225,6 +228,9 @@ func (v Verdict) gateway() trackedGateway {
 
 // gatewayText names the gateway behind ThroughGateway.
 func (v Verdict) gatewayText() string {
+	if v.balancer != "" {
+		return "Network Load Balancer " + v.balancer
+	}
 	gw := v.gateway().id
 	switch {
 	case strings.HasPrefix(gw, "eigw-"):

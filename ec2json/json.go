@@ -368,6 +368,10 @@ func listKind(name string, data []byte) (key string, ok bool, err error) {
 	switch {
 	case has("VpcPeeringConnectionId", "AccepterVpcInfo") || has("VpcPeeringConnectionId", "RequesterVpcInfo"):
 		return "VpcPeeringConnections", true, nil
+	case has("TargetGroupArn"):
+		return "TargetGroups", true, nil
+	case has("Target", "TargetHealth") || has("Target", "HealthCheckPort"):
+		return "TargetHealthDescriptions", true, nil
 	case has("TrafficMirrorSessionId"):
 		return "TrafficMirrorSessions", true, nil
 	case has("TrafficMirrorFilterId"):

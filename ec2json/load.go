@@ -13,10 +13,17 @@
 // timeouts its interfaces start with (350 s for established TCP on Nitro
 // v6 types), under the interface's own ConnectionTrackingConfiguration.
 //
+// With aws elbv2 describe-target-groups and describe-target-health, the
+// targets of an internet-facing Network Load Balancer that keeps its
+// clients' addresses are reached by it, past their subnets' routes
+// ([eni.Network.AddTargetGroup]); a describe-target-health file is tied
+// to its group by the argument "ARN=FILE" or by the group's ID (the last
+// part of its ARN) in the file's name.
+//
 // Each file's kind is recognised from its top-level key (Vpcs, Subnets,
 // SecurityGroups, SecurityGroupRules, NetworkInterfaces, NetworkAcls,
 // PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes,
-// RouteTables), or, for a
+// RouteTables, TargetGroups, TargetHealthDescriptions), or, for a
 // file holding the list alone (describe-... --query 'SecurityGroups[...]'),
 // from the keys of its first object; unknown keys and fields are ignored.
 // A file may be UTF-8, with or without a byte order mark, or UTF-16, as
@@ -88,6 +95,9 @@ type Source struct {
 	Data []byte
 	// PrefixList ties a get-managed-prefix-list-entries file to its list.
 	PrefixList string
+	// TargetGroup ties a describe-target-health file to its target group,
+	// by its ARN (else the group's ID in the file's name does).
+	TargetGroup string
 }
 
 var plInName = regexp.MustCompile(`pl-[0-9a-zA-Z]+`)
@@ -104,6 +114,8 @@ func ReadFiles(args ...string) ([]Source, error) {
 		src := Source{Name: a}
 		if id, path, ok := strings.Cut(a, "="); ok && strings.HasPrefix(id, "pl-") {
 			src.Name, src.PrefixList = path, id
+		} else if ok && targetGroupArg(id) {
+			src.Name, src.TargetGroup = path, id
 		}
 		data, err := os.ReadFile(src.Name)
 		if err != nil {
@@ -178,6 +190,9 @@ type loader struct {
 	lists   []located[prefixList]
 	entries map[string]located[[]prefixListEntry]
 
+	targetGroups []located[targetGroup]
+	health       []healthFile
+
 	flowLogs   []located[flowLog]
 	flowLogOut []FlowLog
 
@@ -224,7 +239,8 @@ func Load(sources ...Source) (*Result, error) {
 	if err := l.instanceInterfaces(); err != nil {
 		return nil, err
 	}
-	steps := []func() error{l.buildVPCs, l.buildPrefixLists, l.buildGroups, l.buildACLs, l.buildInstances, l.buildInterfaces, l.buildRouteTables, l.buildMirror, l.buildPeerings, l.buildFlowLogs}
+	steps := []func() error{l.buildVPCs, l.buildPrefixLists, l.buildGroups, l.buildACLs, l.buildInstances, l.buildInterfaces, l.buildRouteTables,
+		l.buildTargetGroups, l.buildMirror, l.buildPeerings, l.buildFlowLogs}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			var e *Error
@@ -330,6 +346,9 @@ func (l *loader) parse(s Source) error {
 			return collect(l, s.Name, top, "RouteTables", "route tables", func(x *routeTableJSON) string { return x.RouteTableID }, &l.routeTables, count)
 		},
 		func() error {
+			return collect(l, s.Name, top, "TargetGroups", "target groups", func(x *targetGroup) string { return x.TargetGroupArn }, &l.targetGroups, count)
+		},
+		func() error {
 			return collect(l, s.Name, top, "TrafficMirrorSessions", "traffic mirror sessions",
 				func(x *trafficMirrorSession) string { return x.TrafficMirrorSessionID }, &l.mirrorSessions, count)
 		},
@@ -381,6 +400,14 @@ func (l *loader) parse(s Source) error {
 		l.awsRanges, l.awsRangesFile = r, s.Name
 		count(r.Len(), "AWS service address ranges")
 	}
+	if raw, ok := top["TargetHealthDescriptions"]; ok {
+		v, err := decodeList[targetHealth](s.Name, "TargetHealthDescriptions", raw, nil)
+		if err != nil {
+			return err
+		}
+		l.health = append(l.health, healthFile{file: s.Name, group: s.TargetGroup, targets: v})
+		count(len(v), "targets")
+	}
 	if raw, ok := top["Entries"]; ok {
 		if s.PrefixList == "" {
 			return &Error{File: s.Name, Object: "Entries",
@@ -403,7 +430,7 @@ func (l *loader) parse(s Source) error {
 		}
 		sort.Strings(keys)
 		return &Error{File: s.Name, Msg: fmt.Sprintf("holds none of Vpcs, Subnets, SecurityGroups, SecurityGroupRules, "+
-			"NetworkInterfaces, NetworkAcls, PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes, RouteTables, "+
+			"NetworkInterfaces, NetworkAcls, PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes, RouteTables, TargetGroups, TargetHealthDescriptions, "+
 			"TrafficMirrorSessions, TrafficMirrorFilters, TrafficMirrorTargets or VpcPeeringConnections, and is not ip-ranges.json (its keys: %s)", strings.Join(keys, ", "))}
 	}
 	return nil

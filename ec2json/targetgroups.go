@@ -1,0 +1,188 @@
+package ec2json
+
+import (
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/sgsim/sgsim/eni"
+)
+
+// targetGroup is one object of aws elbv2 describe-target-groups.
+type targetGroup struct {
+	TargetGroupArn   string   `json:"TargetGroupArn"`
+	TargetGroupName  string   `json:"TargetGroupName"`
+	Protocol         string   `json:"Protocol"`
+	VpcID            string   `json:"VpcId"`
+	TargetType       string   `json:"TargetType"`
+	LoadBalancerArns []string `json:"LoadBalancerArns"`
+}
+
+// targetHealth is one object of aws elbv2 describe-target-health.
+type targetHealth struct {
+	Target struct {
+		ID   string  `json:"Id"`
+		Port flexInt `json:"Port"`
+	} `json:"Target"`
+}
+
+// healthFile is a describe-target-health file and the target group it is
+// of: tied by the argument ARN=FILE, or else found by the group's ID in
+// the file's name.
+type healthFile struct {
+	file, group string
+	targets     []targetHealth
+}
+
+// targetGroupArg reports whether the id of an argument ID=FILE is a target
+// group's ARN, which ties a describe-target-health file to its group.
+func targetGroupArg(id string) bool {
+	return strings.HasPrefix(id, "arn:") && strings.Contains(id, ":targetgroup/")
+}
+
+// balancerOf returns the load balancer an ARN names as the descriptions
+// of its interfaces do ("net/web/50dc6c495c0c9188"), or "".
+func balancerOf(arn string) string {
+	_, name, ok := strings.Cut(arn, ":loadbalancer/")
+	if !ok {
+		return ""
+	}
+	return name
+}
+
+// groupID returns the last part of a target group's ARN, its ID.
+func groupID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
+
+// buildTargetGroups adds the target groups whose targets an internet
+// client reaches with its own address: of a Network Load Balancer whose
+// interfaces (in describe-network-interfaces) have public addresses,
+// taking TCP, TLS, UDP or TCP_UDP, with the targets' default client IP
+// preservation (instance targets keep the client's address; IP targets
+// keep it for UDP and TCP_UDP only). Others change nothing sgsim judges:
+// their targets see the balancer's address, or clients inside the VPC.
+func (l *loader) buildTargetGroups() error {
+	arns := map[string]located[targetGroup]{}
+	for _, g := range l.targetGroups {
+		arns[g.v.TargetGroupArn] = g
+	}
+	targets := map[string][]netip.AddrPort{}
+	for _, h := range l.health {
+		group := h.group
+		if group == "" {
+			base := filepath.Base(h.file)
+			for arn := range arns {
+				if id := groupID(arn); id != "" && strings.Contains(base, id) && (group == "" || arn < group) {
+					group = arn
+				}
+			}
+			if group == "" {
+				return &Error{File: h.file, Object: "TargetHealthDescriptions",
+					Msg: "describe-target-health output names no target group: pass it as ARN=FILE, or put the group's ID in the file name"}
+			}
+		}
+		g, ok := arns[group]
+		if !ok {
+			return &Error{File: h.file, Object: group, Msg: "the health of a target group that no describe-target-groups file defines"}
+		}
+		if _, ok := targets[group]; ok {
+			return &Error{File: h.file, Object: group, Msg: "target health given twice"}
+		}
+		list := []netip.AddrPort{}
+		for k, t := range h.targets {
+			field := fmt.Sprintf("TargetHealthDescriptions[%d].Target", k)
+			port := t.Target.Port.v
+			if !t.Target.Port.set || port < 1 || port > 65535 {
+				return &Error{File: h.file, Object: group, Field: field + ".Port", Msg: fmt.Sprintf("%d is not a port", port)}
+			}
+			var addr netip.Addr
+			switch id := t.Target.ID; {
+			case strings.HasPrefix(id, "i-"):
+				i := l.primaryOf(id)
+				if !i.IsValid() {
+					l.warn("%s: %s: %s.Id: instance %s has no interface in the files: its target is left out", h.file, group, field, id)
+					continue
+				}
+				addr = i
+			case g.v.TargetType == "alb" || strings.HasPrefix(id, "arn:"):
+				continue // an Application Load Balancer: it sees the client's address itself, not its targets
+			default:
+				a, err := parseAddr(h.file, group, field+".Id", id)
+				if err != nil {
+					return err
+				}
+				addr = a
+			}
+			list = append(list, netip.AddrPortFrom(addr, uint16(port)))
+		}
+		targets[group] = list
+	}
+	ids := make([]string, 0, len(arns))
+	for arn := range arns {
+		ids = append(ids, arn)
+	}
+	slices.Sort(ids)
+	for _, arn := range ids {
+		g := arns[arn]
+		var proto uint8
+		switch strings.ToUpper(g.v.Protocol) {
+		case "TCP", "TLS":
+			proto = 6
+			if g.v.TargetType == "ip" {
+				continue // client IP preservation is off by default for IP targets over TCP and TLS
+			}
+		case "UDP":
+			proto = 17
+		case "TCP_UDP":
+		default:
+			continue // an Application or Gateway Load Balancer's group
+		}
+		for _, lb := range g.v.LoadBalancerArns {
+			name := balancerOf(lb)
+			facing, known := l.internetFacing(name)
+			if !strings.HasPrefix(name, "net/") || !facing {
+				if strings.HasPrefix(name, "net/") && !known {
+					l.warn("%s: %s: LoadBalancerArns: no interface of %s in the files (describe-network-interfaces): "+
+						"whether it faces the internet is unknown, and its targets are judged by their routes", g.file, arn, name)
+				}
+				continue
+			}
+			if _, ok := targets[arn]; !ok {
+				l.warn("%s: %s: no describe-target-health output: its targets are judged by their routes", g.file, arn)
+				continue
+			}
+			if err := l.net.AddTargetGroup(eni.TargetGroupSpec{ID: arn, Balancer: name, Protocol: proto, Targets: targets[arn]}); err != nil {
+				return wrap(g.file, arn, "", err)
+			}
+		}
+	}
+	return nil
+}
+
+// internetFacing reports whether the load balancer's interfaces in the
+// files have public addresses, and whether the files have any of them.
+func (l *loader) internetFacing(name string) (facing, known bool) {
+	for _, i := range l.net.Interfaces() {
+		s := i.Spec()
+		if s.Type != eni.TypeNetworkLoadBalancer || strings.TrimPrefix(s.Description, "ELB ") != name {
+			continue
+		}
+		known = true
+		if len(s.PublicIPv4) > 0 {
+			return true, true
+		}
+	}
+	return false, known
+}
+
+// primaryOf returns the primary private address of an instance's primary
+// interface (device index 0), or the zero Addr.
+func (l *loader) primaryOf(instance string) netip.Addr {
+	for _, i := range l.net.Interfaces() {
+		if s := i.Spec(); s.InstanceID == instance && s.DeviceIndex == 0 && len(s.PrivateIPv4) > 0 {
+			return s.PrivateIPv4[0]
+		}
+	}
+	return netip.Addr{}
+}

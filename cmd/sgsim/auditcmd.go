@@ -18,7 +18,7 @@ import (
 func auditCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("audit")
 	var configs multiFlag
-	fs.Var(&configs, "config", "a `FILE` that aws ec2 describe-* printed (repeatable)")
+	fs.Var(&configs, "config", "a `FILE` that aws ec2 (or elbv2) describe-* printed (repeatable)")
 	pcap := fs.String("pcap", "", "a capture `FILE` (pcap or pcapng; - reads standard input) whose traffic shows which rules are used")
 	format := fs.String("format", "table", "output `FORMAT`: table, json or sarif")
 	failOn := fs.String("fail-on", "", "exit 1 when a finding of this `SEVERITY` or worse exists (info, low, medium, high, critical)")

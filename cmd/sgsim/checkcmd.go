@@ -20,7 +20,7 @@ const defaultSport = 32768
 func checkCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check")
 	var configs multiFlag
-	fs.Var(&configs, "config", "a `FILE` that aws ec2 describe-* printed (repeatable)")
+	fs.Var(&configs, "config", "a `FILE` that aws ec2 (or elbv2) describe-* printed (repeatable)")
 	srcArg := fs.String("src", "", "source `ADDR|ENI-ID|INSTANCE-ID`: an address, an interface's ID, or an instance's (its primary interface)")
 	dstArg := fs.String("dst", "", "destination `ADDR|ENI-ID|INSTANCE-ID`: an address, an interface's ID, or an instance's (its primary interface)")
 	protoArg := fs.String("protocol", "", "the `PROTOCOL`: tcp, udp, icmp, icmpv6 or a protocol number")

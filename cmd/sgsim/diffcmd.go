@@ -20,7 +20,7 @@ import (
 func diffCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("diff")
 	var before, after multiFlag
-	fs.Var(&before, "config", "a `FILE` that aws ec2 describe-* printed, as things are (repeatable)")
+	fs.Var(&before, "config", "a `FILE` that aws ec2 (or elbv2) describe-* printed, as things are (repeatable)")
 	fs.Var(&after, "against", "a `FILE` of the proposed configuration, in the same form (repeatable)")
 	pcap := fs.String("pcap", "", "the capture `FILE` (pcap or pcapng) to replay against both")
 	failOn := fs.String("fail-on", "", "exit 1 when a frame's verdict changes this `WAY`: newly-rejected (the change breaks traffic), newly-accepted (it lets more in) or any")

@@ -42,6 +42,7 @@ func appendFrame(b []byte, f *jsonFrame) []byte {
 	b = appendOptString(b, "destination_interface", f.DestinationInterface)
 	b = appendOptString(b, "via_interface", f.ViaInterface)
 	b = appendList(b, "via_interfaces", f.ViaInterfaces, func(b []byte, s *string) []byte { return appendString(b, *s) })
+	b = appendOptString(b, "balancer", f.Balancer)
 	if f.DecidedBy != nil {
 		b = append(b, `,"decided_by":`...)
 		b = appendStage(b, f.DecidedBy)

@@ -87,7 +87,7 @@ func TestAppendFrameMatchesEncodingJSON(t *testing.T) {
 	full := jsonFrame{Frame: 7, Time: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), Verdict: "REJECT", Reason: "r", Protocol: "tcp",
 		ProtocolNumber: &one, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("2001:db8::2"),
 		PublicSrc: netip.MustParseAddr("203.0.113.1"), PublicDst: netip.MustParseAddr("203.0.113.2"), SrcPort: &one, DstPort: &one, ICMPType: &one, ICMPCode: &one, TCPFlags: "SYN", Bytes: 60, Mirrored: true,
-		SourceInterface: "eni-a", DestinationInterface: "eni-b", ViaInterface: "eni-c", ViaInterfaces: []string{"eni-c", "eni-d"},
+		SourceInterface: "eni-a", DestinationInterface: "eni-b", ViaInterface: "eni-c", ViaInterfaces: []string{"eni-c", "eni-d"}, Balancer: "net/web/1",
 		DecidedBy: &st, Stages: []jsonStage{st, {}},
 		MirrorCopies: []jsonMirror{{Interface: "eni-a", Direction: "outbound", Result: "copied", Session: "tms", Target: "tmt", FilterRule: &one,
 			Explanation: "e"}, {}}, MirrorCopy: true, MirrorSession: "tms", MirrorVNI: &one, MirrorMismatch: "m"}

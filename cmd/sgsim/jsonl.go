@@ -39,6 +39,7 @@ type jsonFrame struct {
 	DestinationInterface string      `json:"destination_interface,omitempty"`
 	ViaInterface         string      `json:"via_interface,omitempty"`  // the appliance a route sent the frame through (the first, when two)
 	ViaInterfaces        []string    `json:"via_interfaces,omitempty"` // both appliances, in path order, when a route took the frame through two
+	Balancer             string      `json:"balancer,omitempty"`       // the Network Load Balancer that took the frame to its target or back, keeping the client's address
 	DecidedBy            *jsonStage  `json:"decided_by,omitempty"`
 	Stages               []jsonStage `json:"stages,omitempty"`
 	// With traffic mirror sessions in the configuration: what they made
@@ -216,6 +217,7 @@ func (j *jsonl) frame(r *replay.Result) jsonFrame {
 	if v := r.Path.Via(); v != nil {
 		f.ViaInterface = v.ID()
 	}
+	f.Balancer = r.Path.Balancer()
 	if vias := r.Path.Vias(); len(vias) > 1 {
 		j.vias = j.vias[:0]
 		for _, v := range vias {

@@ -25,7 +25,7 @@ import (
 func replayCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("replay")
 	var configs multiFlag
-	fs.Var(&configs, "config", "a `FILE` that aws ec2 describe-* printed, or AWS's ip-ranges.json (repeatable)")
+	fs.Var(&configs, "config", "a `FILE` that aws ec2 (or elbv2) describe-* printed, or AWS's ip-ranges.json (repeatable)")
 	pcap := fs.String("pcap", "", "the capture `FILE` (pcap or pcapng; - reads standard input)")
 	format := fs.String("format", "summary", "output `FORMAT`: summary, jsonl or flowlog")
 	vxlan := fs.Bool("vxlan", false, "judge the frames inside VPC Traffic Mirroring (VXLAN) copies")

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -365,4 +366,63 @@ func TestReplayNATGatewayIdleTimeout(t *testing.T) {
 	out, _, _ = sgsim(t, append([]string{"audit", "--format", "json", "--pcap", p}, cfg...)...)
 	assert.Contains(t, out, "2 packets of "+p+" through the NAT gateway at eni-0a1b2c3d4e5f60005 were refused because the gateway had dropped "+
 		"their TCP connection, idle past its fixed 350 s: send TCP keepalives more often than that")
+}
+
+// TestReplayBalancedTargets: with the sample's route tables, the app
+// servers' subnet sends the internet to the NAT gateway. Behind an
+// internet-facing Network Load Balancer that keeps its clients'
+// addresses, app-1 gets their requests on 8080 all the same, and answers
+// them by the balancer. Without the target groups the gateway refuses
+// the requests; with them, app-1's group judges them, and must allow the
+// clients' addresses: a rule for the web tier's group does not.
+func TestReplayBalancedTargets(t *testing.T) {
+	const (
+		tg  = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/app/73e2d6bc24d8a067"
+		nlb = "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/net/app/50dc6c495c0c9188"
+	)
+	cfg := sampleConfig(t)
+	write := configWriter(t, filepath.Dir(cfg[1]))
+	cfg = append(cfg, write("rtbs.json", sampleRoutes)...)
+	cfg = append(cfg, write("nlb-enis.json", `{"NetworkInterfaces":[{"NetworkInterfaceId":"eni-0a1b2c3d4e5f600aa",
+		"SubnetId":"subnet-0a1b2c3d4e5f60001","VpcId":"vpc-0a1b2c3d4e5f60001","InterfaceType":"network_load_balancer",
+		"RequesterManaged":true,"Description":"ELB net/app/50dc6c495c0c9188","PrivateIpAddress":"10.20.1.50",
+		"PrivateIpAddresses":[{"Primary":true,"PrivateIpAddress":"10.20.1.50","Association":{"PublicIp":"203.0.113.50","IpOwnerId":"amazon"}}],
+		"Groups":[]}]}`)...)
+	client, app := netip.MustParseAddrPort("198.51.100.7:50000"), netip.MustParseAddrPort("10.20.2.10:8080")
+	p := writeCapture(t,
+		timed{eni.TCP(client, app, eni.SYN), 0},
+		timed{eni.TCP(app, client, eni.SYN|eni.ACK), time.Millisecond},
+		timed{eni.TCP(client, app, eni.ACK|eni.PSH), 2 * time.Millisecond})
+	codes := func(args ...string) []string {
+		out, errOut, code := sgsim(t, append(append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg...), args...)...)
+		require.Equal(t, 0, code, errOut)
+		var got []string
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			got = append(got, between(line, `"verdict":"`, `"`)+" "+between(between(line, `"decided_by":`, "}"), `"code":"`, `"`))
+		}
+		return got
+	}
+	// Without the target groups, the NAT gateway refuses what the internet opens.
+	assert.Equal(t, []string{"REJECT NAT_GATEWAY_INBOUND", "REJECT NAT_GATEWAY_NO_CONNECTION", "REJECT NAT_GATEWAY_INBOUND"}, codes())
+
+	cfg = append(cfg, write("tgs.json", `{"TargetGroups":[{"TargetGroupArn":"`+tg+`","TargetGroupName":"app","Protocol":"TCP","Port":8080,
+		"VpcId":"vpc-0a1b2c3d4e5f60001","TargetType":"instance","LoadBalancerArns":["`+nlb+`"]}]}`)...)
+	cfg = append(cfg, write("health-73e2d6bc24d8a067.json", `{"TargetHealthDescriptions":[
+		{"Target":{"Id":"i-0a1b2c3d4e5f60002","Port":8080},"HealthCheckPort":"8080","TargetHealth":{"State":"healthy"}}]}`)...)
+	// The balancer brings the request; app-1's group allows 8080 from the
+	// web tier's group only.
+	got := codes()
+	assert.Equal(t, "REJECT ENI_SG_RULES_MISMATCH", got[0])
+
+	// Its group lets the clients in: the connection works, by the balancer.
+	sgs := filepath.Join(filepath.Dir(cfg[1]), "security-groups.json")
+	data, err := os.ReadFile(sgs)
+	require.NoError(t, err)
+	opened := strings.Replace(string(data), `"FromPort": 9100,`,
+		`"FromPort": 8080, "ToPort": 8080, "IpProtocol": "tcp", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}, {"FromPort": 9100,`, 1)
+	require.NotEqual(t, string(data), opened, "the sample's groups changed: find the 9100 rule again")
+	require.NoError(t, os.WriteFile(sgs, []byte(opened), 0o644))
+	assert.Equal(t, []string{"ACCEPT SG_RULE_MATCH", "ACCEPT TRACKED_CONNECTION", "ACCEPT TRACKED_CONNECTION"}, codes())
+	out, _, _ := sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg...)...)
+	assert.Contains(t, strings.Split(out, "\n")[0], `"balancer":"net/app/50dc6c495c0c9188"`)
 }

@@ -50,7 +50,10 @@ With describe-instances and describe-instance-types, interfaces of Nitro instanc
 over 60 s at most and start with their type's idle timeouts (350 s for TCP on Nitro v6).
 With describe-route-tables, routes to a network interface or NAT gateway send packets through
 that appliance, packets no route covers are dropped, and a NAT gateway or an egress-only internet
-gateway lets in only the replies to connections the instances opened. With describe-traffic-mirror-sessions,
+gateway lets in only the replies to connections the instances opened (a NAT gateway forgets a TCP
+connection quiet for 350 s). With aws elbv2 describe-target-groups and describe-target-health (a
+health file as ARN=FILE, or with its group's ID in the file's name), an internet-facing Network
+Load Balancer's targets get its clients past their routes. With describe-traffic-mirror-sessions,
 -filters and -targets, replay says what each session copies (--mirror-out writes the copies);
 with describe-vpc-peering-connections, flow logs give traffic-path through a peering connection;
 with AWS's ip-ranges.json, they name the AWS services of the packets' addresses.

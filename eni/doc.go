@@ -114,7 +114,10 @@
 //     instance's flow (Packet Too Big, say) is refused there, as the
 //     table ties no error to a flow (see the conntrack package). A
 //     Network Load Balancer that keeps its clients' addresses delivers
-//     packets from the internet to its targets by another way, which
-//     nothing here models: such a packet, to a target behind either
-//     gateway, is refused as if it had come through the gateway.
+//     packets from the internet to its targets by another way: with its
+//     target groups ([Network.AddTargetGroup]), a packet between the
+//     internet and a target's address and port goes by the balancer,
+//     past the routes, and AWS tracks the flow. Without them, such a
+//     packet, to a target behind either gateway, is refused as if it
+//     had come through the gateway.
 package eni

@@ -215,3 +215,43 @@ func ExampleRouteDrop_egressOnly() {
 	// out: ALLOW reply: ALLOW
 	// in: DENY EGRESS_ONLY_GATEWAY_INBOUND eigw-1
 }
+
+// An app server in a private subnet, whose way to the internet is a NAT
+// gateway, behind an internet-facing Network Load Balancer that keeps
+// its clients' addresses: the balancer brings the clients' HTTPS and
+// takes the replies back, past the route; the NAT gateway still refuses
+// what the internet opens on any other port.
+func ExampleNetwork_AddTargetGroup() {
+	n := eni.NewNetwork()
+	n.AddVPC(eni.VPCSpec{ID: "vpc-1", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}})
+	n.AddSubnet(eni.SubnetSpec{ID: "subnet-public", VpcID: "vpc-1", CIDR: netip.MustParsePrefix("10.0.1.0/24")})
+	n.AddSubnet(eni.SubnetSpec{ID: "subnet-app", VpcID: "vpc-1", CIDR: netip.MustParsePrefix("10.0.2.0/24")})
+	app, _ := n.Groups().CreateGroup(sg.GroupSpec{ID: "sg-app", Name: "app", VpcID: "vpc-1"})
+	n.Groups().AuthorizeIngress(app,
+		sg.Rule{Protocol: sg.TCP, FromPort: 443, ToPort: 443, Peer: sg.MustParsePeer("0.0.0.0/0")},
+		sg.Rule{Protocol: sg.TCP, FromPort: 22, ToPort: 22, Peer: sg.MustParsePeer("0.0.0.0/0")})
+	n.AddInterface(eni.InterfaceSpec{ID: "eni-app", SubnetID: "subnet-app", PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.2.10")},
+		Groups: []string{app}})
+	n.AddInterface(eni.InterfaceSpec{ID: "eni-nat", SubnetID: "subnet-public", Type: eni.TypeNATGateway, RequesterManaged: true,
+		Description: "Interface for NAT Gateway nat-1", PrivateIPv4: []netip.Addr{netip.MustParseAddr("10.0.1.5")}})
+	n.AddRouteTable(eni.RouteTableSpec{ID: "rtb-app", VpcID: "vpc-1", Subnets: []string{"subnet-app"},
+		Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Interface: "eni-nat", Target: "nat-1"}}})
+	err := n.AddTargetGroup(eni.TargetGroupSpec{ID: "targetgroup/app/73e2d6bc24d8a067", Balancer: "net/app/50dc6c495c0c9188",
+		Protocol: 6, Targets: []netip.AddrPort{netip.MustParseAddrPort("10.0.2.10:443")}})
+	if err != nil {
+		panic(err)
+	}
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for _, port := range []uint16{443, 22} {
+		syn := eni.TCP(netip.MustParseAddrPort("198.51.100.7:50000"), netip.AddrPortFrom(netip.MustParseAddr("10.0.2.10"), port), eni.SYN)
+		req, rep := n.Exchange(&syn, now)
+		fmt.Printf("%d: %s by %q, reply %s by %q\n", port, req.Action, req.Balancer(), rep.Action, rep.Balancer())
+		if !req.Allowed() {
+			fmt.Println(req.Refusals()[0].Route.Reason())
+		}
+	}
+	// Output:
+	// 443: ALLOW by "net/app/50dc6c495c0c9188", reply ALLOW by "net/app/50dc6c495c0c9188"
+	// 22: DENY by "", reply DENY by ""
+	// NAT_GATEWAY_INBOUND
+}

@@ -113,6 +113,9 @@ var Checks = []Check{
 		"route 0.0.0.0/0 to the internet gateway in the subnet's table, or move the interface to a public subnet: its answers to the internet go elsewhere"},
 	{"SGSIM.NAT_REPLIES_REFUSED", "NAT gateways' subnets should let in the replies (TCP and UDP 1024-65535 from the internet)", Medium,
 		"allow TCP and UDP 1024-65535 from 0.0.0.0/0 inbound in the NAT gateway's subnet's ACL: the replies come back to the gateway's ports"},
+	{"SGSIM.BALANCER_CLIENTS_REFUSED", "Targets of internet-facing Network Load Balancers that keep their clients' addresses should let the clients in", High,
+		"allow the clients' addresses (0.0.0.0/0 for a public service) on the target's port in its groups, or turn the target group's client IP " +
+			"preservation off: the target sees the clients' addresses, not the balancer's"},
 	{"SGSIM.UNUSED_MIRROR_RULE", "Traffic mirror filter rules that no traffic in the capture reached", Info,
 		"consider removing the rule, or moving it before the rule that decides its traffic, after checking a capture long enough to see every use"},
 	{"SGSIM.MIRROR_TARGET_REFUSES", "Traffic mirror targets should accept the copies (UDP 4789 from each source)", Medium,
@@ -199,6 +202,7 @@ func Run(n *eni.Network, opts Options) []Finding {
 	a.throughAppliances()
 	a.mirrorChecks()
 	a.routeChecks()
+	a.balancerChecks()
 	a.unused()
 	sort.SliceStable(a.out, func(i, j int) bool {
 		if a.out[i].Severity != a.out[j].Severity {
@@ -950,6 +954,38 @@ func (a *auditor) unused() {
 				a.add("SGSIM.UNUSED_ACL_ENTRY", Finding{Resource: res, ACLID: acl.ID, ACLEntry: e.RuleNumber,
 					Message: fmt.Sprintf("no frame of %s (%s, %s to %s) used %s", u.Capture, span,
 						u.First.UTC().Format(time.RFC3339), u.Last.UTC().Format(time.RFC3339), res)})
+			}
+		}
+	}
+}
+
+// balancerChecks finds the targets of internet-facing Network Load
+// Balancers that keep their clients' addresses whose groups let no client
+// from the internet at large in on the target's port: the balancer's
+// health checks come from its own addresses and pass, while every client
+// is refused, a common surprise when client IP preservation is on.
+func (a *auditor) balancerChecks() {
+	none := func(string) []netip.Prefix { return nil } // group references match no internet address
+	for _, g := range a.n.TargetGroups() {
+		protos := []uint8{g.Protocol}
+		if g.Protocol == 0 {
+			protos = []uint8{6, 17}
+		}
+		for _, t := range g.Targets {
+			i := a.n.InterfaceByAddr(t.Addr())
+			if i == nil || len(i.Groups()) == 0 {
+				continue
+			}
+			probe := probes[t.Addr().Is6()][0]
+			rs := a.reg.Compile(i.Groups(), none)
+			for _, proto := range protos {
+				if rs.Lookup(sg.Ingress, proto, sg.Key(proto, t.Port(), 0, 0), probe).OK() {
+					continue
+				}
+				a.add("SGSIM.BALANCER_CLIENTS_REFUSED", Finding{Resource: i.ID(), Interfaces: []string{i.ID()},
+					Message: fmt.Sprintf("%s (%s), a target of Network Load Balancer %s (%s), lets no client from the internet at large in "+
+						"on %s %d (%s stands for one): the balancer keeps its clients' addresses, so its health checks pass and its clients are refused",
+						i.ID(), t, g.Balancer, g.ID, eni.ProtoName(proto), t.Port(), probe)})
 			}
 		}
 	}

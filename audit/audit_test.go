@@ -463,3 +463,36 @@ func TestUnusedMirrorRule(t *testing.T) {
 	assert.Equal(t, "no frame of ids.pcap (1h0m0s, 2026-01-01T09:00:00Z to 2026-01-01T10:00:00Z) was decided by "+
 		"tmf-1 outbound rule 200 reject udp 0.0.0.0/0 → 0.0.0.0/0", f.Message)
 }
+
+// TestBalancerClientsRefused: a target of an internet-facing Network Load
+// Balancer that keeps its clients' addresses, whose group lets in only
+// the VPC (the balancer's own addresses, for its health checks), refuses
+// every client; one that lets the internet in on the target's port is
+// fine, as is a target on a port the group does allow.
+func TestBalancerClientsRefused(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		ingress []sg.Rule
+		port    uint16
+		want    int
+	}{
+		{"the VPC only", []sg.Rule{rule(sg.TCP, 8080, 8080, "10.0.0.0/16")}, 8080, 1},
+		{"the internet", []sg.Rule{rule(sg.TCP, 8080, 8080, "0.0.0.0/0")}, 8080, 0},
+		{"another port", []sg.Rule{rule(sg.TCP, 8080, 8080, "0.0.0.0/0")}, 9090, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLab(t, tt.ingress...)
+			require.NoError(t, l.net.AddTargetGroup(eni.TargetGroupSpec{ID: "tg-1", Balancer: "net/web/1", Protocol: 6,
+				Targets: []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("10.0.1.10"), tt.port)}}))
+			got := l.findings(audit.Options{})["SGSIM.BALANCER_CLIENTS_REFUSED"]
+			require.Len(t, got, tt.want)
+			if tt.want > 0 {
+				assert.Equal(t, "eni-1", got[0].Resource)
+				assert.Equal(t, audit.High, got[0].Severity)
+				assert.Equal(t, fmt.Sprintf("eni-1 (10.0.1.10:%d), a target of Network Load Balancer net/web/1 (tg-1), lets no client from the internet "+
+					"at large in on tcp %d (45.33.32.156 stands for one): the balancer keeps its clients' addresses, so its health checks pass "+
+					"and its clients are refused", tt.port, tt.port), got[0].Message)
+			}
+		})
+	}
+}

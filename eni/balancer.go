@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // TargetGroupSpec is a target group of an internet-facing Network Load
@@ -59,6 +60,19 @@ func (n *Network) AddTargetGroup(spec TargetGroupSpec) error {
 	n.targetGroups[spec.ID] = spec
 	n.changed()
 	return nil
+}
+
+// TargetGroups returns the target groups added, sorted by ID.
+func (n *Network) TargetGroups() []TargetGroupSpec {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]TargetGroupSpec, 0, len(n.targetGroups))
+	for _, g := range n.targetGroups {
+		g.Targets = slices.Clone(g.Targets)
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(x, y TargetGroupSpec) int { return strings.Compare(x.ID, y.ID) })
+	return out
 }
 
 // balancedKey is a target's address, port and protocol.

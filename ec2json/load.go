@@ -16,14 +16,16 @@
 // With aws elbv2 describe-target-groups and describe-target-health, the
 // targets of an internet-facing Network Load Balancer that keeps its
 // clients' addresses are reached by it, past their subnets' routes
-// ([eni.Network.AddTargetGroup]); a describe-target-health file is tied
-// to its group by the argument "ARN=FILE" or by the group's ID (the last
-// part of its ARN) in the file's name.
+// ([eni.Network.AddTargetGroup]); describe-target-group-attributes says
+// whether a group keeps them (preserve_client_ip.enabled), else AWS's
+// default for its type does. Neither output names its group: such a file
+// is tied to its group by the argument "ARN=FILE" or by the group's ID
+// (the last part of its ARN) in the file's name.
 //
 // Each file's kind is recognised from its top-level key (Vpcs, Subnets,
 // SecurityGroups, SecurityGroupRules, NetworkInterfaces, NetworkAcls,
 // PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes,
-// RouteTables, TargetGroups, TargetHealthDescriptions), or, for a
+// RouteTables, TargetGroups, TargetHealthDescriptions, Attributes), or, for a
 // file holding the list alone (describe-... --query 'SecurityGroups[...]'),
 // from the keys of its first object; unknown keys and fields are ignored.
 // A file may be UTF-8, with or without a byte order mark, or UTF-16, as
@@ -192,6 +194,7 @@ type loader struct {
 
 	targetGroups []located[targetGroup]
 	health       []healthFile
+	groupAttrs   []attrFile
 
 	flowLogs   []located[flowLog]
 	flowLogOut []FlowLog
@@ -400,6 +403,16 @@ func (l *loader) parse(s Source) error {
 		l.awsRanges, l.awsRangesFile = r, s.Name
 		count(r.Len(), "AWS service address ranges")
 	}
+	if raw, ok := top["Attributes"]; ok {
+		// describe-target-group-attributes: only the group it is of knows
+		// what its keys mean.
+		f := attrFile{file: s.Name, group: s.TargetGroup}
+		if err := json.Unmarshal(raw, &f.attrs); err != nil {
+			return &Error{File: s.Name, Object: "Attributes", Msg: "is not a list of Key and Value pairs"}
+		}
+		l.groupAttrs = append(l.groupAttrs, f)
+		count(len(f.attrs), "target group attributes")
+	}
 	if raw, ok := top["TargetHealthDescriptions"]; ok {
 		v, err := decodeList[targetHealth](s.Name, "TargetHealthDescriptions", raw, nil)
 		if err != nil {
@@ -430,7 +443,7 @@ func (l *loader) parse(s Source) error {
 		}
 		sort.Strings(keys)
 		return &Error{File: s.Name, Msg: fmt.Sprintf("holds none of Vpcs, Subnets, SecurityGroups, SecurityGroupRules, "+
-			"NetworkInterfaces, NetworkAcls, PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes, RouteTables, TargetGroups, TargetHealthDescriptions, "+
+			"NetworkInterfaces, NetworkAcls, PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes, RouteTables, TargetGroups, TargetHealthDescriptions, Attributes, "+
 			"TrafficMirrorSessions, TrafficMirrorFilters, TrafficMirrorTargets or VpcPeeringConnections, and is not ip-ranges.json (its keys: %s)", strings.Join(keys, ", "))}
 	}
 	return nil

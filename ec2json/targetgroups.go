@@ -36,6 +36,16 @@ type healthFile struct {
 	targets     []targetHealth
 }
 
+// attrFile is a describe-target-group-attributes file, tied to its group
+// as a healthFile is.
+type attrFile struct {
+	file, group string
+	attrs       []struct {
+		Key   string `json:"Key"`
+		Value string `json:"Value"`
+	}
+}
+
 // targetGroupArg reports whether the id of an argument ID=FILE is a target
 // group's ARN, which ties a describe-target-health file to its group.
 func targetGroupArg(id string) bool {
@@ -58,34 +68,41 @@ func groupID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:]
 // buildTargetGroups adds the target groups whose targets an internet
 // client reaches with its own address: of a Network Load Balancer whose
 // interfaces (in describe-network-interfaces) have public addresses,
-// taking TCP, TLS, UDP or TCP_UDP, with the targets' default client IP
-// preservation (instance targets keep the client's address; IP targets
-// keep it for UDP and TCP_UDP only). Others change nothing sgsim judges:
-// their targets see the balancer's address, or clients inside the VPC.
+// taking TCP, TLS, UDP or TCP_UDP, whose targets keep the client's
+// address: as describe-target-group-attributes says
+// (preserve_client_ip.enabled), or else by default (instance targets do;
+// IP targets do for UDP and TCP_UDP only). Others change nothing sgsim
+// judges: their targets see the balancer's address, or clients inside the
+// VPC.
 func (l *loader) buildTargetGroups() error {
 	arns := map[string]located[targetGroup]{}
 	for _, g := range l.targetGroups {
 		arns[g.v.TargetGroupArn] = g
 	}
+	preserve := map[string]bool{} // by group, as describe-target-group-attributes says
+	for _, f := range l.groupAttrs {
+		group, err := tiedGroup(f.file, f.group, "Attributes", "describe-target-group-attributes", "the attributes", arns)
+		if err != nil {
+			return err
+		}
+		for k, a := range f.attrs {
+			if a.Key != "preserve_client_ip.enabled" {
+				continue
+			}
+			on, ok := map[string]bool{"true": true, "false": false}[a.Value]
+			if !ok {
+				return &Error{File: f.file, Object: group, Field: fmt.Sprintf("Attributes[%d].Value", k), Msg: fmt.Sprintf("%q is not true or false", a.Value)}
+			}
+			preserve[group] = on
+		}
+	}
 	targets := map[string][]netip.AddrPort{}
 	for _, h := range l.health {
-		group := h.group
-		if group == "" {
-			base := filepath.Base(h.file)
-			for arn := range arns {
-				if id := groupID(arn); id != "" && strings.Contains(base, id) && (group == "" || arn < group) {
-					group = arn
-				}
-			}
-			if group == "" {
-				return &Error{File: h.file, Object: "TargetHealthDescriptions",
-					Msg: "describe-target-health output names no target group: pass it as ARN=FILE, or put the group's ID in the file name"}
-			}
+		group, err := tiedGroup(h.file, h.group, "TargetHealthDescriptions", "describe-target-health", "the health", arns)
+		if err != nil {
+			return err
 		}
-		g, ok := arns[group]
-		if !ok {
-			return &Error{File: h.file, Object: group, Msg: "the health of a target group that no describe-target-groups file defines"}
-		}
+		g := arns[group]
 		if _, ok := targets[group]; ok {
 			return &Error{File: h.file, Object: group, Msg: "target health given twice"}
 		}
@@ -129,14 +146,20 @@ func (l *loader) buildTargetGroups() error {
 		switch strings.ToUpper(g.v.Protocol) {
 		case "TCP", "TLS":
 			proto = 6
-			if g.v.TargetType == "ip" {
-				continue // client IP preservation is off by default for IP targets over TCP and TLS
-			}
 		case "UDP":
 			proto = 17
 		case "TCP_UDP":
 		default:
 			continue // an Application or Gateway Load Balancer's group
+		}
+		// Client IP preservation is on by default but for IP targets over
+		// TCP and TLS; the group's attribute says otherwise.
+		on, set := preserve[arn]
+		if !set {
+			on = g.v.TargetType != "ip" || proto != 6
+		}
+		if !on {
+			continue // the targets see the balancer's address: its interface's
 		}
 		for _, lb := range g.v.LoadBalancerArns {
 			name := balancerOf(lb)
@@ -158,6 +181,29 @@ func (l *loader) buildTargetGroups() error {
 		}
 	}
 	return nil
+}
+
+// tiedGroup returns the target group a file of one group's (what: its
+// health or attributes, under key, as command printed it) is of: the one
+// its argument ARN=FILE named, or the one whose ID its name holds.
+func tiedGroup(file, explicit, key, command, what string, arns map[string]located[targetGroup]) (string, error) {
+	group := explicit
+	if group == "" {
+		base := filepath.Base(file)
+		for arn := range arns {
+			if id := groupID(arn); id != "" && strings.Contains(base, id) && (group == "" || arn < group) {
+				group = arn
+			}
+		}
+		if group == "" {
+			return "", &Error{File: file, Object: key,
+				Msg: command + " output names no target group: pass it as ARN=FILE, or put the group's ID in the file name"}
+		}
+	}
+	if _, ok := arns[group]; !ok {
+		return "", &Error{File: file, Object: group, Msg: what + " of a target group that no describe-target-groups file defines"}
+	}
+	return group, nil
 }
 
 // internetFacing reports whether the load balancer's interfaces in the

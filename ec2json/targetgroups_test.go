@@ -153,3 +153,48 @@ func TestReadFilesTiesTargetHealth(t *testing.T) {
 }
 
 func writeFile(path, body string) error { return os.WriteFile(path, []byte(body), 0o644) }
+
+// TestTargetGroupAttributes: describe-target-group-attributes turns a
+// group's client IP preservation on (IP targets over TCP, off by default)
+// or off (instance targets, on by default); a value that is neither true
+// nor false is an error naming the attribute.
+func TestTargetGroupAttributes(t *testing.T) {
+	instance := enis(`,"Attachment":{"InstanceId":"i-1","DeviceIndex":0}`)
+	attrs := func(v string) string {
+		return `{"Attributes":[{"Key":"deregistration_delay.timeout_seconds","Value":"300"},{"Key":"preserve_client_ip.enabled","Value":"` + v + `"}]}`
+	}
+	load := func(targetType string, extra ...ec2json.Source) (*ec2json.Result, error) {
+		return ec2json.Load(append([]ec2json.Source{src("vpcs.json", vpcs), src("subnets.json", subnets), src("sgs.json", sgs("")),
+			src("enis.json", instance), src("nlb.json", nlbENI(true)), src("tgs.json", targetGroups("TCP", targetType)),
+			src("health-73e2d6bc24d8a067.json", health)}, extra...)...)
+	}
+	balancer := func(r *ec2json.Result) string {
+		syn := eni.TCP(netip.MustParseAddrPort("198.51.100.7:50000"), netip.MustParseAddrPort("10.0.1.10:443"), eni.SYN)
+		p := r.Network.Judge(&syn, time.Unix(0, 0))
+		return p.Balancer()
+	}
+	for _, tt := range []struct {
+		targetType, value string
+		want              string
+	}{
+		{"ip", "", ""},
+		{"ip", "true", "net/web/50dc6c495c0c9188"},
+		{"instance", "", "net/web/50dc6c495c0c9188"},
+		{"instance", "false", ""},
+	} {
+		var extra []ec2json.Source
+		if tt.value != "" {
+			extra = append(extra, src("attributes-73e2d6bc24d8a067.json", attrs(tt.value)))
+		}
+		r, err := load(tt.targetType, extra...)
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, balancer(r), "%s targets, preserve_client_ip.enabled %q", tt.targetType, tt.value)
+	}
+	_, err := load("ip", src("attributes-73e2d6bc24d8a067.json", attrs("yes")))
+	require.Error(t, err)
+	assert.Equal(t, `attributes-73e2d6bc24d8a067.json: `+tgARN+`: Attributes[1].Value: "yes" is not true or false`, err.Error())
+	_, err = load("ip", src("attributes.json", attrs("true")))
+	require.Error(t, err)
+	assert.Equal(t, "attributes.json: Attributes: describe-target-group-attributes output names no target group: pass it as ARN=FILE, "+
+		"or put the group's ID in the file name", err.Error())
+}

@@ -51,12 +51,13 @@ over 60 s at most and start with their type's idle timeouts (350 s for TCP on Ni
 With describe-route-tables, routes to a network interface or NAT gateway send packets through
 that appliance, packets no route covers are dropped, and a NAT gateway or an egress-only internet
 gateway lets in only the replies to connections the instances opened (a NAT gateway forgets a TCP
-connection quiet for 350 s). With aws elbv2 describe-target-groups and describe-target-health (a
-health file as ARN=FILE, or with its group's ID in the file's name), an internet-facing Network
-Load Balancer's targets get its clients past their routes. With describe-traffic-mirror-sessions,
--filters and -targets, replay says what each session copies (--mirror-out writes the copies);
-with describe-vpc-peering-connections, flow logs give traffic-path through a peering connection;
-with AWS's ip-ranges.json, they name the AWS services of the packets' addresses.
+connection quiet for 350 s). With aws elbv2 describe-target-groups, describe-target-health and
+describe-target-group-attributes (a group's file as ARN=FILE, or with the group's ID in its name),
+an internet-facing Network Load Balancer's targets get its clients past their routes. With
+describe-traffic-mirror-sessions, -filters and -targets, replay says what each session copies
+(--mirror-out writes the copies); with describe-vpc-peering-connections, flow logs give
+traffic-path through a peering connection; with AWS's ip-ranges.json, they name the AWS services
+of the packets' addresses.
 `
 
 // exitError carries an exit status and the one line to print on stderr,

@@ -2,6 +2,7 @@ package ec2json
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -89,11 +90,10 @@ func (l *loader) buildTargetGroups() error {
 			if a.Key != "preserve_client_ip.enabled" {
 				continue
 			}
-			on, ok := map[string]bool{"true": true, "false": false}[a.Value]
-			if !ok {
+			if a.Value != "true" && a.Value != "false" {
 				return &Error{File: f.file, Object: group, Field: fmt.Sprintf("Attributes[%d].Value", k), Msg: fmt.Sprintf("%q is not true or false", a.Value)}
 			}
-			preserve[group] = on
+			preserve[group] = a.Value == "true"
 		}
 	}
 	targets := map[string][]netip.AddrPort{}
@@ -135,12 +135,7 @@ func (l *loader) buildTargetGroups() error {
 		}
 		targets[group] = list
 	}
-	ids := make([]string, 0, len(arns))
-	for arn := range arns {
-		ids = append(ids, arn)
-	}
-	slices.Sort(ids)
-	for _, arn := range ids {
+	for _, arn := range slices.Sorted(maps.Keys(arns)) {
 		g := arns[arn]
 		var proto uint8
 		switch strings.ToUpper(g.v.Protocol) {
@@ -163,12 +158,15 @@ func (l *loader) buildTargetGroups() error {
 		}
 		for _, lb := range g.v.LoadBalancerArns {
 			name := balancerOf(lb)
+			if !strings.HasPrefix(name, "net/") {
+				continue
+			}
 			facing, known := l.internetFacing(name)
-			if !strings.HasPrefix(name, "net/") || !facing {
-				if strings.HasPrefix(name, "net/") && !known {
-					l.warn("%s: %s: LoadBalancerArns: no interface of %s in the files (describe-network-interfaces): "+
-						"whether it faces the internet is unknown, and its targets are judged by their routes", g.file, arn, name)
-				}
+			if !known {
+				l.warn("%s: %s: LoadBalancerArns: no interface of %s in the files (describe-network-interfaces): "+
+					"whether it faces the internet is unknown, and its targets are judged by their routes", g.file, arn, name)
+			}
+			if !facing {
 				continue
 			}
 			if _, ok := targets[arn]; !ok {
@@ -178,6 +176,7 @@ func (l *loader) buildTargetGroups() error {
 			if err := l.net.AddTargetGroup(eni.TargetGroupSpec{ID: arn, Balancer: name, Protocol: proto, Targets: targets[arn]}); err != nil {
 				return wrap(g.file, arn, "", err)
 			}
+			break // a Network Load Balancer's group is attached to one balancer
 		}
 	}
 	return nil

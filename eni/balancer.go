@@ -2,6 +2,7 @@ package eni
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -90,13 +91,8 @@ func (n *Network) compileTargetGroups() map[balancedKey]*hop {
 	if len(n.targetGroups) == 0 {
 		return nil
 	}
-	ids := make([]string, 0, len(n.targetGroups))
-	for id := range n.targetGroups {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
 	out := map[balancedKey]*hop{}
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(n.targetGroups)) {
 		g := n.targetGroups[id]
 		h := &hop{balancer: g.Balancer}
 		for _, t := range g.Targets {

@@ -141,16 +141,25 @@ type RouteDrop struct {
 // balancer names the first internet-facing Network Load Balancer of the
 // VPC (its interface has a public IPv4 address; an internal one's has
 // none), dualstack when v6 is set (its interface has an IPv6 address
-// too): "" when there is none. Called with n.mu held.
+// too), whose targets are unknown: "" when there is none. A balancer
+// with target groups (AddTargetGroup) takes its clients past the routes
+// itself. Called with n.mu held.
 func (n *Network) balancer(vpcID string, v6 bool) string {
+	known := map[string]bool{}
+	for _, g := range n.targetGroups {
+		known[g.Balancer] = true
+	}
 	for _, i := range n.order {
 		if i.vpcID != vpcID || i.spec.Type != TypeNetworkLoadBalancer || len(i.spec.PublicIPv4) == 0 || (v6 && len(i.spec.IPv6) == 0) {
 			continue
 		}
-		if name, ok := strings.CutPrefix(i.spec.Description, "ELB "); ok {
+		name, ok := strings.CutPrefix(i.spec.Description, "ELB ")
+		if !ok {
+			name = i.spec.ID
+		}
+		if !known[name] {
 			return name
 		}
-		return i.spec.ID
 	}
 	return ""
 }

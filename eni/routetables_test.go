@@ -1179,6 +1179,9 @@ func TestBalancedTargets(t *testing.T) {
 		}
 	}
 	var p eni.Path
+	a.net.JudgeInto(steps[5].pkt, at(20), &p)
+	assert.NotContains(t, p.String(), "unless internet-facing Network Load Balancer",
+		"the balancer's targets are known: its port 22 is none of them")
 	a.net.JudgeInto(steps[0].pkt, at(20), &p)
 	assert.Equal(t, "ALLOW tcp 198.51.100.7:50000 → 10.0.2.10:443 [SYN] (by Network Load Balancer net/web/50dc6c495c0c9188, "+
 		"which keeps the client's address)", strings.SplitN(p.String(), "\n", 2)[0])

@@ -151,8 +151,43 @@ func New(cfg Config) (*Table, error) {
 	return t, nil
 }
 
+// NewFixed returns an empty table for the flows of an AWS appliance
+// whose timeouts AWS fixes, such as a Network Load Balancer's (TCP 350 s,
+// UDP 120 s): they may lie outside the ranges of an interface's settings,
+// which New enforces, so only that every timeout is positive and the
+// capacity in range are checked.
+func NewFixed(cfg Config) (*Table, error) {
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"TcpEstablishedTimeout", cfg.TCPEstablished}, {"UdpTimeout", cfg.UDP}, {"UdpStreamTimeout", cfg.UDPStream}} {
+		if f.v <= 0 {
+			return nil, &ConfigError{Field: f.name, Value: f.v}
+		}
+	}
+	ranged := cfg
+	ranged.TCPEstablished, ranged.UDP, ranged.UDPStream = MinTCPEstablished, MinUDP, MinUDPStream
+	if err := ranged.Validate(); err != nil {
+		return nil, err
+	}
+	t := &Table{seed: rand.Uint64()}
+	t.setConfig(cfg)
+	t.index = make([]uint64, 64)
+	t.mask = 63
+	return t, nil
+}
+
 // Config returns the table's configuration.
 func (t *Table) Config() Config { return t.cfg }
+
+// SetTCPPickup turns Config.TCPPickup on or off, whatever the table's
+// timeouts: a table made by NewFixed takes no SetConfig.
+func (t *Table) SetTCPPickup(on bool) {
+	if t.cfg.TCPPickup != on {
+		t.tick++ // what CanTrack answers changes
+		t.cfg.TCPPickup = on
+	}
+}
 
 // SetConfig changes timeouts and capacity; live entries take the new
 // timeouts at once. Lowering MaxEntries below the live count refuses new

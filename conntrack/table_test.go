@@ -592,3 +592,46 @@ func TestLookupHintAgreesWithLookup(t *testing.T) {
 		require.Greater(t, predicted[ct.WillMiss], 1000, "seed %d", seed)
 	}
 }
+
+func TestNewFixed(t *testing.T) {
+	cfg := ct.DefaultConfig()
+	cfg.TCPEstablished, cfg.UDP, cfg.UDPStream = 350*time.Second, 120*time.Second, 120*time.Second
+	_, err := ct.New(cfg)
+	require.Error(t, err, "120 s is outside an interface's UdpTimeout range")
+	tab, err := ct.NewFixed(cfg)
+	require.NoError(t, err)
+	tab.Track(udpPkt(ct.Inbound), 0, 0)
+	c, ok := tab.Lookup(udpPkt(ct.Outbound), 100*sec)
+	require.True(t, ok, "within 120 s")
+	assert.Equal(t, 120*time.Second, c.Timeout)
+	_, ok = tab.Lookup(udpPkt(ct.Inbound), 221*sec)
+	assert.False(t, ok, "idle 121 s")
+
+	for _, bad := range []func(*ct.Config){
+		func(c *ct.Config) { c.UDP = 0 },
+		func(c *ct.Config) { c.TCPEstablished = -time.Second },
+		func(c *ct.Config) { c.TCPClosed = 0 },
+		func(c *ct.Config) { c.MaxEntries = 0 },
+	} {
+		c := cfg
+		bad(&c)
+		_, err := ct.NewFixed(c)
+		assert.Error(t, err)
+	}
+}
+
+func TestSetTCPPickup(t *testing.T) {
+	tab := newTable(t, nil)
+	var h ct.Hint
+	p := tcpPkt(ct.Inbound, ct.ACK)
+	_, res := tab.TrackHint(p, 0, 0, &h)
+	assert.Equal(t, ct.NotStartable, res)
+	tab.SetTCPPickup(true)
+	assert.True(t, tab.Config().TCPPickup)
+	assert.Equal(t, ct.Created, tab.CanTrack(p))
+	_, res = tab.TrackHint(p, 0, 0, &h)
+	assert.Equal(t, ct.Created, res, "a hint from before the change does not stand in the way")
+	tab.SetTCPPickup(false)
+	_, res = tab.Track(tcpPkt(ct.Inbound, ct.FIN), 0, 0)
+	assert.Equal(t, ct.NotStartable, res)
+}

@@ -926,6 +926,15 @@ func (a *auditor) unused() {
 					int64(cfg.TCPEstablished/time.Second), int64(cfg.UDP/time.Second), int64(cfg.UDPStream/time.Second))})
 		}
 	}
+	for _, b := range a.n.BalancerStats() {
+		if b.IdledOut > 0 {
+			a.add("SGSIM.IDLED_OUT", Finding{Resource: b.Name,
+				Message: fmt.Sprintf("%d packets of %s through Network Load Balancer %s were refused because the balancer had dropped their "+
+					"flow, idle past its %d s (UDP %d s), whatever its targets' tables keep: send keepalives more often than that, "+
+					"or raise the TCP listener's tcp.idle_timeout.seconds", b.IdledOut, u.Capture, b.Name,
+					int64(eni.BalancerTCPIdleTimeout/time.Second), int64(eni.BalancerUDPIdleTimeout/time.Second))})
+		}
+	}
 	for _, r := range a.reg.Rules() {
 		if r.Packets == 0 && len(a.attached[r.GroupID]) > 0 {
 			a.add("SGSIM.UNUSED_RULE", Finding{Resource: ruleResource(r), GroupID: r.GroupID, RuleID: r.ID,

@@ -6,6 +6,9 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/sgsim/sgsim/conntrack"
 )
 
 // TargetGroupSpec is a target group of an internet-facing Network Load
@@ -25,6 +28,18 @@ type TargetGroupSpec struct {
 	Targets []netip.AddrPort
 }
 
+// BalancerTCPIdleTimeout and BalancerUDPIdleTimeout are how long a
+// Network Load Balancer keeps a flow that carries nothing, whatever its
+// targets' interfaces keep: then a TCP packet from the client other than
+// a SYN, and a target's packet back, find no flow, and the balancer
+// answers them with a reset; a UDP packet from the client opens a new
+// flow. 350 s is the default of a TCP listener's tcp.idle_timeout.seconds
+// (60-6000 s; a TLS listener's is fixed), which sgsim does not read.
+const (
+	BalancerTCPIdleTimeout = 350 * time.Second
+	BalancerUDPIdleTimeout = 120 * time.Second
+)
+
 // AddTargetGroup adds a target group of an internet-facing Network Load
 // Balancer that keeps its clients' addresses. A packet between the
 // internet and a target's address and port goes by way of the balancer,
@@ -33,6 +48,15 @@ type TargetGroupSpec struct {
 // internet opens, and no appliance of the route judges it. The target's
 // subnet's ACL and the target's groups judge it as any packet, with the
 // client's address ([Path.Balancer] names the balancer).
+//
+// The balancer tracks the flows itself, one table for all its groups: a
+// client's SYN, or any UDP packet, opens a flow, as it reaches the
+// balancer, and a flow idle for [BalancerTCPIdleTimeout] (UDP:
+// [BalancerUDPIdleTimeout]) is gone. A packet on no flow, either way, is
+// refused at the balancer (a [RouteDrop] with NoBalancerFlow), before the
+// target's stages when it comes from the client, after them when it goes
+// back: the targets' own tables, which keep an established connection
+// for days by default, are no guide to the balancer's.
 func (n *Network) AddTargetGroup(spec TargetGroupSpec) error {
 	switch {
 	case spec.ID == "":
@@ -56,7 +80,17 @@ func (n *Network) AddTargetGroup(spec TargetGroupSpec) error {
 		return &Error{Code: ErrInvalidTargetGroup, Resource: spec.ID, Msg: "a target group with this ID exists"}
 	}
 	if n.targetGroups == nil {
-		n.targetGroups = map[string]TargetGroupSpec{}
+		n.targetGroups, n.balancerFlows = map[string]TargetGroupSpec{}, map[string]*balancerFlows{}
+	}
+	if n.balancerFlows[spec.Balancer] == nil {
+		cfg := conntrack.DefaultConfig()
+		cfg.TCPEstablished, cfg.UDP, cfg.UDPStream = BalancerTCPIdleTimeout, BalancerUDPIdleTimeout, BalancerUDPIdleTimeout
+		cfg.TCPPickup = n.pickup
+		t, err := conntrack.NewFixed(cfg)
+		if err != nil {
+			return &Error{Code: ErrInvalidTargetGroup, Resource: spec.ID, Msg: err.Error()}
+		}
+		n.balancerFlows[spec.Balancer] = &balancerFlows{table: t}
 	}
 	n.targetGroups[spec.ID] = spec
 	n.changed()
@@ -94,7 +128,7 @@ func (n *Network) compileTargetGroups() map[balancedKey]*hop {
 	out := map[balancedKey]*hop{}
 	for _, id := range slices.Sorted(maps.Keys(n.targetGroups)) {
 		g := n.targetGroups[id]
-		h := &hop{balancer: g.Balancer}
+		h := &hop{balancer: g.Balancer, flows: n.balancerFlows[g.Balancer], noFlow: &RouteDrop{Balancer: g.Balancer, NoBalancerFlow: true}}
 		for _, t := range g.Targets {
 			for _, proto := range []uint8{6, 17} {
 				k := balancedKey{t.Addr().Unmap(), t.Port(), proto}
@@ -126,4 +160,106 @@ func balancerText(p *Path) string {
 		return fmt.Sprintf(" (by Network Load Balancer %s, which keeps the client's address)", p.balancer)
 	}
 	return fmt.Sprintf(" (back by Network Load Balancer %s, to the client's address)", p.balancer)
+}
+
+// pass judges p, between a client and a target, at the balancer:
+// fromClient when the client sent it. A packet from the client goes on
+// its flow or opens one (a TCP packet only when a SYN, or any but a reset
+// with pickup on); a target's goes back only on a flow its client opened.
+// A packet that passes keeps its flow alive. On refusal, v holds the
+// flow when it idled out. Called with net.eval held.
+func (h *hop) pass(p *Packet, fromClient bool, now int64, v *Verdict) bool {
+	var ctp conntrack.Packet
+	dir := Outbound
+	if fromClient {
+		dir = Inbound
+	}
+	// The table sees each flow from the target's side, opened inbound.
+	setCT(&ctp, dir, p)
+	v.Direction, v.balancer = dir, h.balancer
+	f := h.flows
+	if _, ok := f.table.Lookup(&ctp, now); ok {
+		return true
+	}
+	if fromClient {
+		if _, res := f.table.Track(&ctp, 0, now); res == conntrack.Created {
+			return true
+		}
+	}
+	f.refused++
+	if gone, idled := f.table.Idled(&ctp, now); idled {
+		v.Conn, v.IdledOut = gone, true
+		f.idledOut++
+	}
+	return false
+}
+
+// balancerFlows are a balancer's flows and its refusals' counts.
+type balancerFlows struct {
+	table             *conntrack.Table
+	refused, idledOut uint64
+}
+
+// BalancerStats are a Network Load Balancer's figures: its flows, and the
+// packets it refused on none.
+type BalancerStats struct {
+	Name     string          // as TargetGroupSpec.Balancer
+	Tracking conntrack.Stats // its flows
+	Refused  uint64          // packets on no flow (a RouteDrop with NoBalancerFlow)
+	IdledOut uint64          // of those, packets whose flow had idled out
+}
+
+// BalancerStats returns the figures of every balancer of the target
+// groups added, sorted by name.
+func (n *Network) BalancerStats() []BalancerStats {
+	n.eval.Lock()
+	defer n.eval.Unlock()
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]BalancerStats, 0, len(n.balancerFlows))
+	for _, name := range slices.Sorted(maps.Keys(n.balancerFlows)) {
+		f := n.balancerFlows[name]
+		out = append(out, BalancerStats{Name: name, Tracking: f.table.Stats(), Refused: f.refused, IdledOut: f.idledOut})
+	}
+	return out
+}
+
+// SetTCPPickup turns connection-tracking pickup ([conntrack.Config]
+// TCPPickup) on or off at every interface and every Network Load
+// Balancer's flows, and at those added later: for a capture that begins
+// after its connections opened, whose mid-stream packets would otherwise
+// find no connection to ride.
+func (n *Network) SetTCPPickup(on bool) {
+	n.eval.Lock()
+	defer n.eval.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.pickup = on
+	for _, i := range n.order {
+		i.table.SetTCPPickup(on)
+	}
+	for _, f := range n.balancerFlows {
+		f.table.SetTCPPickup(on)
+	}
+}
+
+// balancerRefusal explains a balancer's refusal of a packet on no flow
+// (a StageRoute stage whose Route has NoBalancerFlow).
+func balancerRefusal(s *Stage) string {
+	v := &s.Verdict
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: Network Load Balancer %s holds no flow for this packet ", ReasonNoBalancerFlow, s.Route.Balancer)
+	if v.Direction == Inbound {
+		b.WriteString("from a client, and only a SYN opens one")
+	} else {
+		b.WriteString("from its target, and sends a target's packets back only on a flow the client opened")
+	}
+	if c := &v.Conn; v.IdledOut {
+		fmt.Fprintf(&b, ": the flow (%s, opened by the client) had been idle %d s, past the balancer's %d s idle timeout, "+
+			"whatever the target's own table keeps", c.State, (v.Time-c.LastSeen)/int64(time.Second), int64(c.Timeout/time.Second))
+	}
+	if v.Packet.Proto == 6 {
+		b.WriteString("; it answers with a reset")
+	}
+	return b.String()
 }

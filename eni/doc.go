@@ -117,7 +117,12 @@
 //     packets from the internet to its targets by another way: with its
 //     target groups ([Network.AddTargetGroup]), a packet between the
 //     internet and a target's address and port goes by the balancer,
-//     past the routes, and AWS tracks the flow. Without them, such a
-//     packet, to a target behind either gateway, is refused as if it
-//     had come through the gateway.
+//     past the routes, and AWS tracks the flow. The balancer keeps its
+//     flows itself: a client's SYN (or any UDP packet) opens one, and one
+//     idle for 350 s (UDP: 120 s; [BalancerTCPIdleTimeout]) is dropped,
+//     whatever the target's table keeps, so the next packet from either
+//     side is refused at the balancer (NLB_NO_FLOW, a [RouteDrop] with
+//     NoBalancerFlow). Without target groups, such a packet, to a target
+//     behind either gateway, is refused as if it had come through the
+//     gateway.
 package eni

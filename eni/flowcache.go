@@ -309,9 +309,10 @@ func (fc *FlowCache) prefill(e *flowEntry, p *Packet) {
 		via = e.routes.balanced(e.dst, e.src, e.dstNet, e.srcNet, &rev)
 	}
 	if via == nil && e.routes.appliances {
-		if via = appliance(e.routes, e.dst, e.src, e.dstNet, e.srcNet, &rev); !via.plain() {
-			return // the reply's route goes through an appliance: the long way
-		}
+		via = appliance(e.routes, e.dst, e.src, e.dstNet, e.srcNet, &rev)
+	}
+	if !via.plain() {
+		return // the reply's route goes through an appliance or a balancer: the long way
 	}
 	r.routes, r.src, r.dst, r.srcNet, r.dstNet, r.via = e.routes, e.dst, e.src, e.dstNet, e.srcNet, via
 	if r.srcNet != r.dstNet {

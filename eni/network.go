@@ -90,8 +90,14 @@ type Network struct {
 	order   []*Interface
 	byAddr  map[netip.Addr]*Interface
 	acls    map[string]*nacl.ACL
-	// targetGroups are the Network Load Balancers' target groups, by ID.
-	targetGroups map[string]TargetGroupSpec
+	// targetGroups are the Network Load Balancers' target groups, by ID;
+	// balancerFlows each balancer's flows, by its name, which outlive
+	// the snapshots, as interfaces' tables do (guarded by eval once
+	// made).
+	targetGroups  map[string]TargetGroupSpec
+	balancerFlows map[string]*balancerFlows
+	// pickup is SetTCPPickup's setting, for the tables made after it.
+	pickup bool
 	// routeTables matter only where a route sends traffic to an
 	// interface (an appliance).
 	routeTables map[string]*RouteTable
@@ -329,6 +335,9 @@ func (n *Network) AddInterface(spec InterfaceSpec) (*Interface, error) {
 	defer n.mu.Unlock()
 	if n.ifaces[spec.ID] != nil {
 		return nil, &Error{Code: ErrInterfaceExists, Resource: spec.ID}
+	}
+	if n.pickup {
+		table.SetTCPPickup(true) // the table is no one else's yet
 	}
 	sub := n.subnets[spec.SubnetID]
 	if sub == nil {

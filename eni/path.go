@@ -388,10 +388,11 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	// plain one, if the gateway lets the packet in. A NAT gateway's
 	// interface is one, on the way in from the internet too, if the
 	// gateway lets the packet in.
+	var balancer *hop
 	if via != nil && via.balancer != "" {
-		// The balancer's way has no stage: the packet meets the target's
-		// ACL and groups alone.
-		out.balancer, via, via2 = via.balancer, nil, nil
+		// The balancer's way has a stage only when it refuses the packet:
+		// the packet meets the target's ACL and groups alone.
+		out.balancer, balancer, via, via2 = via.balancer, via, nil, nil
 	}
 	var gate *RouteDrop
 	switch {
@@ -430,6 +431,9 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	}
 	out.Src, out.Dst = src, dst
 	ok := true
+	if balancer != nil && src == nil && !out.passBalancer(balancer, received, true, now) {
+		return // refused by the balancer: the target's stages never see it
+	}
 	if gate != nil && !dst.opened(received, now) {
 		// Refused at the edge of the VPC: nothing inside meets it.
 		s := out.add(StageRoute)
@@ -514,6 +518,11 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 			ok = ok && s.Allowed
 		}
 	}
+	if balancer != nil && dst == nil && ok {
+		// A target's packet back to its client, which the balancer sends
+		// only on the client's flow.
+		ok = out.passBalancer(balancer, sent, false, now)
+	}
 	if dst != nil {
 		s := out.add(StageDestGroups)
 		s.Verdict.Forwarded, s.Verdict.balancer = via != nil, out.balancer
@@ -537,6 +546,19 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 			s.ACLResult.Count()
 		}
 	}
+}
+
+// passBalancer judges q at the balancer h (see hop.pass) and, when it
+// refuses q, adds the stage that says so. It reports whether h let q by.
+func (p *Path) passBalancer(h *hop, q *Packet, fromClient bool, now int64) bool {
+	var v Verdict
+	if h.pass(q, fromClient, now, &v) {
+		return true
+	}
+	s := p.add(StageRoute)
+	s.Route = h.noFlow
+	s.Verdict.Direction, s.Verdict.balancer, s.Verdict.Conn, s.Verdict.IdledOut = v.Direction, v.balancer, v.Conn, v.IdledOut
+	return false
 }
 
 // addACL adds the stage of a subnet's network ACL, unless the subnet has
@@ -618,6 +640,9 @@ func (s Stage) Explain() string {
 		if s.Route.NoRoute {
 			return fmt.Sprintf("%s: %s has no route for the destination (no local, gateway, peering or other route covers it): "+
 				"AWS drops the packet as it leaves the subnet", ReasonNoRoute, s.Route.Table)
+		}
+		if s.Route.NoBalancerFlow {
+			return balancerRefusal(&s)
 		}
 		if s.Route.Unsolicited() {
 			gw := "egress-only internet gateway"

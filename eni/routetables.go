@@ -97,15 +97,18 @@ type hop struct {
 	drop  *RouteDrop
 	nat   *RouteDrop
 	// balancer, alone, stands for a Network Load Balancer that takes the
-	// packet to its target or back, past the routes: its name.
+	// packet to its target or back, past the routes: its name, its flows
+	// and its refusal of a packet on none.
 	balancer string
+	flows    *balancerFlows
+	noFlow   *RouteDrop
 }
 
 // plain reports whether a path through h is one the fast lane takes: no
-// hop at all, an egress-only internet gateway's check, or a balancer's
-// way, which has no stage of its own.
+// hop at all, or an egress-only internet gateway's check. A balancer's
+// way is not: the fast lane would have to keep the balancer's flows too.
 func (h *hop) plain() bool {
-	return h == nil || (h.drop != nil && h.drop.EgressOnly) || h.balancer != ""
+	return h == nil || (h.drop != nil && h.drop.EgressOnly)
 }
 
 // balancerName returns the balancer h stands for, or "".
@@ -135,7 +138,16 @@ type RouteDrop struct {
 	// writes it: "ELB net/name/id"), which may have delivered the packet
 	// with the client's address (client IP preservation) by a way the
 	// files do not show: the refusal holds only if it did not.
+	// With NoBalancerFlow, it names the balancer that refused the packet.
 	Balancer string
+	// NoBalancerFlow marks a Network Load Balancer's refusal of a packet
+	// between a client and a target on no flow the balancer holds: a TCP
+	// packet from the client other than a SYN, or a target's packet
+	// back, after the flow idled out ([BalancerTCPIdleTimeout],
+	// [BalancerUDPIdleTimeout]) or when the balancer never saw it open.
+	// The stage's Verdict holds its direction (Inbound: from the client)
+	// and, when the flow idled out, the flow.
+	NoBalancerFlow bool
 }
 
 // balancer names the first internet-facing Network Load Balancer of the
@@ -170,7 +182,7 @@ func (n *Network) balancer(vpcID string, v6 bool) string {
 func (d *RouteDrop) Unsolicited() bool { return d.EgressOnly || d.NATGateway }
 
 // Reason returns the drop's code: ReasonRouteBlackhole, ReasonNoRoute,
-// ReasonEgressOnly or ReasonNATInbound.
+// ReasonEgressOnly, ReasonNATInbound or ReasonNoBalancerFlow.
 func (d *RouteDrop) Reason() string {
 	switch {
 	case d.NoRoute:
@@ -179,6 +191,8 @@ func (d *RouteDrop) Reason() string {
 		return ReasonEgressOnly
 	case d.NATGateway:
 		return ReasonNATInbound
+	case d.NoBalancerFlow:
+		return ReasonNoBalancerFlow
 	}
 	return ReasonRouteBlackhole
 }
@@ -195,6 +209,9 @@ const (
 	// ReasonNATInbound is the code of a NAT gateway's refusal of a
 	// connection the internet opens.
 	ReasonNATInbound = "NAT_GATEWAY_INBOUND"
+	// ReasonNoBalancerFlow is the code of a Network Load Balancer's
+	// refusal of a packet on no flow it holds.
+	ReasonNoBalancerFlow = "NLB_NO_FLOW"
 )
 
 // alwaysTracked reports whether the route goes through a gateway whose

@@ -1132,20 +1132,27 @@ func TestGatewayRefusalNamesBalancer(t *testing.T) {
 // the replies go back by the balancer too. Neither meets the gateway,
 // which refuses the same client on another port. The flow cache agrees
 // with the long way, packet by packet.
+// balancedWorld is natWorld with an internet-facing Network Load Balancer
+// in the public subnet whose target group of the given protocol has
+// app-1 (10.0.2.10, in the private subnet, behind the NAT gateway) on
+// port 443; app-1's group lets in tcp 443 and 22 from anywhere.
+func balancedWorld(t *testing.T, proto uint8) *world {
+	t.Helper()
+	w := natWorld(t, nacl.Entry{RuleNumber: 100, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0")})
+	_, err := w.reg.AuthorizeIngress("sg-app", tcpRule(443, "0.0.0.0/0"), tcpRule(22, "0.0.0.0/0"),
+		sg.Rule{Protocol: sg.UDP, FromPort: 443, ToPort: 443, Peer: peer("0.0.0.0/0")})
+	require.NoError(t, err)
+	_, err = w.net.AddInterface(eni.InterfaceSpec{ID: "eni-nlb", SubnetID: "subnet-public", Type: eni.TypeNetworkLoadBalancer,
+		RequesterManaged: true, Description: "ELB net/web/50dc6c495c0c9188", PrivateIPv4: splitAddrs("10.0.1.20"),
+		PublicIPv4: []eni.PublicIP{{Public: mustAddr("203.0.113.20"), Private: mustAddr("10.0.1.20")}}})
+	require.NoError(t, err)
+	require.NoError(t, w.net.AddTargetGroup(eni.TargetGroupSpec{ID: "targetgroup/web/73e2d6bc24d8a067", Balancer: "net/web/50dc6c495c0c9188",
+		Protocol: proto, Targets: []netip.AddrPort{mustAP("10.0.2.10:443")}}))
+	return w
+}
+
 func TestBalancedTargets(t *testing.T) {
-	open := nacl.Entry{RuleNumber: 100, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0")}
-	build := func() *world {
-		w := natWorld(t, open)
-		_, err := w.reg.AuthorizeIngress("sg-app", tcpRule(443, "0.0.0.0/0"), tcpRule(22, "0.0.0.0/0"))
-		require.NoError(t, err)
-		_, err = w.net.AddInterface(eni.InterfaceSpec{ID: "eni-nlb", SubnetID: "subnet-public", Type: eni.TypeNetworkLoadBalancer,
-			RequesterManaged: true, Description: "ELB net/web/50dc6c495c0c9188", PrivateIPv4: splitAddrs("10.0.1.20"),
-			PublicIPv4: []eni.PublicIP{{Public: mustAddr("203.0.113.20"), Private: mustAddr("10.0.1.20")}}})
-		require.NoError(t, err)
-		require.NoError(t, w.net.AddTargetGroup(eni.TargetGroupSpec{ID: "targetgroup/web/73e2d6bc24d8a067", Balancer: "net/web/50dc6c495c0c9188",
-			Protocol: 6, Targets: []netip.AddrPort{mustAP("10.0.2.10:443")}}))
-		return w
-	}
+	build := func() *world { return balancedWorld(t, 6) }
 	steps := []struct {
 		pkt      *eni.Packet
 		allowed  bool
@@ -1230,5 +1237,110 @@ func TestBalancedFlowsAreTracked(t *testing.T) {
 			assert.Contains(t, v.Explain(), "new tracked connection: the rules are open to the world both ways, "+
 				"but AWS tracks every flow through Network Load Balancer net/web/1")
 		}
+	}
+}
+
+// TestBalancerIdleTimeout: a Network Load Balancer drops a flow idle for
+// 350 s (TCP) or 120 s (UDP), however long the target's own table keeps
+// the connection (five days by default), and then refuses what comes on
+// it, either way, until a client opens another.
+func TestBalancerIdleTimeout(t *testing.T) {
+	const nlb = "net/web/50dc6c495c0c9188"
+	in := func(flags uint8) *eni.Packet { return tcp("198.51.100.7:50000", "10.0.2.10:443", flags) }
+	out := func(flags uint8) *eni.Packet { return tcp("10.0.2.10:443", "198.51.100.7:50000", flags) }
+	type step struct {
+		at      float64
+		pkt     *eni.Packet
+		allowed bool
+		want    []string // in the refusal's explanation
+	}
+	for _, tc := range []struct {
+		name   string
+		proto  uint8
+		pickup bool
+		steps  []step
+	}{
+		{"tcp", 6, false, []step{
+			{0, in(eni.SYN), true, nil},
+			{1, out(eni.SYN | eni.ACK), true, nil},
+			{2, in(eni.ACK), true, nil},
+			{300, out(eni.ACK | eni.PSH), true, nil}, // idle 298 s
+			{660, in(eni.ACK | eni.PSH), false, []string{"NLB_NO_FLOW: Network Load Balancer " + nlb + " holds no flow for this packet from a client, " +
+				"and only a SYN opens one: the flow (tcp-established, opened by the client) had been idle 360 s, past the balancer's 350 s idle timeout", "reset"}},
+			{661, out(eni.ACK | eni.PSH), false, []string{"from its target, and sends a target's packets back only on a flow the client opened: " +
+				"the flow (tcp-established, opened by the client) had been idle 361 s"}},
+			{700, in(eni.SYN), true, nil}, // a new connection on the same ports
+			{701, out(eni.SYN | eni.ACK), true, nil},
+		}},
+		{"tcp never opened", 6, false, []step{
+			{0, in(eni.ACK), false, []string{"holds no flow for this packet from a client, and only a SYN opens one; it answers with a reset"}},
+		}},
+		{"tcp pickup", 6, true, []step{
+			{0, in(eni.ACK), true, nil},
+			{1, out(eni.ACK), true, nil},
+			{400, in(eni.ACK), true, nil}, // picked up again, as at the target
+		}},
+		{"udp", 17, false, []step{
+			{0, udp("198.51.100.7:50000", "10.0.2.10:443"), true, nil},
+			{100, udp("10.0.2.10:443", "198.51.100.7:50000"), true, nil},
+			{221, udp("10.0.2.10:443", "198.51.100.7:50000"), false, []string{"had been idle 121 s, past the balancer's 120 s idle timeout"}},
+			{230, udp("198.51.100.7:50000", "10.0.2.10:443"), true, nil}, // a new flow
+			{231, udp("10.0.2.10:443", "198.51.100.7:50000"), true, nil},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := balancedWorld(t, tc.proto), balancedWorld(t, tc.proto)
+			a.net.SetTCPPickup(tc.pickup)
+			b.net.SetTCPPickup(tc.pickup)
+			fc := b.net.NewFlowCache()
+			for k, st := range tc.steps {
+				var long, cached eni.Path
+				a.net.JudgeInto(st.pkt, at(st.at), &long)
+				fc.JudgeInto(st.pkt, at(st.at), &cached)
+				require.Equal(t, st.allowed, long.Allowed(), "step %d: %s", k, long)
+				assert.Equal(t, long.String(), cached.String(), "step %d", k)
+				assert.Equal(t, nlb, long.Balancer(), "step %d", k)
+				if st.allowed {
+					continue
+				}
+				stages := long.Stages()
+				last := stages[len(stages)-1]
+				require.Equal(t, eni.StageRoute, last.Kind, "%s", long)
+				require.NotNil(t, last.Route)
+				assert.True(t, last.Route.NoBalancerFlow)
+				assert.Equal(t, eni.ReasonNoBalancerFlow, last.Route.Reason())
+				assert.Equal(t, nlb, last.Route.Balancer)
+				if st.pkt.Src == mustAddr("198.51.100.7") {
+					assert.Len(t, stages, 1, "the target never sees it: %s", long)
+					assert.Equal(t, eni.Inbound, last.Verdict.Direction)
+				} else {
+					assert.Equal(t, []eni.StageKind{eni.StageSourceGroups, eni.StageSourceACL, eni.StageRoute},
+						[]eni.StageKind{stages[0].Kind, stages[1].Kind, stages[2].Kind}, "%s", long)
+					assert.True(t, stages[0].Allowed, "the target's groups let its packet out: %s", long)
+					assert.Equal(t, eni.Outbound, last.Verdict.Direction)
+				}
+				assert.Equal(t, len(st.want) > 0 && strings.Contains(st.want[0], "idle"), last.Verdict.IdledOut)
+				for _, w := range st.want {
+					assert.Contains(t, last.Explain(), w)
+				}
+			}
+			// Both networks judged the same packets: the same figures.
+			stats := a.net.BalancerStats()
+			assert.Equal(t, stats, b.net.BalancerStats())
+			require.Len(t, stats, 1)
+			refused, idled := 0, 0
+			for _, st := range tc.steps {
+				if !st.allowed {
+					refused++
+					if strings.Contains(st.want[0], "idle") {
+						idled++
+					}
+				}
+			}
+			assert.Equal(t, nlb, stats[0].Name)
+			assert.Equal(t, uint64(refused), stats[0].Refused)
+			assert.Equal(t, uint64(idled), stats[0].IdledOut)
+			assert.Equal(t, idled > 0 || tc.pickup, stats[0].Tracking.Expired > 0, "%+v", stats[0].Tracking)
+		})
 	}
 }

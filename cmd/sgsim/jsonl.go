@@ -346,6 +346,13 @@ func (jl *jsonl) stage(s eni.Stage) jsonStage {
 	}
 	if s.Kind == eni.StageRoute && s.Route != nil {
 		j.Direction, j.Code, j.RouteTable, j.Explanation = "outbound", s.Route.Reason(), s.Route.Table, s.Explain()
+		if s.Route.NoBalancerFlow {
+			j.Direction = s.Verdict.Direction.String() // the frame names the balancer
+			if s.Verdict.IdledOut {
+				jl.connection(&j, &s.Verdict.Conn)
+				j.IdledOut = true
+			}
+		}
 		if s.Route.Unsolicited() {
 			j.Direction = "inbound" // from the internet, at the gateway
 			if s.Verdict.IdledOut {

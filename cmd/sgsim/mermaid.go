@@ -68,6 +68,9 @@ func host(i *eni.Interface, a fmt.Stringer) string {
 
 func participant(s eni.Stage) (key, label string) {
 	if s.Kind == eni.StageRoute && s.Route != nil {
+		if s.Route.NoBalancerFlow {
+			return "nlb " + s.Route.Balancer, "Network Load Balancer " + s.Route.Balancer
+		}
 		return "route " + s.Route.Table, "route table " + s.Route.Table
 	}
 	if s.ACL != nil {

@@ -112,13 +112,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	if *pickup {
 		// AWS opens tracked TCP connections on a SYN; a capture that starts
 		// after the handshake would show their replies refused.
-		for _, i := range res.Network.Interfaces() {
-			cfg := i.ConnTrackConfig()
-			cfg.TCPPickup = true
-			if err := i.SetConnTrackConfig(cfg); err != nil {
-				return err
-			}
-		}
+		res.Network.SetTCPPickup(true)
 	}
 	var in io.Reader
 	name := *pcap

@@ -425,4 +425,37 @@ func TestReplayBalancedTargets(t *testing.T) {
 	assert.Equal(t, []string{"ACCEPT SG_RULE_MATCH", "ACCEPT TRACKED_CONNECTION", "ACCEPT TRACKED_CONNECTION"}, codes())
 	out, _, _ := sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg...)...)
 	assert.Contains(t, strings.Split(out, "\n")[0], `"balancer":"net/app/50dc6c495c0c9188"`)
+
+	// Six minutes quiet: the balancer has dropped the flow (350 s), while
+	// app-1's table keeps it for days; a capture that starts mid-stream
+	// has no flow at the balancer either, unless picked up.
+	p = writeCapture(t,
+		timed{eni.TCP(client, app, eni.SYN), 0},
+		timed{eni.TCP(app, client, eni.SYN|eni.ACK), time.Millisecond},
+		timed{eni.TCP(client, app, eni.ACK), 2 * time.Millisecond},
+		timed{eni.TCP(client, app, eni.ACK|eni.PSH), 6*time.Minute + 2*time.Millisecond},
+		timed{eni.TCP(app, client, eni.ACK|eni.PSH), 6*time.Minute + 3*time.Millisecond})
+	assert.Equal(t, []string{"ACCEPT SG_RULE_MATCH", "ACCEPT TRACKED_CONNECTION", "ACCEPT TRACKED_CONNECTION",
+		"REJECT NLB_NO_FLOW", "REJECT NLB_NO_FLOW"}, codes())
+	out, _, _ = sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", p}, cfg...)...)
+	lines := strings.Split(out, "\n")
+	assert.Contains(t, lines[3], `"direction":"inbound","result":"DENY","code":"NLB_NO_FLOW"`)
+	assert.Contains(t, lines[3], `"idled_out":true`)
+	assert.Contains(t, lines[3], "had been idle 360 s, past the balancer's 350 s idle timeout")
+	assert.Contains(t, lines[4], `"direction":"outbound","result":"DENY","code":"NLB_NO_FLOW"`)
+	summary, _, _ := sgsim(t, append([]string{"replay", "--pcap", p}, cfg...)...)
+	assert.Contains(t, summary, "NLB_NO_FLOW net/app/50dc6c495c0c9188 inbound (its flow idled out: 350 s timeout)")
+	assert.Regexp(t, `net/app/50dc6c495c0c9188 +1 +1 +2 +0 +350 / 120 / 120 s \(Network Load Balancer, flows\)`, summary)
+	assert.Contains(t, summary, "2 packets were refused at a Network Load Balancer, which had dropped their flow idle for 350 s")
+	findings, _, _ := sgsim(t, append([]string{"audit", "--pcap", p}, cfg...)...)
+	assert.Contains(t, findings, "SGSIM.IDLED_OUT")
+	assert.Contains(t, findings, " through Network Load Balancer net/app/50dc6c495c0c9188 were refused because the balancer had dropped their flow")
+
+	p = writeCapture(t,
+		timed{eni.TCP(client, app, eni.ACK|eni.PSH), 0},
+		timed{eni.TCP(app, client, eni.ACK|eni.PSH), time.Millisecond})
+	// The reply leaves app-1 (its egress is open) for the balancer, which
+	// has no flow for it either.
+	assert.Equal(t, []string{"REJECT NLB_NO_FLOW", "REJECT NLB_NO_FLOW"}, codes())
+	assert.Equal(t, []string{"ACCEPT SG_RULE_MATCH", "ACCEPT TRACKED_CONNECTION"}, codes("--tcp-pickup"))
 }

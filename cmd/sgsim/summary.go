@@ -177,6 +177,19 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 		}
 		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%s\n", c.Interface.ID(), c.Opened, c.TrackedPeak, c.IdledOut, c.TableFull, timeouts)
 	}
+	// The balancers' own flows, which idle out whatever their targets'
+	// tables keep.
+	var nlbIdled uint64
+	for _, b := range res.Network.BalancerStats() {
+		if b.Tracking.Created == 0 && b.Refused == 0 {
+			continue
+		}
+		tracked++
+		nlbIdled += b.IdledOut
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%d / %d / %d s (Network Load Balancer, flows)\n", b.Name, b.Tracking.Created, b.Tracking.Peak,
+			b.IdledOut, b.Tracking.Exceeded, int64(eni.BalancerTCPIdleTimeout/time.Second), int64(eni.BalancerUDPIdleTimeout/time.Second),
+			int64(eni.BalancerUDPIdleTimeout/time.Second))
+	}
 	if tracked > 0 { // no table of nothing
 		tw.Flush()
 	}
@@ -187,6 +200,11 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 	if natIdled > 0 {
 		fmt.Fprintf(w, "  %d packets were refused at a NAT gateway, which had dropped their TCP connection idle for %d s: "+
 			"TCP keepalives more often than that keep such connections\n", natIdled, int64(eni.NATGatewayIdleTimeout/time.Second))
+	}
+	if nlbIdled > 0 {
+		fmt.Fprintf(w, "  %d packets were refused at a Network Load Balancer, which had dropped their flow idle for %d s (udp %d s), "+
+			"whatever the target's table keeps: keepalives more often than that, or a longer tcp.idle_timeout.seconds on the TCP listener, "+
+			"keep such connections\n", nlbIdled, int64(eni.BalancerTCPIdleTimeout/time.Second), int64(eni.BalancerUDPIdleTimeout/time.Second))
 	}
 	if s.Mirror != nil {
 		writeMirror(w, s.Mirror)
@@ -400,6 +418,13 @@ func refusalText(s eni.Stage) string {
 	if s.Kind == eni.StageRoute && s.Route != nil {
 		if s.Route.NoRoute {
 			return fmt.Sprintf("%s %s", eni.ReasonNoRoute, s.Route.Table)
+		}
+		if s.Route.NoBalancerFlow {
+			text := fmt.Sprintf("%s %s %s", eni.ReasonNoBalancerFlow, s.Route.Balancer, s.Verdict.Direction)
+			if s.Verdict.IdledOut {
+				text += fmt.Sprintf(" (its flow idled out: %d s timeout)", int64(s.Verdict.Conn.Timeout/time.Second))
+			}
+			return text
 		}
 		return fmt.Sprintf("%s %s %s to %s", s.Route.Reason(), s.Route.Table, s.Route.Dest, s.Route.Target) // a blackhole route or an egress-only gateway
 	}

@@ -250,8 +250,25 @@ func ExampleNetwork_AddTargetGroup() {
 			fmt.Println(req.Refusals()[0].Route.Reason())
 		}
 	}
+	// Six minutes later the client goes on: the target's table still
+	// holds the connection, but the balancer dropped its flow at 350 s.
+	ack := eni.TCP(netip.MustParseAddrPort("198.51.100.7:50000"), netip.MustParseAddrPort("10.0.2.10:443"), eni.ACK)
+	var p eni.Path
+	n.JudgeInto(&ack, now.Add(time.Millisecond), &p) // the handshake's end: established
+	data := ack
+	data.TCPFlags |= eni.PSH
+	n.JudgeInto(&data, now.Add(6*time.Minute), &p)
+	fmt.Println(p.Action, p.Refusals()[0].Route.Reason())
+	fmt.Println(p.Refusals()[0].Explain())
+	for _, b := range n.BalancerStats() {
+		fmt.Printf("%s: %d flows opened, %d packets refused, %d of them on a flow that idled out\n",
+			b.Name, b.Tracking.Created, b.Refused, b.IdledOut)
+	}
 	// Output:
 	// 443: ALLOW by "net/app/50dc6c495c0c9188", reply ALLOW by "net/app/50dc6c495c0c9188"
 	// 22: DENY by "", reply DENY by ""
 	// NAT_GATEWAY_INBOUND
+	// DENY NLB_NO_FLOW
+	// NLB_NO_FLOW: Network Load Balancer net/app/50dc6c495c0c9188 holds no flow for this packet from a client, and only a SYN opens one: the flow (tcp-established, opened by the client) had been idle 359 s, past the balancer's 350 s idle timeout, whatever the target's own table keeps; it answers with a reset
+	// net/app/50dc6c495c0c9188: 1 flows opened, 1 packets refused, 1 of them on a flow that idled out
 }

@@ -144,11 +144,15 @@ func New(cfg Config) (*Table, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	return newTable(cfg), nil
+}
+
+func newTable(cfg Config) *Table {
 	t := &Table{seed: rand.Uint64()}
 	t.setConfig(cfg)
 	t.index = make([]uint64, 64)
 	t.mask = 63
-	return t, nil
+	return t
 }
 
 // NewFixed returns an empty table for the flows of an AWS appliance
@@ -170,11 +174,7 @@ func NewFixed(cfg Config) (*Table, error) {
 	if err := ranged.Validate(); err != nil {
 		return nil, err
 	}
-	t := &Table{seed: rand.Uint64()}
-	t.setConfig(cfg)
-	t.index = make([]uint64, 64)
-	t.mask = 63
-	return t, nil
+	return newTable(cfg), nil
 }
 
 // Config returns the table's configuration.

@@ -551,13 +551,12 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 // passBalancer judges q at the balancer h (see hop.pass) and, when it
 // refuses q, adds the stage that says so. It reports whether h let q by.
 func (p *Path) passBalancer(h *hop, q *Packet, fromClient bool, now int64) bool {
-	var v Verdict
-	if h.pass(q, fromClient, now, &v) {
+	s := p.add(StageRoute)
+	if h.pass(q, fromClient, now, &s.Verdict) {
+		p.n-- // a balancer that lets a packet by adds no stage
 		return true
 	}
-	s := p.add(StageRoute)
 	s.Route = h.noFlow
-	s.Verdict.Direction, s.Verdict.balancer, s.Verdict.Conn, s.Verdict.IdledOut = v.Direction, v.balancer, v.Conn, v.IdledOut
 	return false
 }
 

@@ -166,23 +166,24 @@ func balancerText(p *Path) string {
 // fromClient when the client sent it. A packet from the client goes on
 // its flow or opens one (a TCP packet only when a SYN, or any but a reset
 // with pickup on); a target's goes back only on a flow its client opened.
-// A packet that passes keeps its flow alive. On refusal, v holds the
+// A packet that passes keeps its flow alive. hint, which may be nil, is
+// where the flow cache keeps the flow's place. On refusal, v holds the
 // flow when it idled out. Called with net.eval held.
-func (h *hop) pass(p *Packet, fromClient bool, now int64, v *Verdict) bool {
+func (h *hop) pass(p *Packet, fromClient bool, now int64, v *Verdict, hint *conntrack.Hint) bool {
 	var ctp conntrack.Packet
-	dir := Outbound
-	if fromClient {
-		dir = Inbound
+	setBalancerCT(&ctp, fromClient, p)
+	v.Direction, v.balancer = Direction(ctp.Dir), h.balancer
+	var scratch conntrack.Hint
+	if hint == nil {
+		hint = &scratch
 	}
-	// The table sees each flow from the target's side, opened inbound.
-	setCT(&ctp, dir, p)
-	v.Direction, v.balancer = dir, h.balancer
 	f := h.flows
-	if _, ok := f.table.Lookup(&ctp, now); ok {
+	var c conntrack.Conn
+	if f.table.LookupHint(&ctp, now, hint, &c) {
 		return true
 	}
 	if fromClient {
-		if _, res := f.table.Track(&ctp, 0, now); res == conntrack.Created {
+		if _, res := f.table.TrackHint(&ctp, 0, now, hint); res == conntrack.Created {
 			return true
 		}
 	}
@@ -192,6 +193,16 @@ func (h *hop) pass(p *Packet, fromClient bool, now int64, v *Verdict) bool {
 		f.idledOut++
 	}
 	return false
+}
+
+// setBalancerCT sets c to the balancer's table's view of p, which sees
+// each flow from the target's side, opened inbound by the client.
+func setBalancerCT(c *conntrack.Packet, fromClient bool, p *Packet) {
+	if fromClient {
+		setCT(c, Inbound, p)
+	} else {
+		setCT(c, Outbound, p)
+	}
 }
 
 // balancerFlows are a balancer's flows and its refusals' counts.

@@ -208,3 +208,12 @@ func BenchmarkNATGateway(b *testing.B) {
 	judgePairs(b, w, tcp("10.0.2.10:40000", "198.51.100.7:443", eni.SYN),
 		tcp("198.51.100.7:443", "10.0.2.10:40000", eni.ACK), tcp("10.0.2.10:40000", "198.51.100.7:443", eni.ACK))
 }
+
+// BenchmarkBalancer judges a connection's packets both ways through a
+// flow cache, a pair a loop, between a client on the internet and a
+// Network Load Balancer's target: the balancer's flows are kept beside
+// the target's table. Compare BenchmarkEgressOnlyGateway.
+func BenchmarkBalancer(b *testing.B) {
+	judgePairs(b, balancedWorld(b, 6), tcp("198.51.100.7:50000", "10.0.2.10:443", eni.SYN),
+		tcp("198.51.100.7:50000", "10.0.2.10:443", eni.ACK), tcp("10.0.2.10:443", "198.51.100.7:50000", eni.ACK))
+}

@@ -107,10 +107,11 @@ type flowEntry struct {
 	routes         *routes // src..dstNet are valid for this snapshot
 	src, dst       *Interface
 	srcNet, dstNet *subnetRoute
-	via, via2      *hop       // appliances on the path: then ends and acls are unused
-	ends           [2]endMemo // source outbound, destination inbound
-	acls           [2]aclMemo // source subnet outbound, destination subnet inbound
-	fast           bool       // the last packet of the kind went through allowed at every stage, in a way the fast lane repeats
+	via, via2      *hop           // appliances on the path: then ends and acls are unused
+	ends           [2]endMemo     // source outbound, destination inbound
+	acls           [2]aclMemo     // source subnet outbound, destination subnet inbound
+	nlb            conntrack.Hint // where a balancer on the path (via) keeps the flow
+	fast           bool           // the last packet of the kind went through allowed at every stage, in a way the fast lane repeats
 }
 
 // flowKey is every packet field that any remembered answer depends on.
@@ -312,9 +313,10 @@ func (fc *FlowCache) prefill(e *flowEntry, p *Packet) {
 		via = appliance(e.routes, e.dst, e.src, e.dstNet, e.srcNet, &rev)
 	}
 	if !via.plain() {
-		return // the reply's route goes through an appliance or a balancer: the long way
+		return // the reply's route goes through an appliance: the long way
 	}
 	r.routes, r.src, r.dst, r.srcNet, r.dstNet, r.via = e.routes, e.dst, e.src, e.dstNet, e.srcNet, via
+	r.nlb = e.nlb // a balancer's flow has its request's key too
 	if r.srcNet != r.dstNet {
 		if sn := r.srcNet; sn != nil && sn.acl != nil && !r.acls[0].evaluate(sn.acl, true, &rev, rev.Dst).Allowed() {
 			return
@@ -399,7 +401,19 @@ func (fc *FlowCache) fast(e *flowEntry, p *Packet, ts time.Time, out *Path) bool
 		setCT(&dstCT, Inbound, p)
 	}
 	ok := (src == nil || src.ready(&e.ends[0], &srcCT, now, gen)) && (dst == nil || dst.ready(&e.ends[1], &dstCT, now, gen))
+	// A balancer on the path must hold the flow (no stage of its own).
+	var nlbCT conntrack.Packet
+	var nlb *conntrack.Table
+	if b := e.via; ok && b != nil && b.flows != nil {
+		nlb = b.flows.table
+		setBalancerCT(&nlbCT, src == nil, p)
+		ok = nlb.Predict(&nlbCT, &e.nlb, now) == conntrack.WillHit
+	}
 	if ok {
+		if nlb != nil {
+			var c conntrack.Conn
+			nlb.LookupHint(&nlbCT, now, &e.nlb, &c)
+		}
 		out.Action, out.Service, out.Src, out.Dst, out.vias, out.useWide, out.n = Allow, NoService, src, dst, [maxHops]*Interface{}, false, 0
 		out.balancer = e.via.balancerName()
 		out.setPacket(p)

@@ -223,8 +223,10 @@ func TestFlowCacheFollowsRuleChanges(t *testing.T) {
 // on when its entries were dropped, which the flow cache, looking up less,
 // changes. Verdicts never depend on it. An egress-only gateway's refusal
 // says the same, or, once the table has forgotten, that the packet
-// answers no connection; a NAT gateway's says what it dropped, or not.
+// answers no connection; a NAT gateway's or a balancer's says what it
+// dropped, or not.
 var idledClause = regexp.MustCompile(`; its tracked connection \(.*?\) had been idle \d+ s, past its \d+ s timeout|` +
+	`: the flow \(.*?\) had been idle \d+ s, past the balancer's \d+ s idle timeout, whatever the target's own table keeps|` +
 	`, while they are tracked: this packet's connection \(.*?\) had been idle \d+ s, past its \d+ s timeout|` +
 	`: it drops a packet from the internet that answers none|` +
 	`; the gateway dropped its connection \(.*?\) when it had been idle \d+ s, past the gateway's fixed \d+ s timeout`)
@@ -341,6 +343,61 @@ func TestFlowCacheAgreesAtEgressOnlyGateway(t *testing.T) {
 				"seed %d rule %s", seed, rb[k])
 		}
 		si, sj := b.net.Interface("eni-web").Stats(), a.net.Interface("eni-web").Stats()
+		si.IdledOut, sj.IdledOut = 0, 0
+		require.Equal(t, fmt.Sprint(si), fmt.Sprint(sj), "seed %d", seed)
+	}
+}
+
+// TestFlowCacheAgreesAtBalancer: through a Network Load Balancer, whose
+// flows the fast lane keeps beside the ends', the flow cache judges as
+// the long way does, flows idling out at the balancer included.
+func TestFlowCacheAgreesAtBalancer(t *testing.T) {
+	clients := []string{"198.51.100.7", "198.51.100.8", "192.0.2.9"}
+	for seed := uint64(1); seed <= 4; seed++ {
+		a, b := balancedWorld(t, 0), balancedWorld(t, 0)
+		if seed%2 == 0 {
+			a.net.SetTCPPickup(true)
+			b.net.SetTCPPickup(true)
+		}
+		rng := rand.New(rand.NewPCG(seed, 43))
+		fc := a.net.NewFlowCache()
+		var got, want eni.Path
+		ts := t0
+		balanced, refused := 0, 0
+		for k := 0; k < 3000; k++ {
+			client := netip.MustParseAddrPort(fmt.Sprintf("%s:%d", clients[rng.IntN(len(clients))], 50000+rng.IntN(3)))
+			target := netip.MustParseAddrPort([]string{"10.0.2.10:443", "10.0.2.10:443", "10.0.2.10:22"}[rng.IntN(3)])
+			var p eni.Packet
+			if rng.IntN(3) == 0 {
+				p = eni.UDP(client, target)
+			} else {
+				p = eni.TCP(client, target, []uint8{eni.SYN, eni.SYN, eni.ACK, eni.ACK, eni.ACK | eni.PSH, eni.FIN | eni.ACK, eni.RST}[rng.IntN(7)])
+			}
+			if rng.IntN(2) == 0 {
+				p = p.Reply()
+				p.TCPFlags = []uint8{eni.SYN | eni.ACK, eni.ACK, eni.ACK, eni.FIN | eni.ACK}[rng.IntN(4)]
+			}
+			ts = ts.Add([]time.Duration{time.Millisecond, time.Second, 20 * time.Second, 130 * time.Second, 400 * time.Second}[rng.IntN(5)])
+			fc.JudgeInto(&p, ts, &got)
+			b.net.JudgeInto(&p, ts, &want)
+			require.Equal(t, withoutIdled(want.String()), withoutIdled(got.String()), "seed %d packet %d", seed, k)
+			require.Equal(t, stageFields(want.Stages()), stageFields(got.Stages()), "seed %d packet %d", seed, k)
+			if want.Balancer() != "" {
+				balanced++
+			}
+			if r := want.Refusals(); len(r) > 0 && r[0].Route != nil && r[0].Route.NoBalancerFlow {
+				refused++
+			}
+		}
+		require.Positive(t, balanced, "seed %d: packets went by the balancer", seed)
+		require.Positive(t, refused, "seed %d: the balancer refused some", seed)
+		sa, sb := a.net.BalancerStats(), b.net.BalancerStats()
+		require.Len(t, sb, 1)
+		sa[0].IdledOut, sb[0].IdledOut = 0, 0 // what the tables remembered (see idledClause)
+		sa[0].Tracking.Expired, sb[0].Tracking.Expired = 0, 0
+		sa[0].Tracking.Peak, sb[0].Tracking.Peak = 0, 0
+		require.Equal(t, sb, sa, "seed %d", seed)
+		si, sj := b.net.Interface("eni-app").Stats(), a.net.Interface("eni-app").Stats()
 		si.IdledOut, sj.IdledOut = 0, 0
 		require.Equal(t, fmt.Sprint(si), fmt.Sprint(sj), "seed %d", seed)
 	}

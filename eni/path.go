@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sgsim/sgsim/conntrack"
 	"github.com/sgsim/sgsim/nacl"
 )
 
@@ -431,7 +432,11 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	}
 	out.Src, out.Dst = src, dst
 	ok := true
-	if balancer != nil && src == nil && !out.passBalancer(balancer, received, true, now) {
+	var nlbHint *conntrack.Hint
+	if fe != nil {
+		nlbHint = &fe.nlb
+	}
+	if balancer != nil && src == nil && !out.passBalancer(balancer, received, true, now, nlbHint) {
 		return // refused by the balancer: the target's stages never see it
 	}
 	if gate != nil && !dst.opened(received, now) {
@@ -521,7 +526,7 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	if balancer != nil && dst == nil && ok {
 		// A target's packet back to its client, which the balancer sends
 		// only on the client's flow.
-		ok = out.passBalancer(balancer, sent, false, now)
+		ok = out.passBalancer(balancer, sent, false, now, nlbHint)
 	}
 	if dst != nil {
 		s := out.add(StageDestGroups)
@@ -550,9 +555,9 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 
 // passBalancer judges q at the balancer h (see hop.pass) and, when it
 // refuses q, adds the stage that says so. It reports whether h let q by.
-func (p *Path) passBalancer(h *hop, q *Packet, fromClient bool, now int64) bool {
+func (p *Path) passBalancer(h *hop, q *Packet, fromClient bool, now int64, hint *conntrack.Hint) bool {
 	s := p.add(StageRoute)
-	if h.pass(q, fromClient, now, &s.Verdict) {
+	if h.pass(q, fromClient, now, &s.Verdict, hint) {
 		p.n-- // a balancer that lets a packet by adds no stage
 		return true
 	}

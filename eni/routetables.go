@@ -105,10 +105,11 @@ type hop struct {
 }
 
 // plain reports whether a path through h is one the fast lane takes: no
-// hop at all, or an egress-only internet gateway's check. A balancer's
-// way is not: the fast lane would have to keep the balancer's flows too.
+// hop at all, an egress-only internet gateway's check, or a balancer's
+// way, which adds no stage to a packet it lets by (the fast lane keeps
+// its flows as it keeps the ends').
 func (h *hop) plain() bool {
-	return h == nil || (h.drop != nil && h.drop.EgressOnly)
+	return h == nil || (h.drop != nil && h.drop.EgressOnly) || h.balancer != ""
 }
 
 // balancerName returns the balancer h stands for, or "".

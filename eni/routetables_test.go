@@ -1136,7 +1136,7 @@ func TestGatewayRefusalNamesBalancer(t *testing.T) {
 // in the public subnet whose target group of the given protocol has
 // app-1 (10.0.2.10, in the private subnet, behind the NAT gateway) on
 // port 443; app-1's group lets in tcp 443 and 22 from anywhere.
-func balancedWorld(t *testing.T, proto uint8) *world {
+func balancedWorld(t testing.TB, proto uint8) *world {
 	t.Helper()
 	w := natWorld(t, nacl.Entry{RuleNumber: 100, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0")})
 	_, err := w.reg.AuthorizeIngress("sg-app", tcpRule(443, "0.0.0.0/0"), tcpRule(22, "0.0.0.0/0"),

@@ -932,7 +932,7 @@ func (a *auditor) unused() {
 				Message: fmt.Sprintf("%d packets of %s through Network Load Balancer %s were refused because the balancer had dropped their "+
 					"flow, idle past its %d s (UDP %d s), whatever its targets' tables keep: send keepalives more often than that, "+
 					"or raise the TCP listener's tcp.idle_timeout.seconds", b.IdledOut, u.Capture, b.Name,
-					int64(eni.BalancerTCPIdleTimeout/time.Second), int64(eni.BalancerUDPIdleTimeout/time.Second))})
+					int64(b.TCPIdleTimeout/time.Second), int64(eni.BalancerUDPIdleTimeout/time.Second))})
 		}
 	}
 	for _, r := range a.reg.Rules() {

@@ -26,7 +26,17 @@ type TargetGroupSpec struct {
 	// Targets are the targets' private addresses, with the ports the
 	// balancer sends to.
 	Targets []netip.AddrPort
+	// TCPIdleTimeout is the tcp.idle_timeout.seconds of the TCP listener
+	// that forwards to the group (60-6000 s); zero means its default,
+	// BalancerTCPIdleTimeout, which is also a TLS listener's fixed figure.
+	TCPIdleTimeout time.Duration
 }
+
+// The range of a TCP listener's tcp.idle_timeout.seconds.
+const (
+	MinBalancerTCPIdleTimeout = 60 * time.Second
+	MaxBalancerTCPIdleTimeout = 6000 * time.Second
+)
 
 // BalancerTCPIdleTimeout and BalancerUDPIdleTimeout are how long a
 // Network Load Balancer keeps a flow that carries nothing, whatever its
@@ -67,6 +77,13 @@ func (n *Network) AddTargetGroup(spec TargetGroupSpec) error {
 		return &Error{Code: ErrInvalidTargetGroup, Resource: spec.ID, Field: "Protocol", Value: fmt.Sprint(spec.Protocol),
 			Msg: "a Network Load Balancer's targets take TCP (6), UDP (17) or both (0)"}
 	}
+	if d := spec.TCPIdleTimeout; d != 0 && (d < MinBalancerTCPIdleTimeout || d > MaxBalancerTCPIdleTimeout) {
+		return &Error{Code: ErrInvalidTargetGroup, Resource: spec.ID, Field: "tcp.idle_timeout.seconds", Value: fmt.Sprint(int64(d / time.Second)),
+			Msg: "a TCP listener's idle timeout is 60-6000 seconds"}
+	}
+	if spec.TCPIdleTimeout == 0 {
+		spec.TCPIdleTimeout = BalancerTCPIdleTimeout
+	}
 	for k, t := range spec.Targets {
 		if !t.Addr().IsValid() || t.Port() == 0 {
 			return &Error{Code: ErrInvalidTargetGroup, Resource: spec.ID, Field: fmt.Sprintf("Targets[%d]", k), Value: t.String(),
@@ -80,17 +97,17 @@ func (n *Network) AddTargetGroup(spec TargetGroupSpec) error {
 		return &Error{Code: ErrInvalidTargetGroup, Resource: spec.ID, Msg: "a target group with this ID exists"}
 	}
 	if n.targetGroups == nil {
-		n.targetGroups, n.balancerFlows = map[string]TargetGroupSpec{}, map[string]*balancerFlows{}
+		n.targetGroups, n.balancerFlows = map[string]TargetGroupSpec{}, map[balancerFlowsKey]*balancerFlows{}
 	}
-	if n.balancerFlows[spec.Balancer] == nil {
+	if k := flowsKeyOf(spec); n.balancerFlows[k] == nil {
 		cfg := conntrack.DefaultConfig()
-		cfg.TCPEstablished, cfg.UDP, cfg.UDPStream = BalancerTCPIdleTimeout, BalancerUDPIdleTimeout, BalancerUDPIdleTimeout
+		cfg.TCPEstablished, cfg.UDP, cfg.UDPStream = spec.TCPIdleTimeout, BalancerUDPIdleTimeout, BalancerUDPIdleTimeout
 		cfg.TCPPickup = n.pickup
 		t, err := conntrack.NewFixed(cfg)
 		if err != nil {
 			return &Error{Code: ErrInvalidTargetGroup, Resource: spec.ID, Msg: err.Error()}
 		}
-		n.balancerFlows[spec.Balancer] = &balancerFlows{table: t}
+		n.balancerFlows[k] = &balancerFlows{table: t}
 	}
 	n.targetGroups[spec.ID] = spec
 	n.changed()
@@ -128,7 +145,7 @@ func (n *Network) compileTargetGroups() map[balancedKey]*hop {
 	out := map[balancedKey]*hop{}
 	for _, id := range slices.Sorted(maps.Keys(n.targetGroups)) {
 		g := n.targetGroups[id]
-		h := &hop{balancer: g.Balancer, flows: n.balancerFlows[g.Balancer], noFlow: &RouteDrop{Balancer: g.Balancer, NoBalancerFlow: true}}
+		h := &hop{balancer: g.Balancer, flows: n.balancerFlows[flowsKeyOf(g)], noFlow: &RouteDrop{Balancer: g.Balancer, NoBalancerFlow: true}}
 		for _, t := range g.Targets {
 			for _, proto := range []uint8{6, 17} {
 				k := balancedKey{t.Addr().Unmap(), t.Port(), proto}
@@ -205,33 +222,54 @@ func setBalancerCT(c *conntrack.Packet, fromClient bool, p *Packet) {
 	}
 }
 
-// balancerFlows are a balancer's flows and its refusals' counts.
+// balancerFlows are a balancer's flows of one TCP idle timeout (its
+// listeners' may differ) and its refusals' counts.
 type balancerFlows struct {
 	table             *conntrack.Table
 	refused, idledOut uint64
 }
 
-// BalancerStats are a Network Load Balancer's figures: its flows, and the
-// packets it refused on none.
+// balancerFlowsKey names a balancerFlows: a balancer and a TCP idle
+// timeout.
+type balancerFlowsKey struct {
+	balancer string
+	tcpIdle  time.Duration
+}
+
+// flowsKeyOf returns the key of the flows of a group's balancer, whose
+// TCPIdleTimeout is set.
+func flowsKeyOf(g TargetGroupSpec) balancerFlowsKey {
+	return balancerFlowsKey{g.Balancer, g.TCPIdleTimeout}
+}
+
+// BalancerStats are a Network Load Balancer's figures: its flows of one
+// TCP idle timeout, and the packets it refused on none.
 type BalancerStats struct {
-	Name     string          // as TargetGroupSpec.Balancer
-	Tracking conntrack.Stats // its flows
-	Refused  uint64          // packets on no flow (a RouteDrop with NoBalancerFlow)
-	IdledOut uint64          // of those, packets whose flow had idled out
+	Name           string        // as TargetGroupSpec.Balancer
+	TCPIdleTimeout time.Duration // as TargetGroupSpec.TCPIdleTimeout (UDP: BalancerUDPIdleTimeout)
+	Tracking       conntrack.Stats
+	Refused        uint64 // packets on no flow (a RouteDrop with NoBalancerFlow)
+	IdledOut       uint64 // of those, packets whose flow had idled out
 }
 
 // BalancerStats returns the figures of every balancer of the target
-// groups added, sorted by name.
+// groups added, one for each TCP idle timeout its groups have, sorted by
+// name and timeout.
 func (n *Network) BalancerStats() []BalancerStats {
 	n.eval.Lock()
 	defer n.eval.Unlock()
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	out := make([]BalancerStats, 0, len(n.balancerFlows))
-	for _, name := range slices.Sorted(maps.Keys(n.balancerFlows)) {
-		f := n.balancerFlows[name]
-		out = append(out, BalancerStats{Name: name, Tracking: f.table.Stats(), Refused: f.refused, IdledOut: f.idledOut})
+	for k, f := range n.balancerFlows {
+		out = append(out, BalancerStats{Name: k.balancer, TCPIdleTimeout: k.tcpIdle, Tracking: f.table.Stats(), Refused: f.refused, IdledOut: f.idledOut})
 	}
+	slices.SortFunc(out, func(x, y BalancerStats) int {
+		if c := strings.Compare(x.Name, y.Name); c != 0 {
+			return c
+		}
+		return int(x.TCPIdleTimeout/time.Second - y.TCPIdleTimeout/time.Second)
+	})
 	return out
 }
 

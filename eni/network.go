@@ -91,11 +91,11 @@ type Network struct {
 	byAddr  map[netip.Addr]*Interface
 	acls    map[string]*nacl.ACL
 	// targetGroups are the Network Load Balancers' target groups, by ID;
-	// balancerFlows each balancer's flows, by its name, which outlive
-	// the snapshots, as interfaces' tables do (guarded by eval once
-	// made).
+	// balancerFlows each balancer's flows, by its name and TCP idle
+	// timeout, which outlive the snapshots, as interfaces' tables do
+	// (guarded by eval once made).
 	targetGroups  map[string]TargetGroupSpec
-	balancerFlows map[string]*balancerFlows
+	balancerFlows map[balancerFlowsKey]*balancerFlows
 	// pickup is SetTCPPickup's setting, for the tables made after it.
 	pickup bool
 	// routeTables matter only where a route sends traffic to an

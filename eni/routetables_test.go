@@ -1,11 +1,13 @@
 package eni_test
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -1136,7 +1138,11 @@ func TestGatewayRefusalNamesBalancer(t *testing.T) {
 // in the public subnet whose target group of the given protocol has
 // app-1 (10.0.2.10, in the private subnet, behind the NAT gateway) on
 // port 443; app-1's group lets in tcp 443 and 22 from anywhere.
-func balancedWorld(t testing.TB, proto uint8) *world {
+func balancedWorld(t testing.TB, proto uint8) *world { return balancedWorldIdle(t, proto, 0) }
+
+// balancedWorldIdle is balancedWorld whose listener's TCP idle timeout
+// is tcpIdle (0: the default).
+func balancedWorldIdle(t testing.TB, proto uint8, tcpIdle time.Duration) *world {
 	t.Helper()
 	w := natWorld(t, nacl.Entry{RuleNumber: 100, Protocol: -1, Action: nacl.Allow, CIDR: netip.MustParsePrefix("0.0.0.0/0")})
 	_, err := w.reg.AuthorizeIngress("sg-app", tcpRule(443, "0.0.0.0/0"), tcpRule(22, "0.0.0.0/0"),
@@ -1147,7 +1153,7 @@ func balancedWorld(t testing.TB, proto uint8) *world {
 		PublicIPv4: []eni.PublicIP{{Public: mustAddr("203.0.113.20"), Private: mustAddr("10.0.1.20")}}})
 	require.NoError(t, err)
 	require.NoError(t, w.net.AddTargetGroup(eni.TargetGroupSpec{ID: "targetgroup/web/73e2d6bc24d8a067", Balancer: "net/web/50dc6c495c0c9188",
-		Protocol: proto, Targets: []netip.AddrPort{mustAP("10.0.2.10:443")}}))
+		Protocol: proto, Targets: []netip.AddrPort{mustAP("10.0.2.10:443")}, TCPIdleTimeout: tcpIdle}))
 	return w
 }
 
@@ -1206,6 +1212,8 @@ func TestBalancedTargets(t *testing.T) {
 		{eni.TargetGroupSpec{ID: "tg", Balancer: "net/x/1", Protocol: 1}, `tg: Protocol: "1": a Network Load Balancer's targets take`},
 		{eni.TargetGroupSpec{ID: "tg", Balancer: "net/x/1", Targets: []netip.AddrPort{mustAP("10.0.2.10:0")}}, "tg: Targets[0]"},
 		{eni.TargetGroupSpec{ID: "targetgroup/web/73e2d6bc24d8a067", Balancer: "net/x/1"}, "a target group with this ID exists"},
+		{eni.TargetGroupSpec{ID: "tg", Balancer: "net/x/1", TCPIdleTimeout: 30 * time.Second},
+			`tg: tcp.idle_timeout.seconds: "30": a TCP listener's idle timeout is 60-6000 seconds`},
 	} {
 		err := w.net.AddTargetGroup(tc.spec)
 		require.Error(t, err)
@@ -1255,10 +1263,11 @@ func TestBalancerIdleTimeout(t *testing.T) {
 		want    []string // in the refusal's explanation
 	}
 	for _, tc := range []struct {
-		name   string
-		proto  uint8
-		pickup bool
-		steps  []step
+		name    string
+		proto   uint8
+		pickup  bool
+		steps   []step
+		tcpIdle time.Duration
 	}{
 		{"tcp", 6, false, []step{
 			{0, in(eni.SYN), true, nil},
@@ -1271,25 +1280,32 @@ func TestBalancerIdleTimeout(t *testing.T) {
 				"the flow (tcp-established, opened by the client) had been idle 361 s"}},
 			{700, in(eni.SYN), true, nil}, // a new connection on the same ports
 			{701, out(eni.SYN | eni.ACK), true, nil},
-		}},
+		}, 0},
+		{"tcp listener of 900 s", 6, false, []step{
+			{0, in(eni.SYN), true, nil},
+			{1, out(eni.SYN | eni.ACK), true, nil},
+			{2, in(eni.ACK), true, nil},
+			{660, in(eni.ACK | eni.PSH), true, nil},
+			{1561, out(eni.ACK | eni.PSH), false, []string{"had been idle 901 s, past the balancer's 900 s idle timeout"}},
+		}, 900 * time.Second},
 		{"tcp never opened", 6, false, []step{
 			{0, in(eni.ACK), false, []string{"holds no flow for this packet from a client, and only a SYN opens one; it answers with a reset"}},
-		}},
+		}, 0},
 		{"tcp pickup", 6, true, []step{
 			{0, in(eni.ACK), true, nil},
 			{1, out(eni.ACK), true, nil},
 			{400, in(eni.ACK), true, nil}, // picked up again, as at the target
-		}},
+		}, 0},
 		{"udp", 17, false, []step{
 			{0, udp("198.51.100.7:50000", "10.0.2.10:443"), true, nil},
 			{100, udp("10.0.2.10:443", "198.51.100.7:50000"), true, nil},
 			{221, udp("10.0.2.10:443", "198.51.100.7:50000"), false, []string{"had been idle 121 s, past the balancer's 120 s idle timeout"}},
 			{230, udp("198.51.100.7:50000", "10.0.2.10:443"), true, nil}, // a new flow
 			{231, udp("10.0.2.10:443", "198.51.100.7:50000"), true, nil},
-		}},
+		}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a, b := balancedWorld(t, tc.proto), balancedWorld(t, tc.proto)
+			a, b := balancedWorldIdle(t, tc.proto, tc.tcpIdle), balancedWorldIdle(t, tc.proto, tc.tcpIdle)
 			a.net.SetTCPPickup(tc.pickup)
 			b.net.SetTCPPickup(tc.pickup)
 			fc := b.net.NewFlowCache()
@@ -1338,6 +1354,7 @@ func TestBalancerIdleTimeout(t *testing.T) {
 				}
 			}
 			assert.Equal(t, nlb, stats[0].Name)
+			assert.Equal(t, cmp.Or(tc.tcpIdle, eni.BalancerTCPIdleTimeout), stats[0].TCPIdleTimeout)
 			assert.Equal(t, uint64(refused), stats[0].Refused)
 			assert.Equal(t, uint64(idled), stats[0].IdledOut)
 			assert.Equal(t, idled > 0 || tc.pickup, stats[0].Tracking.Expired > 0, "%+v", stats[0].Tracking)

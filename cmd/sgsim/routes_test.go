@@ -446,7 +446,7 @@ func TestReplayBalancedTargets(t *testing.T) {
 	summary, _, _ := sgsim(t, append([]string{"replay", "--pcap", p}, cfg...)...)
 	assert.Contains(t, summary, "NLB_NO_FLOW net/app/50dc6c495c0c9188 inbound (its flow idled out: 350 s timeout)")
 	assert.Regexp(t, `net/app/50dc6c495c0c9188 +1 +1 +2 +0 +350 / 120 / 120 s \(Network Load Balancer, flows\)`, summary)
-	assert.Contains(t, summary, "2 packets were refused at a Network Load Balancer, which had dropped their flow idle for 350 s")
+	assert.Contains(t, summary, "2 packets were refused at a Network Load Balancer, which had dropped their flow idle past its timeout")
 	findings, _, _ := sgsim(t, append([]string{"audit", "--pcap", p}, cfg...)...)
 	assert.Contains(t, findings, "SGSIM.IDLED_OUT")
 	assert.Contains(t, findings, " through Network Load Balancer net/app/50dc6c495c0c9188 were refused because the balancer had dropped their flow")

@@ -187,7 +187,7 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 		tracked++
 		nlbIdled += b.IdledOut
 		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%d / %d / %d s (Network Load Balancer, flows)\n", b.Name, b.Tracking.Created, b.Tracking.Peak,
-			b.IdledOut, b.Tracking.Exceeded, int64(eni.BalancerTCPIdleTimeout/time.Second), int64(eni.BalancerUDPIdleTimeout/time.Second),
+			b.IdledOut, b.Tracking.Exceeded, int64(b.TCPIdleTimeout/time.Second), int64(eni.BalancerUDPIdleTimeout/time.Second),
 			int64(eni.BalancerUDPIdleTimeout/time.Second))
 	}
 	if tracked > 0 { // no table of nothing
@@ -202,9 +202,9 @@ func writeSummary(w io.Writer, res *ec2json.Result, name, format string, rp *rep
 			"TCP keepalives more often than that keep such connections\n", natIdled, int64(eni.NATGatewayIdleTimeout/time.Second))
 	}
 	if nlbIdled > 0 {
-		fmt.Fprintf(w, "  %d packets were refused at a Network Load Balancer, which had dropped their flow idle for %d s (udp %d s), "+
+		fmt.Fprintf(w, "  %d packets were refused at a Network Load Balancer, which had dropped their flow idle past its timeout (above), "+
 			"whatever the target's table keeps: keepalives more often than that, or a longer tcp.idle_timeout.seconds on the TCP listener, "+
-			"keep such connections\n", nlbIdled, int64(eni.BalancerTCPIdleTimeout/time.Second), int64(eni.BalancerUDPIdleTimeout/time.Second))
+			"keep such connections\n", nlbIdled)
 	}
 	if s.Mirror != nil {
 		writeMirror(w, s.Mirror)

@@ -368,6 +368,8 @@ func listKind(name string, data []byte) (key string, ok bool, err error) {
 	switch {
 	case has("VpcPeeringConnectionId", "AccepterVpcInfo") || has("VpcPeeringConnectionId", "RequesterVpcInfo"):
 		return "VpcPeeringConnections", true, nil
+	case has("ListenerArn"):
+		return "Listeners", true, nil
 	case has("TargetGroupArn"):
 		return "TargetGroups", true, nil
 	case has("Target", "TargetHealth") || has("Target", "HealthCheckPort"):

@@ -20,12 +20,17 @@
 // whether a group keeps them (preserve_client_ip.enabled), else AWS's
 // default for its type does. Neither output names its group: such a file
 // is tied to its group by the argument "ARN=FILE" or by the group's ID
-// (the last part of its ARN) in the file's name.
+// (the last part of its ARN) in the file's name. describe-listeners says
+// which listener forwards to a group, and describe-listener-attributes
+// (tied to its listener the same way) a TCP listener's
+// tcp.idle_timeout.seconds: how long the balancer keeps an idle flow.
+// Listeners without it keep the default, 350 s.
 //
 // Each file's kind is recognised from its top-level key (Vpcs, Subnets,
 // SecurityGroups, SecurityGroupRules, NetworkInterfaces, NetworkAcls,
 // PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes,
-// RouteTables, TargetGroups, TargetHealthDescriptions, Attributes), or, for a
+// RouteTables, TargetGroups, TargetHealthDescriptions, Listeners,
+// Attributes), or, for a
 // file holding the list alone (describe-... --query 'SecurityGroups[...]'),
 // from the keys of its first object; unknown keys and fields are ignored.
 // A file may be UTF-8, with or without a byte order mark, or UTF-16, as
@@ -100,6 +105,9 @@ type Source struct {
 	// TargetGroup ties a describe-target-health file to its target group,
 	// by its ARN (else the group's ID in the file's name does).
 	TargetGroup string
+	// Listener ties a describe-listener-attributes file to its listener,
+	// by its ARN (else the listener's ID in the file's name does).
+	Listener string
 }
 
 var plInName = regexp.MustCompile(`pl-[0-9a-zA-Z]+`)
@@ -118,6 +126,8 @@ func ReadFiles(args ...string) ([]Source, error) {
 			src.Name, src.PrefixList = path, id
 		} else if ok && targetGroupArg(id) {
 			src.Name, src.TargetGroup = path, id
+		} else if ok && listenerArg(id) {
+			src.Name, src.Listener = path, id
 		}
 		data, err := os.ReadFile(src.Name)
 		if err != nil {
@@ -194,7 +204,8 @@ type loader struct {
 
 	targetGroups []located[targetGroup]
 	health       []healthFile
-	groupAttrs   []attrFile
+	groupAttrs   []attrFile // and listeners'
+	listeners    []located[listener]
 
 	flowLogs   []located[flowLog]
 	flowLogOut []FlowLog
@@ -352,6 +363,9 @@ func (l *loader) parse(s Source) error {
 			return collect(l, s.Name, top, "TargetGroups", "target groups", func(x *targetGroup) string { return x.TargetGroupArn }, &l.targetGroups, count)
 		},
 		func() error {
+			return collect(l, s.Name, top, "Listeners", "listeners", func(x *listener) string { return x.ListenerArn }, &l.listeners, count)
+		},
+		func() error {
 			return collect(l, s.Name, top, "TrafficMirrorSessions", "traffic mirror sessions",
 				func(x *trafficMirrorSession) string { return x.TrafficMirrorSessionID }, &l.mirrorSessions, count)
 		},
@@ -404,14 +418,14 @@ func (l *loader) parse(s Source) error {
 		count(r.Len(), "AWS service address ranges")
 	}
 	if raw, ok := top["Attributes"]; ok {
-		// describe-target-group-attributes: only the group it is of knows
-		// what its keys mean.
-		f := attrFile{file: s.Name, group: s.TargetGroup}
+		// describe-target-group-attributes or describe-listener-attributes:
+		// only the group or listener it is of knows what its keys mean.
+		f := attrFile{file: s.Name, group: s.TargetGroup, listener: s.Listener}
 		if err := json.Unmarshal(raw, &f.attrs); err != nil {
 			return &Error{File: s.Name, Object: "Attributes", Msg: "is not a list of Key and Value pairs"}
 		}
 		l.groupAttrs = append(l.groupAttrs, f)
-		count(len(f.attrs), "target group attributes")
+		count(len(f.attrs), "attributes")
 	}
 	if raw, ok := top["TargetHealthDescriptions"]; ok {
 		v, err := decodeList[targetHealth](s.Name, "TargetHealthDescriptions", raw, nil)
@@ -443,7 +457,7 @@ func (l *loader) parse(s Source) error {
 		}
 		sort.Strings(keys)
 		return &Error{File: s.Name, Msg: fmt.Sprintf("holds none of Vpcs, Subnets, SecurityGroups, SecurityGroupRules, "+
-			"NetworkInterfaces, NetworkAcls, PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes, RouteTables, TargetGroups, TargetHealthDescriptions, Attributes, "+
+			"NetworkInterfaces, NetworkAcls, PrefixLists, Entries, FlowLogs, Reservations, InstanceTypes, RouteTables, TargetGroups, TargetHealthDescriptions, Listeners, Attributes, "+
 			"TrafficMirrorSessions, TrafficMirrorFilters, TrafficMirrorTargets or VpcPeeringConnections, and is not ip-ranges.json (its keys: %s)", strings.Join(keys, ", "))}
 	}
 	return nil

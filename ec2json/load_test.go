@@ -319,6 +319,9 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(`{"TargetGroups":[{"TargetGroupArn":"arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/a/1","Protocol":"TCP",` +
 		`"TargetType":"instance","LoadBalancerArns":["arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/a/1"]}],` +
 		`"TargetHealthDescriptions":[{"Target":{"Id":"i-0a1b2c3d4e5f60001","Port":443}},{"Target":{"Id":"10.20.1.10","Port":"80"}}]}`))
+	f.Add([]byte(`{"Listeners":[{"ListenerArn":"arn:aws:elasticloadbalancing:us-east-1:1:listener/net/a/1/2","Protocol":"TCP",` +
+		`"DefaultActions":[{"Type":"forward","TargetGroupArn":"arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/a/1",` +
+		`"ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"x"}]}}]}],"Attributes":[{"Key":"tcp.idle_timeout.seconds","Value":"900"}]}`))
 	// Text as shells save it: UTF-16 either way round, a UTF-8 mark.
 	f.Add(append([]byte{0xff, 0xfe}, []byte("{\x00\"\x00V\x00p\x00c\x00s\x00\"\x00:\x00[\x00]\x00}\x00")...))
 	f.Add([]byte("\x00{\x00\"\x00S\x00u\x00b\x00n\x00e\x00t\x00s\x00\"\x00:\x00[\x00{\x00}\x00]\x00}"))

@@ -6,7 +6,9 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sgsim/sgsim/eni"
 )
@@ -38,13 +40,119 @@ type healthFile struct {
 }
 
 // attrFile is a describe-target-group-attributes file, tied to its group
-// as a healthFile is.
+// as a healthFile is, or a describe-listener-attributes file, tied to its
+// listener the same way.
 type attrFile struct {
-	file, group string
-	attrs       []struct {
+	file, group, listener string
+	attrs                 []struct {
 		Key   string `json:"Key"`
 		Value string `json:"Value"`
 	}
+}
+
+// listener is one object of aws elbv2 describe-listeners: which target
+// groups it forwards to.
+type listener struct {
+	ListenerArn     string `json:"ListenerArn"`
+	LoadBalancerArn string `json:"LoadBalancerArn"`
+	Protocol        string `json:"Protocol"`
+	DefaultActions  []struct {
+		TargetGroupArn string `json:"TargetGroupArn"`
+		ForwardConfig  struct {
+			TargetGroups []struct {
+				TargetGroupArn string `json:"TargetGroupArn"`
+			} `json:"TargetGroups"`
+		} `json:"ForwardConfig"`
+	} `json:"DefaultActions"`
+}
+
+// groups returns the target groups the listener forwards to.
+func (x *listener) groups() []string {
+	var out []string
+	for _, a := range x.DefaultActions {
+		if a.TargetGroupArn != "" {
+			out = append(out, a.TargetGroupArn)
+		}
+		for _, g := range a.ForwardConfig.TargetGroups {
+			if g.TargetGroupArn != "" {
+				out = append(out, g.TargetGroupArn)
+			}
+		}
+	}
+	return out
+}
+
+// tcpIdleKey is the attribute of a TCP listener that says how long the
+// balancer keeps an idle flow.
+const tcpIdleKey = "tcp.idle_timeout.seconds"
+
+// listenerArg reports whether the id of an argument ID=FILE is a
+// listener's ARN, which ties a describe-listener-attributes file to it.
+func listenerArg(id string) bool {
+	return strings.HasPrefix(id, "arn:") && strings.Contains(id, ":listener/")
+}
+
+// listenerFile reports whether an attributes file not tied by its
+// argument is a listener's: it has the key only a listener has, or its
+// name holds a listener's ID and no target group's.
+func (f *attrFile) listenerFile(listeners map[string]located[listener], groups map[string]located[targetGroup]) bool {
+	for _, a := range f.attrs {
+		if a.Key == tcpIdleKey {
+			return true
+		}
+	}
+	return nameHolds(f.file, listeners) && !nameHolds(f.file, groups)
+}
+
+// nameHolds reports whether a file's base name holds the ID (the last
+// part of the ARN) of one of arns.
+func nameHolds[T any](file string, arns map[string]located[T]) bool {
+	base := filepath.Base(file)
+	for arn := range arns {
+		if id := groupID(arn); id != "" && strings.Contains(base, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// tcpIdleTimeouts returns, by target group, the idle timeout of the TCP
+// listeners that forward to it, as describe-listener-attributes says: the
+// longest, when several do (a capture cannot tell which listener a flow
+// came by). Groups of listeners without the attribute are left out.
+func (l *loader) tcpIdleTimeouts(files []attrFile, groups map[string]located[targetGroup]) (map[string]time.Duration, error) {
+	listeners := map[string]located[listener]{}
+	for _, x := range l.listeners {
+		listeners[x.v.ListenerArn] = x
+	}
+	out := map[string]time.Duration{}
+	for _, f := range files {
+		arn, err := tied(f.file, f.listener, "Attributes", "describe-listener-attributes", "the attributes", "listener", "describe-listeners", listeners)
+		if err != nil {
+			return nil, err
+		}
+		x := listeners[arn]
+		if !strings.EqualFold(x.v.Protocol, "TCP") {
+			continue // only a TCP listener's timeout can be set
+		}
+		for k, a := range f.attrs {
+			if a.Key != tcpIdleKey {
+				continue
+			}
+			secs, err := strconv.Atoi(a.Value)
+			d := time.Duration(secs) * time.Second
+			if err != nil || d < eni.MinBalancerTCPIdleTimeout || d > eni.MaxBalancerTCPIdleTimeout {
+				return nil, &Error{File: f.file, Object: arn, Field: fmt.Sprintf("Attributes[%d].Value", k),
+					Msg: fmt.Sprintf("%q is not 60-6000 seconds", a.Value)}
+			}
+			for _, g := range x.v.groups() {
+				if _, ok := groups[g]; ok {
+					out[g] = max(out[g], d)
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // targetGroupArg reports whether the id of an argument ID=FILE is a target
@@ -80,8 +188,24 @@ func (l *loader) buildTargetGroups() error {
 	for _, g := range l.targetGroups {
 		arns[g.v.TargetGroupArn] = g
 	}
-	preserve := map[string]bool{} // by group, as describe-target-group-attributes says
+	listeners := map[string]located[listener]{}
+	for _, x := range l.listeners {
+		listeners[x.v.ListenerArn] = x
+	}
+	var groupFiles, listenerFiles []attrFile
 	for _, f := range l.groupAttrs {
+		if f.listener != "" || (f.group == "" && f.listenerFile(listeners, arns)) {
+			listenerFiles = append(listenerFiles, f)
+		} else {
+			groupFiles = append(groupFiles, f)
+		}
+	}
+	idle, err := l.tcpIdleTimeouts(listenerFiles, arns)
+	if err != nil {
+		return err
+	}
+	preserve := map[string]bool{} // by group, as describe-target-group-attributes says
+	for _, f := range groupFiles {
 		group, err := tiedGroup(f.file, f.group, "Attributes", "describe-target-group-attributes", "the attributes", arns)
 		if err != nil {
 			return err
@@ -173,7 +297,8 @@ func (l *loader) buildTargetGroups() error {
 				l.warn("%s: %s: no describe-target-health output: its targets are judged by their routes", g.file, arn)
 				continue
 			}
-			if err := l.net.AddTargetGroup(eni.TargetGroupSpec{ID: arn, Balancer: name, Protocol: proto, Targets: targets[arn]}); err != nil {
+			spec := eni.TargetGroupSpec{ID: arn, Balancer: name, Protocol: proto, Targets: targets[arn], TCPIdleTimeout: idle[arn]}
+			if err := l.net.AddTargetGroup(spec); err != nil {
 				return wrap(g.file, arn, "", err)
 			}
 			break // a Network Load Balancer's group is attached to one balancer
@@ -186,23 +311,29 @@ func (l *loader) buildTargetGroups() error {
 // health or attributes, under key, as command printed it) is of: the one
 // its argument ARN=FILE named, or the one whose ID its name holds.
 func tiedGroup(file, explicit, key, command, what string, arns map[string]located[targetGroup]) (string, error) {
-	group := explicit
-	if group == "" {
+	return tied(file, explicit, key, command, what, "target group", "describe-target-groups", arns)
+}
+
+// tied returns the object (a noun, as defines prints it) a file of one
+// object's is of, as tiedGroup does for target groups.
+func tied[T any](file, explicit, key, command, what, noun, defines string, arns map[string]located[T]) (string, error) {
+	obj := explicit
+	if obj == "" {
 		base := filepath.Base(file)
 		for arn := range arns {
-			if id := groupID(arn); id != "" && strings.Contains(base, id) && (group == "" || arn < group) {
-				group = arn
+			if id := groupID(arn); id != "" && strings.Contains(base, id) && (obj == "" || arn < obj) {
+				obj = arn
 			}
 		}
-		if group == "" {
+		if obj == "" {
 			return "", &Error{File: file, Object: key,
-				Msg: command + " output names no target group: pass it as ARN=FILE, or put the group's ID in the file name"}
+				Msg: fmt.Sprintf("%s output names no %s: pass it as ARN=FILE, or put the %s's ID in the file name", command, noun, noun)}
 		}
 	}
-	if _, ok := arns[group]; !ok {
-		return "", &Error{File: file, Object: group, Msg: what + " of a target group that no describe-target-groups file defines"}
+	if _, ok := arns[obj]; !ok {
+		return "", &Error{File: file, Object: obj, Msg: fmt.Sprintf("%s of a %s that no %s file defines", what, noun, defines)}
 	}
-	return group, nil
+	return obj, nil
 }
 
 // internetFacing reports whether the load balancer's interfaces in the

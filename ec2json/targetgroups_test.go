@@ -113,7 +113,7 @@ func TestTargetGroupErrors(t *testing.T) {
 		want string
 	}{
 		{"no tie", src("health.json", health),
-			"health.json: TargetHealthDescriptions: describe-target-health output names no target group: pass it as ARN=FILE, or put the group's ID in the file name"},
+			"health.json: TargetHealthDescriptions: describe-target-health output names no target group: pass it as ARN=FILE, or put the target group's ID in the file name"},
 		{"an unknown group", ec2json.Source{Name: "health.json", Data: []byte(health), TargetGroup: tgARN + "0"},
 			"health.json: " + tgARN + "0: the health of a target group that no describe-target-groups file defines"},
 		{"a port out of range", src("health-73e2d6bc24d8a067.json", strings.Replace(health, `"Port":443`, `"Port":70000`, 1)),
@@ -196,5 +196,82 @@ func TestTargetGroupAttributes(t *testing.T) {
 	_, err = load("ip", src("attributes.json", attrs("true")))
 	require.Error(t, err)
 	assert.Equal(t, "attributes.json: Attributes: describe-target-group-attributes output names no target group: pass it as ARN=FILE, "+
-		"or put the group's ID in the file name", err.Error())
+		"or put the target group's ID in the file name", err.Error())
+}
+
+// TestListenerIdleTimeout: describe-listeners says which listener forwards
+// to a target group, and describe-listener-attributes (tied to it by
+// ARN=FILE or by its ID in the file's name) its tcp.idle_timeout.seconds,
+// which becomes the group's; a TLS or UDP listener's, or one without the
+// file, stays AWS's 350 s.
+func TestListenerIdleTimeout(t *testing.T) {
+	const lnARN = "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/net/web/50dc6c495c0c9188/f2f7dc8efc522ab2"
+	instance := enis(`,"Attachment":{"InstanceId":"i-1","DeviceIndex":0}`)
+	listeners := func(protocol string, forward bool) string {
+		action := `{"Type":"forward","TargetGroupArn":"` + tgARN + `"}`
+		if forward { // the weighted form
+			action = `{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"` + tgARN + `","Weight":1}],
+				"TargetGroupStickinessConfig":{"Enabled":false}}}`
+		}
+		return `{"Listeners":[{"ListenerArn":"` + lnARN + `","LoadBalancerArn":"` + nlbARN + `","Port":443,"Protocol":"` + protocol + `",
+			"DefaultActions":[` + action + `]}]}`
+	}
+	attrs := func(v string) string { return `{"Attributes":[{"Key":"` + "tcp.idle_timeout.seconds" + `","Value":"` + v + `"}]}` }
+	load := func(extra ...ec2json.Source) (*ec2json.Result, error) {
+		return ec2json.Load(append([]ec2json.Source{src("vpcs.json", vpcs), src("subnets.json", subnets), src("sgs.json", sgs("")),
+			src("enis.json", instance), src("nlb.json", nlbENI(true)), src("tgs.json", targetGroups("TCP", "instance")),
+			src("health-73e2d6bc24d8a067.json", health)}, extra...)...)
+	}
+	idle := func(r *ec2json.Result) time.Duration {
+		g := r.Network.TargetGroups()
+		require.Len(t, g, 1)
+		return g[0].TCPIdleTimeout
+	}
+	tied := ec2json.Source{Name: "attrs.json", Data: []byte(attrs("900")), Listener: lnARN}
+	for _, tt := range []struct {
+		name  string
+		files []ec2json.Source
+		want  time.Duration
+	}{
+		{"no listener files", nil, 350 * time.Second},
+		{"listeners alone", []ec2json.Source{src("listeners.json", listeners("TCP", false))}, 350 * time.Second},
+		{"attributes by file name", []ec2json.Source{src("listeners.json", listeners("TCP", false)),
+			src("listener-f2f7dc8efc522ab2.json", attrs("900"))}, 900 * time.Second},
+		{"attributes by ARN=FILE", []ec2json.Source{src("listeners.json", listeners("TCP", true)), tied}, 900 * time.Second},
+		{"a list alone", []ec2json.Source{src("listeners.json", `[`+strings.TrimSuffix(strings.TrimPrefix(listeners("TCP", false), `{"Listeners":[`), `]}`)+`]`),
+			src("listener-f2f7dc8efc522ab2.json", attrs("6000"))}, 6000 * time.Second},
+		{"a TLS listener", []ec2json.Source{src("listeners.json", listeners("TLS", false)),
+			src("listener-f2f7dc8efc522ab2.json", attrs("900"))}, 350 * time.Second},
+	} {
+		r, err := load(tt.files...)
+		require.NoError(t, err, tt.name)
+		assert.Equal(t, tt.want, idle(r), tt.name)
+	}
+
+	for _, tt := range []struct {
+		files []ec2json.Source
+		want  string
+	}{
+		{[]ec2json.Source{src("listeners.json", listeners("TCP", false)), src("listener-f2f7dc8efc522ab2.json", attrs("59"))},
+			`listener-f2f7dc8efc522ab2.json: ` + lnARN + `: Attributes[0].Value: "59" is not 60-6000 seconds`},
+		{[]ec2json.Source{src("listeners.json", listeners("TCP", false)), src("listener-f2f7dc8efc522ab2.json", attrs("soon"))},
+			`Attributes[0].Value: "soon" is not 60-6000 seconds`},
+		{[]ec2json.Source{src("listeners.json", listeners("TCP", false)), src("attributes.json", attrs("900"))},
+			"attributes.json: Attributes: describe-listener-attributes output names no listener: pass it as ARN=FILE, " +
+				"or put the listener's ID in the file name"},
+		{[]ec2json.Source{tied}, "attrs.json: " + lnARN + ": the attributes of a listener that no describe-listeners file defines"},
+	} {
+		_, err := load(tt.files...)
+		require.Error(t, err, tt.want)
+		assert.Contains(t, err.Error(), tt.want)
+	}
+
+	// The argument ARN=FILE ties the file.
+	dir := t.TempDir()
+	path := dir + "/attrs.json"
+	require.NoError(t, os.WriteFile(path, []byte(attrs("900")), 0o644))
+	got, err := ec2json.ReadFiles(lnARN + "=" + path)
+	require.NoError(t, err)
+	assert.Equal(t, lnARN, got[0].Listener)
+	assert.Equal(t, path, got[0].Name)
 }

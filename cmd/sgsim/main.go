@@ -53,7 +53,9 @@ that appliance, packets no route covers are dropped, and a NAT gateway or an egr
 gateway lets in only the replies to connections the instances opened (a NAT gateway forgets a TCP
 connection quiet for 350 s). With aws elbv2 describe-target-groups, describe-target-health and
 describe-target-group-attributes (a group's file as ARN=FILE, or with the group's ID in its name),
-an internet-facing Network Load Balancer's targets get its clients past their routes. With
+an internet-facing Network Load Balancer's targets get its clients past their routes; with
+describe-listeners and describe-listener-attributes (tied to its listener likewise), the balancer
+keeps an idle TCP flow for its listener's tcp.idle_timeout.seconds, not the default 350 s. With
 describe-traffic-mirror-sessions, -filters and -targets, replay says what each session copies
 (--mirror-out writes the copies); with describe-vpc-peering-connections, flow logs give
 traffic-path through a peering connection; with AWS's ip-ranges.json, they name the AWS services

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -450,6 +451,18 @@ func TestReplayBalancedTargets(t *testing.T) {
 	findings, _, _ := sgsim(t, append([]string{"audit", "--pcap", p}, cfg...)...)
 	assert.Contains(t, findings, "SGSIM.IDLED_OUT")
 	assert.Contains(t, findings, " through Network Load Balancer net/app/50dc6c495c0c9188 were refused because the balancer had dropped their flow")
+
+	// A TCP listener whose idle timeout is 900 s keeps the quiet connection.
+	const listener = "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/net/app/50dc6c495c0c9188/f2f7dc8efc522ab2"
+	withListener := append(slices.Clone(cfg), write("listeners.json", `{"Listeners":[{"ListenerArn":"`+listener+`","LoadBalancerArn":"`+nlb+`",
+		"Port":80,"Protocol":"TCP","DefaultActions":[{"Type":"forward","TargetGroupArn":"`+tg+`"}]}]}`)...)
+	withListener = append(withListener, "--config", listener+"="+write("attrs.json",
+		`{"Attributes":[{"Key":"tcp.idle_timeout.seconds","Value":"900"}]}`)[1])
+	out, errOut, code := sgsim(t, append([]string{"replay", "--format", "jsonl", "--pcap", p}, withListener...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.NotContains(t, out, "NLB_NO_FLOW")
+	summary, _, _ = sgsim(t, append([]string{"replay", "--pcap", p}, withListener...)...)
+	assert.Regexp(t, `net/app/50dc6c495c0c9188 +1 +1 +0 +0 +900 / 120 / 120 s \(Network Load Balancer, flows\)`, summary)
 
 	p = writeCapture(t,
 		timed{eni.TCP(client, app, eni.ACK|eni.PSH), 0},

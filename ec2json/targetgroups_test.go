@@ -216,7 +216,9 @@ func TestListenerIdleTimeout(t *testing.T) {
 		return `{"Listeners":[{"ListenerArn":"` + lnARN + `","LoadBalancerArn":"` + nlbARN + `","Port":443,"Protocol":"` + protocol + `",
 			"DefaultActions":[` + action + `]}]}`
 	}
-	attrs := func(v string) string { return `{"Attributes":[{"Key":"` + "tcp.idle_timeout.seconds" + `","Value":"` + v + `"}]}` }
+	attrs := func(v string) string {
+		return `{"Attributes":[{"Key":"` + "tcp.idle_timeout.seconds" + `","Value":"` + v + `"}]}`
+	}
 	load := func(extra ...ec2json.Source) (*ec2json.Result, error) {
 		return ec2json.Load(append([]ec2json.Source{src("vpcs.json", vpcs), src("subnets.json", subnets), src("sgs.json", sgs("")),
 			src("enis.json", instance), src("nlb.json", nlbENI(true)), src("tgs.json", targetGroups("TCP", "instance")),

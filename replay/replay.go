@@ -322,6 +322,10 @@ func (r *Replayer) read(b *batch, rd *capture.Reader, keep, hash bool) (failed b
 	// copied into the batch a few at a time: one copy's stores wait for
 	// their lines together instead of one frame's decoding at a time.
 	var pend pendingFrames
+	// The replayer's fields this loop reads, read once: its counts, which
+	// the judging goroutine writes on every frame, may share their cache
+	// lines, and each read would take a line back from that core.
+	dec, vxlan, mirrored := r.dec, r.opts.VXLAN, r.mirror != nil
 	for b.n+pend.n < batchSize && len(b.data) < batchBytes {
 		f := &scratch
 		if keep {
@@ -342,10 +346,10 @@ func (r *Replayer) read(b *batch, rd *capture.Reader, keep, hash bool) (failed b
 		}
 		k := pend.n
 		p := &pend.packets[k]
-		pend.unwrapped[k] = capture.Decode(r.dec, f, r.opts.VXLAN, p)
-		if r.mirror != nil {
+		pend.unwrapped[k] = capture.Decode(dec, f, vxlan, p)
+		if mirrored {
 			if pend.unwrapped[k] {
-				b.copies[b.n+k] = vxlanCopy{f.Number, r.dec.VXLAN()}
+				b.copies[b.n+k] = vxlanCopy{f.Number, dec.VXLAN()}
 			} else if h, ok := r.copyOf(p); ok {
 				b.copies[b.n+k] = vxlanCopy{f.Number, h}
 			}

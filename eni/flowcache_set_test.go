@@ -3,6 +3,7 @@ package eni
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -49,4 +50,45 @@ func TestFlowCacheSet(t *testing.T) {
 	require.False(t, hit, "kind 2 after two more")
 	_, hit = fc.find(kind(0), h, nil)
 	require.True(t, hit, "kind 0 once taken again")
+}
+
+// TestFlowCacheGrows: the cache starts at its least and stays there while
+// the kinds it pushes out are done with (a new kind every lookup), and
+// grows when it pushes out kinds still in use (a few thousand, judged in
+// turn), up to its most.
+func TestFlowCacheGrows(t *testing.T) {
+	fc := NewNetwork().NewFlowCache()
+	kind := func(k int) *Packet {
+		p := UDP(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(k >> 8), byte(k)}), uint16(1000+k%7)), netip.MustParseAddrPort("10.0.0.2:53"))
+		return &p
+	}
+	var path Path
+	judge := func(p *Packet) {
+		fc.JudgeInto(p, time.Unix(0, 0), &path)
+	}
+	for k := range 50 * flowCacheMin {
+		judge(kind(k))
+	}
+	require.Equal(t, flowCacheMin, len(fc.entries), "kinds seen once: no growth")
+
+	for range 20 {
+		for k := range 3000 {
+			judge(kind(k))
+		}
+	}
+	require.GreaterOrEqual(t, len(fc.entries), 4*flowCacheMin, "3,000 live kinds")
+	hits := 0
+	for k := range 3000 {
+		if _, hit := fc.find(kind(k), kind(k).FlowHash(), nil); hit {
+			hits++
+		}
+	}
+	require.Greater(t, hits, 2400, "most of the live kinds are found")
+
+	for range 20 {
+		for k := range 60000 {
+			judge(kind(k))
+		}
+	}
+	require.Equal(t, flowCacheMax, len(fc.entries), "never past its most")
 }

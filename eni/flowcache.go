@@ -47,8 +47,8 @@ type FlowCache struct {
 	// The cache starts small and grows when it pushes out kinds still in
 	// use. A large cache costs a capture of short flows, each new kind
 	// taking an entry whose memory is long out of the processor's caches
-	// (the sample's mix on two cores: 176 ns a frame with 4,096 entries,
-	// 144 with 1,024); a small one costs a capture of many live flows,
+	// (the sample's mix on two cores: 175 ns a frame with 4,096 entries,
+	// 142 starting at 1,024); a small one costs a capture of many live flows,
 	// whose kinds push each other out. ghosts remembers the hashes of
 	// kinds pushed out (or'd with 1: 0 is none), in the slot their hash
 	// picks, twice as many as the cache holds: a kind missed whose hash

@@ -52,10 +52,10 @@ type FlowCache struct {
 	// whose kinds push each other out. ghosts remembers the hashes of
 	// kinds pushed out (or'd with 1: 0 is none), in the slot their hash
 	// picks, twice as many as the cache holds: a kind missed whose hash
-	// is there came back after it was pushed out. Of each misses' worth
-	// of misses (the cache's size), when more than an eighth came back,
-	// the cache is due to grow (at the next judgement, so that no caller
-	// holds an entry of the old one).
+	// is there came back after it was pushed out. Misses are counted in
+	// runs as long as the cache has entries: when more than an eighth of
+	// a run's came back, the cache is due to grow (at the next judgement,
+	// so that no caller holds an entry of the old one).
 	ghosts          []uint64
 	misses, pressed int
 	growDue         bool
@@ -127,7 +127,7 @@ func (fc *FlowCache) find(p *Packet, h uint64, keep *flowEntry) (*flowEntry, boo
 		fc.ghosts[e.hash&gm] = e.hash | 1
 	}
 	if fc.misses++; fc.misses == len(fc.entries) {
-		fc.growDue = fc.pressed > fc.misses/8 && fc.misses < flowCacheMax
+		fc.growDue = fc.pressed > fc.misses/8 && len(fc.entries) < flowCacheMax
 		fc.misses, fc.pressed = 0, 0
 	}
 	// Cleared in place, then keyed: a literal with the key would be built

@@ -147,7 +147,7 @@ type flowEntry struct {
 	routes         *routes // src..dstNet are valid for this snapshot
 	src, dst       *Interface
 	srcNet, dstNet *subnetRoute
-	via, via2      *hop           // appliances on the path: then ends and acls are unused
+	via, via2      *hop           // appliances on the path (then ends and acls are unused), or a balancer
 	ends           [2]endMemo     // source outbound, destination inbound
 	acls           [2]aclMemo     // source subnet outbound, destination subnet inbound
 	nlb            conntrack.Hint // where a balancer on the path (via) keeps the flow

@@ -44,7 +44,7 @@ const (
 // a SYN, and a target's packet back, find no flow, and the balancer
 // answers them with a reset; a UDP packet from the client opens a new
 // flow. 350 s is the default of a TCP listener's tcp.idle_timeout.seconds
-// (60-6000 s; a TLS listener's is fixed), which sgsim does not read.
+// ([TargetGroupSpec].TCPIdleTimeout) and a TLS listener's fixed figure.
 const (
 	BalancerTCPIdleTimeout = 350 * time.Second
 	BalancerUDPIdleTimeout = 120 * time.Second
@@ -59,10 +59,10 @@ const (
 // subnet's ACL and the target's groups judge it as any packet, with the
 // client's address ([Path.Balancer] names the balancer).
 //
-// The balancer tracks the flows itself, one table for all its groups: a
-// client's SYN, or any UDP packet, opens a flow, as it reaches the
-// balancer, and a flow idle for [BalancerTCPIdleTimeout] (UDP:
-// [BalancerUDPIdleTimeout]) is gone. A packet on no flow, either way, is
+// The balancer tracks the flows itself, in one table for all its groups
+// of one TCP idle timeout: a client's SYN, or any UDP packet, opens a
+// flow, as it reaches the balancer, and a flow idle for the group's
+// TCPIdleTimeout (UDP: [BalancerUDPIdleTimeout]) is gone. A packet on no flow, either way, is
 // refused at the balancer (a [RouteDrop] with NoBalancerFlow), before the
 // target's stages when it comes from the client, after them when it goes
 // back: the targets' own tables, which keep an established connection

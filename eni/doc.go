@@ -119,7 +119,8 @@
 //     internet and a target's address and port goes by the balancer,
 //     past the routes, and AWS tracks the flow. The balancer keeps its
 //     flows itself: a client's SYN (or any UDP packet) opens one, and one
-//     idle for 350 s (UDP: 120 s; [BalancerTCPIdleTimeout]) is dropped,
+//     idle for 350 s (or its TCP listener's timeout; UDP: 120 s;
+//     [BalancerTCPIdleTimeout]) is dropped,
 //     whatever the target's table keeps, so the next packet from either
 //     side is refused at the balancer (NLB_NO_FLOW, a [RouteDrop] with
 //     NoBalancerFlow). Without target groups, such a packet, to a target

@@ -91,8 +91,6 @@ func build(idle time.Duration) (*eni.Network, string, error) {
 	}
 	for _, i := range []eni.InterfaceSpec{
 		{ID: "eni-web", SubnetID: "subnet-private", PrivateIPv4: []netip.Addr{teach.Addr("10.0.2.10")}, Groups: []string{web}},
-		{ID: "eni-nat", SubnetID: "subnet-public", Type: eni.TypeNATGateway, RequesterManaged: true,
-			Description: "Interface for NAT Gateway nat-lab", PrivateIPv4: []netip.Addr{teach.Addr("10.0.1.5")}},
 		{ID: "eni-nlb", SubnetID: "subnet-public", Type: eni.TypeNetworkLoadBalancer, RequesterManaged: true,
 			Description: "ELB net/lab/1", PrivateIPv4: []netip.Addr{teach.Addr("10.0.1.20")},
 			PublicIPv4: []eni.PublicIP{{Public: teach.Addr("203.0.113.20"), Private: teach.Addr("10.0.1.20")}}},
@@ -101,14 +99,8 @@ func build(idle time.Duration) (*eni.Network, string, error) {
 			return nil, "", err
 		}
 	}
-	for _, t := range []eni.RouteTableSpec{
-		{ID: "rtb-public", VpcID: "vpc-lab", Main: true, Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Target: "igw-lab"}}},
-		{ID: "rtb-private", VpcID: "vpc-lab", Subnets: []string{"subnet-private"},
-			Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Interface: "eni-nat", Target: "nat-lab"}}},
-	} {
-		if err := n.AddRouteTable(t); err != nil {
-			return nil, "", err
-		}
+	if err := teach.NATGateway(n, "subnet-private"); err != nil {
+		return nil, "", err
 	}
 	err = n.AddTargetGroup(eni.TargetGroupSpec{ID: "targetgroup/web/1", Balancer: "net/lab/1", Protocol: 6,
 		Targets: []netip.AddrPort{teach.AP("10.0.2.10:443")}, TCPIdleTimeout: idle})

@@ -35,14 +35,12 @@ func lesson(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, i := range []eni.InterfaceSpec{
-		{ID: "eni-app", SubnetID: "subnet-private", PrivateIPv4: []netip.Addr{teach.Addr("10.0.2.10")}, Groups: []string{app}},
-		{ID: "eni-nat", SubnetID: "subnet-public", Type: eni.TypeNATGateway, RequesterManaged: true,
-			Description: "Interface for NAT Gateway nat-lab", PrivateIPv4: []netip.Addr{teach.Addr("10.0.1.5")}},
-	} {
-		if _, err := n.AddInterface(i); err != nil {
-			return err
-		}
+	if _, err := n.AddInterface(eni.InterfaceSpec{ID: "eni-app", SubnetID: "subnet-private", PrivateIPv4: []netip.Addr{teach.Addr("10.0.2.10")},
+		Groups: []string{app}}); err != nil {
+		return err
+	}
+	if err := teach.NATGateway(n, "subnet-private"); err != nil {
+		return err
 	}
 	acl, err := n.CreateACL("acl-public", "vpc-lab")
 	if err != nil {
@@ -59,15 +57,6 @@ func lesson(w io.Writer) error {
 	}
 	if err := n.AssociateACL("subnet-public", "acl-public"); err != nil {
 		return err
-	}
-	for _, t := range []eni.RouteTableSpec{
-		{ID: "rtb-public", VpcID: "vpc-lab", Main: true, Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Target: "igw-lab"}}},
-		{ID: "rtb-private", VpcID: "vpc-lab", Subnets: []string{"subnet-private"},
-			Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Interface: "eni-nat", Target: "nat-lab"}}},
-	} {
-		if err := n.AddRouteTable(t); err != nil {
-			return err
-		}
 	}
 
 	title := "A NAT gateway's subnet ACL must let the replies in"

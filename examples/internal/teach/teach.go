@@ -199,6 +199,27 @@ func VPC(subnets ...[2]string) (*eni.Network, error) {
 	return n, nil
 }
 
+// NATGateway adds eni-nat, the interface of NAT gateway nat-lab, in
+// subnet-public (10.0.1.5), and the route tables of a VPC from VPC: the
+// main one sends the internet to the internet gateway igw-lab, and
+// rtb-private sends the private subnet's to the NAT gateway.
+func NATGateway(n *eni.Network, private string) error {
+	if _, err := n.AddInterface(eni.InterfaceSpec{ID: "eni-nat", SubnetID: "subnet-public", Type: eni.TypeNATGateway, RequesterManaged: true,
+		Description: "Interface for NAT Gateway nat-lab", PrivateIPv4: []netip.Addr{Addr("10.0.1.5")}}); err != nil {
+		return err
+	}
+	for _, t := range []eni.RouteTableSpec{
+		{ID: "rtb-public", VpcID: "vpc-lab", Main: true, Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Target: "igw-lab"}}},
+		{ID: "rtb-private", VpcID: "vpc-lab", Subnets: []string{private},
+			Routes: []eni.Route{{Dest: netip.MustParsePrefix("0.0.0.0/0"), Interface: "eni-nat", Target: "nat-lab"}}},
+	} {
+		if err := n.AddRouteTable(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Peer parses a CIDR peer for rules in lessons.
 func Peer(s string) sg.Peer { return sg.MustParsePeer(s) }
 

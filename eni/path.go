@@ -436,6 +436,9 @@ func (n *Network) judgeInto(p *Packet, ts time.Time, out *Path, fe *flowEntry, r
 	if fe != nil {
 		nlbHint = &fe.nlb
 	}
+	// The balancer meets a client's packet first: its flow opens there,
+	// even for a SYN the target's groups then refuse (AWS says nothing of
+	// its order; this is the order of the path).
 	if balancer != nil && src == nil && !out.passBalancer(balancer, received, true, now, nlbHint) {
 		return // refused by the balancer: the target's stages never see it
 	}

@@ -1361,3 +1361,19 @@ func TestBalancerIdleTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestBalancerOpensBeforeTarget: a client's SYN opens the balancer's flow
+// as it reaches the balancer, though the target's groups refuse it.
+func TestBalancerOpensBeforeTarget(t *testing.T) {
+	w := balancedWorld(t, 6)
+	require.NoError(t, w.reg.RevokeIngress("sg-app", tcpRule(443, "0.0.0.0/0")))
+	syn := tcp("198.51.100.7:50000", "10.0.2.10:443", eni.SYN)
+	var p eni.Path
+	w.net.JudgeInto(syn, at(0), &p)
+	require.False(t, p.Allowed(), "%s", p)
+	assert.Equal(t, eni.StageDestGroups, p.Refusals()[0].Kind, "refused by the target, not the balancer")
+	stats := w.net.BalancerStats()
+	require.Len(t, stats, 1)
+	assert.Equal(t, uint64(1), stats[0].Tracking.Created, "the balancer's flow opened")
+	assert.Zero(t, stats[0].Refused)
+}

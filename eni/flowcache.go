@@ -62,6 +62,9 @@ type FlowCache struct {
 	// routes remembers where pairs of addresses live, for the first
 	// packet of each new flow: a capture has many flows between few hosts.
 	routes [routeCacheSize]route
+	// siblings are templates for new kinds (see siblingKind), in the
+	// place siblingSlot picks.
+	siblings [siblingSlots]*flowEntry
 }
 
 // routeCacheSize is the number of address pairs a FlowCache remembers.
@@ -91,6 +94,7 @@ func (fc *FlowCache) resize(size int) {
 	sets := size / flowCacheWays
 	fc.entries, fc.tags, fc.next, fc.setMask = make([]flowEntry, size), make([]uint64, sets), make([]uint8, sets), uint64(sets-1)
 	fc.ghosts = make([]uint64, 2*size)
+	fc.siblings = [siblingSlots]*flowEntry{}
 	fc.misses, fc.pressed, fc.growDue = 0, 0, false
 }
 
@@ -264,10 +268,81 @@ func (fc *FlowCache) judgeInto(p *Packet, ts time.Time, out *Path, h uint64) {
 	if hit && e.fast && p.Fragment == Whole && fc.fast(e, p, ts, out) {
 		return
 	}
+	var sib **flowEntry
+	if !hit {
+		sib = fc.adopt(e, p)
+	}
 	fc.net.judgeInto(p, ts, out, e, &fc.routes[pairSlot(p.Src, p.Dst)])
 	if e.learn(out) {
 		fc.prefill(e, p)
 	}
+	if sib != nil {
+		*sib = e
+	}
+}
+
+// siblingSlots is the number of kinds of packet a FlowCache remembers as
+// templates for their siblings.
+const siblingSlots = 256
+
+// siblingKind reports whether p's kind has siblings: kinds that differ
+// from it only in the source port (from 1024 up: no port below it means
+// anything to the checks) or the ICMP identifier, as the connections a
+// client opens one after another to one service do, or its pings.
+// Everything the cache remembers of a kind but its tracked connections is
+// the same for its siblings, so a new kind starts from the memos of the
+// last sibling seen: where both ends live, the ACLs' answers, what each
+// interface's checks before tracking and its rules decided. Each memo is
+// checked against the version of the settings it came from before it is
+// used, as a kind's own are. Paths by a balancer (which picks by source
+// port) or an appliance are left out.
+func siblingKind(p *Packet) bool {
+	switch p.Proto {
+	case 6, 17:
+		return p.SrcPort >= 1024
+	case 1, 58:
+		return true
+	}
+	return false
+}
+
+// siblingSlot picks the place of p's siblings' template.
+func siblingSlot(p *Packet) uint64 {
+	x, y := p.Src.As16(), p.Dst.As16()
+	a := binary.LittleEndian.Uint64(x[8:]) ^ binary.LittleEndian.Uint64(x[:8])*0x9e3779b97f4a7c15
+	b := binary.LittleEndian.Uint64(y[8:]) ^ binary.LittleEndian.Uint64(y[:8])*0xc2b2ae3d27d4eb4f
+	c := uint64(p.DstPort) | uint64(p.Proto)<<16 | uint64(p.ICMPType)<<24 | uint64(p.ICMPCode)<<32
+	return mix64(a^c, b^0xa0761d6478bd642f) & (siblingSlots - 1)
+}
+
+// sibling reports whether k's kind is a sibling of p's.
+func (k *flowKey) sibling(p *Packet) bool {
+	return k.set && k.dstPort == p.DstPort && k.proto == p.Proto && k.src == p.Src && k.dst == p.Dst &&
+		k.icmpType == p.ICMPType && k.icmpCode == p.ICMPCode && k.copy == p.MirrorCopy &&
+		(k.srcPort >= 1024 || k.proto == 1 || k.proto == 58)
+}
+
+// adopt starts e, the new entry of p's kind, from the memos of the last
+// sibling of p's kind seen, if it is still in the cache. It returns the
+// template's place, for e to take once judged (nil: p's kind has no
+// siblings).
+func (fc *FlowCache) adopt(e *flowEntry, p *Packet) **flowEntry {
+	if !siblingKind(p) {
+		return nil
+	}
+	at := &fc.siblings[siblingSlot(p)]
+	s := *at
+	if s == nil || s == e || !s.key.sibling(p) || s.via != nil || s.via2 != nil || s.routes == nil ||
+		s.routes.balancers != nil || s.routes != fc.net.current().routes {
+		return at
+	}
+	e.routes, e.src, e.dst, e.srcNet, e.dstNet = s.routes, s.src, s.dst, s.srcNet, s.dstNet
+	e.acls = s.acls
+	for k := range e.ends {
+		m := &s.ends[k]
+		e.ends[k] = endMemo{c: m.c, pre: m.pre, svc: m.svc, ruled: m.ruled, untracked: m.untracked, m: m.m, ref: m.ref}
+	}
+	return at
 }
 
 // lane is how an interface's check of a kind of packet ended, when the

@@ -402,3 +402,70 @@ func TestFlowCacheAgreesAtBalancer(t *testing.T) {
 		require.Equal(t, fmt.Sprint(si), fmt.Sprint(sj), "seed %d", seed)
 	}
 }
+
+// TestFlowCacheSiblings: a new kind of packet starts from what the cache
+// remembers of a sibling (the same but for the source port or the ICMP
+// identifier), and must still follow every change made since: a rule
+// revoked or granted, an ACL entry added, between one connection and the
+// next from the same client to the same service.
+func TestFlowCacheSiblings(t *testing.T) {
+	build := func() *world {
+		w := newWorld(t)
+		web := w.group("web", tcpRule(443, "198.51.100.0/24"), sg.Rule{Protocol: sg.ICMP, FromPort: -1, ToPort: -1, Peer: peer2("198.51.100.0/24")})
+		w.iface("eni-w", "subnet-public", "10.0.1.10", web)
+		a, err := w.net.CreateACL("acl-pub", "vpc-1")
+		require.NoError(t, err)
+		require.NoError(t, a.CreateEntry(aclEntry(100, false, -1, nacl.Allow, "0.0.0.0/0", 0, 0)))
+		require.NoError(t, a.CreateEntry(aclEntry(100, true, -1, nacl.Allow, "0.0.0.0/0", 0, 0)))
+		require.NoError(t, w.net.AssociateACL("subnet-public", "acl-pub"))
+		return w
+	}
+	a, b := build(), build()
+	fc := a.net.NewFlowCache()
+	var got, want eni.Path
+	ts := t0
+	port, id := 40000, uint16(1)
+	icmp := func(id uint16) *eni.Packet {
+		p := eni.ICMP(mustAddr("198.51.100.7"), mustAddr("10.0.1.10"), 8, 0, id)
+		return &p
+	}
+	// connect opens a new connection from the client and pings the
+	// server with a new identifier: two new kinds, each with siblings.
+	connect := func(wantAction eni.Action, what string) {
+		t.Helper()
+		port++
+		id++
+		for _, p := range []*eni.Packet{tcp(fmt.Sprintf("198.51.100.7:%d", port), "10.0.1.10:443", eni.SYN),
+			icmp(id)} {
+			ts = ts.Add(time.Second)
+			fc.JudgeInto(p, ts, &got)
+			b.net.JudgeInto(p, ts, &want)
+			require.Equal(t, want.String(), got.String(), what)
+			require.Equal(t, stageFields(want.Stages()), stageFields(got.Stages()), what)
+			require.Equal(t, wantAction, got.Action, "%s\n%s", what, got)
+		}
+	}
+	connect(eni.Allow, "first connection")
+	connect(eni.Allow, "second connection, from its sibling")
+	for _, w := range []*world{a, b} {
+		require.NoError(t, w.reg.RevokeIngress("sg-web", tcpRule(443, "198.51.100.0/24"),
+			sg.Rule{Protocol: sg.ICMP, FromPort: -1, ToPort: -1, Peer: peer2("198.51.100.0/24")}))
+	}
+	connect(eni.Deny, "after the rules went")
+	connect(eni.Deny, "again after the rules went")
+	for _, w := range []*world{a, b} {
+		_, err := w.reg.AuthorizeIngress("sg-web", allRule("198.51.100.7/32"))
+		require.NoError(t, err)
+	}
+	connect(eni.Allow, "after a wider rule came")
+	for _, w := range []*world{a, b} {
+		require.NoError(t, w.net.ACL("acl-pub").CreateEntry(aclEntry(50, false, -1, nacl.Deny, "198.51.100.0/24", 0, 0)))
+	}
+	connect(eni.Deny, "after the ACL refused the client")
+	ra, rb := a.reg.Rules(), b.reg.Rules()
+	for k := range rb {
+		require.Equal(t, fmt.Sprint(rb[k].Packets, rb[k].Connections), fmt.Sprint(ra[k].Packets, ra[k].Connections), rb[k].String())
+	}
+	require.Equal(t, fmt.Sprint(b.net.Interface("eni-w").Stats()), fmt.Sprint(a.net.Interface("eni-w").Stats()))
+	require.Equal(t, b.net.ACL("acl-pub").Usage(), a.net.ACL("acl-pub").Usage())
+}

@@ -296,10 +296,12 @@ const siblingSlots = 256
 // checked against the version of the settings it came from before it is
 // used, as a kind's own are. Paths by a balancer (which picks by source
 // port) or an appliance are left out.
-func siblingKind(p *Packet) bool {
-	switch p.Proto {
+func siblingKind(p *Packet) bool { return hasSiblings(p.Proto, p.SrcPort) }
+
+func hasSiblings(proto uint8, srcPort uint16) bool {
+	switch proto {
 	case 6, 17:
-		return p.SrcPort >= 1024
+		return srcPort >= 1024
 	case 1, 58:
 		return true
 	}
@@ -318,8 +320,7 @@ func siblingSlot(p *Packet) uint64 {
 // sibling reports whether k's kind is a sibling of p's.
 func (k *flowKey) sibling(p *Packet) bool {
 	return k.set && k.dstPort == p.DstPort && k.proto == p.Proto && k.src == p.Src && k.dst == p.Dst &&
-		k.icmpType == p.ICMPType && k.icmpCode == p.ICMPCode && k.copy == p.MirrorCopy &&
-		(k.srcPort >= 1024 || k.proto == 1 || k.proto == 58)
+		k.icmpType == p.ICMPType && k.icmpCode == p.ICMPCode && k.copy == p.MirrorCopy && hasSiblings(k.proto, k.srcPort)
 }
 
 // adopt starts e, the new entry of p's kind, from the memos of the last

@@ -26,7 +26,10 @@ import (
 // tracked connections, or by rules that open none), and both interfaces'
 // tables predict the same answer, the packet takes a fast lane that
 // writes the path directly. A TCP or UDP packet that opens a flow readies
-// the entry of its reply as well, so the reply takes the fast lane too.
+// the entry of its reply as well, so the reply takes the fast lane too,
+// and a new kind of packet starts from what the cache remembers of a
+// sibling: the same kind but for the source port or the ICMP identifier,
+// as a client's next connection to the same service is.
 //
 // A replay keeps one FlowCache and judges every frame through it. A
 // FlowCache is not safe for concurrent use; the network may be used and

@@ -313,11 +313,8 @@ func hasSiblings(proto uint8, srcPort uint16) bool {
 
 // siblingSlot picks the place of p's siblings' template.
 func siblingSlot(p *Packet) uint64 {
-	x, y := p.Src.As16(), p.Dst.As16()
-	a := binary.LittleEndian.Uint64(x[8:]) ^ binary.LittleEndian.Uint64(x[:8])*0x9e3779b97f4a7c15
-	b := binary.LittleEndian.Uint64(y[8:]) ^ binary.LittleEndian.Uint64(y[:8])*0xc2b2ae3d27d4eb4f
 	c := uint64(p.DstPort) | uint64(p.Proto)<<16 | uint64(p.ICMPType)<<24 | uint64(p.ICMPCode)<<32
-	return mix64(a^c, b^0xa0761d6478bd642f) & (siblingSlots - 1)
+	return mix64(pairHash(p.Src, p.Dst)^c, 0xe7037ed1a0b428db) & (siblingSlots - 1)
 }
 
 // sibling reports whether k's kind is a sibling of p's.
@@ -635,11 +632,14 @@ func (p *Packet) FlowHash() uint64 {
 
 // pairSlot picks the route cache slot of two addresses, the same either
 // way round.
-func pairSlot(a, b netip.Addr) uint64 {
+func pairSlot(a, b netip.Addr) uint64 { return pairHash(a, b) & (routeCacheSize - 1) }
+
+// pairHash hashes two addresses, the same either way round.
+func pairHash(a, b netip.Addr) uint64 {
 	x, y := a.As16(), b.As16()
 	h := binary.BigEndian.Uint64(x[8:]) + binary.BigEndian.Uint64(y[8:]) +
 		(binary.BigEndian.Uint64(x[:8])+binary.BigEndian.Uint64(y[:8]))*0x9e3779b97f4a7c15
-	return mix64(h, 0xa0761d6478bd642f) & (routeCacheSize - 1)
+	return mix64(h, 0xa0761d6478bd642f)
 }
 
 func mix64(a, b uint64) uint64 {

@@ -409,9 +409,10 @@ func TestFlowCacheAgreesAtBalancer(t *testing.T) {
 // revoked or granted, an ACL entry added, between one connection and the
 // next from the same client to the same service.
 func TestFlowCacheSiblings(t *testing.T) {
+	ping := sg.Rule{Protocol: sg.ICMP, FromPort: -1, ToPort: -1, Peer: peer2("198.51.100.0/24")}
 	build := func() *world {
 		w := newWorld(t)
-		web := w.group("web", tcpRule(443, "198.51.100.0/24"), sg.Rule{Protocol: sg.ICMP, FromPort: -1, ToPort: -1, Peer: peer2("198.51.100.0/24")})
+		web := w.group("web", tcpRule(443, "198.51.100.0/24"), ping)
 		w.iface("eni-w", "subnet-public", "10.0.1.10", web)
 		a, err := w.net.CreateACL("acl-pub", "vpc-1")
 		require.NoError(t, err)
@@ -448,8 +449,7 @@ func TestFlowCacheSiblings(t *testing.T) {
 	connect(eni.Allow, "first connection")
 	connect(eni.Allow, "second connection, from its sibling")
 	for _, w := range []*world{a, b} {
-		require.NoError(t, w.reg.RevokeIngress("sg-web", tcpRule(443, "198.51.100.0/24"),
-			sg.Rule{Protocol: sg.ICMP, FromPort: -1, ToPort: -1, Peer: peer2("198.51.100.0/24")}))
+		require.NoError(t, w.reg.RevokeIngress("sg-web", tcpRule(443, "198.51.100.0/24"), ping))
 	}
 	connect(eni.Deny, "after the rules went")
 	connect(eni.Deny, "again after the rules went")

@@ -171,9 +171,9 @@ func replayWith(tb testing.TB, data []byte, mirrored bool) replayed {
 // figure): on a shared machine other work only ever adds time, so the
 // fastest run is the best estimate of a loop's own cost, and the ratio of
 // the two is not at the mercy of a neighbour busy during one. A host
-// whose cores slow each other down (on a busy virtual machine, two busy
-// cores may each run up to 40% slower than one) still moves replay/decode,
-// since decoding alone keeps one core busy and the replay two.
+// that gives a vCPU's time to other work (a shared virtual machine's may,
+// for many seconds at a stretch) still moves replay/decode, since
+// decoding needs one core and the replay two.
 //
 // So each iteration also replays once more with GOMAXPROCS at 1: the same
 // work on one core. replay-1core/decode is the ratio of the work, which

@@ -170,21 +170,33 @@ func replayWith(tb testing.TB, data []byte, mirrored bool) replayed {
 // of the fastest of each over the iterations (-benchtime 10x for a steady
 // figure): on a shared machine other work only ever adds time, so the
 // fastest run is the best estimate of a loop's own cost, and the ratio of
-// the two is not at the mercy of a neighbour busy during one. A host
-// that gives a vCPU's time to other work (a shared virtual machine's may,
-// for many seconds at a stretch) still moves replay/decode, since
-// decoding needs one core and the replay two.
+// the two is not at the mercy of a neighbour busy during one. But a
+// host can still move replay/decode, since decoding needs one core and
+// the replay two: the fastest decode ran on the machine's fastest core,
+// and the replay waits for whichever of its goroutines has the slower.
+// On a shared virtual machine the cores need not be equal: the host may
+// slow one vCPU by a third for minutes, and then the other (on a
+// two-vCPU machine otherwise idle, decoding held to one took 121-136 ns
+// a frame and 93-95 held to the other; minutes later the other way
+// round).
 //
-// So each iteration also replays once more with GOMAXPROCS at 1: the same
+// So each iteration also decodes once on each CPU (up to pinnedCPUs of
+// them), its thread held there, just before it replays:
+// decode-cpu-spread is the slowest of those over the fastest, in the
+// iteration whose replay is quoted. Near 1, the cores were equal; well
+// above it, replay/decode may be up to that many times what equal cores
+// give. (Linux only: elsewhere it is left out.)
+//
+// And each iteration replays once more with GOMAXPROCS at 1: the same
 // work on one core. replay-1core/decode is the ratio of the work, which
 // a busy host moves far less, and replay-1core/replay is how much the
-// second core gave: near 2 when the two goroutines ran side by side, near
-// 1 when the host left the process one core's worth of time. A high
-// replay/decode with a low replay-1core/replay is the host, or the two
-// goroutines waiting on each other's cache lines: a CPU profile of the
-// replay alone (BenchmarkReplayLayers, layer replay) tells them apart,
-// since the latter shows as loads and stores that cost many times more
-// with two cores than with one (-cpu 1).
+// second core gave: near 2 when the two goroutines ran side by side at
+// full speed, near 1 when the host left the process one core's worth of
+// time. A high replay/decode with a low replay-1core/replay and a spread
+// near 1 is the two goroutines waiting on each other's cache lines: a
+// CPU profile of the replay alone (BenchmarkReplayLayers, layer replay)
+// shows them as loads and stores that cost many times more with two
+// cores than with one (-cpu 1).
 func BenchmarkReplayVsDecode(b *testing.B) {
 	for _, mix := range []struct {
 		name string
@@ -201,11 +213,17 @@ func BenchmarkReplayVsDecode(b *testing.B) {
 			decodeCPU, replayCPU := forever, forever
 			var frames int
 			var mallocs uint64
-			for b.Loop() {
+			cpus := allowedCPUs()
+			spread := 0.0
+			for iter := 0; b.Loop(); iter++ {
 				t0, c0 := time.Now(), cpuTime()
 				n := decodeOnly(b, data)
 				t1, c1 := time.Now(), cpuTime()
+				cpuSpread := decodeSpread(b, data, cpus, iter)
 				r := replayAll(b, data)
+				if r.wall < replayTime {
+					spread = cpuSpread
+				}
 				if r.frames != n {
 					b.Fatalf("replay judged %d frames, decoding saw %d", r.frames, n)
 				}
@@ -232,10 +250,40 @@ func BenchmarkReplayVsDecode(b *testing.B) {
 				// The work, on every core: reading runs beside judging.
 				b.ReportMetric(float64(replayCPU)/float64(decodeCPU), "replay-cpu/decode-cpu")
 			}
+			if spread > 0 {
+				b.ReportMetric(spread, "decode-cpu-spread")
+			}
 			b.ReportMetric(float64(mallocs)/float64(frames), "replay-allocs/frame")
 			b.ReportMetric(float64(frames), "frames")
 		})
 	}
+}
+
+// pinnedCPUs is how many CPUs an iteration of BenchmarkReplayVsDecode
+// decodes on, one after another, to measure how far apart they are.
+const pinnedCPUs = 4
+
+// decodeSpread decodes the capture once on each of up to pinnedCPUs of
+// cpus, held to it, taking the next ones at each iteration when there are
+// more, and returns the slowest time over the fastest: 1 when the CPUs
+// are equal. It returns 0 when fewer than two could be measured.
+func decodeSpread(tb testing.TB, data []byte, cpus []int, iter int) float64 {
+	slow, fast := time.Duration(0), time.Duration(math.MaxInt64)
+	measured := 0
+	for j := range min(len(cpus), pinnedCPUs) {
+		var d time.Duration
+		if onCPU(cpus[(iter*pinnedCPUs+j)%len(cpus)], func() {
+			t0 := time.Now()
+			decodeOnly(tb, data)
+			d = time.Since(t0)
+		}) {
+			slow, fast, measured = max(slow, d), min(fast, d), measured+1
+		}
+	}
+	if measured < 2 {
+		return 0
+	}
+	return float64(slow) / float64(fast)
 }
 
 // BenchmarkReplayLayers times a replay one layer at a time, each over the

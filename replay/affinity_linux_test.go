@@ -37,6 +37,7 @@ func allowedCPUs() []int {
 	return maskCPUs(&m)
 }
 
+// maskCPUs lists the CPUs set in m, in order.
 func maskCPUs(m *cpuMask) []int {
 	var cpus []int
 	for w, bits := range m {

@@ -183,9 +183,10 @@ func replayWith(tb testing.TB, data []byte, mirrored bool) replayed {
 // So each iteration also decodes once on each CPU (up to pinnedCPUs of
 // them), its thread held there, just before it replays:
 // decode-cpu-spread is the slowest of those over the fastest, in the
-// iteration whose replay is quoted. Near 1, the cores were equal; well
-// above it, replay/decode may be up to that many times what equal cores
-// give. (Linux only: elsewhere it is left out.)
+// iteration whose replay is quoted. Near 1, the cores were equal just
+// before the replay (the host may change during it); well above it,
+// replay/decode may be up to that many times what equal cores give.
+// (Linux only: elsewhere it is left out.)
 //
 // And each iteration replays once more with GOMAXPROCS at 1: the same
 // work on one core. replay-1core/decode is the ratio of the work, which
